@@ -1,0 +1,149 @@
+// Package app wires ssehub together: configuration, hub, history, HTTP API
+// and console, the server and its graceful shutdown. cmd/ssehub calls Main;
+// tests build the same wiring with New.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/console"
+	"github.com/ssehub/ssehub/internal/history"
+	"github.com/ssehub/ssehub/internal/httpapi"
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// App is a configured ssehub: a hub and its HTTP handler.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	hub     *hub.Hub
+	handler http.Handler
+}
+
+// New builds an App from cfg.
+func New(cfg Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	hist := history.NewMemory(history.MemoryConfig{MaxEvents: cfg.HistoryEvents, MaxBytes: cfg.HistoryBytes})
+	h := hub.New(hub.Config{History: hist, QueueSize: cfg.QueueSize})
+	api := httpapi.New(httpapi.Config{
+		Heartbeat:    cfg.Heartbeat,
+		Retry:        cfg.Retry,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		WriteTimeout: cfg.WriteTimeout,
+		CORSOrigins:  cfg.origins(),
+		Console:      console.Handler(),
+	}, h, log)
+	return &App{cfg: cfg, log: log, hub: h, handler: api}, nil
+}
+
+// Handler returns the HTTP handler serving the hub and the console.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Hub returns the app's hub.
+func (a *App) Hub() *hub.Hub { return a.hub }
+
+// Close ends every stream and refuses further publishes.
+func (a *App) Close(context.Context) error {
+	a.hub.Close()
+	return nil
+}
+
+// Server returns an http.Server for the app with timeouts that keep slow
+// clients from pinning resources; streams manage their own write deadlines.
+func (a *App) Server() *http.Server {
+	return &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully:
+// streams end, publishes in flight finish, all within ShutdownTimeout.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := a.Server()
+	errc := make(chan error, 1)
+	go func() {
+		if a.cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, a.cfg.TLSCert, a.cfg.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	select {
+	case err := <-errc:
+		a.hub.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	a.hub.EndSubscriptions()
+	err := srv.Shutdown(sctx)
+	a.hub.Close()
+	<-errc
+	if err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}
+
+// Main runs ssehub with the given arguments until ctx is cancelled.
+func Main(ctx context.Context, args []string, getenv func(string) string) error {
+	cfg, err := ParseFlags(args, getenv, os.Stderr)
+	if errors.Is(err, ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	a, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		scheme = "https"
+	}
+	log.Info("ssehub listening", "addr", ln.Addr().String(), "console", scheme+"://"+displayAddr(ln.Addr())+"/")
+	return a.Serve(ctx, ln)
+}
+
+func displayAddr(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return addr.String()
+}
+
+func newLogger(cfg Config) *slog.Logger {
+	level, _ := parseLevel(cfg.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

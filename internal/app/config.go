@@ -1,0 +1,148 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/history"
+	"github.com/ssehub/ssehub/internal/httpapi"
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Config is every setting of ssehub. DefaultConfig gives the values used
+// when neither a flag nor an SSEHUB_* environment variable sets one.
+type Config struct {
+	Addr            string        // listen address
+	TLSCert         string        // PEM certificate file; with TLSKey enables HTTPS and HTTP/2
+	TLSKey          string        // PEM key file
+	Heartbeat       time.Duration // comment sent on idle streams
+	Retry           int           // reconnection time (ms) sent to subscribers
+	MaxBodyBytes    int64         // publish body limit
+	QueueSize       int           // updates a subscriber may have queued before it is cut off
+	HistoryEvents   int           // updates kept per topic
+	HistoryBytes    int           // bytes kept per topic
+	CORSOrigins     string        // comma-separated allowed origins, "*" for any
+	WriteTimeout    time.Duration // a stream write blocked longer ends the stream
+	ShutdownTimeout time.Duration // how long a graceful shutdown waits
+	LogLevel        string        // debug, info, warn, error
+	LogFormat       string        // text or json
+}
+
+// DefaultConfig returns the settings ssehub runs with out of the box.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            ":8080",
+		Heartbeat:       httpapi.DefaultHeartbeat,
+		Retry:           httpapi.DefaultRetry,
+		MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
+		QueueSize:       hub.DefaultQueueSize,
+		HistoryEvents:   history.DefaultMaxEvents,
+		HistoryBytes:    history.DefaultMaxBytes,
+		CORSOrigins:     "*",
+		WriteTimeout:    httpapi.DefaultWriteTimeout,
+		ShutdownTimeout: 10 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "text",
+	}
+}
+
+// ErrHelp is returned by ParseFlags when -h or -help was asked for.
+var ErrHelp = flag.ErrHelp
+
+// ParseFlags reads the configuration from args and the environment (looked
+// up with getenv). Flags win over SSEHUB_* variables, which win over the
+// defaults. A bad value stops with an error naming the flag or variable.
+func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("ssehub", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "TLS certificate file (PEM); enables HTTPS and HTTP/2 with -tls-key")
+	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "TLS private key file (PEM)")
+	fs.DurationVar(&cfg.Heartbeat, "heartbeat", cfg.Heartbeat, "interval of the keep-alive comment on idle streams")
+	fs.IntVar(&cfg.Retry, "retry", cfg.Retry, "reconnection time in milliseconds sent to subscribers")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest publish request body in bytes")
+	fs.IntVar(&cfg.QueueSize, "queue-size", cfg.QueueSize, "updates a subscriber may have queued before it is cut off as too slow")
+	fs.IntVar(&cfg.HistoryEvents, "history-events", cfg.HistoryEvents, "updates kept per topic for replay")
+	fs.IntVar(&cfg.HistoryBytes, "history-bytes", cfg.HistoryBytes, "bytes kept per topic for replay")
+	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, "comma-separated origins allowed cross-origin, * for any, empty for none")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a stream write blocked longer than this ends the stream")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := EnvName(f.Name)
+		if v := getenv(env); v != "" && err == nil {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("environment variable %s=%q: %w", env, v, serr)
+			}
+		}
+	})
+	if err != nil {
+		return cfg, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cfg, cfg.Validate()
+}
+
+// EnvName is the environment variable of a flag: SSEHUB_ and the flag name
+// in upper case with dashes as underscores.
+func EnvName(flagName string) string {
+	return "SSEHUB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Validate checks values that parse but make no sense.
+func (c Config) Validate() error {
+	var errs []error
+	positive := map[string]int64{
+		"heartbeat": int64(c.Heartbeat), "retry": int64(c.Retry), "max-body-bytes": c.MaxBodyBytes,
+		"queue-size": int64(c.QueueSize), "history-events": int64(c.HistoryEvents),
+		"history-bytes": int64(c.HistoryBytes), "write-timeout": int64(c.WriteTimeout),
+		"shutdown-timeout": int64(c.ShutdownTimeout),
+	}
+	for name, v := range positive {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("-%s must be positive", name))
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("-tls-cert and -tls-key must be given together"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("-log-level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// origins splits the CORS setting into a list.
+func (c Config) origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,150 @@
+// Package history keeps published updates so that subscribers can resume
+// where they left off. Memory is an in-process ring per topic.
+package history
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Defaults for Memory limits.
+const (
+	DefaultMaxEvents = 1000
+	DefaultMaxBytes  = 4 << 20
+)
+
+// MemoryConfig bounds a Memory history. Zero values take the defaults.
+type MemoryConfig struct {
+	MaxEvents int // updates kept per topic
+	MaxBytes  int // bytes kept per topic
+}
+
+// Memory is a hub.History kept in memory: one bounded ring per topic, an
+// update with several topics being shared by their rings.
+type Memory struct {
+	cfg MemoryConfig
+
+	mu     sync.RWMutex
+	topics map[string]*ring
+	ids    map[string]uint64 // publisher-given ids of retained updates
+}
+
+// NewMemory returns an empty history bounded by cfg.
+func NewMemory(cfg MemoryConfig) *Memory {
+	if cfg.MaxEvents <= 0 {
+		cfg.MaxEvents = DefaultMaxEvents
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	return &Memory{cfg: cfg, topics: map[string]*ring{}, ids: map[string]uint64{}}
+}
+
+// Append stores u in the ring of each of its topics, evicting the oldest
+// updates of a ring past its limits.
+func (m *Memory) Append(_ context.Context, u *hub.Update) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, t := range u.Topics {
+		r := m.topics[t]
+		if r == nil {
+			r = &ring{}
+			m.topics[t] = r
+		}
+		if slices.Contains(u.Topics[:i], t) {
+			continue
+		}
+		r.push(u)
+		for r.len() > m.cfg.MaxEvents || (r.bytes > m.cfg.MaxBytes && r.len() > 1) {
+			m.forget(t, r.pop())
+		}
+	}
+	m.ids[u.ID] = u.Seq
+	return nil
+}
+
+// forget drops the id index entry of an update leaving its canonical topic.
+func (m *Memory) forget(t string, u *hub.Update) {
+	if u.Topics[0] == t && m.ids[u.ID] == u.Seq {
+		delete(m.ids, u.ID)
+	}
+}
+
+// Read calls fn for the matching updates of q's range in Seq order; an update
+// in several matching topics is reported once.
+func (m *Memory) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) error) error {
+	found := m.collect(q)
+	for i, u := range found {
+		if i > 0 && found[i-1] == u {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Memory) collect(q hub.Query) []*hub.Update {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var found []*hub.Update
+	add := func(r *ring) {
+		if r == nil {
+			return
+		}
+		r.each(q.After, func(u *hub.Update) {
+			if u.Seq <= q.Upto && (q.Match == nil || q.Match(u)) {
+				found = append(found, u)
+			}
+		})
+	}
+	if q.Topics != nil {
+		for _, t := range q.Topics {
+			add(m.topics[t])
+		}
+	} else {
+		for _, r := range m.topics {
+			add(r)
+		}
+	}
+	slices.SortFunc(found, func(a, b *hub.Update) int {
+		return cmpSeq(a.Seq, b.Seq)
+	})
+	return found
+}
+
+func cmpSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Lookup returns the Seq of a retained update by id: a publisher-given id
+// still in its canonical topic's ring.
+func (m *Memory) Lookup(_ context.Context, id string) (uint64, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	seq, ok := m.ids[id]
+	return seq, ok, nil
+}
+
+// Len returns the number of updates retained for a topic.
+func (m *Memory) Len(topic string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if r := m.topics[topic]; r != nil {
+		return r.len()
+	}
+	return 0
+}

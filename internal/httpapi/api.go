@@ -1,0 +1,129 @@
+// Package httpapi is ssehub's HTTP interface: the Mercure subscribe and
+// publish endpoints, their friendlier aliases, the seed demo's endpoints,
+// health, CORS and JSON errors. It knows the hub, not how history is stored.
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Defaults for Config.
+const (
+	DefaultHeartbeat    = 15 * time.Second
+	DefaultRetry        = 3000
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultWriteTimeout = 30 * time.Second
+)
+
+// Config configures the API. Zero values take the defaults.
+type Config struct {
+	Heartbeat    time.Duration // comment sent on idle streams
+	Retry        int           // reconnection time (ms) sent when a stream opens
+	MaxBodyBytes int64         // publish body limit; larger gets 413
+	WriteTimeout time.Duration // a stream write blocked longer ends the stream
+	CORSOrigins  []string      // allowed origins; "*" allows any; empty allows none
+	Console      http.Handler  // serves the web console at "/" and /assets/
+}
+
+func (c *Config) defaults() {
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.Retry <= 0 {
+		c.Retry = DefaultRetry
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+}
+
+// API serves the hub over HTTP.
+type API struct {
+	cfg  Config
+	hub  *hub.Hub
+	log  *slog.Logger
+	mux  *http.ServeMux
+	cors corsPolicy
+}
+
+// New returns the HTTP API of h.
+func New(cfg Config, h *hub.Hub, log *slog.Logger) *API {
+	cfg.defaults()
+	a := &API{cfg: cfg, hub: h, log: log, mux: http.NewServeMux(), cors: newCORS(cfg.CORSOrigins)}
+	a.routes()
+	return a
+}
+
+func (a *API) routes() {
+	mercure := methods{http.MethodGet: a.handleSubscribe, http.MethodPost: a.handlePublish}
+	a.mux.Handle("/.well-known/mercure", mercure)
+	a.mux.Handle("/events", methods{http.MethodGet: a.handleSubscribe})
+	a.mux.Handle("/publish", methods{http.MethodPost: a.handlePublish})
+	a.mux.Handle("/gbi/sse/search", methods{http.MethodGet: a.handleSeedSearch})
+	a.mux.Handle("/gbi/sse/receive", methods{http.MethodGet: a.handleSeedReceive, http.MethodPost: a.handleSeedReceive})
+	a.mux.Handle("/healthz", methods{http.MethodGet: a.handleHealth})
+	a.mux.HandleFunc("/", a.handleRoot)
+}
+
+// ServeHTTP applies CORS and routes the request.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.cors.apply(w, r) {
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// handleRoot serves the console at "/" and its assets; anything else is 404.
+func (a *API) handleRoot(w http.ResponseWriter, r *http.Request) {
+	isConsole := r.URL.Path == "/" || r.URL.Path == "/index.html" || strings.HasPrefix(r.URL.Path, "/assets/")
+	if !isConsole || a.cfg.Console == nil {
+		writeError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
+		return
+	}
+	methods{http.MethodGet: a.cfg.Console.ServeHTTP, http.MethodHead: a.cfg.Console.ServeHTTP}.ServeHTTP(w, r)
+}
+
+func (a *API) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	st := a.hub.Stats()
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "subscribers": st.Subscribers, "published": st.Published})
+}
+
+// methods routes by HTTP method and answers others with 405 and Allow.
+type methods map[string]http.HandlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, ok := m[r.Method]; ok {
+		h(w, r)
+		return
+	}
+	if r.Method == http.MethodHead {
+		if h, ok := m[http.MethodGet]; ok {
+			h(w, r)
+			return
+		}
+	}
+	allow := make([]string, 0, len(m)+1)
+	for k := range m {
+		allow = append(allow, k)
+	}
+	allow = append(allow, http.MethodOptions)
+	slices.Sort(allow)
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

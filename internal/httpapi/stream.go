@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// stream is one open event stream. Its handler goroutine is the only writer:
+// one select over the client leaving, the subscription ending, the heartbeat
+// and queued updates. Queued updates are written in a batch and flushed once.
+type stream struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	sub     *hub.Subscriber
+	timeout time.Duration
+	batch   []*hub.Update
+	scratch []byte
+}
+
+// startStream sends the stream's headers and opening bytes. Read deadlines
+// are cleared: the server's ReadTimeout guards request bodies, not streams.
+func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, opening []byte) (*stream, error) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	if sub != nil {
+		h.Set("Last-Event-ID", sub.ResumedAfter())
+	}
+	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, timeout: a.cfg.WriteTimeout}
+	_ = s.rc.SetReadDeadline(time.Time{})
+	w.WriteHeader(http.StatusOK)
+	s.scratch = sse.AppendRetry(s.scratch[:0], a.cfg.Retry)
+	s.scratch = append(s.scratch, opening...)
+	return s, s.write(s.scratch)
+}
+
+// write sends bytes with a write deadline and flushes.
+func (s *stream) write(b []byte) error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// drain writes every queued update and flushes once.
+func (s *stream) drain() error {
+	s.batch = s.sub.Drain(s.batch)
+	if len(s.batch) == 0 {
+		return nil
+	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	for _, u := range s.batch {
+		if _, err := s.w.Write(u.Wire()); err != nil {
+			return err
+		}
+	}
+	return s.rc.Flush()
+}
+
+// errStreamEnded reports that the subscription ended on the hub's side.
+var errStreamEnded = errors.New("stream ended by the hub")
+
+// serve runs the stream until the client leaves or the subscription ends.
+// extra, when not nil, is a second source of events (the seed ticker).
+func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra *ticker) error {
+	hb := time.NewTicker(heartbeat)
+	defer hb.Stop()
+	var tick <-chan time.Time
+	if extra != nil {
+		tick = extra.C()
+		defer extra.Stop()
+	}
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-s.sub.Done():
+			return errStreamEnded
+		case <-s.sub.Ready():
+			if err := s.drain(); err != nil {
+				return err
+			}
+		case <-hb.C:
+			s.scratch = sse.AppendComment(s.scratch[:0], "")
+			if err := s.write(s.scratch); err != nil {
+				return err
+			}
+		case now := <-tick:
+			s.scratch = extra.Next(s.scratch[:0], now)
+			if err := s.write(s.scratch); err != nil {
+				return err
+			}
+		}
+	}
+}

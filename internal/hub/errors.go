@@ -1,0 +1,41 @@
+package hub
+
+import "errors"
+
+// Sentinel errors returned by the hub.
+var (
+	// ErrClosed is returned once the hub has been closed.
+	ErrClosed = errors.New("hub is closed")
+	// ErrSlowConsumer ends a subscription whose queue overflowed; the client
+	// can reconnect and resume with Last-Event-ID.
+	ErrSlowConsumer = errors.New("subscriber too slow: queue overflowed")
+	// ErrUnsubscribed ends a subscription closed by its owner.
+	ErrUnsubscribed = errors.New("unsubscribed")
+)
+
+// Code classifies an Error so the HTTP layer can map it to a status in one place.
+type Code string
+
+// Error codes.
+const (
+	CodeInvalid     Code = "invalid"     // bad input from the caller
+	CodeUnavailable Code = "unavailable" // the hub or its storage cannot take it now
+)
+
+// Error is an error with a code and, for bad input, the field at fault.
+type Error struct {
+	Code  Code
+	Field string
+	Err   error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Err.Error()
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }

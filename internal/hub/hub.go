@@ -1,0 +1,181 @@
+// Package hub is the core of ssehub: topics, subscribers, fan-out and replay
+// from history. It knows nothing of HTTP or storage: history sits behind the
+// History interface declared here.
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+// DefaultQueueSize is the number of updates a subscriber may have waiting
+// before it is cut off as too slow.
+const DefaultQueueSize = 4096
+
+// Config configures a Hub. The zero value is usable: no history, default
+// queue size and a random epoch.
+type Config struct {
+	// History keeps past updates for replay; nil keeps none.
+	History History
+	// QueueSize bounds each subscriber's queue of undelivered updates.
+	QueueSize int
+	// Epoch names this incarnation of the hub's history inside generated
+	// ids, so ids from a wiped history are recognised. Random when empty.
+	Epoch string
+}
+
+// Hub routes published updates to the subscribers of their topics.
+type Hub struct {
+	cfg   Config
+	epoch string
+
+	mu      sync.Mutex
+	closed  bool // refuses publishes and subscriptions
+	ending  bool // refuses subscriptions
+	seq     uint64
+	lastID  string
+	byTopic map[string]*subList
+	wild    subList
+	all     map[*Subscriber]struct{}
+	cut     []*Subscriber // scratch list of subscribers to cut off
+
+	published atomic.Uint64
+	slowCut   atomic.Uint64
+}
+
+// New returns a hub configured by cfg.
+func New(cfg Config) *Hub {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	h := &Hub{cfg: cfg, epoch: cfg.Epoch, byTopic: map[string]*subList{}, all: map[*Subscriber]struct{}{}}
+	if h.epoch == "" {
+		h.epoch = randomEpoch()
+	}
+	return h
+}
+
+func randomEpoch() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// Epoch returns the epoch written into generated ids.
+func (h *Hub) Epoch() string { return h.epoch }
+
+// Publish validates u, assigns its position and id, stores it in history and
+// queues it for every matching subscriber. It returns the update's id. The
+// caller must not modify u afterwards.
+func (h *Hub) Publish(ctx context.Context, u *Update) (string, error) {
+	if err := u.Validate(); err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return "", &Error{Code: CodeUnavailable, Err: ErrClosed}
+	}
+	u.Seq = h.seq + 1
+	u.Time = time.Now()
+	if u.ID == "" {
+		u.ID = generateID(h.epoch, u.Seq)
+	}
+	if err := u.encode(); err != nil {
+		return "", err
+	}
+	if h.cfg.History != nil {
+		if err := h.cfg.History.Append(ctx, u); err != nil {
+			return "", &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", err)}
+		}
+	}
+	h.seq, h.lastID = u.Seq, u.ID
+	h.fanout(u)
+	h.published.Add(1)
+	return u.ID, nil
+}
+
+// fanout queues u for its subscribers; called with h.mu held. Queuing never
+// blocks: a subscriber whose queue is full is cut off.
+func (h *Hub) fanout(u *Update) {
+	for _, t := range u.Topics {
+		if l := h.byTopic[t]; l != nil {
+			for _, s := range l.subs {
+				if !u.Private || topic.MatchAny(s.private, u.Topics) {
+					h.deliver(s, u)
+				}
+			}
+		}
+	}
+	for _, s := range h.wild.subs {
+		if s.lastSeq != u.Seq && s.wants(u) {
+			h.deliver(s, u)
+		}
+	}
+	for _, s := range h.cut {
+		h.unindex(s)
+		if s.end(ErrSlowConsumer) {
+			h.slowCut.Add(1)
+		}
+	}
+	clear(h.cut)
+	h.cut = h.cut[:0]
+}
+
+func (h *Hub) deliver(s *Subscriber, u *Update) {
+	if s.lastSeq == u.Seq {
+		return
+	}
+	s.lastSeq = u.Seq
+	if !s.enqueue(u) {
+		h.cut = append(h.cut, s)
+	}
+}
+
+// EndSubscriptions ends every subscription with ErrClosed and refuses new
+// ones while publishes are still accepted: the first step of a graceful
+// shutdown, letting streams end while publishes in flight finish.
+func (h *Hub) EndSubscriptions() {
+	h.mu.Lock()
+	h.ending = true
+	subs := make([]*Subscriber, 0, len(h.all))
+	for s := range h.all {
+		subs = append(subs, s)
+		h.unindex(s)
+	}
+	h.mu.Unlock()
+	for _, s := range subs {
+		s.end(ErrClosed)
+	}
+}
+
+// Close ends every subscription and refuses further publishes.
+func (h *Hub) Close() {
+	h.EndSubscriptions()
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+}
+
+// Stats is a snapshot of the hub's counters.
+type Stats struct {
+	Subscribers int    // active subscriptions
+	Published   uint64 // updates published since start
+	SlowCut     uint64 // subscribers cut off for overflowing their queue
+	LastID      string // id of the newest update
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return Stats{Subscribers: len(h.all), Published: h.published.Load(), SlowCut: h.slowCut.Load(), LastID: h.lastID}
+}

@@ -1,0 +1,152 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+// Earliest is the reserved last event id asking for the whole history, and
+// the Last-Event-ID response value when no earlier event is known.
+const Earliest = "earliest"
+
+// History keeps published updates so subscribers can resume. Append is called
+// in publish order, with strictly increasing Seq.
+type History interface {
+	// Append stores u.
+	Append(ctx context.Context, u *Update) error
+	// Read calls fn, in Seq order, for each retained update in q's range
+	// that q.Match accepts, stopping at the first error fn returns.
+	Read(ctx context.Context, q Query, fn func(*Update) error) error
+	// Lookup returns the Seq of the retained update with the given id.
+	Lookup(ctx context.Context, id string) (seq uint64, ok bool, err error)
+}
+
+// Query selects updates from History.
+type Query struct {
+	After  uint64             // only updates with Seq > After
+	Upto   uint64             // and Seq <= Upto
+	Topics []string           // look only in these topics; nil means all
+	Match  func(*Update) bool // keep only the updates it accepts; nil keeps all
+}
+
+// SubscribeOptions says what a subscriber listens to and where it resumes.
+type SubscribeOptions struct {
+	// Topics are topic selectors: exact topics, "*" or URI Templates.
+	Topics []string
+	// Private are the selectors of topics whose private updates it may see.
+	Private []string
+	// LastEventID resumes after that event; Earliest replays all history;
+	// empty starts with the next update.
+	LastEventID string
+}
+
+// Subscribe registers a subscriber. Updates after the resume point are
+// replayed from history and followed by live updates with no gap and no
+// duplicate: the subscriber is registered and the head noted under the
+// hub's lock, so history supplies exactly (resume point, head] and the live
+// queue exactly what follows.
+func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber, error) {
+	sels, err := topic.CompileAll(opts.Topics)
+	if err != nil || len(sels) == 0 {
+		if err == nil {
+			err = topic.ErrEmpty
+		}
+		return nil, &Error{Code: CodeInvalid, Field: "topic", Err: err}
+	}
+	private, err := topic.CompileAll(opts.Private)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Field: "private", Err: err}
+	}
+	from, err := h.resumePoint(ctx, opts.LastEventID)
+	if err != nil {
+		return nil, err
+	}
+	s := newSubscriber(h, sels, private, h.cfg.QueueSize)
+	h.mu.Lock()
+	if h.closed || h.ending {
+		h.mu.Unlock()
+		return nil, &Error{Code: CodeUnavailable, Err: ErrClosed}
+	}
+	h.index(s)
+	head := h.seq
+	if opts.LastEventID == "" {
+		from = position{after: head, header: h.lastID}
+		if from.header == "" {
+			from.header = Earliest
+		}
+	}
+	h.mu.Unlock()
+	s.resumedAfter = from.header
+	if from.after < head {
+		if err := h.replay(ctx, s, from.after, head); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// position is where a subscription resumes: after a Seq, and the id to
+// report in the Last-Event-ID response header.
+type position struct {
+	after  uint64
+	header string
+}
+
+// resumePoint turns a last event id into a position. An id of this hub's
+// epoch resumes from its Seq even once evicted (reporting "earliest" so the
+// client knows events may be missing); an id of an older epoch predates
+// everything retained, so all history is replayed; an unknown foreign id
+// cannot be placed, so only live updates follow.
+func (h *Hub) resumePoint(ctx context.Context, id string) (position, error) {
+	switch id {
+	case "":
+		return position{}, nil // decided under the lock
+	case Earliest:
+		return position{after: 0, header: Earliest}, nil
+	}
+	if h.cfg.History != nil {
+		seq, ok, err := h.cfg.History.Lookup(ctx, id)
+		if err != nil {
+			return position{}, &Error{Code: CodeUnavailable, Err: fmt.Errorf("look up last event id: %w", err)}
+		}
+		if ok {
+			return position{after: seq, header: id}, nil
+		}
+	}
+	h.mu.Lock()
+	head := h.seq
+	h.mu.Unlock()
+	epoch, seq, ours := parseID(id)
+	switch {
+	case ours && epoch == h.epoch && seq <= head:
+		return position{after: seq, header: Earliest}, nil
+	case ours && epoch != h.epoch:
+		return position{after: 0, header: Earliest}, nil
+	}
+	return position{after: head, header: Earliest}, nil
+}
+
+// replay queues the retained updates in (after, upto] ahead of live ones.
+func (h *Hub) replay(ctx context.Context, s *Subscriber, after, upto uint64) error {
+	if h.cfg.History == nil {
+		return nil
+	}
+	q := Query{After: after, Upto: upto, Match: s.wants}
+	if !s.wildcard {
+		q.Topics = s.exact
+	}
+	var replay []*Update
+	err := h.cfg.History.Read(ctx, q, func(u *Update) error {
+		replay = append(replay, u)
+		return nil
+	})
+	if err != nil {
+		return &Error{Code: CodeUnavailable, Err: fmt.Errorf("read history: %w", err)}
+	}
+	s.replayed = len(replay)
+	s.prepend(replay)
+	return nil
+}

@@ -1,0 +1,154 @@
+package hub
+
+import (
+	"sync"
+
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+// Subscriber receives the updates of the topics it selected. Its owner (the
+// HTTP handler goroutine) waits on Ready, takes queued updates with Drain,
+// writes them, and stops when Done is closed or its client leaves, calling
+// Close. The hub never blocks on a subscriber: when the queue exceeds its
+// bound the subscriber is cut off with ErrSlowConsumer.
+type Subscriber struct {
+	hub       *Hub
+	selectors []topic.Selector
+	private   []topic.Selector // topics whose private updates it may see
+	exact     []string         // exact selectors, indexed by the hub
+	wildcard  bool             // has a non-exact selector
+
+	// lastSeq dedups an update reaching it through several topics; only
+	// touched under the hub's lock.
+	lastSeq uint64
+
+	resumedAfter string
+	replayed     int
+
+	mu      sync.Mutex
+	pending []*Update
+	limit   int
+	slack   int // replayed updates allowed beyond limit until drained
+	closed  bool
+	err     error
+	ready   chan struct{}
+	done    chan struct{}
+}
+
+func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscriber {
+	s := &Subscriber{
+		hub:       h,
+		selectors: sels,
+		private:   private,
+		limit:     limit,
+		ready:     make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	for _, sel := range sels {
+		if sel.Exact() {
+			s.exact = append(s.exact, sel.String())
+		} else {
+			s.wildcard = true
+		}
+	}
+	return s
+}
+
+// Ready is signalled when updates are waiting to be drained.
+func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
+
+// Done is closed when the subscription ends; Err says why.
+func (s *Subscriber) Done() <-chan struct{} { return s.done }
+
+// Err returns why the subscription ended, or nil while it is active.
+func (s *Subscriber) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// ResumedAfter is the id of the event preceding the first one delivered, or
+// "earliest" when there is none or the requested id was not in history: the
+// value of the Last-Event-ID response header.
+func (s *Subscriber) ResumedAfter() string { return s.resumedAfter }
+
+// Replayed is the number of updates replayed from history.
+func (s *Subscriber) Replayed() int { return s.replayed }
+
+// Drain returns the queued updates in order and empties the queue. buf is
+// reused as the next queue, so pass back the slice returned by the previous
+// call once its updates are written (or nil); this keeps draining free of
+// allocations.
+func (s *Subscriber) Drain(buf []*Update) []*Update {
+	clear(buf)
+	s.mu.Lock()
+	batch := s.pending
+	s.pending = buf[:0]
+	s.slack = 0
+	s.mu.Unlock()
+	return batch
+}
+
+// Close ends the subscription and removes it from the hub.
+func (s *Subscriber) Close() {
+	s.hub.remove(s)
+	s.end(ErrUnsubscribed)
+}
+
+// wants reports whether the update is for this subscriber.
+func (s *Subscriber) wants(u *Update) bool {
+	if u.Private {
+		return topic.MatchAny(s.private, u.Topics) && topic.MatchAny(s.selectors, u.Topics)
+	}
+	return topic.MatchAny(s.selectors, u.Topics)
+}
+
+// enqueue adds a live update; it reports false when the subscriber has to be
+// cut off because its queue is full.
+func (s *Subscriber) enqueue(u *Update) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return true
+	}
+	if len(s.pending) >= s.limit+s.slack {
+		s.mu.Unlock()
+		return false
+	}
+	s.pending = append(s.pending, u)
+	s.mu.Unlock()
+	s.signal()
+	return true
+}
+
+// prepend puts replayed updates before whatever live updates are queued.
+func (s *Subscriber) prepend(replay []*Update) {
+	if len(replay) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.pending = append(replay, s.pending...)
+	s.slack += len(replay)
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Subscriber) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// end closes the subscription once, recording why.
+func (s *Subscriber) end(err error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.closed, s.err = true, err
+	s.pending = nil
+	close(s.done)
+	return true
+}

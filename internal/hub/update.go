@@ -1,0 +1,107 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// idPrefix starts every id the hub generates. Publishers may not use it, so a
+// generated id can always be decoded back into its position.
+const idPrefix = "urn:ssehub:"
+
+// Update is one published event: the Mercure "update". Publishers fill the
+// exported fields; the hub assigns Seq, fills ID when empty and encodes the
+// wire bytes once, before any subscriber sees it. An Update is immutable
+// once published and is shared by every subscriber and by the history.
+type Update struct {
+	ID      string    // event id; generated when empty
+	Topics  []string  // first is canonical, the others alternates
+	Data    string    // payload
+	Type    string    // SSE event type; empty means "message"
+	Retry   int       // reconnection time in ms sent with the event; 0 for none
+	Private bool      // only subscribers authorized for a topic receive it
+	Seq     uint64    // position in the hub, assigned on publish
+	Time    time.Time // when the hub accepted it
+
+	wire []byte
+}
+
+// Wire returns the event encoded in the SSE wire format, shared by every
+// subscriber. It must not be modified.
+func (u *Update) Wire() []byte { return u.wire }
+
+// Size is the memory the update holds, used to bound history by bytes.
+func (u *Update) Size() int {
+	n := len(u.wire) + len(u.Data) + len(u.ID) + len(u.Type) + 96
+	for _, t := range u.Topics {
+		n += len(t) + 16
+	}
+	return n
+}
+
+// Validate checks an update before it is published.
+func (u *Update) Validate() error {
+	if len(u.Topics) == 0 {
+		return &Error{Code: CodeInvalid, Field: "topic", Err: errors.New("at least one topic is required")}
+	}
+	for _, t := range u.Topics {
+		if t == "" {
+			return &Error{Code: CodeInvalid, Field: "topic", Err: errors.New("topic must not be empty")}
+		}
+	}
+	if strings.HasPrefix(u.ID, "#") || strings.HasPrefix(u.ID, idPrefix) {
+		return &Error{Code: CodeInvalid, Field: "id", Err: fmt.Errorf("ids starting with %q or %q are reserved for the hub", "#", idPrefix)}
+	}
+	ev := sse.Event{ID: u.ID, Type: u.Type, Retry: u.Retry}
+	if err := ev.Validate(); err != nil {
+		field := "data"
+		switch {
+		case errors.Is(err, sse.ErrInvalidID):
+			field = "id"
+		case errors.Is(err, sse.ErrInvalidType):
+			field = "type"
+		case u.Retry < 0:
+			field = "retry"
+		}
+		return &Error{Code: CodeInvalid, Field: field, Err: err}
+	}
+	return nil
+}
+
+// encode fills the wire bytes; called once, after the id is known.
+func (u *Update) encode() error {
+	wire, err := sse.AppendEvent(make([]byte, 0, len(u.Data)+len(u.ID)+len(u.Type)+32),
+		sse.Event{ID: u.ID, Type: u.Type, Data: u.Data, Retry: u.Retry})
+	if err != nil {
+		return &Error{Code: CodeInvalid, Field: "data", Err: err}
+	}
+	u.wire = wire
+	return nil
+}
+
+// generateID makes the id of a hub-generated position: prefix, epoch, seq.
+func generateID(epoch string, seq uint64) string {
+	return idPrefix + epoch + ":" + strconv.FormatUint(seq, 10)
+}
+
+// parseID decodes a hub-generated id into its epoch and sequence.
+func parseID(id string) (epoch string, seq uint64, ok bool) {
+	rest, found := strings.CutPrefix(id, idPrefix)
+	if !found {
+		return "", 0, false
+	}
+	epoch, num, found := strings.Cut(rest, ":")
+	if !found || epoch == "" {
+		return "", 0, false
+	}
+	seq, err := strconv.ParseUint(num, 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return epoch, seq, true
+}

@@ -1,0 +1,87 @@
+// Package topic matches topics against Mercure topic selectors: an exact
+// topic, the reserved "*", or a URI Template (RFC 6570).
+package topic
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/yosida95/uritemplate/v3"
+)
+
+// Wildcard is the reserved selector that matches every topic.
+const Wildcard = "*"
+
+// ErrEmpty is returned for an empty topic or selector.
+var ErrEmpty = errors.New("topic must not be empty")
+
+// Selector is a compiled topic selector. The zero value matches nothing.
+type Selector struct {
+	raw string
+	all bool
+	re  *regexp.Regexp
+}
+
+// Compile parses a topic selector. A string containing "{" is compiled as a
+// URI Template; if it is not a valid template it is still usable as an exact
+// topic, as the protocol allows any string as a selector.
+func Compile(s string) (Selector, error) {
+	if s == "" {
+		return Selector{}, ErrEmpty
+	}
+	sel := Selector{raw: s, all: s == Wildcard}
+	if !sel.all && strings.ContainsRune(s, '{') {
+		if tpl, err := uritemplate.New(s); err == nil {
+			sel.re = tpl.Regexp()
+		}
+	}
+	return sel, nil
+}
+
+// CompileAll compiles every selector, naming the first invalid one in the error.
+func CompileAll(raw []string) ([]Selector, error) {
+	out := make([]Selector, 0, len(raw))
+	for _, s := range raw {
+		sel, err := Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("selector %q: %w", s, err)
+		}
+		out = append(out, sel)
+	}
+	return out, nil
+}
+
+// String returns the selector as written.
+func (s Selector) String() string { return s.raw }
+
+// Exact reports whether the selector matches only the identical topic, so an
+// index keyed by topic can serve it.
+func (s Selector) Exact() bool { return !s.all && s.re == nil && s.raw != "" }
+
+// Match reports whether topic matches the selector, following the protocol's
+// steps: "*" matches everything, identical strings match, then the template.
+func (s Selector) Match(topic string) bool {
+	switch {
+	case s.raw == "":
+		return false
+	case s.all, s.raw == topic:
+		return true
+	case s.re != nil:
+		return s.re.MatchString(topic)
+	}
+	return false
+}
+
+// MatchAny reports whether any of the topics matches any of the selectors.
+func MatchAny(sels []Selector, topics []string) bool {
+	for i := range sels {
+		for _, t := range topics {
+			if sels[i].Match(t) {
+				return true
+			}
+		}
+	}
+	return false
+}
