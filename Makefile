@@ -1,0 +1,49 @@
+# ssehub: `make test` installs what the tests need and runs every test.
+GO       ?= go
+FUZZTIME ?= 15s
+PKGS     := ./...
+
+.PHONY: all build run test deps lint unit fuzz bench screenshot clean
+
+all: build
+
+build:
+	$(GO) build -o ssehub ./cmd/ssehub
+
+run:
+	$(GO) run ./cmd/ssehub
+
+## test: everything CI runs: deps, gofmt, vet, unit + integration + browser tests (race), bounded fuzzing.
+test: deps lint unit fuzz
+
+deps:
+	./scripts/deps.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+
+## fuzz: each fuzz target for FUZZTIME (bounded, so CI stays fast).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## bench: Go benchmarks (figures go to docs/benchmarks.md).
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## screenshot: refresh docs/console.png with a real browser.
+screenshot:
+	SSEHUB_SCREENSHOT=$(CURDIR)/docs/console.png $(GO) test -count=1 -run TestConsoleScreenshot ./e2e/
+
+clean:
+	rm -f ssehub

@@ -1,0 +1,89 @@
+package history_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ssehub/ssehub/internal/history"
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+func appendAll(t *testing.T, m *history.Memory, us ...*hub.Update) {
+	t.Helper()
+	for _, u := range us {
+		if err := m.Append(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func read(t *testing.T, m *history.Memory, q hub.Query) string {
+	t.Helper()
+	var got []string
+	err := m.Read(context.Background(), q, func(u *hub.Update) error {
+		got = append(got, u.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(got, ",")
+}
+
+func upd(seq uint64, data string, topics ...string) *hub.Update {
+	return &hub.Update{Seq: seq, ID: fmt.Sprint("id", seq), Data: data, Topics: topics}
+}
+
+func TestMemoryBoundsByCount(t *testing.T) {
+	m := history.NewMemory(history.MemoryConfig{MaxEvents: 3})
+	for i := uint64(1); i <= 10; i++ {
+		appendAll(t, m, upd(i, "x", "a"))
+	}
+	if got := read(t, m, hub.Query{Upto: 100}); got != "id8,id9,id10" {
+		t.Fatalf("retained %s", got)
+	}
+	if _, ok, _ := m.Lookup(context.Background(), "id7"); ok {
+		t.Fatal("evicted id still found")
+	}
+	if seq, ok, _ := m.Lookup(context.Background(), "id9"); !ok || seq != 9 {
+		t.Fatalf("lookup id9 = %d %v", seq, ok)
+	}
+}
+
+func TestMemoryBoundsByBytes(t *testing.T) {
+	big := strings.Repeat("x", 1000)
+	m := history.NewMemory(history.MemoryConfig{MaxBytes: 3500})
+	for i := uint64(1); i <= 10; i++ {
+		appendAll(t, m, upd(i, big, "a"))
+	}
+	if n := m.Len("a"); n < 1 || n > 3 {
+		t.Fatalf("kept %d updates of ~1 KB under a 3.5 KB bound", n)
+	}
+	m = history.NewMemory(history.MemoryConfig{MaxBytes: 10})
+	appendAll(t, m, upd(1, big, "a"))
+	if m.Len("a") != 1 {
+		t.Fatal("an update larger than the bound must still be kept alone")
+	}
+}
+
+func TestMemoryReadMergesTopicsInOrderOnce(t *testing.T) {
+	m := history.NewMemory(history.MemoryConfig{})
+	appendAll(t, m, upd(1, "", "a"), upd(2, "", "b"), upd(3, "", "a", "b"), upd(4, "", "c"), upd(5, "", "b", "b"))
+	cases := []struct {
+		q    hub.Query
+		want string
+	}{
+		{hub.Query{Upto: 9}, "id1,id2,id3,id4,id5"},
+		{hub.Query{Upto: 9, Topics: []string{"a", "b"}}, "id1,id2,id3,id5"},
+		{hub.Query{After: 1, Upto: 4, Topics: []string{"b"}}, "id2,id3"},
+		{hub.Query{Upto: 9, Match: func(u *hub.Update) bool { return u.Seq%2 == 1 }}, "id1,id3,id5"},
+		{hub.Query{Upto: 9, Topics: []string{"missing"}}, ""},
+	}
+	for _, c := range cases {
+		if got := read(t, m, c.q); got != c.want {
+			t.Errorf("read %+v = %s, want %s", c.q, got, c.want)
+		}
+	}
+}
