@@ -1,0 +1,107 @@
+// Package llm streams a large language model's answer into the hub:
+// the Model interface its implementations satisfy (a simulated model and an
+// OpenAI-compatible upstream), and generations that publish their tokens to
+// a topic so an answer survives a page reload and can be stopped.
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Message is one turn of a conversation.
+type Message struct {
+	Role    string `json:"role"` // system, user or assistant
+	Content string `json:"content"`
+}
+
+// Request asks a model for a completion.
+type Request struct {
+	Model       string    // model name; empty means the model's default
+	Messages    []Message // the conversation, oldest first
+	MaxTokens   int       // most tokens to generate; 0 means the model's default
+	Temperature *float64  // sampling temperature, passed to upstreams; nil for default
+	Seed        int64     // makes the simulated model's answer vary; 0 is a valid seed
+}
+
+// Usage counts the tokens of a completion.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// Result is how a completion ended.
+type Result struct {
+	FinishReason string // "stop", "length", or "stopped" when cancelled by a user
+	Usage        Usage
+}
+
+// Finish reasons.
+const (
+	FinishStop    = "stop"    // the model ended its answer
+	FinishLength  = "length"  // MaxTokens was reached
+	FinishStopped = "stopped" // a user stopped the generation
+)
+
+// Model streams completions. Stream calls emit with each piece of text in
+// order and returns once the answer is complete, emit fails, or ctx ends.
+// When ctx is cancelled it returns ctx's error promptly.
+type Model interface {
+	Stream(ctx context.Context, req Request, emit func(delta string) error) (Result, error)
+}
+
+// Lister is implemented by models that can name the models they serve.
+type Lister interface {
+	Models(ctx context.Context) ([]string, error)
+}
+
+// ErrorKind classifies a model error so callers can map it to a status.
+type ErrorKind string
+
+// Error kinds.
+const (
+	KindInvalid     ErrorKind = "invalid_request" // the request is wrong (400)
+	KindAuth        ErrorKind = "authentication"  // the upstream refused the key (401/403)
+	KindRateLimit   ErrorKind = "rate_limit"      // the upstream or ssehub is at a limit (429)
+	KindUpstream    ErrorKind = "upstream"        // the upstream failed (5xx, bad answer)
+	KindTimeout     ErrorKind = "timeout"         // the upstream took too long
+	KindInterrupted ErrorKind = "interrupted"     // the stream was cut mid-answer
+)
+
+// Error is a model failure with its kind and, for upstream failures, the
+// upstream's HTTP status.
+type Error struct {
+	Kind    ErrorKind
+	Status  int // upstream HTTP status, 0 if none
+	Message string
+	Err     error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	msg := string(e.Kind) + ": " + e.Message
+	if e.Status != 0 {
+		msg = fmt.Sprintf("%s (upstream status %d)", msg, e.Status)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of err, KindUpstream for errors of unknown kind.
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return KindTimeout
+	}
+	return KindUpstream
+}
