@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
 )
 
 // Defaults for Config.
@@ -30,6 +31,8 @@ type Config struct {
 	WriteTimeout time.Duration // a stream write blocked longer ends the stream
 	CORSOrigins  []string      // allowed origins; "*" allows any; empty allows none
 	Console      http.Handler  // serves the web console at "/" and /assets/
+	Generations  *llm.Manager  // runs LLM generations; nil disables the LLM endpoints
+	Models       *llm.Router   // answers /v1/chat/completions
 }
 
 func (c *Config) defaults() {
@@ -72,6 +75,13 @@ func (a *API) routes() {
 	a.mux.Handle("/gbi/sse/search", methods{http.MethodGet: a.handleSeedSearch})
 	a.mux.Handle("/gbi/sse/receive", methods{http.MethodGet: a.handleSeedReceive, http.MethodPost: a.handleSeedReceive})
 	a.mux.Handle("/healthz", methods{http.MethodGet: a.handleHealth})
+	if a.cfg.Generations != nil && a.cfg.Models != nil {
+		a.mux.Handle("/llm/generations", methods{http.MethodPost: a.handleStartGeneration})
+		a.mux.Handle("/llm/generations/{id}", methods{http.MethodGet: a.handleGetGeneration})
+		a.mux.Handle("/llm/generations/{id}/stop", methods{http.MethodPost: a.handleStopGeneration})
+		a.mux.Handle("/v1/chat/completions", methods{http.MethodPost: a.handleChatCompletions})
+		a.mux.Handle("/v1/models", methods{http.MethodGet: a.handleModels})
+	}
 	a.mux.HandleFunc("/", a.handleRoot)
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
 )
 
 // apiError is the JSON body of every error answer.
@@ -26,18 +27,56 @@ func writeError(w http.ResponseWriter, status int, field, msg string) {
 
 // writeErr maps an error to its HTTP status, in this one place, and writes it.
 func writeErr(w http.ResponseWriter, err error) {
-	var herr *hub.Error
-	var tooBig *http.MaxBytesError
+	status, field := statusOf(err)
+	if status == http.StatusTooManyRequests {
+		setRetryAfter(w)
+	}
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		msg = "internal error"
+	}
+	writeError(w, status, field, msg)
+}
+
+// statusOf maps an error to its HTTP status and the field at fault.
+func statusOf(err error) (int, string) {
+	var (
+		herr   *hub.Error
+		lerr   *llm.Error
+		tooBig *http.MaxBytesError
+	)
 	switch {
 	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, "", "request body larger than the limit")
+		return http.StatusRequestEntityTooLarge, ""
 	case errors.As(err, &herr) && herr.Code == hub.CodeInvalid:
-		writeError(w, http.StatusBadRequest, herr.Field, herr.Error())
-	case errors.As(err, &herr) && herr.Code == hub.CodeUnavailable:
-		writeError(w, http.StatusServiceUnavailable, herr.Field, herr.Error())
-	default:
-		writeError(w, http.StatusInternalServerError, "", "internal error")
+		return http.StatusBadRequest, herr.Field
+	case errors.As(err, &herr):
+		return http.StatusServiceUnavailable, herr.Field
+	case errors.Is(err, llm.ErrTooMany):
+		return http.StatusTooManyRequests, ""
+	case errors.Is(err, llm.ErrNotFound):
+		return http.StatusNotFound, "id"
+	case errors.Is(err, llm.ErrClosed):
+		return http.StatusServiceUnavailable, ""
+	case errors.As(err, &lerr):
+		return llmStatus(lerr.Kind), ""
 	}
+	return http.StatusInternalServerError, ""
+}
+
+// llmStatus maps a model error kind to the status ssehub answers with.
+func llmStatus(k llm.ErrorKind) int {
+	switch k {
+	case llm.KindInvalid:
+		return http.StatusBadRequest
+	case llm.KindNotFound:
+		return http.StatusNotFound
+	case llm.KindRateLimit:
+		return http.StatusTooManyRequests
+	case llm.KindTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
 }
 
 // badRequest is an input error naming the field at fault.

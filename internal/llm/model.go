@@ -63,6 +63,7 @@ type ErrorKind string
 // Error kinds.
 const (
 	KindInvalid     ErrorKind = "invalid_request" // the request is wrong (400)
+	KindNotFound    ErrorKind = "model_not_found" // no such model (404)
 	KindAuth        ErrorKind = "authentication"  // the upstream refused the key (401/403)
 	KindRateLimit   ErrorKind = "rate_limit"      // the upstream or ssehub is at a limit (429)
 	KindUpstream    ErrorKind = "upstream"        // the upstream failed (5xx, bad answer)

@@ -1,0 +1,171 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/ssehub/ssehub/internal/llm"
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// completion holds what every chunk of one completion repeats.
+type completion struct {
+	id      string
+	created int64
+	model   string
+}
+
+func newCompletionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// chunk builds a chat.completion.chunk; choices may be empty (the usage
+// chunk). withUsage adds the usage key, null unless usage is given.
+func (c completion) chunk(choices []any, withUsage bool, usage *llm.Usage) map[string]any {
+	m := map[string]any{
+		"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model,
+		"system_fingerprint": nil, "choices": choices,
+	}
+	if withUsage {
+		m["usage"] = usage
+	}
+	return m
+}
+
+func choice(delta map[string]any, finish any) []any {
+	return []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}
+}
+
+// full is the non-streamed answer, a chat.completion object.
+func (c completion) full(text string, res llm.Result) map[string]any {
+	return map[string]any{
+		"id": c.id, "object": "chat.completion", "created": c.created, "model": c.model,
+		"system_fingerprint": nil,
+		"choices": []any{map[string]any{
+			"index":         0,
+			"message":       map[string]any{"role": "assistant", "content": text, "refusal": nil},
+			"logprobs":      nil,
+			"finish_reason": finishReason(res.FinishReason),
+		}},
+		"usage": res.Usage,
+	}
+}
+
+// finishReason maps ssehub's reasons onto OpenAI's.
+func finishReason(r string) string {
+	if r == "" || r == llm.FinishStopped {
+		return llm.FinishStop
+	}
+	return r
+}
+
+// chatStream writes one streamed completion.
+type chatStream struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	c       completion
+	usage   bool
+	started bool
+	buf     []byte
+}
+
+func (cs *chatStream) start() {
+	h := cs.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	cs.w.WriteHeader(http.StatusOK)
+	cs.started = true
+	cs.event(cs.c.chunk(choice(map[string]any{"role": "assistant", "content": ""}, nil), cs.usage, nil))
+}
+
+// delta sends one piece of the answer.
+func (cs *chatStream) delta(text string) error {
+	if !cs.started {
+		cs.start()
+	}
+	return cs.event(cs.c.chunk(choice(map[string]any{"content": text}, nil), cs.usage, nil))
+}
+
+func (cs *chatStream) finish(res llm.Result) {
+	if !cs.started {
+		cs.start()
+	}
+	cs.event(cs.c.chunk(choice(map[string]any{}, finishReason(res.FinishReason)), cs.usage, nil))
+	if cs.usage {
+		cs.event(cs.c.chunk([]any{}, true, &res.Usage))
+	}
+	cs.raw("[DONE]")
+}
+
+func (cs *chatStream) event(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return cs.raw(string(b))
+}
+
+func (cs *chatStream) raw(data string) error {
+	cs.buf, _ = sse.AppendEvent(cs.buf[:0], sse.Event{Data: data})
+	if _, err := cs.w.Write(cs.buf); err != nil {
+		return err
+	}
+	return cs.rc.Flush()
+}
+
+// openAIErrorBody is OpenAI's error object.
+type openAIErrorBody struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    any     `json:"code"`
+}
+
+func openAIError(err error) openAIErrorBody {
+	status, _ := statusOf(err)
+	body := openAIErrorBody{Message: err.Error(), Type: "server_error"}
+	var lerr *llm.Error
+	if errors.As(err, &lerr) {
+		body.Message = lerr.Message
+		body.Code = string(lerr.Kind)
+	}
+	switch status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge:
+		body.Type = "invalid_request_error"
+	case http.StatusTooManyRequests:
+		body.Type = "rate_limit_error"
+	}
+	if status == http.StatusInternalServerError {
+		body.Message = "internal error"
+	}
+	return body
+}
+
+// writeOpenAIError answers an error before any stream byte, OpenAI style.
+func writeOpenAIError(w http.ResponseWriter, err error) {
+	status, _ := statusOf(err)
+	if status == http.StatusTooManyRequests {
+		setRetryAfter(w)
+	}
+	writeJSON(w, status, map[string]any{"error": openAIError(err)})
+}
+
+// handleModels lists the models, OpenAI style.
+func (a *API) handleModels(w http.ResponseWriter, r *http.Request) {
+	names, err := a.cfg.Models.Models(r.Context())
+	if err != nil {
+		writeOpenAIError(w, err)
+		return
+	}
+	data := make([]any, 0, len(names))
+	for _, n := range names {
+		data = append(data, map[string]any{"id": n, "object": "model", "created": 0, "owned_by": "ssehub"})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+}

@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/ssehub/ssehub/internal/llm"
+)
+
+// generationRequest is the body of POST /llm/generations.
+type generationRequest struct {
+	Messages    []llm.Message `json:"messages"`
+	Model       string        `json:"model"`
+	MaxTokens   int           `json:"max_tokens"`
+	Temperature *float64      `json:"temperature"`
+	Seed        int64         `json:"seed"`
+}
+
+// handleStartGeneration starts a generation and answers where its events go.
+func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+	var in generationRequest
+	if err := decodeJSON(r, &in, true); err != nil {
+		writeErr(w, err)
+		return
+	}
+	g, err := a.cfg.Generations.Start(llm.Request{
+		Model: in.Model, Messages: in.Messages, MaxTokens: in.MaxTokens, Temperature: in.Temperature, Seed: in.Seed,
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Location", "/llm/generations/"+g.ID())
+	writeJSON(w, http.StatusCreated, map[string]string{
+		"id":         g.ID(),
+		"topic":      g.Topic(),
+		"events_url": "/events?topic=" + url.QueryEscape(g.Topic()) + "&lastEventID=earliest",
+	})
+}
+
+// handleGetGeneration answers a generation's snapshot: the text so far and
+// the id of the last event it includes.
+func (a *API) handleGetGeneration(w http.ResponseWriter, r *http.Request) {
+	g, ok := a.cfg.Generations.Get(r.PathValue("id"))
+	if !ok {
+		writeErr(w, llm.ErrNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, g.Snapshot())
+}
+
+// handleStopGeneration stops a generation; it ends with done "stopped".
+func (a *API) handleStopGeneration(w http.ResponseWriter, r *http.Request) {
+	snap, err := a.cfg.Generations.Stop(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, snap)
+}
+
+// decodeJSON reads one JSON value from the body into v.
+func decodeJSON(r *http.Request, v any, strict bool) error {
+	dec := json.NewDecoder(r.Body)
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badRequest("body", "malformed JSON: "+err.Error())
+	}
+	if dec.More() {
+		return badRequest("body", "malformed JSON: more than one value in the body")
+	}
+	return nil
+}
+
+// retryAfter is the Retry-After sent with 429 answers, in seconds.
+const retryAfter = 1
+
+func setRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+}

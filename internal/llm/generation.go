@@ -1,0 +1,178 @@
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Generation statuses.
+const (
+	StatusRunning = "running"
+	StatusDone    = "done"
+	StatusError   = "error"
+)
+
+// Cancellation causes telling a user's stop from a timeout or a shutdown.
+var (
+	errStopped  = errors.New("stopped by the user")
+	errTimedOut = errors.New("generation timed out")
+	errShutdown = errors.New("server shutting down")
+)
+
+// Generation is one answer being streamed to its topic.
+type Generation struct {
+	id, topic, model string
+	started          time.Time
+	cancel           context.CancelFunc
+
+	mu       sync.Mutex
+	cause    error
+	status   string
+	text     strings.Builder
+	tokens   int
+	lastID   string
+	result   Result
+	errMsg   string
+	finished time.Time
+}
+
+// ID returns the generation's id.
+func (g *Generation) ID() string { return g.id }
+
+// Topic returns the topic its events are published to.
+func (g *Generation) Topic() string { return g.topic }
+
+// Snapshot is a consistent view of a generation: the text so far and the
+// id of the last event it includes, so a client can show the text and
+// subscribe with lastEventID to get exactly the rest.
+type Snapshot struct {
+	ID           string `json:"id"`
+	Topic        string `json:"topic"`
+	Model        string `json:"model,omitempty"`
+	Status       string `json:"status"`
+	Text         string `json:"text"`
+	Tokens       int    `json:"tokens"`
+	LastEventID  string `json:"last_event_id,omitempty"`
+	FinishReason string `json:"finish_reason,omitempty"`
+	Usage        *Usage `json:"usage,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Snapshot returns the generation's state.
+func (g *Generation) Snapshot() Snapshot {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := Snapshot{ID: g.id, Topic: g.topic, Model: g.model, Status: g.status, Text: g.text.String(),
+		Tokens: g.tokens, LastEventID: g.lastID, Error: g.errMsg}
+	if g.status == StatusDone {
+		s.FinishReason = g.result.FinishReason
+		u := g.result.Usage
+		s.Usage = &u
+	}
+	return s
+}
+
+func (g *Generation) stop()     { g.cancelWith(errStopped) }
+func (g *Generation) shutdown() { g.cancelWith(errShutdown) }
+
+func (g *Generation) cancelWith(cause error) {
+	g.mu.Lock()
+	if g.cause == nil && g.status == StatusRunning {
+		g.cause = cause
+	}
+	g.mu.Unlock()
+	g.cancel()
+}
+
+func (g *Generation) finishedAt() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.finished
+}
+
+// run streams the answer and publishes it; it ends with exactly one done
+// or error event.
+func (m *Manager) run(ctx context.Context, g *Generation, req Request) {
+	defer m.wg.Done()
+	defer g.cancel()
+	res, err := m.cfg.Model.Stream(ctx, req, func(delta string) error {
+		return m.publishToken(ctx, g, delta)
+	})
+	g.mu.Lock()
+	cause := g.cause
+	g.mu.Unlock()
+	switch {
+	case err == nil:
+	case errors.Is(cause, errStopped):
+		err = nil
+		res = Result{FinishReason: FinishStopped}
+	case errors.Is(context.Cause(ctx), errTimedOut):
+		err = &Error{Kind: KindTimeout, Message: "the generation ran longer than " + m.cfg.Timeout.String()}
+	case errors.Is(cause, errShutdown):
+		err = &Error{Kind: KindInterrupted, Message: "the server is shutting down"}
+	}
+	m.finish(g, res, err)
+}
+
+func (m *Manager) publishToken(ctx context.Context, g *Generation, delta string) error {
+	id, err := m.pub.Publish(ctx, &hub.Update{Topics: []string{g.topic}, Type: EventToken, Data: tokenData(delta)})
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.text.WriteString(delta)
+	g.tokens++
+	g.lastID = id
+	g.mu.Unlock()
+	return nil
+}
+
+// finish publishes the closing event and records the outcome.
+func (m *Manager) finish(g *Generation, res Result, err error) {
+	g.mu.Lock()
+	if res.Usage.CompletionTokens == 0 {
+		res.Usage.CompletionTokens = g.tokens
+		res.Usage.TotalTokens = res.Usage.PromptTokens + g.tokens
+	}
+	g.mu.Unlock()
+	u := &hub.Update{Topics: []string{g.topic}}
+	if err != nil {
+		u.Type, u.Data = EventError, mustJSON(map[string]string{"error": err.Error(), "kind": string(KindOf(err))})
+		m.log.Warn("generation failed", slog.String("id", g.id), slog.String("kind", string(KindOf(err))), slog.Any("err", err))
+	} else {
+		u.Type, u.Data = EventDone, mustJSON(map[string]any{"reason": res.FinishReason, "usage": res.Usage})
+	}
+	// The closing event must be published even when ctx was cancelled.
+	id, perr := m.pub.Publish(context.Background(), u)
+	if perr != nil {
+		m.log.Warn("publish the end of a generation", slog.String("id", g.id), slog.Any("err", perr))
+	}
+	g.mu.Lock()
+	g.result, g.finished = res, time.Now()
+	if id != "" {
+		g.lastID = id
+	}
+	if err != nil {
+		g.status, g.errMsg = StatusError, err.Error()
+	} else {
+		g.status = StatusDone
+	}
+	g.mu.Unlock()
+	m.mu.Lock()
+	m.running--
+	m.mu.Unlock()
+}
+
+func tokenData(delta string) string { return mustJSON(map[string]string{"text": delta}) }
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v) // maps of strings and numbers always encode
+	return string(b)
+}

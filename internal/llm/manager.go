@@ -1,0 +1,198 @@
+package llm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Publisher is the part of the hub a generation publishes through.
+type Publisher interface {
+	Publish(ctx context.Context, u *hub.Update) (string, error)
+}
+
+// Defaults for ManagerConfig.
+const (
+	DefaultMaxConcurrent = 32
+	DefaultMaxTokens     = 4096
+	DefaultTimeout       = 5 * time.Minute
+	DefaultRetain        = 30 * time.Minute
+	DefaultTopicPrefix   = "llm/generations/"
+)
+
+// Event types published on a generation's topic.
+const (
+	EventToken = "token" // data {"text": "..."}: the next piece of the answer
+	EventDone  = "done"  // data {"reason": "...", "usage": {...}}: the answer is complete
+	EventError = "error" // data {"error": "...", "kind": "..."}: the generation failed
+)
+
+// ManagerConfig configures a Manager. Zero values take the defaults.
+type ManagerConfig struct {
+	Model         Model         // answers the requests
+	MaxConcurrent int           // generations running at once; more get ErrTooMany
+	MaxTokens     int           // upper bound of Request.MaxTokens, and its default
+	Timeout       time.Duration // longest a generation may run
+	Retain        time.Duration // how long a finished generation stays queryable
+	TopicPrefix   string        // a generation publishes to TopicPrefix + id
+	Logger        *slog.Logger
+}
+
+// Sentinel errors of the Manager.
+var (
+	ErrTooMany  = errors.New("too many generations running")
+	ErrNotFound = errors.New("no such generation")
+	ErrClosed   = errors.New("generations are shutting down")
+)
+
+// Manager runs generations: each streams a model's answer and publishes
+// its tokens to a topic of its own, with history, so that a page that
+// reloads mid-answer resumes from Last-Event-ID. The Manager owns every
+// generation goroutine and waits for them in Close.
+type Manager struct {
+	cfg ManagerConfig
+	pub Publisher
+	log *slog.Logger
+
+	mu      sync.Mutex
+	gens    map[string]*Generation
+	running int
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// NewManager returns a Manager publishing through pub.
+func NewManager(cfg ManagerConfig, pub Publisher) *Manager {
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if cfg.MaxTokens <= 0 {
+		cfg.MaxTokens = DefaultMaxTokens
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Retain <= 0 {
+		cfg.Retain = DefaultRetain
+	}
+	if cfg.TopicPrefix == "" {
+		cfg.TopicPrefix = DefaultTopicPrefix
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}}
+}
+
+// MaxTokens is the largest MaxTokens a request may ask for.
+func (m *Manager) MaxTokens() int { return m.cfg.MaxTokens }
+
+// Start validates req and starts generating its answer in the background.
+func (m *Manager) Start(req Request) (*Generation, error) {
+	if err := m.Validate(&req); err != nil {
+		return nil, err
+	}
+	id := newID()
+	ctx, cancel := context.WithTimeoutCause(context.Background(), m.cfg.Timeout, errTimedOut)
+	g := &Generation{id: id, topic: m.cfg.TopicPrefix + id, model: req.Model, started: time.Now(), cancel: cancel, status: StatusRunning}
+	m.mu.Lock()
+	switch {
+	case m.closed:
+		m.mu.Unlock()
+		cancel()
+		return nil, ErrClosed
+	case m.running >= m.cfg.MaxConcurrent:
+		m.mu.Unlock()
+		cancel()
+		return nil, fmt.Errorf("%w: the limit is %d", ErrTooMany, m.cfg.MaxConcurrent)
+	}
+	m.running++
+	m.gens[id] = g
+	m.sweep()
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go m.run(ctx, g, req)
+	return g, nil
+}
+
+// Validate checks a request against the limits and fills in defaults.
+func (m *Manager) Validate(req *Request) error {
+	if len(req.Messages) == 0 {
+		return &Error{Kind: KindInvalid, Message: "messages must not be empty"}
+	}
+	for i, msg := range req.Messages {
+		switch msg.Role {
+		case "system", "user", "assistant", "developer":
+		default:
+			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("messages[%d].role %q: use system, user or assistant", i, msg.Role)}
+		}
+	}
+	switch {
+	case req.MaxTokens < 0:
+		return &Error{Kind: KindInvalid, Message: "max_tokens must not be negative"}
+	case req.MaxTokens > m.cfg.MaxTokens:
+		return &Error{Kind: KindInvalid, Message: fmt.Sprintf("max_tokens %d is over this hub's limit of %d", req.MaxTokens, m.cfg.MaxTokens)}
+	case req.MaxTokens == 0:
+		req.MaxTokens = m.cfg.MaxTokens
+	}
+	return nil
+}
+
+// Stop asks a running generation to stop; it then ends with a done event
+// whose reason is "stopped". Stopping a finished generation does nothing.
+func (m *Manager) Stop(id string) (Snapshot, error) {
+	m.mu.Lock()
+	g := m.gens[id]
+	m.mu.Unlock()
+	if g == nil {
+		return Snapshot{}, ErrNotFound
+	}
+	g.stop()
+	return g.Snapshot(), nil
+}
+
+// Get returns a generation by id.
+func (m *Manager) Get(id string) (*Generation, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g, ok := m.gens[id]
+	return g, ok
+}
+
+// Close stops every generation and waits for them to end.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	gens := make([]*Generation, 0, len(m.gens))
+	for _, g := range m.gens {
+		gens = append(gens, g)
+	}
+	m.mu.Unlock()
+	for _, g := range gens {
+		g.shutdown()
+	}
+	m.wg.Wait()
+}
+
+// sweep forgets generations finished longer than Retain ago; m.mu is held.
+func (m *Manager) sweep() {
+	cutoff := time.Now().Add(-m.cfg.Retain)
+	for id, g := range m.gens {
+		if fin := g.finishedAt(); !fin.IsZero() && fin.Before(cutoff) {
+			delete(m.gens, id)
+		}
+	}
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,176 @@
+package llm_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/history"
+	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
+)
+
+// scripted is a Model that emits its tokens, pausing before index pauseAt
+// until release is closed, then fails with err if set.
+type scripted struct {
+	tokens  []string
+	pauseAt int
+	release chan struct{}
+	err     error
+}
+
+func (s *scripted) Stream(ctx context.Context, _ llm.Request, emit func(string) error) (llm.Result, error) {
+	for i, t := range s.tokens {
+		if i == s.pauseAt && s.release != nil {
+			select {
+			case <-s.release:
+			case <-ctx.Done():
+				return llm.Result{}, ctx.Err()
+			}
+		}
+		if err := emit(t); err != nil {
+			return llm.Result{}, err
+		}
+	}
+	if s.err != nil {
+		return llm.Result{}, s.err
+	}
+	return llm.Result{FinishReason: llm.FinishStop, Usage: llm.Usage{PromptTokens: 3, CompletionTokens: len(s.tokens), TotalTokens: 3 + len(s.tokens)}}, nil
+}
+
+func setup(t *testing.T, model llm.Model, cfg llm.ManagerConfig) (*hub.Hub, *llm.Manager) {
+	t.Helper()
+	h := hub.New(hub.Config{History: history.NewMemory(history.MemoryConfig{})})
+	cfg.Model = model
+	m := llm.NewManager(cfg, h)
+	t.Cleanup(func() { m.Close(); h.Close() })
+	return h, m
+}
+
+var userMsg = []llm.Message{{Role: "user", Content: "hi"}}
+
+// events reads a generation's topic from the start until done or error.
+func events(t *testing.T, h *hub.Hub, topic, after string) (text string, last *hub.Update) {
+	t.Helper()
+	s, err := h.Subscribe(context.Background(), hub.SubscribeOptions{Topics: []string{topic}, LastEventID: after})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var sb strings.Builder
+	var buf []*hub.Update
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case <-s.Ready():
+		case <-deadline:
+			t.Fatalf("no end event; text so far %q", sb.String())
+		}
+		buf = s.Drain(buf)
+		for _, u := range buf {
+			if u.Type != llm.EventToken {
+				return sb.String(), u
+			}
+			var tok struct{ Text string }
+			if err := json.Unmarshal([]byte(u.Data), &tok); err != nil {
+				t.Fatal(err)
+			}
+			sb.WriteString(tok.Text)
+		}
+	}
+}
+
+func TestGenerationPublishesTokensThenDone(t *testing.T) {
+	h, m := setup(t, &scripted{tokens: []string{"Hel", "lo", " world"}}, llm.ManagerConfig{})
+	g, err := m.Start(llm.Request{Messages: userMsg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, end := events(t, h, g.Topic(), hub.Earliest)
+	if text != "Hello world" || end.Type != llm.EventDone || !strings.Contains(end.Data, `"reason":"stop"`) {
+		t.Fatalf("text %q, end %s %s", text, end.Type, end.Data)
+	}
+	snap := g.Snapshot()
+	if snap.Status != llm.StatusDone || snap.Text != "Hello world" || snap.Usage.CompletionTokens != 3 || snap.LastEventID != end.ID {
+		t.Fatalf("snapshot %+v", snap)
+	}
+}
+
+func TestGenerationResumesMidAnswerAndStops(t *testing.T) {
+	model := &scripted{tokens: []string{"a", "b", "c", "d"}, pauseAt: 2, release: make(chan struct{})}
+	h, m := setup(t, model, llm.ManagerConfig{})
+	g, err := m.Start(llm.Request{Messages: userMsg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Subscribe(context.Background(), hub.SubscribeOptions{Topics: []string{g.Topic()}, LastEventID: hub.Earliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []*hub.Update
+	for len(first) < 2 {
+		<-s.Ready()
+		first = append(first, s.Drain(nil)...)
+	}
+	s.Close() // the page reloads after two tokens
+	if _, err := m.Stop(g.ID()); err != nil {
+		t.Fatal(err)
+	}
+	text, end := events(t, h, g.Topic(), first[1].ID)
+	if text != "" || end.Type != llm.EventDone || !strings.Contains(end.Data, `"reason":"stopped"`) {
+		t.Fatalf("after resume: text %q, end %s %s", text, end.Type, end.Data)
+	}
+	if snap := g.Snapshot(); snap.Text != "ab" || snap.FinishReason != llm.FinishStopped {
+		t.Fatalf("snapshot %+v", snap)
+	}
+}
+
+func TestGenerationErrorsAndLimits(t *testing.T) {
+	failing := &scripted{tokens: []string{"x"}, err: &llm.Error{Kind: llm.KindInterrupted, Message: "cut"}}
+	h, m := setup(t, failing, llm.ManagerConfig{MaxTokens: 10})
+	g, err := m.Start(llm.Request{Messages: userMsg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, end := events(t, h, g.Topic(), hub.Earliest); end.Type != llm.EventError || !strings.Contains(end.Data, "interrupted") {
+		t.Fatalf("end %s %s", end.Type, end.Data)
+	}
+	bad := []llm.Request{
+		{},
+		{Messages: []llm.Message{{Role: "robot", Content: "x"}}},
+		{Messages: userMsg, MaxTokens: 11},
+		{Messages: userMsg, MaxTokens: -1},
+	}
+	for _, req := range bad {
+		if _, err := m.Start(req); llm.KindOf(err) != llm.KindInvalid {
+			t.Errorf("start %+v: %v, want invalid", req, err)
+		}
+	}
+}
+
+func TestGenerationConcurrencyLimitAndTimeout(t *testing.T) {
+	blocked := &scripted{tokens: []string{"x"}, pauseAt: 0, release: make(chan struct{})}
+	h, m := setup(t, blocked, llm.ManagerConfig{MaxConcurrent: 2, Timeout: 300 * time.Millisecond})
+	var gens []*llm.Generation
+	for range 2 {
+		g, err := m.Start(llm.Request{Messages: userMsg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gens = append(gens, g)
+	}
+	if _, err := m.Start(llm.Request{Messages: userMsg}); !errors.Is(err, llm.ErrTooMany) {
+		t.Fatalf("third start: %v", err)
+	}
+	for _, g := range gens {
+		if _, end := events(t, h, g.Topic(), hub.Earliest); end.Type != llm.EventError || !strings.Contains(end.Data, "timeout") {
+			t.Fatalf("end %s %s", end.Type, end.Data)
+		}
+	}
+	if _, err := m.Stop("missing"); !errors.Is(err, llm.ErrNotFound) {
+		t.Fatalf("stop missing: %v", err)
+	}
+}
