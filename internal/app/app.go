@@ -33,7 +33,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	hist := history.NewMemory(history.MemoryConfig{MaxEvents: cfg.HistoryEvents, MaxBytes: cfg.HistoryBytes})
+	hist := history.NewMemory(history.MemoryConfig{
+		MaxEvents: cfg.HistoryEvents, MaxBytes: cfg.HistoryBytes, MaxTotalBytes: cfg.HistoryTotal,
+	})
 	h := hub.New(hub.Config{History: hist, QueueSize: cfg.QueueSize})
 	api := httpapi.New(httpapi.Config{
 		Heartbeat:    cfg.Heartbeat,

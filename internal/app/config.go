@@ -26,6 +26,7 @@ type Config struct {
 	QueueSize       int           // updates a subscriber may have queued before it is cut off
 	HistoryEvents   int           // updates kept per topic
 	HistoryBytes    int           // bytes kept per topic
+	HistoryTotal    int           // bytes kept in all topics
 	CORSOrigins     string        // comma-separated allowed origins, "*" for any
 	WriteTimeout    time.Duration // a stream write blocked longer ends the stream
 	ShutdownTimeout time.Duration // how long a graceful shutdown waits
@@ -43,6 +44,7 @@ func DefaultConfig() Config {
 		QueueSize:       hub.DefaultQueueSize,
 		HistoryEvents:   history.DefaultMaxEvents,
 		HistoryBytes:    history.DefaultMaxBytes,
+		HistoryTotal:    history.DefaultMaxTotalBytes,
 		CORSOrigins:     "*",
 		WriteTimeout:    httpapi.DefaultWriteTimeout,
 		ShutdownTimeout: 10 * time.Second,
@@ -70,6 +72,7 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.IntVar(&cfg.QueueSize, "queue-size", cfg.QueueSize, "updates a subscriber may have queued before it is cut off as too slow")
 	fs.IntVar(&cfg.HistoryEvents, "history-events", cfg.HistoryEvents, "updates kept per topic for replay")
 	fs.IntVar(&cfg.HistoryBytes, "history-bytes", cfg.HistoryBytes, "bytes kept per topic for replay")
+	fs.IntVar(&cfg.HistoryTotal, "history-total-bytes", cfg.HistoryTotal, "bytes kept for replay in all topics; past it the least recently used topics are dropped")
 	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, "comma-separated origins allowed cross-origin, * for any, empty for none")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a stream write blocked longer than this ends the stream")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight")
@@ -108,7 +111,7 @@ func (c Config) Validate() error {
 	positive := map[string]int64{
 		"heartbeat": int64(c.Heartbeat), "retry": int64(c.Retry), "max-body-bytes": c.MaxBodyBytes,
 		"queue-size": int64(c.QueueSize), "history-events": int64(c.HistoryEvents),
-		"history-bytes": int64(c.HistoryBytes), "write-timeout": int64(c.WriteTimeout),
+		"history-bytes": int64(c.HistoryBytes), "history-total-bytes": int64(c.HistoryTotal), "write-timeout": int64(c.WriteTimeout),
 		"shutdown-timeout": int64(c.ShutdownTimeout),
 	}
 	for name, v := range positive {

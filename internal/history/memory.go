@@ -3,6 +3,7 @@
 package history
 
 import (
+	"container/list"
 	"context"
 	"slices"
 	"sync"
@@ -12,14 +13,16 @@ import (
 
 // Defaults for Memory limits.
 const (
-	DefaultMaxEvents = 1000
-	DefaultMaxBytes  = 4 << 20
+	DefaultMaxEvents     = 10000
+	DefaultMaxBytes      = 4 << 20
+	DefaultMaxTotalBytes = 256 << 20
 )
 
 // MemoryConfig bounds a Memory history. Zero values take the defaults.
 type MemoryConfig struct {
-	MaxEvents int // updates kept per topic
-	MaxBytes  int // bytes kept per topic
+	MaxEvents     int // updates kept per topic
+	MaxBytes      int // bytes kept per topic
+	MaxTotalBytes int // bytes kept in all; past it the least recently used topics are dropped whole
 }
 
 // Memory is a hub.History kept in memory: one bounded ring per topic, an
@@ -29,7 +32,9 @@ type Memory struct {
 
 	mu     sync.RWMutex
 	topics map[string]*ring
-	ids    map[string]uint64 // publisher-given ids of retained updates
+	lru    list.List         // of topic names, most recently appended first
+	total  int               // bytes in all rings
+	ids    map[string]uint64 // ids of retained updates
 }
 
 // NewMemory returns an empty history bounded by cfg.
@@ -40,30 +45,54 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
+	if cfg.MaxTotalBytes <= 0 {
+		cfg.MaxTotalBytes = DefaultMaxTotalBytes
+	}
 	return &Memory{cfg: cfg, topics: map[string]*ring{}, ids: map[string]uint64{}}
 }
 
 // Append stores u in the ring of each of its topics, evicting the oldest
-// updates of a ring past its limits.
+// updates of a ring past its limits, then the least recently appended
+// topics while the total is past its limit.
 func (m *Memory) Append(_ context.Context, u *hub.Update) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, t := range u.Topics {
-		r := m.topics[t]
-		if r == nil {
-			r = &ring{}
-			m.topics[t] = r
-		}
 		if slices.Contains(u.Topics[:i], t) {
 			continue
 		}
+		r := m.topics[t]
+		if r == nil {
+			r = &ring{}
+			r.elem = m.lru.PushFront(t)
+			m.topics[t] = r
+		} else {
+			m.lru.MoveToFront(r.elem)
+		}
+		m.total -= r.bytes
 		r.push(u)
 		for r.len() > m.cfg.MaxEvents || (r.bytes > m.cfg.MaxBytes && r.len() > 1) {
 			m.forget(t, r.pop())
 		}
+		m.total += r.bytes
 	}
 	m.ids[u.ID] = u.Seq
+	m.evictTopics()
 	return nil
+}
+
+// evictTopics drops least recently appended topics, never the newest one,
+// while the total size is over its limit.
+func (m *Memory) evictTopics() {
+	for m.total > m.cfg.MaxTotalBytes && m.lru.Len() > 1 {
+		t := m.lru.Remove(m.lru.Back()).(string)
+		r := m.topics[t]
+		delete(m.topics, t)
+		m.total -= r.bytes
+		for r.len() > 0 {
+			m.forget(t, r.pop())
+		}
+	}
 }
 
 // forget drops the id index entry of an update leaving its canonical topic.
@@ -137,6 +166,20 @@ func (m *Memory) Lookup(_ context.Context, id string) (uint64, bool, error) {
 	defer m.mu.RUnlock()
 	seq, ok := m.ids[id]
 	return seq, ok, nil
+}
+
+// Topics returns the number of topics with retained updates.
+func (m *Memory) Topics() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.topics)
+}
+
+// Bytes returns the size of all retained updates.
+func (m *Memory) Bytes() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.total
 }
 
 // Len returns the number of updates retained for a topic.

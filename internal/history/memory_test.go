@@ -87,3 +87,21 @@ func TestMemoryReadMergesTopicsInOrderOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryDropsLeastRecentlyUsedTopicsPastTotal(t *testing.T) {
+	big := strings.Repeat("x", 1000)
+	m := history.NewMemory(history.MemoryConfig{MaxTotalBytes: 5000})
+	for i := uint64(1); i <= 10; i++ {
+		appendAll(t, m, upd(i, big, fmt.Sprint("t", i)))
+	}
+	appendAll(t, m, upd(11, big, "t10")) // t10 is the most recently used
+	if m.Bytes() > 5000 || m.Topics() > 4 {
+		t.Fatalf("%d bytes in %d topics past a 5000-byte limit", m.Bytes(), m.Topics())
+	}
+	if m.Len("t10") != 2 || m.Len("t1") != 0 {
+		t.Fatalf("kept t10=%d t1=%d", m.Len("t10"), m.Len("t1"))
+	}
+	if _, ok, _ := m.Lookup(context.Background(), "id1"); ok {
+		t.Fatal("id of a dropped topic still found")
+	}
+}

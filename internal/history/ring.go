@@ -1,6 +1,7 @@
 package history
 
 import (
+	"container/list"
 	"sort"
 
 	"github.com/ssehub/ssehub/internal/hub"
@@ -12,6 +13,7 @@ type ring struct {
 	head  int // index of the oldest
 	n     int
 	bytes int
+	elem  *list.Element // the topic's place in Memory's LRU list
 }
 
 func (r *ring) len() int { return r.n }
