@@ -1,0 +1,9 @@
+// Package e2e holds ssehub's end-to-end tests: a real headless Chromium
+// drives the web console (and the seed demo page it grew from) against the
+// whole server, as started by package app.
+//
+// The tests need Chromium at /usr/bin/chromium. Without it they skip, except
+// under CI=true, where they fail. With SSEHUB_SCREENSHOT=path set,
+// TestConsoleScreenshot saves a PNG of the console there (a relative path is
+// taken from the repository root).
+package e2e

@@ -1,0 +1,171 @@
+// i18n: the console's translation tables and the functions that apply them.
+// Every visible string goes through t(); elements carry data-i18n (text),
+// data-i18n-placeholder and data-i18n-title attributes naming a key.
+
+const STORAGE_KEY = 'ssehub.lang';
+export const LANGS = ['zh-CN', 'en'];
+
+const tables = {
+  'zh-CN': {
+    'title': 'ssehub 控制台',
+    'subtitle': '遵循 Mercure 协议的 Server-Sent Events 中心',
+    'lang.switch': 'English',
+    'lang.switchTitle': 'Switch to English',
+    'card.connection': '连接控制',
+    'card.send': '发送事件',
+    'card.log': '事件日志',
+    'card.about': '说明',
+    'status.connected': '已连接',
+    'status.connecting': '连接中…',
+    'status.reconnecting': '重新连接中…',
+    'status.disconnected': '未连接',
+    'btn.connect': '连接',
+    'btn.disconnect': '断开',
+    'btn.send': '发送事件',
+    'btn.clear': '清空',
+    'label.lastId': '最后事件 ID',
+    'label.topic': '主题',
+    'hint.topic': '多个主题用逗号或空格分隔；发送事件发布到第一个主题。',
+    'label.eventType': '事件类型',
+    'label.customType': '自定义事件类型',
+    'label.customMessage': '自定义消息（可选）',
+    'placeholder.customType': '例如 order-created',
+    'placeholder.customMessage': '输入自定义消息内容',
+    'type.message': '普通消息',
+    'type.notification': '通知',
+    'type.alert': '警报',
+    'type.update': '数据更新',
+    'type.custom': '自定义类型…',
+    'msg.default': '这是一条{type}类型的测试消息',
+    'ev.message': '消息',
+    'ev.notification': '通知',
+    'ev.alert': '警报',
+    'ev.update': '数据更新',
+    'field.time': '时间',
+    'field.priority': '优先级',
+    'field.level': '级别',
+    'field.id': 'ID',
+    'sys.loaded': '页面已加载，点击“连接”开始接收事件。',
+    'sys.connecting': '正在连接主题 {topics}',
+    'sys.resume': '从事件 {id} 之后继续接收',
+    'sys.open': '连接已建立',
+    'sys.lost': '连接中断，浏览器正在重连…',
+    'sys.retry': '连接失败，{seconds} 秒后重试（第 {attempt} 次）',
+    'sys.closed': '连接已关闭',
+    'sys.published': '已发布 id {id}（{type} → {topic}）',
+    'err.publish': '发布失败：{error}',
+    'err.publishField': '发布失败：{error}（字段：{field}）',
+    'err.badType': '事件类型无效：只能使用字母、数字、“-”、“_”、“.”、“:”，最多 64 个字符',
+    'about.intro': '这个控制台连接到 ssehub：订阅主题、发布事件，并实时显示服务器推送的事件。',
+    'about.subscribe': '订阅：GET /events?topic=…，断线后凭 Last-Event-ID 自动续传。',
+    'about.publish': '发布：POST /publish，JSON 请求体 {"topic", "type", "data"}，返回新事件的 id。',
+    'about.mercure': 'Mercure 协议端点：/.well-known/mercure。',
+    'about.reload': '刷新页面不会丢失连接状态与日志：控制台会自动重连并补上错过的事件。',
+  },
+  'en': {
+    'title': 'ssehub console',
+    'subtitle': 'A Server-Sent Events hub speaking the Mercure protocol',
+    'lang.switch': '中文',
+    'lang.switchTitle': '切换到中文',
+    'card.connection': 'Connection',
+    'card.send': 'Send an event',
+    'card.log': 'Event log',
+    'card.about': 'About',
+    'status.connected': 'Connected',
+    'status.connecting': 'Connecting…',
+    'status.reconnecting': 'Reconnecting…',
+    'status.disconnected': 'Disconnected',
+    'btn.connect': 'Connect',
+    'btn.disconnect': 'Disconnect',
+    'btn.send': 'Send event',
+    'btn.clear': 'Clear',
+    'label.lastId': 'Last event ID',
+    'label.topic': 'Topics',
+    'hint.topic': 'Separate several topics with commas or spaces; events are published to the first one.',
+    'label.eventType': 'Event type',
+    'label.customType': 'Custom event type',
+    'label.customMessage': 'Custom message (optional)',
+    'placeholder.customType': 'e.g. order-created',
+    'placeholder.customMessage': 'Type a custom message',
+    'type.message': 'Message',
+    'type.notification': 'Notification',
+    'type.alert': 'Alert',
+    'type.update': 'Data update',
+    'type.custom': 'Custom type…',
+    'msg.default': 'This is a test message of type {type}',
+    'ev.message': 'Message',
+    'ev.notification': 'Notification',
+    'ev.alert': 'Alert',
+    'ev.update': 'Update',
+    'field.time': 'time',
+    'field.priority': 'priority',
+    'field.level': 'level',
+    'field.id': 'ID',
+    'sys.loaded': 'Page loaded; click “Connect” to start receiving events.',
+    'sys.connecting': 'Connecting to topics {topics}',
+    'sys.resume': 'Resuming after event {id}',
+    'sys.open': 'Connection established',
+    'sys.lost': 'Connection lost; the browser is reconnecting…',
+    'sys.retry': 'Connection failed; retrying in {seconds}s (attempt {attempt})',
+    'sys.closed': 'Connection closed',
+    'sys.published': 'Published id {id} ({type} → {topic})',
+    'err.publish': 'Publish failed: {error}',
+    'err.publishField': 'Publish failed: {error} (field: {field})',
+    'err.badType': 'Invalid event type: use letters, digits, “-”, “_”, “.”, “:”, at most 64 characters',
+    'about.intro': 'This console talks to ssehub: subscribe to topics, publish events and watch what the server pushes, live.',
+    'about.subscribe': 'Subscribe: GET /events?topic=…; after a drop it resumes with Last-Event-ID.',
+    'about.publish': 'Publish: POST /publish with a JSON body {"topic", "type", "data"}; the answer is the new event id.',
+    'about.mercure': 'Mercure protocol endpoint: /.well-known/mercure.',
+    'about.reload': 'Reloading keeps the connection state and the log: the console reconnects and fills in the events it missed.',
+  },
+};
+
+let current = pickInitial();
+const listeners = [];
+
+function pickInitial() {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (LANGS.includes(saved)) return saved;
+  } catch (e) { /* storage may be disabled */ }
+  return 'zh-CN';
+}
+
+// lang returns the current language tag.
+export function lang() { return current; }
+
+// t translates key, replacing {name} placeholders with params[name].
+export function t(key, params) {
+  const s = tables[current][key] ?? tables['zh-CN'][key] ?? key;
+  if (!params) return s;
+  return s.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+}
+
+// has reports whether key is in the tables.
+export function has(key) { return key in tables['zh-CN']; }
+
+// apply translates every element under root that names a key.
+export function apply(root = document) {
+  document.documentElement.lang = current;
+  document.title = t('title');
+  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  });
+  root.querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = t(el.dataset.i18nTitle); });
+}
+
+// setLang switches language, remembers the choice and re-renders.
+export function setLang(l) {
+  if (!LANGS.includes(l)) return;
+  current = l;
+  try { localStorage.setItem(STORAGE_KEY, l); } catch (e) { /* ignore */ }
+  apply();
+  listeners.forEach((fn) => fn(l));
+}
+
+// toggle switches between Chinese and English.
+export function toggle() { setLang(current === 'en' ? 'zh-CN' : 'en'); }
+
+// onChange registers fn to run after every language switch.
+export function onChange(fn) { listeners.push(fn); }
