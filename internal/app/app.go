@@ -18,6 +18,9 @@ import (
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
+	"github.com/ssehub/ssehub/internal/llm/sim"
+	"github.com/ssehub/ssehub/internal/openai"
 )
 
 // App is a configured ssehub: a hub and its HTTP handler.
@@ -25,6 +28,7 @@ type App struct {
 	cfg     Config
 	log     *slog.Logger
 	hub     *hub.Hub
+	gens    *llm.Manager
 	handler http.Handler
 }
 
@@ -37,6 +41,11 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		MaxEvents: cfg.HistoryEvents, MaxBytes: cfg.HistoryBytes, MaxTotalBytes: cfg.HistoryTotal,
 	})
 	h := hub.New(hub.Config{History: hist, QueueSize: cfg.QueueSize})
+	models := newModels(cfg, log)
+	gens := llm.NewManager(llm.ManagerConfig{
+		Model: models, MaxConcurrent: cfg.LLMMaxRunning, MaxTokens: cfg.LLMMaxTokens,
+		Timeout: cfg.LLMTimeout, Logger: log,
+	}, h)
 	api := httpapi.New(httpapi.Config{
 		Heartbeat:    cfg.Heartbeat,
 		Retry:        cfg.Retry,
@@ -44,8 +53,22 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		WriteTimeout: cfg.WriteTimeout,
 		CORSOrigins:  cfg.origins(),
 		Console:      console.Handler(),
+		Generations:  gens,
+		Models:       models,
 	}, h, log)
-	return &App{cfg: cfg, log: log, hub: h, handler: api}, nil
+	return &App{cfg: cfg, log: log, hub: h, gens: gens, handler: api}, nil
+}
+
+// newModels builds the simulated model and, when configured, the upstream.
+func newModels(cfg Config, log *slog.Logger) *llm.Router {
+	simModel := sim.New(sim.Config{TTFT: cfg.SimTTFT, TokensPerSecond: cfg.SimTokensPerSec, MaxTokens: 0})
+	if cfg.LLMBaseURL == "" {
+		return llm.NewRouter(sim.DefaultName, simModel, nil, "")
+	}
+	up := openai.New(openai.Config{
+		BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, Logger: log,
+	})
+	return llm.NewRouter(sim.DefaultName, simModel, up, cfg.LLMModel)
 }
 
 // Handler returns the HTTP handler serving the hub and the console.
@@ -54,8 +77,9 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Hub returns the app's hub.
 func (a *App) Hub() *hub.Hub { return a.hub }
 
-// Close ends every stream and refuses further publishes.
+// Close stops the generations, ends every stream and refuses further publishes.
 func (a *App) Close(context.Context) error {
+	a.gens.Close()
 	a.hub.Close()
 	return nil
 }
@@ -87,6 +111,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	select {
 	case err := <-errc:
+		a.gens.Close()
 		a.hub.Close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -94,6 +119,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	a.gens.Close()
 	a.hub.EndSubscriptions()
 	err := srv.Shutdown(sctx)
 	a.hub.Close()

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
+	"github.com/ssehub/ssehub/internal/llm/sim"
 )
 
 // Config is every setting of ssehub. DefaultConfig gives the values used
@@ -30,6 +33,14 @@ type Config struct {
 	CORSOrigins     string        // comma-separated allowed origins, "*" for any
 	WriteTimeout    time.Duration // a stream write blocked longer ends the stream
 	ShutdownTimeout time.Duration // how long a graceful shutdown waits
+	LLMBaseURL      string        // OpenAI-compatible upstream; empty serves only the simulated model
+	LLMAPIKey       string        // upstream API key
+	LLMModel        string        // upstream default model
+	LLMMaxRunning   int           // generations running at once
+	LLMMaxTokens    int           // largest answer a request may ask for
+	LLMTimeout      time.Duration // longest a generation or completion may run
+	SimTTFT         time.Duration // simulated model: time to first token
+	SimTokensPerSec float64       // simulated model: tokens per second
 	LogLevel        string        // debug, info, warn, error
 	LogFormat       string        // text or json
 }
@@ -48,6 +59,11 @@ func DefaultConfig() Config {
 		CORSOrigins:     "*",
 		WriteTimeout:    httpapi.DefaultWriteTimeout,
 		ShutdownTimeout: 10 * time.Second,
+		LLMMaxRunning:   llm.DefaultMaxConcurrent,
+		LLMMaxTokens:    llm.DefaultMaxTokens,
+		LLMTimeout:      llm.DefaultTimeout,
+		SimTTFT:         sim.DefaultTTFT,
+		SimTokensPerSec: sim.DefaultTokensPerSecond,
 		LogLevel:        "info",
 		LogFormat:       "text",
 	}
@@ -76,6 +92,14 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, "comma-separated origins allowed cross-origin, * for any, empty for none")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a stream write blocked longer than this ends the stream")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight")
+	fs.StringVar(&cfg.LLMBaseURL, "llm-base-url", cfg.LLMBaseURL, "OpenAI-compatible API root of an upstream model, e.g. https://api.deepseek.com/v1 or http://localhost:11434/v1; empty serves only the simulated model")
+	fs.StringVar(&cfg.LLMAPIKey, "llm-api-key", cfg.LLMAPIKey, "API key of the upstream model")
+	fs.StringVar(&cfg.LLMModel, "llm-model", cfg.LLMModel, "upstream model used when a request names none, e.g. gpt-4o-mini, deepseek-chat, qwen-plus, llama3.2")
+	fs.IntVar(&cfg.LLMMaxRunning, "llm-max-running", cfg.LLMMaxRunning, "LLM generations running at once; more are refused with 429")
+	fs.IntVar(&cfg.LLMMaxTokens, "llm-max-tokens", cfg.LLMMaxTokens, "largest answer, in tokens, a request may ask for")
+	fs.DurationVar(&cfg.LLMTimeout, "llm-timeout", cfg.LLMTimeout, "longest an LLM generation or completion may run")
+	fs.DurationVar(&cfg.SimTTFT, "sim-ttft", cfg.SimTTFT, "simulated model: time to the first token")
+	fs.Float64Var(&cfg.SimTokensPerSec, "sim-tokens-per-second", cfg.SimTokensPerSec, "simulated model: tokens per second")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
 	var err error
@@ -112,11 +136,23 @@ func (c Config) Validate() error {
 		"heartbeat": int64(c.Heartbeat), "retry": int64(c.Retry), "max-body-bytes": c.MaxBodyBytes,
 		"queue-size": int64(c.QueueSize), "history-events": int64(c.HistoryEvents),
 		"history-bytes": int64(c.HistoryBytes), "history-total-bytes": int64(c.HistoryTotal), "write-timeout": int64(c.WriteTimeout),
-		"shutdown-timeout": int64(c.ShutdownTimeout),
+		"shutdown-timeout": int64(c.ShutdownTimeout), "llm-max-running": int64(c.LLMMaxRunning),
+		"llm-max-tokens": int64(c.LLMMaxTokens), "llm-timeout": int64(c.LLMTimeout),
 	}
 	for name, v := range positive {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("-%s must be positive", name))
+		}
+	}
+	if c.SimTokensPerSec <= 0 {
+		errs = append(errs, errors.New("-sim-tokens-per-second must be positive"))
+	}
+	if c.SimTTFT < 0 {
+		errs = append(errs, errors.New("-sim-ttft must not be negative"))
+	}
+	if c.LLMBaseURL != "" {
+		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("-llm-base-url %q: want an http(s) URL such as https://api.openai.com/v1", c.LLMBaseURL))
 		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
