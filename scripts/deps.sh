@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: Debian's Chromium for
-# the browser tests. Safe to run again; does nothing when all is present.
+# the browser tests, Node.js with the pinned npm packages (e2e/node) used as
+# real clients. Safe to run again; does nothing when all is present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "deps: installing ${need[*]}" >&2
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+# npm packages, at the versions package-lock.json pins.
+lock=e2e/node/package-lock.json
+stamp=e2e/node/node_modules/.ssehub-lock
+if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
+  echo "deps: npm ci in e2e/node" >&2
+  npm ci --prefix e2e/node --no-audit --no-fund --loglevel=error
+  cp "$lock" "$stamp"
+fi
