@@ -154,6 +154,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("-llm-base-url %q: want an http(s) URL such as https://api.openai.com/v1", c.LLMBaseURL))
 		}
+		if c.LLMModel == "" {
+			errs = append(errs, errors.New("-llm-model is required with -llm-base-url (e.g. gpt-4o-mini, deepseek-chat, qwen-plus, llama3.2)"))
+		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("-tls-cert and -tls-key must be given together"))
