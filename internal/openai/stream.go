@@ -1,0 +1,140 @@
+package openai
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	sdk "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/ssehub/ssehub/internal/llm"
+)
+
+// Stream implements llm.Model: it asks the upstream for a streamed chat
+// completion and emits each piece of content as it arrives.
+func (m *Model) Stream(ctx context.Context, req llm.Request, emit func(delta string) error) (llm.Result, error) {
+	params, err := m.params(req)
+	if err != nil {
+		return llm.Result{}, err
+	}
+	tctx, cancelTimeout := context.WithTimeoutCause(ctx, m.cfg.Timeout, errTimeout)
+	defer cancelTimeout()
+	rctx, cancel := context.WithCancelCause(tctx)
+	defer cancel(nil)
+
+	var res *http.Response
+	stream := m.chat.NewStreaming(rctx, params, option.WithResponseInto(&res))
+	defer stream.Close()
+	if err := stream.Err(); err != nil {
+		return llm.Result{}, m.fail(ctx, rctx, failure{err: err, res: res, op: "chat completion", model: params.Model})
+	}
+
+	// The upstream has answered; from now on a silence longer than
+	// IdleTimeout ends the request.
+	idle := time.AfterFunc(m.cfg.IdleTimeout, func() { cancel(errIdle) })
+	defer idle.Stop()
+	var acc accumulator
+	for stream.Next() {
+		idle.Reset(m.cfg.IdleTimeout)
+		if err := acc.add(stream.Current(), emit); err != nil {
+			return acc.result(), err
+		}
+	}
+	idle.Stop()
+	// A transport error after the finish reason (the usage chunk or [DONE]
+	// lost) does not spoil a complete answer.
+	if err := stream.Err(); err != nil && (acc.finish == "" || ctx.Err() != nil) {
+		return acc.result(), m.fail(ctx, rctx, failure{err: err, started: true, op: "chat completion", model: params.Model})
+	}
+	if acc.finish == "" {
+		return acc.result(), m.fail(ctx, rctx, failure{err: errNoFinish, started: true, op: "chat completion", model: params.Model})
+	}
+	return acc.result(), nil
+}
+
+// params turns req into the SDK's request. max_tokens, not OpenAI's newer
+// max_completion_tokens, carries req.MaxTokens: DeepSeek, DashScope, Ollama,
+// vLLM and ssehub itself all honour max_tokens, while several of them
+// ignore or reject max_completion_tokens. (OpenAI's reasoning models are the
+// exception: they want max_completion_tokens.)
+func (m *Model) params(req llm.Request) (sdk.ChatCompletionNewParams, error) {
+	p := sdk.ChatCompletionNewParams{
+		Model:         req.Model,
+		StreamOptions: sdk.ChatCompletionStreamOptionsParam{IncludeUsage: sdk.Bool(true)},
+	}
+	if p.Model == "" {
+		p.Model = m.cfg.Model
+	}
+	if p.Model == "" {
+		return p, &llm.Error{Kind: llm.KindInvalid, Message: "no model named: set one in the request or in the upstream's configuration"}
+	}
+	for i, msg := range req.Messages {
+		u, err := message(msg)
+		if err != nil {
+			return p, &llm.Error{Kind: llm.KindInvalid, Message: fmt.Sprintf("messages[%d]: %v", i, err)}
+		}
+		p.Messages = append(p.Messages, u)
+	}
+	if req.MaxTokens > 0 {
+		p.MaxTokens = sdk.Int(int64(req.MaxTokens))
+	}
+	if req.Temperature != nil {
+		p.Temperature = sdk.Float(*req.Temperature)
+	}
+	if req.Seed != 0 {
+		p.Seed = sdk.Int(req.Seed)
+	}
+	return p, nil
+}
+
+// message converts one message of the conversation.
+func message(msg llm.Message) (sdk.ChatCompletionMessageParamUnion, error) {
+	switch msg.Role {
+	case "system":
+		return sdk.SystemMessage(msg.Content), nil
+	case "developer":
+		return sdk.DeveloperMessage(msg.Content), nil
+	case "user":
+		return sdk.UserMessage(msg.Content), nil
+	case "assistant":
+		return sdk.AssistantMessage(msg.Content), nil
+	}
+	return sdk.ChatCompletionMessageParamUnion{}, fmt.Errorf("unsupported role %q", msg.Role)
+}
+
+// accumulator follows a stream's chunks.
+type accumulator struct {
+	deltas int
+	finish string
+	usage  *llm.Usage // from the upstream's usage chunk, if it sent one
+}
+
+// add emits the content of one chunk and notes its finish reason and usage.
+func (a *accumulator) add(c sdk.ChatCompletionChunk, emit func(string) error) error {
+	if u := c.Usage; u.PromptTokens > 0 || u.CompletionTokens > 0 || u.TotalTokens > 0 {
+		a.usage = &llm.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
+	}
+	if len(c.Choices) == 0 {
+		return nil
+	}
+	choice := c.Choices[0]
+	if choice.FinishReason != "" {
+		a.finish = choice.FinishReason
+	}
+	if choice.Delta.Content == "" {
+		return nil
+	}
+	a.deltas++
+	return emit(choice.Delta.Content)
+}
+
+// result is the finish reason and usage so far; without a usage chunk the
+// completion tokens are the number of deltas.
+func (a *accumulator) result() llm.Result {
+	if a.usage != nil {
+		return llm.Result{FinishReason: a.finish, Usage: *a.usage}
+	}
+	return llm.Result{FinishReason: a.finish, Usage: llm.Usage{CompletionTokens: a.deltas, TotalTokens: a.deltas}}
+}
