@@ -122,6 +122,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.gens.Close()
 	a.hub.EndSubscriptions()
 	err := srv.Shutdown(sctx)
+	if err != nil {
+		srv.Close() // past the timeout: drop the connections still open
+	}
 	a.hub.Close()
 	<-errc
 	if err != nil {

@@ -74,7 +74,7 @@ func (a *API) routes() {
 	a.mux.Handle("/publish", methods{http.MethodPost: a.handlePublish})
 	a.mux.Handle("/gbi/sse/search", methods{http.MethodGet: a.handleSeedSearch})
 	a.mux.Handle("/gbi/sse/receive", methods{http.MethodGet: a.handleSeedReceive, http.MethodPost: a.handleSeedReceive})
-	a.mux.Handle("/healthz", methods{http.MethodGet: a.handleHealth})
+	a.mux.Handle("/healthz", methods{http.MethodGet: a.handleHealth, http.MethodHead: a.handleHealth})
 	if a.cfg.Generations != nil && a.cfg.Models != nil {
 		a.mux.Handle("/llm/generations", methods{http.MethodPost: a.handleStartGeneration})
 		a.mux.Handle("/llm/generations/{id}", methods{http.MethodGet: a.handleGetGeneration})
@@ -108,19 +108,15 @@ func (a *API) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "subscribers": st.Subscribers, "published": st.Published})
 }
 
-// methods routes by HTTP method and answers others with 405 and Allow.
+// methods routes by HTTP method, answers OPTIONS with the allowed methods
+// and others with 405. HEAD is served only where registered: on a stream
+// it would subscribe and stream into nothing.
 type methods map[string]http.HandlerFunc
 
 func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h, ok := m[r.Method]; ok {
 		h(w, r)
 		return
-	}
-	if r.Method == http.MethodHead {
-		if h, ok := m[http.MethodGet]; ok {
-			h(w, r)
-			return
-		}
 	}
 	allow := make([]string, 0, len(m)+1)
 	for k := range m {
@@ -129,6 +125,10 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	allow = append(allow, http.MethodOptions)
 	slices.Sort(allow)
 	w.Header().Set("Allow", strings.Join(allow, ", "))
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	writeError(w, http.StatusMethodNotAllowed, "", "method "+r.Method+" not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
 }
 

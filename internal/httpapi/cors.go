@@ -24,6 +24,9 @@ func (c corsPolicy) allowed(origin string) bool {
 func (c corsPolicy) apply(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	h := w.Header()
+	if !c.any {
+		h.Add("Vary", "Origin") // the answer depends on the origin: caches must know
+	}
 	if !c.allowed(origin) {
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			writeError(w, http.StatusForbidden, "Origin", "origin "+origin+" is not allowed")
@@ -31,7 +34,6 @@ func (c corsPolicy) apply(w http.ResponseWriter, r *http.Request) bool {
 		}
 		return false
 	}
-	h.Add("Vary", "Origin")
 	if c.any {
 		h.Set("Access-Control-Allow-Origin", "*")
 	} else {

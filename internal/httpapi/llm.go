@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/ssehub/ssehub/internal/llm"
 )
@@ -63,21 +66,30 @@ func (a *API) handleStopGeneration(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, snap)
 }
 
-// decodeJSON reads one JSON value from the body into v.
+// decodeJSON reads exactly one JSON value from the body into v. The body
+// must be valid UTF-8 (encoding/json would silently replace bad bytes);
+// strict refuses unknown keys.
 func decodeJSON(r *http.Request, v any, strict bool) error {
-	dec := json.NewDecoder(r.Body)
-	if strict {
-		dec.DisallowUnknownFields()
-	}
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return err
 		}
+		return badRequest("body", "read body: "+err.Error())
+	}
+	if !utf8.Valid(body) {
+		return badRequest("body", "body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
 		return badRequest("body", "malformed JSON: "+err.Error())
 	}
-	if dec.More() {
-		return badRequest("body", "malformed JSON: more than one value in the body")
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("body", "malformed JSON: unexpected data after the value")
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func decodeUpdate(r *http.Request) (*hub.Update, error) {
 	)
 	switch ct {
 	case "application/json":
-		u, err = decodeJSONUpdate(r.Body)
+		u, err = decodeJSONUpdate(r)
 	case "application/x-www-form-urlencoded", "multipart/form-data", "":
 		u, err = decodeFormUpdate(r)
 	default:
@@ -99,19 +99,10 @@ type jsonUpdate struct {
 	Private bool            `json:"private"`
 }
 
-func decodeJSONUpdate(body io.Reader) (*hub.Update, error) {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
+func decodeJSONUpdate(r *http.Request) (*hub.Update, error) {
 	var in jsonUpdate
-	if err := dec.Decode(&in); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, err
-		}
-		return nil, badRequest("body", "malformed JSON: "+err.Error())
-	}
-	if dec.More() {
-		return nil, badRequest("body", "malformed JSON: more than one value in the body")
+	if err := decodeJSON(r, &in, true); err != nil {
+		return nil, err
 	}
 	topics, err := jsonTopics(in.Topic)
 	if err != nil {

@@ -149,12 +149,13 @@ func seedParams(r *http.Request) (eventType, message string, err error) {
 		EventType string `json:"eventType"`
 		Message   string `json:"message"`
 	}
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			return "", "", badRequest("body", "malformed JSON: "+err.Error())
-		}
-	} else if err := parseForm(r); err != nil {
+	if err := parseForm(r); err != nil { // the query, and a form body
 		return "", "", err
+	}
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+		if err := decodeJSON(r, &body, false); err != nil {
+			return "", "", err
+		}
 	}
 	eventType = firstNonEmpty(body.EventType, r.Form.Get("eventType"), "message")
 	message = firstNonEmpty(body.Message, r.Form.Get("message"), "默认消息")

@@ -28,11 +28,17 @@ func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subsc
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	if sub != nil {
-		h.Set("Last-Event-ID", sub.ResumedAfter())
-	}
+	h.Set("Last-Event-ID", sub.ResumedAfter())
 	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, timeout: a.cfg.WriteTimeout}
 	_ = s.rc.SetReadDeadline(time.Time{})
+	// A subscriber cut off as too slow while its write is blocked must not
+	// wait for the write timeout: expire the deadline so the write fails now.
+	// Other endings (shutdown) let the stream finish cleanly.
+	sub.OnEnd(func() {
+		if errors.Is(sub.Err(), hub.ErrSlowConsumer) {
+			_ = s.rc.SetWriteDeadline(time.Now())
+		}
+	})
 	w.WriteHeader(http.StatusOK)
 	s.scratch = sse.AppendRetry(s.scratch[:0], a.cfg.Retry)
 	s.scratch = append(s.scratch, opening...)

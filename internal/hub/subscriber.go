@@ -31,6 +31,7 @@ type Subscriber struct {
 	slack   int // replayed updates allowed beyond limit until drained
 	closed  bool
 	err     error
+	onEnd   func()
 	ready   chan struct{}
 	done    chan struct{}
 }
@@ -140,15 +141,37 @@ func (s *Subscriber) signal() {
 	}
 }
 
+// OnEnd registers f to be called, once, when the subscription ends, from
+// the goroutine that ends it; f must not block. The writer uses it to
+// interrupt a write blocked on a client that stopped reading. If the
+// subscription has already ended, f is called at once.
+func (s *Subscriber) OnEnd(f func()) {
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.onEnd = f
+	}
+	s.mu.Unlock()
+	if closed {
+		f()
+	}
+}
+
 // end closes the subscription once, recording why.
 func (s *Subscriber) end(err error) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return false
 	}
 	s.closed, s.err = true, err
 	s.pending = nil
 	close(s.done)
+	f := s.onEnd
+	s.onEnd = nil
+	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
 	return true
 }

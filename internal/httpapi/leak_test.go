@@ -1,0 +1,60 @@
+package httpapi_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/ssehub/ssehub/internal/app"
+)
+
+// TestNoLeaks connects 100 subscribers, has them all leave, and checks that
+// their subscriptions are gone and no goroutine is left behind. It does not
+// run in parallel, so that other tests' goroutines do not count.
+func TestNoLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	a, err := app.New(app.DefaultConfig(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	tr := &http.Transport{MaxIdleConnsPerHost: 128}
+	s := &server{app: a, srv: srv, url: srv.URL, client: &http.Client{Transport: tr}}
+
+	const n = 100
+	var streams []*stream
+	for i := range n {
+		path := query("/.well-known/mercure", "topic", "https://example.com/leak", "topic", "https://example.com/{x}")
+		switch i % 4 {
+		case 1:
+			path = query("/events", "topic", "*")
+		case 2:
+			path = "/gbi/sse/search"
+		}
+		st, err := s.dial(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, st)
+	}
+	s.waitSubscribers(t, n)
+	s.publish(t, "https://example.com/leak", "one")
+	for _, st := range streams {
+		if ev := st.next(t); ev.Data != "one" && st.resp.Request.URL.Path != "/gbi/sse/search" {
+			t.Errorf("got %q, want one", ev.Data)
+		}
+	}
+	for _, st := range streams {
+		st.close()
+	}
+	s.waitSubscribers(t, 0)
+
+	tr.CloseIdleConnections()
+	srv.Close()
+	_ = a.Close(context.Background())
+	goleak.VerifyNone(t, ignore)
+}
