@@ -30,6 +30,8 @@ type Config struct {
 	HistoryEvents   int           // updates kept per topic
 	HistoryBytes    int           // bytes kept per topic
 	HistoryTotal    int           // bytes kept in all topics
+	DataDir         string        // durable history directory; empty keeps history in memory only
+	HistoryMaxAge   time.Duration // durable history: updates older than this are deleted; 0 keeps them
 	CORSOrigins     string        // comma-separated allowed origins, "*" for any
 	WriteTimeout    time.Duration // a stream write blocked longer ends the stream
 	ShutdownTimeout time.Duration // how long a graceful shutdown waits
@@ -56,6 +58,7 @@ func DefaultConfig() Config {
 		HistoryEvents:   history.DefaultMaxEvents,
 		HistoryBytes:    history.DefaultMaxBytes,
 		HistoryTotal:    history.DefaultMaxTotalBytes,
+		DataDir:         "./data",
 		CORSOrigins:     "*",
 		WriteTimeout:    httpapi.DefaultWriteTimeout,
 		ShutdownTimeout: 10 * time.Second,
@@ -89,6 +92,8 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.IntVar(&cfg.HistoryEvents, "history-events", cfg.HistoryEvents, "updates kept per topic for replay")
 	fs.IntVar(&cfg.HistoryBytes, "history-bytes", cfg.HistoryBytes, "bytes kept per topic for replay")
 	fs.IntVar(&cfg.HistoryTotal, "history-total-bytes", cfg.HistoryTotal, "bytes kept for replay in all topics; past it the least recently used topics are dropped")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the durable history; empty keeps history in memory only (lost on restart)")
+	fs.DurationVar(&cfg.HistoryMaxAge, "history-max-age", cfg.HistoryMaxAge, "durable history: delete updates older than this (e.g. 168h); 0 keeps them until -history-events")
 	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, "comma-separated origins allowed cross-origin, * for any, empty for none")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a stream write blocked longer than this ends the stream")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight")
