@@ -105,3 +105,13 @@ func TestMemoryDropsLeastRecentlyUsedTopicsPastTotal(t *testing.T) {
 		t.Fatal("id of a dropped topic still found")
 	}
 }
+
+func TestMemoryKeepsOrderWhenAppendsArriveOutOfOrder(t *testing.T) {
+	m := history.NewMemory(history.MemoryConfig{MaxEvents: 4})
+	for _, seq := range []uint64{1, 3, 2, 5, 4, 6} {
+		appendAll(t, m, upd(seq, "", "a"))
+	}
+	if got := read(t, m, hub.Query{Upto: 9}); got != "id3,id4,id5,id6" {
+		t.Fatalf("retained %s", got)
+	}
+}

@@ -20,11 +20,17 @@ func (r *ring) len() int { return r.n }
 
 func (r *ring) at(i int) *hub.Update { return r.buf[(r.head+i)%len(r.buf)] }
 
+// push adds u in Seq order. Appends of concurrent publishes may arrive
+// slightly out of order, so u moves back past any newer update.
 func (r *ring) push(u *hub.Update) {
 	if r.n == len(r.buf) {
 		r.grow()
 	}
-	r.buf[(r.head+r.n)%len(r.buf)] = u
+	i := r.n
+	for ; i > 0 && r.at(i-1).Seq > u.Seq; i-- {
+		r.buf[(r.head+i)%len(r.buf)] = r.at(i - 1)
+	}
+	r.buf[(r.head+i)%len(r.buf)] = u
 	r.n++
 	r.bytes += u.Size()
 }

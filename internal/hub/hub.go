@@ -37,15 +37,17 @@ type Hub struct {
 	cfg   Config
 	epoch string
 
-	mu      sync.Mutex
-	closed  bool // refuses publishes and subscriptions
-	ending  bool // refuses subscriptions
-	seq     uint64
-	lastID  string
-	byTopic map[string]*subList
-	wild    subList
-	all     map[*Subscriber]struct{}
-	cut     []*Subscriber // scratch list of subscribers to cut off
+	mu       sync.Mutex
+	closed   bool        // refuses publishes and subscriptions
+	ending   bool        // refuses subscriptions
+	assigned uint64      // last position given to a publish
+	seq      uint64      // last position fanned out: the head subscribers see
+	lastID   string      // id of the update at seq
+	pending  []*inflight // publishes in flight, in position order
+	byTopic  map[string]*subList
+	wild     subList
+	all      map[*Subscriber]struct{}
+	cut      []*Subscriber // scratch list of subscribers to cut off
 
 	published atomic.Uint64
 	slowCut   atomic.Uint64
@@ -57,10 +59,21 @@ func New(cfg Config) *Hub {
 		cfg.QueueSize = DefaultQueueSize
 	}
 	h := &Hub{cfg: cfg, epoch: cfg.Epoch, byTopic: map[string]*subList{}, all: map[*Subscriber]struct{}{}}
+	if p, ok := cfg.History.(Positioner); ok {
+		h.epoch, h.seq, h.lastID = p.Position()
+		h.assigned = h.seq
+	}
 	if h.epoch == "" {
 		h.epoch = randomEpoch()
 	}
 	return h
+}
+
+// Positioner is implemented by histories that outlive the process: the hub
+// continues from their epoch and last position, so ids keep increasing and
+// ids published before a restart still resume.
+type Positioner interface {
+	Position() (epoch string, lastSeq uint64, lastID string)
 }
 
 func randomEpoch() string {
@@ -73,34 +86,83 @@ func randomEpoch() string {
 func (h *Hub) Epoch() string { return h.epoch }
 
 // Publish validates u, assigns its position and id, stores it in history and
-// queues it for every matching subscriber. It returns the update's id. The
-// caller must not modify u afterwards.
+// queues it for every matching subscriber. It returns the update's id once
+// the history has stored it (durably, for a durable history). Appends of
+// concurrent publishes run in parallel, so a durable history can commit
+// them together; updates reach subscribers in position order all the same.
+// The caller must not modify u afterwards.
 func (h *Hub) Publish(ctx context.Context, u *Update) (string, error) {
 	if err := u.Validate(); err != nil {
 		return "", err
 	}
+	p, err := h.assign(u)
+	if err != nil {
+		return "", err
+	}
+	if h.cfg.History != nil {
+		// Once queued, an append completes even if the publisher leaves, so
+		// its fate is never unknown.
+		p.err = h.cfg.History.Append(context.WithoutCancel(ctx), u)
+	}
+	h.mu.Lock()
+	p.done = true
+	h.advance()
+	h.mu.Unlock()
+	if p.err != nil {
+		return "", &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", p.err)}
+	}
+	h.published.Add(1)
+	return u.ID, nil
+}
+
+// inflight is a publish between its position being assigned and its update
+// being stored.
+type inflight struct {
+	u    *Update
+	done bool
+	err  error
+}
+
+// assign gives u the next position, its id and its wire bytes, and queues
+// it behind the publishes in flight.
+func (h *Hub) assign(u *Update) (*inflight, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return "", &Error{Code: CodeUnavailable, Err: ErrClosed}
+		return nil, &Error{Code: CodeUnavailable, Err: ErrClosed}
 	}
-	u.Seq = h.seq + 1
+	h.assigned++
+	u.Seq = h.assigned
 	u.Time = time.Now()
 	if u.ID == "" {
 		u.ID = generateID(h.epoch, u.Seq)
 	}
-	if err := u.encode(); err != nil {
-		return "", err
+	p := &inflight{u: u}
+	if err := u.Encode(); err != nil {
+		p.done, p.err = true, err // validated, so unreachable; the position is skipped
 	}
-	if h.cfg.History != nil {
-		if err := h.cfg.History.Append(ctx, u); err != nil {
-			return "", &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", err)}
+	h.pending = append(h.pending, p)
+	return p, nil
+}
+
+// advance fans out, in position order, every stored update no earlier
+// publish is still waiting for; an update whose append failed is skipped.
+// Called with h.mu held.
+func (h *Hub) advance() {
+	n := 0
+	for _, p := range h.pending {
+		if !p.done {
+			break
+		}
+		n++
+		h.seq = p.u.Seq
+		if p.err == nil {
+			h.lastID = p.u.ID
+			h.fanout(p.u)
 		}
 	}
-	h.seq, h.lastID = u.Seq, u.ID
-	h.fanout(u)
-	h.published.Add(1)
-	return u.ID, nil
+	clear(h.pending[:n])
+	h.pending = h.pending[n:]
 }
 
 // fanout queues u for its subscribers; called with h.mu held. Queuing never
@@ -131,7 +193,7 @@ func (h *Hub) fanout(u *Update) {
 }
 
 func (h *Hub) deliver(s *Subscriber, u *Update) {
-	if s.lastSeq == u.Seq {
+	if s.lastSeq == u.Seq || u.Seq <= s.minSeq {
 		return
 	}
 	s.lastSeq = u.Seq

@@ -71,6 +71,7 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 	}
 	h.index(s)
 	head := h.seq
+	s.minSeq = max(from.after, head) // a live update at or before either is not for it
 	if opts.LastEventID == "" {
 		from = position{after: head, header: h.lastID}
 		if from.header == "" {

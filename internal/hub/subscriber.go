@@ -21,6 +21,9 @@ type Subscriber struct {
 	// lastSeq dedups an update reaching it through several topics; only
 	// touched under the hub's lock.
 	lastSeq uint64
+	// minSeq skips live updates at or before a resume point that was
+	// stored but not yet fanned out when the subscription began.
+	minSeq uint64
 
 	resumedAfter string
 	replayed     int

@@ -57,7 +57,7 @@ func (u *Update) Validate() error {
 	if strings.HasPrefix(u.ID, "#") || strings.HasPrefix(u.ID, idPrefix) {
 		return &Error{Code: CodeInvalid, Field: "id", Err: fmt.Errorf("ids starting with %q or %q are reserved for the hub", "#", idPrefix)}
 	}
-	ev := sse.Event{ID: u.ID, Type: u.Type, Retry: u.Retry}
+	ev := sse.Event{ID: u.ID, Type: u.Type, Retry: u.Retry, Data: u.Data}
 	if err := ev.Validate(); err != nil {
 		field := "data"
 		switch {
@@ -73,8 +73,9 @@ func (u *Update) Validate() error {
 	return nil
 }
 
-// encode fills the wire bytes; called once, after the id is known.
-func (u *Update) encode() error {
+// Encode fills the wire bytes from the other fields. The hub calls it when
+// it publishes u; a history that decodes stored updates calls it too.
+func (u *Update) Encode() error {
 	wire, err := sse.AppendEvent(make([]byte, 0, len(u.Data)+len(u.ID)+len(u.Type)+32),
 		sse.Event{ID: u.ID, Type: u.Type, Data: u.Data, Retry: u.Retry})
 	if err != nil {
