@@ -27,6 +27,7 @@ type serverOptions struct {
 func startServer(t *testing.T, opts serverOptions) *httptest.Server {
 	t.Helper()
 	cfg := app.DefaultConfig()
+	cfg.DataDir = t.TempDir() // the default, durable history
 	if opts.configure != nil {
 		opts.configure(&cfg)
 	}

@@ -8,12 +8,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/console"
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/httpapi"
@@ -28,6 +30,7 @@ type App struct {
 	cfg     Config
 	log     *slog.Logger
 	hub     *hub.Hub
+	store   io.Closer // the durable history, nil in memory-only mode
 	gens    *llm.Manager
 	handler http.Handler
 }
@@ -37,9 +40,10 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	hist := history.NewMemory(history.MemoryConfig{
-		MaxEvents: cfg.HistoryEvents, MaxBytes: cfg.HistoryBytes, MaxTotalBytes: cfg.HistoryTotal,
-	})
+	hist, store, err := newHistory(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	h := hub.New(hub.Config{History: hist, QueueSize: cfg.QueueSize})
 	models := newModels(cfg, log)
 	gens := llm.NewManager(llm.ManagerConfig{
@@ -56,7 +60,25 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Generations:  gens,
 		Models:       models,
 	}, h, log)
-	return &App{cfg: cfg, log: log, hub: h, gens: gens, handler: api}, nil
+	return &App{cfg: cfg, log: log, hub: h, store: store, gens: gens, handler: api}, nil
+}
+
+// newHistory opens the durable history in DataDir, or keeps history in
+// memory when DataDir is empty.
+func newHistory(cfg Config, log *slog.Logger) (hub.History, io.Closer, error) {
+	if cfg.DataDir == "" {
+		log.Warn("history is kept in memory only: it is lost on restart (set -data-dir to keep it)")
+		return history.NewMemory(history.MemoryConfig{
+			MaxEvents: cfg.HistoryEvents, MaxBytes: cfg.HistoryBytes, MaxTotalBytes: cfg.HistoryTotal,
+		}), nil, nil
+	}
+	store, err := bolt.Open(bolt.Config{
+		Dir: cfg.DataDir, MaxEvents: cfg.HistoryEvents, MaxAge: cfg.HistoryMaxAge, Logger: log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("durable history: %w", err)
+	}
+	return store, store, nil
 }
 
 // newModels builds the simulated model and, when configured, the upstream.
@@ -77,10 +99,21 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Hub returns the app's hub.
 func (a *App) Hub() *hub.Hub { return a.hub }
 
-// Close stops the generations, ends every stream and refuses further publishes.
+// Close stops the generations, ends every stream, refuses further
+// publishes and closes the durable history.
 func (a *App) Close(context.Context) error {
 	a.gens.Close()
 	a.hub.Close()
+	return a.closeStore()
+}
+
+func (a *App) closeStore() error {
+	if a.store == nil {
+		return nil
+	}
+	if err := a.store.Close(); err != nil {
+		return fmt.Errorf("close history: %w", err)
+	}
 	return nil
 }
 
@@ -113,7 +146,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		a.gens.Close()
 		a.hub.Close()
-		return fmt.Errorf("serve: %w", err)
+		return errors.Join(fmt.Errorf("serve: %w", err), a.closeStore())
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
@@ -128,9 +161,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.hub.Close()
 	<-errc
 	if err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
+		err = fmt.Errorf("graceful shutdown: %w", err)
 	}
-	return nil
+	return errors.Join(err, a.closeStore())
 }
 
 // Main runs ssehub with the given arguments until ctx is cancelled.
@@ -142,22 +175,22 @@ func Main(ctx context.Context, args []string, getenv func(string) string) error 
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg)
-	a, err := New(cfg, log)
-	if err != nil {
-		return err
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		scheme = "https"
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	scheme := "http"
-	if cfg.TLSCert != "" {
-		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
-			ln.Close()
-			return fmt.Errorf("load TLS key pair: %w", err)
-		}
-		scheme = "https"
+	log := newLogger(cfg)
+	a, err := New(cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	log.Info("ssehub listening", "addr", ln.Addr().String(), "console", scheme+"://"+displayAddr(ln.Addr())+"/")
 	return a.Serve(ctx, ln)

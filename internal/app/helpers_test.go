@@ -134,8 +134,9 @@ func expectData(t *testing.T, p *sse.Parser, data string) {
 
 // testConfig is DefaultConfig listening on 127.0.0.1 with a short
 // shutdown timeout.
-func testConfig() app.Config {
+func testConfig(t *testing.T) app.Config {
 	cfg := app.DefaultConfig()
+	cfg.DataDir = t.TempDir()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 2 * time.Second
 	return cfg

@@ -21,7 +21,7 @@ import (
 // cleanly and Serve return nil well within the shutdown timeout.
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig()
+	cfg := testConfig(t)
 	s := serve(t, cfg, "http", &http.Transport{})
 	const topic = "https://example.com/shutdown"
 	paths := []string{"/.well-known/mercure?topic=" + topic, "/events?topic=*", "/gbi/sse/search"}
@@ -76,7 +76,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := testConfig()
+			cfg := testConfig(t)
 			cfg.Heartbeat = 50 * time.Millisecond
 			a, err := app.New(cfg, discard())
 			if err != nil {
@@ -143,7 +143,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 // goroutine behind: it should close what is still open before returning.
 func TestShutdownClosesStalledStreams(t *testing.T) {
 	ignore := goleak.IgnoreCurrent() // not parallel: counts goroutines
-	cfg := testConfig()
+	cfg := testConfig(t)
 	cfg.ShutdownTimeout = 300 * time.Millisecond
 	tr := &http.Transport{}
 	s := serve(t, cfg, "http", tr)
@@ -180,7 +180,8 @@ func TestShutdownClosesStalledStreams(t *testing.T) {
 func TestMainWiring(t *testing.T) {
 	t.Parallel()
 	certFile, _, _ := selfSigned(t)
-	quiet := []string{"-addr", "127.0.0.1:0", "-log-level", "error"}
+	dir := t.TempDir()
+	quiet := []string{"-addr", "127.0.0.1:0", "-log-level", "error", "-data-dir", dir}
 	tests := []struct {
 		name    string
 		args    []string
@@ -190,7 +191,7 @@ func TestMainWiring(t *testing.T) {
 		{"serves until cancelled", quiet, nil, ""},
 		{"bad environment", quiet, map[string]string{"SSEHUB_QUEUE_SIZE": "many"}, "SSEHUB_QUEUE_SIZE"},
 		{"TLS key missing", append([]string{"-tls-cert", certFile, "-tls-key", certFile + ".missing"}, quiet...), nil, "TLS"},
-		{"bad address", []string{"-addr", "256.0.0.1:0", "-log-level", "error"}, nil, "listen"},
+		{"bad address", []string{"-addr", "256.0.0.1:0", "-log-level", "error", "-data-dir", dir}, nil, "listen"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

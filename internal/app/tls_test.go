@@ -70,7 +70,7 @@ func h2Transport(roots *x509.CertPool) *http.Transport {
 // and the shutdown is still graceful.
 func TestTLS(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig()
+	cfg := testConfig(t)
 	var roots *x509.CertPool
 	cfg.TLSCert, cfg.TLSKey, roots = selfSigned(t)
 	s := serve(t, cfg, "https", h2Transport(roots))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ssehub/ssehub/internal/history"
+	"github.com/ssehub/ssehub/internal/history/historytest"
 	"github.com/ssehub/ssehub/internal/hub"
 )
 
@@ -114,4 +115,8 @@ func TestMemoryKeepsOrderWhenAppendsArriveOutOfOrder(t *testing.T) {
 	if got := read(t, m, hub.Query{Upto: 9}); got != "id3,id4,id5,id6" {
 		t.Fatalf("retained %s", got)
 	}
+}
+
+func TestMemoryConformance(t *testing.T) {
+	historytest.Run(t, func(*testing.T) hub.History { return history.NewMemory(history.MemoryConfig{}) })
 }

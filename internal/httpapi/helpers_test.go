@@ -48,6 +48,7 @@ type server struct {
 func newServer(t *testing.T, mutate func(*app.Config)) *server {
 	t.Helper()
 	cfg := app.DefaultConfig()
+	cfg.DataDir = "" // memory history: these tests check its immediate bounds
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -17,7 +17,9 @@ import (
 // run in parallel, so that other tests' goroutines do not count.
 func TestNoLeaks(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
-	a, err := app.New(app.DefaultConfig(), slog.New(slog.DiscardHandler))
+	cfg := app.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

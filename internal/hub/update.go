@@ -10,6 +10,12 @@ import (
 	"github.com/ssehub/ssehub/internal/sse"
 )
 
+// Size limits of an update's identifiers; they are keys in durable history.
+const (
+	MaxIDLength    = 1024 // bytes of an event id
+	MaxTopicLength = 2048 // bytes of a topic
+)
+
 // idPrefix starts every id the hub generates. Publishers may not use it, so a
 // generated id can always be decoded back into its position.
 const idPrefix = "urn:ssehub:"
@@ -53,6 +59,12 @@ func (u *Update) Validate() error {
 		if t == "" {
 			return &Error{Code: CodeInvalid, Field: "topic", Err: errors.New("topic must not be empty")}
 		}
+		if len(t) > MaxTopicLength {
+			return &Error{Code: CodeInvalid, Field: "topic", Err: fmt.Errorf("topic longer than %d bytes", MaxTopicLength)}
+		}
+	}
+	if len(u.ID) > MaxIDLength {
+		return &Error{Code: CodeInvalid, Field: "id", Err: fmt.Errorf("id longer than %d bytes", MaxIDLength)}
 	}
 	if strings.HasPrefix(u.ID, "#") || strings.HasPrefix(u.ID, idPrefix) {
 		return &Error{Code: CodeInvalid, Field: "id", Err: fmt.Errorf("ids starting with %q or %q are reserved for the hub", "#", idPrefix)}

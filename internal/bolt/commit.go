@@ -1,0 +1,135 @@
+package bolt
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// ErrClosed is returned by appends after Close.
+var ErrClosed = errors.New("history store is closed")
+
+// appendReq is one update waiting for the next commit.
+type appendReq struct {
+	u    *hub.Update
+	done chan error
+}
+
+// Append stores u durably: it returns once the transaction holding u has
+// been committed and synced to disk. Appends that arrive while a commit is
+// under way are committed together by the next one.
+func (s *Store) Append(ctx context.Context, u *hub.Update) error {
+	req := &appendReq{u: u, done: make(chan error, 1)}
+	select {
+	case s.reqs <- req:
+	case <-s.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-req.done // once queued, the commit always answers
+}
+
+// commitLoop commits queued appends in batches until Close, then commits
+// what is still queued.
+func (s *Store) commitLoop() {
+	defer s.wg.Done()
+	batch := make([]*appendReq, 0, s.cfg.MaxBatch)
+	for {
+		select {
+		case req := <-s.reqs:
+			batch = s.collect(append(batch[:0], req))
+			s.commit(batch)
+		case <-s.stop:
+			for {
+				select {
+				case req := <-s.reqs:
+					s.commit(s.collect(append(batch[:0], req)))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// collect adds every append already waiting, up to MaxBatch.
+func (s *Store) collect(batch []*appendReq) []*appendReq {
+	for len(batch) < s.cfg.MaxBatch {
+		select {
+		case req := <-s.reqs:
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit writes a batch in one transaction and answers every append.
+func (s *Store) commit(batch []*appendReq) {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		for _, req := range batch {
+			if err := put(tx, req.u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for _, req := range batch {
+			for i, t := range req.u.Topics {
+				if !contains(req.u.Topics[:i], t) {
+					s.count(t).Add(1)
+				}
+			}
+		}
+	}
+	for _, req := range batch {
+		req.done <- err
+	}
+}
+
+// put writes one update with its topic index entries and its id.
+func put(tx *bbolt.Tx, u *hub.Update) error {
+	key := seqKey(u.Seq)
+	if err := tx.Bucket(bucketUpdates).Put(key, encodeUpdate(u)); err != nil {
+		return err
+	}
+	topics := tx.Bucket(bucketTopics)
+	for i, t := range u.Topics {
+		b, err := topics.CreateBucketIfNotExists([]byte(t))
+		if err != nil {
+			return err
+		}
+		flag := []byte{0}
+		if i == 0 {
+			flag[0] = 1 // canonical: deleting this entry deletes the update
+		}
+		if err := b.Put(key, flag); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketIDs).Put([]byte(u.ID), key)
+}
+
+func (s *Store) count(topic string) *atomic.Int64 {
+	if c, ok := s.counts.Load(topic); ok {
+		return c.(*atomic.Int64)
+	}
+	c, _ := s.counts.LoadOrStore(topic, new(atomic.Int64))
+	return c.(*atomic.Int64)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

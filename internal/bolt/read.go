@@ -1,0 +1,117 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// readChunk is how many updates one read transaction decodes: long replays
+// are read in several short transactions so they never hold the file's
+// pages for long.
+const readChunk = 512
+
+// Read calls fn for the retained updates of q's range in position order.
+// With q.Topics it seeks in those topics' indexes; otherwise it scans the
+// updates from q.After on.
+func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) error) error {
+	after := q.After
+	for {
+		chunk, next, err := s.readChunk(q, after)
+		if err != nil {
+			return err
+		}
+		for _, u := range chunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		if len(chunk) == 0 && next == after {
+			return nil
+		}
+		after = next
+	}
+}
+
+// readChunk returns up to readChunk matching updates after `after`, and the
+// position the next chunk starts after.
+func (s *Store) readChunk(q hub.Query, after uint64) ([]*hub.Update, uint64, error) {
+	var out []*hub.Update
+	next := after
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		seqs := s.positions(tx, q, after)
+		updates := tx.Bucket(bucketUpdates)
+		for _, seq := range seqs {
+			next = seq
+			v := updates.Get(seqKey(seq))
+			if v == nil {
+				continue // deleted by retention, index entry not yet
+			}
+			u, err := decodeUpdate(seq, v)
+			if err != nil {
+				return fmt.Errorf("update %d: %w", seq, err)
+			}
+			if q.Match == nil || q.Match(u) {
+				out = append(out, u)
+			}
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// positions lists, in order, up to readChunk positions in (after, q.Upto].
+func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64) []uint64 {
+	upto := seqKey(q.Upto)
+	scan := func(c *bbolt.Cursor, into []uint64) []uint64 {
+		n := 0
+		for k, _ := c.Seek(seqKey(after + 1)); k != nil && bytes.Compare(k, upto) <= 0 && n < readChunk; k, _ = c.Next() {
+			n++
+			if seq, ok := keySeq(k); ok {
+				into = append(into, seq)
+			}
+		}
+		return into
+	}
+	if q.Topics == nil {
+		return scan(tx.Bucket(bucketUpdates).Cursor(), nil)
+	}
+	var seqs []uint64
+	for _, t := range q.Topics {
+		if b := tx.Bucket(bucketTopics).Bucket([]byte(t)); b != nil {
+			seqs = scan(b.Cursor(), seqs)
+		}
+	}
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	if len(seqs) > readChunk {
+		seqs = seqs[:readChunk]
+	}
+	return seqs
+}
+
+// Lookup returns the position of a retained update by its id.
+func (s *Store) Lookup(_ context.Context, id string) (uint64, bool, error) {
+	var seq uint64
+	var ok bool
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		k := tx.Bucket(bucketIDs).Get([]byte(id))
+		if k == nil {
+			return nil
+		}
+		seq, ok = keySeq(k)
+		if ok && tx.Bucket(bucketUpdates).Get(k) == nil {
+			ok = false // retention deleted it
+		}
+		return nil
+	})
+	return seq, ok, err
+}

@@ -1,0 +1,158 @@
+package bolt
+
+import (
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// deleteChunk bounds the deletions of one retention transaction, so that
+// publishes waiting for the writer lock are never held up for long.
+const deleteChunk = 1000
+
+// retainLoop enforces retention every RetainInterval until Close.
+func (s *Store) retainLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.RetainInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.Retain(time.Now()); err != nil {
+				s.log.Warn("history retention", "err", err)
+			}
+		}
+	}
+}
+
+// Retain deletes the updates past the count bound of their topics and
+// those older than MaxAge, in small transactions.
+func (s *Store) Retain(now time.Time) error {
+	if s.cfg.MaxEvents > 0 {
+		var err error
+		s.counts.Range(func(k, v any) bool {
+			err = s.trimTopic(k.(string))
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if s.cfg.MaxAge > 0 {
+		return s.expire(now.Add(-s.cfg.MaxAge))
+	}
+	return nil
+}
+
+// trimTopic deletes a topic's oldest index entries past MaxEvents; an entry
+// of the update's canonical topic deletes the update itself.
+func (s *Store) trimTopic(topic string) error {
+	for {
+		excess := min(s.count(topic).Load()-int64(s.cfg.MaxEvents), deleteChunk)
+		if excess <= 0 {
+			return nil
+		}
+		removed := counts{}
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			clear(removed)
+			b := tx.Bucket(bucketTopics).Bucket([]byte(topic))
+			if b == nil {
+				return nil
+			}
+			cur := b.Cursor()
+			for k, flag := cur.First(); k != nil && removed[topic] < excess; k, flag = cur.First() {
+				key := append([]byte(nil), k...)
+				if err := cur.Delete(); err != nil {
+					return err
+				}
+				removed[topic]++
+				if len(flag) == 1 && flag[0] == 1 {
+					if err := deleteUpdate(tx, key, removed); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if removed[topic] == 0 { // the count was stale
+			s.count(topic).Store(0)
+			return nil
+		}
+		s.apply(removed)
+	}
+}
+
+// counts tracks index entries removed per topic in a transaction, applied
+// to the in-memory counts once it commits.
+type counts map[string]int64
+
+func (s *Store) apply(removed counts) {
+	for t, n := range removed {
+		s.count(t).Add(-n)
+	}
+}
+
+// deleteUpdate deletes the update at key, its id and its remaining index
+// entries, counting those in removed.
+func deleteUpdate(tx *bbolt.Tx, key []byte, removed counts) error {
+	updates := tx.Bucket(bucketUpdates)
+	v := updates.Get(key)
+	if v == nil {
+		return nil
+	}
+	seq, _ := keySeq(key)
+	if u, err := decodeUpdate(seq, v); err == nil {
+		if ids := tx.Bucket(bucketIDs); string(ids.Get([]byte(u.ID))) == string(key) {
+			if err := ids.Delete([]byte(u.ID)); err != nil {
+				return err
+			}
+		}
+		for i, t := range u.Topics {
+			b := tx.Bucket(bucketTopics).Bucket([]byte(t))
+			if b == nil || contains(u.Topics[:i], t) || b.Get(key) == nil {
+				continue
+			}
+			if err := b.Delete(key); err != nil {
+				return err
+			}
+			removed[t]++
+		}
+	}
+	return updates.Delete(key)
+}
+
+// expire deletes updates published before cutoff, oldest first.
+func (s *Store) expire(cutoff time.Time) error {
+	for {
+		removed := counts{}
+		n := 0
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			clear(removed)
+			n = 0
+			cur := tx.Bucket(bucketUpdates).Cursor()
+			for k, v := cur.First(); k != nil && n < deleteChunk; k, v = cur.First() {
+				seq, _ := keySeq(k)
+				if u, err := decodeUpdate(seq, v); err == nil && !u.Time.Before(cutoff) {
+					return nil
+				}
+				if err := deleteUpdate(tx, append([]byte(nil), k...), removed); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		s.apply(removed)
+		if n < deleteChunk {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,175 @@
+// Package bolt is ssehub's durable history on bbolt, an embedded B+tree
+// store: one file, no server. Appends of concurrent publishes are committed
+// together in one transaction and one fsync (group commit); a publish is
+// acknowledged only once its update is on disk. Retention by count per topic
+// and by age runs in the background in small transactions.
+package bolt
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Bucket names.
+var (
+	bucketMeta    = []byte("meta")    // epoch
+	bucketUpdates = []byte("updates") // seq → update
+	bucketTopics  = []byte("topics")  // topic → (seq → canonical flag)
+	bucketIDs     = []byte("ids")     // id → seq
+	keyEpoch      = []byte("epoch")
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "ssehub.db"
+
+// Config configures a Store. Zero values take the defaults.
+type Config struct {
+	Dir            string        // data directory; created if missing
+	MaxEvents      int           // updates kept per topic; 0 keeps all
+	MaxAge         time.Duration // updates older than this are deleted; 0 keeps them
+	RetainInterval time.Duration // how often retention runs; default 1s
+	MaxBatch       int           // most updates committed in one transaction; default 4096
+	Logger         *slog.Logger
+}
+
+// Store is a durable hub.History.
+type Store struct {
+	cfg  Config
+	db   *bbolt.DB
+	log  *slog.Logger
+	reqs chan *appendReq
+
+	epoch   string
+	lastSeq uint64
+	lastID  string
+
+	counts   sync.Map // topic → *atomic.Int64 of indexed updates, for retention
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeErr error
+	once     sync.Once
+}
+
+// Open opens (or creates) the store in cfg.Dir. A directory that cannot be
+// read, is locked by another process or holds a corrupt database is an
+// error naming the problem: never a silently empty history.
+func Open(cfg Config) (*Store, error) {
+	if cfg.RetainInterval <= 0 {
+		cfg.RetainInterval = time.Second
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 4096
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.Dir, err)
+	}
+	path := filepath.Join(cfg.Dir, FileName)
+	db, err := openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, db: db, log: cfg.Logger, reqs: make(chan *appendReq, cfg.MaxBatch), stop: make(chan struct{})}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("data directory %s holds a corrupt database (move it away to start with an empty history): %w", cfg.Dir, err)
+	}
+	s.wg.Add(2)
+	go s.commitLoop()
+	go s.retainLoop()
+	return s, nil
+}
+
+func openDB(path string) (db *bbolt.DB, err error) {
+	defer func() { // bbolt panics on some corrupt files
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("open %s: corrupt database: %v", path, r)
+		}
+	}()
+	db, err = bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType,
+	})
+	switch {
+	case errors.Is(err, bbolt.ErrTimeout):
+		return nil, fmt.Errorf("open %s: the data directory is in use by another process", path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("open %s: corrupt or not an ssehub database (move it away to start with an empty history): %w", path, err)
+	}
+	return db, nil
+}
+
+// load creates the buckets and the epoch of a new store, or reads and checks
+// those of an existing one, with the newest update and the topic counts.
+func (s *Store) load() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketUpdates, bucketTopics, bucketIDs} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if e := meta.Get(keyEpoch); e != nil {
+			s.epoch = string(e)
+		} else {
+			s.epoch = newEpoch()
+			if err := meta.Put(keyEpoch, []byte(s.epoch)); err != nil {
+				return err
+			}
+		}
+		if k, v := tx.Bucket(bucketUpdates).Cursor().Last(); k != nil {
+			seq, ok := keySeq(k)
+			u, err := decodeUpdate(seq, v)
+			if !ok || err != nil {
+				return fmt.Errorf("newest update: %w", errCorrupt)
+			}
+			s.lastSeq, s.lastID = seq, u.ID
+		}
+		return tx.Bucket(bucketTopics).ForEachBucket(func(name []byte) error {
+			s.count(string(name)).Store(int64(tx.Bucket(bucketTopics).Bucket(name).Stats().KeyN))
+			return nil
+		})
+	})
+}
+
+func newEpoch() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// Position returns the store's epoch and newest update: the hub continues
+// from there after a restart.
+func (s *Store) Position() (epoch string, lastSeq uint64, lastID string) {
+	return s.epoch, s.lastSeq, s.lastID
+}
+
+// Close finishes the appends already queued, stops retention and closes
+// the file.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}

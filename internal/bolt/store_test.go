@@ -1,0 +1,113 @@
+package bolt_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/bolt"
+	"github.com/ssehub/ssehub/internal/history/historytest"
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+func open(t *testing.T, cfg bolt.Config) *bolt.Store {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	s, err := bolt.Open(cfg)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	historytest.Run(t, func(t *testing.T) hub.History { return open(t, bolt.Config{}) })
+}
+
+func TestReopenKeepsHistoryAndPosition(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, bolt.Config{Dir: dir})
+	historytest.Append(t, s, historytest.Update(1, "a", "t"), historytest.Update(2, "b", "t"))
+	epoch, _, _ := s.Position()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, bolt.Config{Dir: dir})
+	e2, seq, id := s.Position()
+	if e2 != epoch || seq != 2 || id != "id2" {
+		t.Fatalf("position after reopen %q %d %q, want %q 2 id2", e2, seq, id, epoch)
+	}
+	if got := historytest.IDs(t, s, hub.Query{Upto: 9}); got != "id1,id2" {
+		t.Fatalf("read after reopen %q", got)
+	}
+}
+
+func TestRetentionByCountAndAge(t *testing.T) {
+	s := open(t, bolt.Config{MaxEvents: 3, RetainInterval: time.Hour})
+	for i := uint64(1); i <= 10; i++ {
+		historytest.Append(t, s, historytest.Update(i, "", "a"))
+	}
+	historytest.Append(t, s, historytest.Update(11, "", "b", "a"))
+	if err := s.Retain(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := historytest.IDs(t, s, hub.Query{Upto: 99, Topics: []string{"a"}}); got != "id9,id10,id11" {
+		t.Fatalf("topic a keeps %q", got)
+	}
+	if _, ok, _ := s.Lookup(context.Background(), "id5"); ok {
+		t.Fatal("a trimmed id is still found")
+	}
+
+	old := open(t, bolt.Config{MaxAge: time.Minute, RetainInterval: time.Hour})
+	for i := uint64(1); i <= 5; i++ {
+		u := historytest.Update(i, "", "a")
+		if i <= 3 {
+			u.Time = time.Now().Add(-time.Hour)
+		}
+		historytest.Append(t, old, u)
+	}
+	if err := old.Retain(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := historytest.IDs(t, old, hub.Query{Upto: 99, Topics: []string{"a"}}); got != "id4,id5" {
+		t.Fatalf("after expiry %q", got)
+	}
+}
+
+func TestBadDataDirectoryIsAClearError(t *testing.T) {
+	garbage := t.TempDir()
+	if err := os.WriteFile(filepath.Join(garbage, bolt.FileName), []byte(strings.Repeat("not a database ", 400)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unreadable := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(unreadable, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	locked := t.TempDir()
+	open(t, bolt.Config{Dir: locked})
+	cases := map[string]struct{ dir, want string }{
+		"garbage file":    {garbage, "corrupt"},
+		"a file, not dir": {unreadable, "data directory"},
+		"used by another": {locked, "in use by another process"},
+	}
+	for name, c := range cases {
+		_, err := bolt.Open(bolt.Config{Dir: c.dir})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error about %q", name, err, c.want)
+		}
+	}
+}
+
+func TestAppendAfterCloseFails(t *testing.T) {
+	s := open(t, bolt.Config{})
+	s.Close()
+	if err := s.Append(context.Background(), historytest.Update(1, "", "a")); err == nil {
+		t.Fatal("append after close succeeded")
+	}
+}
