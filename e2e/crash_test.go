@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// buildBinary builds cmd/ssehub once per test binary run.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "ssehub-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "ssehub")
+	root, err := findRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ssehub")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	for err == nil {
+		if _, serr := os.Stat(filepath.Join(dir, "go.mod")); serr == nil {
+			return dir, nil
+		}
+		if parent := filepath.Dir(dir); parent != dir {
+			dir = parent
+			continue
+		}
+		err = fmt.Errorf("no go.mod above the working directory")
+	}
+	return "", err
+}
+
+// process is the real ssehub binary running on a loopback port.
+type process struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *bytes.Buffer
+}
+
+func startBinary(t *testing.T, args ...string) *process {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := &process{base: "http://" + addr, stderr: &bytes.Buffer{}}
+	p.cmd = exec.Command(bin, append([]string{"-addr", addr, "-log-level", "warn"}, args...)...)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(p.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ssehub did not start: %v\n%s", err, p.stderr)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a process that is starting
+	}
+}
+
+// ack is one acknowledged publish.
+type ack struct{ id, data string }
+
+// publishUntilKilled publishes from several goroutines until the process
+// dies, returning the acknowledged publishes.
+func publishUntilKilled(p *process, round int, killAfter time.Duration) []ack {
+	var mu sync.Mutex
+	var acks []ack
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				data := fmt.Sprintf("r%d-w%d-%d", round, w, i)
+				resp, err := client.PostForm(p.base+"/.well-known/mercure", url.Values{"topic": {"crash"}, "data": {data}})
+				if err != nil {
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					return
+				}
+				mu.Lock()
+				acks = append(acks, ack{string(body), data})
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(killAfter) // the random moment of the crash
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	wg.Wait()
+	return acks
+}
+
+// readHistory subscribes after lastID and reads until it has seen the id
+// stop (or the stream stays idle past the heartbeat), returning the events.
+func readHistory(t *testing.T, base, lastID, stop string) []sse.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events?topic=crash&lastEventID="+url.QueryEscape(lastID), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []sse.Event
+	p := sse.NewParser(resp.Body)
+	for {
+		ev, err := p.Next()
+		if err != nil {
+			t.Fatalf("after %d events: %v", len(out), err)
+		}
+		out = append(out, ev)
+		if ev.ID == stop {
+			return out
+		}
+	}
+}
+
+func seqOf(t *testing.T, id string) uint64 {
+	t.Helper()
+	seq, err := strconv.ParseUint(id[strings.LastIndexByte(id, ':')+1:], 10, 64)
+	if err != nil {
+		t.Fatalf("id %q: %v", id, err)
+	}
+	return seq
+}
+
+// TestCrashKeepsAcknowledgedEvents kills the real binary with SIGKILL at
+// random moments while 8 clients publish, restarts it on the same data
+// directory, and checks that every acknowledged event is there exactly once,
+// in order, from any acknowledged resume point, with ids still increasing.
+func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
+	dir := t.TempDir()
+	var all []ack
+	rounds := 6
+	if os.Getenv("CI") == "true" {
+		rounds = 10
+	}
+	for round := range rounds {
+		p := startBinary(t, "-data-dir", dir, "-heartbeat", "1s")
+		acks := publishUntilKilled(p, round, time.Duration(50+rand.IntN(250))*time.Millisecond)
+		if len(acks) == 0 {
+			t.Fatalf("round %d: nothing acknowledged", round)
+		}
+		all = append(all, acks...)
+
+		p = startBinary(t, "-data-dir", dir, "-heartbeat", "1s")
+		last := all[0].id
+		for _, a := range all {
+			if seqOf(t, a.id) > seqOf(t, last) {
+				last = a.id
+			}
+		}
+		history := readHistory(t, p.base, "earliest", last)
+		pos := map[string]int{}
+		for i, ev := range history {
+			if i > 0 && seqOf(t, ev.ID) <= seqOf(t, history[i-1].ID) {
+				t.Fatalf("round %d: ids out of order: %s after %s", round, ev.ID, history[i-1].ID)
+			}
+			if _, dup := pos[ev.ID]; dup {
+				t.Fatalf("round %d: %s twice", round, ev.ID)
+			}
+			pos[ev.ID] = i
+		}
+		for _, a := range all {
+			i, ok := pos[a.id]
+			if !ok || history[i].Data != a.data {
+				t.Fatalf("round %d: acknowledged %s (%s) missing after the crash", round, a.id, a.data)
+			}
+		}
+		for range 3 { // resume from acknowledged ids: exactly the rest
+			from := all[rand.IntN(len(all))].id
+			got := readHistory(t, p.base, from, last)
+			want := history[pos[from]+1:]
+			if len(got) != len(want) || (len(got) > 0 && got[0].ID != want[0].ID) {
+				t.Fatalf("round %d: resume after %s gave %d events, want %d", round, from, len(got), len(want))
+			}
+		}
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+	t.Logf("%d rounds, %d acknowledged events survived", rounds, len(all))
+}
+
+// TestCorruptDataDirStopsStartup checks a clear startup error instead of a
+// silently empty history.
+func TestCorruptDataDirStopsStartup(t *testing.T) {
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ssehub.db"), bytes.Repeat([]byte("garbage!"), 2048), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-data-dir", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "corrupt") || !strings.Contains(string(out), dir) {
+		t.Fatalf("started on a corrupt data dir: err %v, output %s", err, out)
+	}
+}

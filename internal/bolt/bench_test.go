@@ -1,0 +1,76 @@
+package bolt_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ssehub/ssehub/internal/bolt"
+	"github.com/ssehub/ssehub/internal/history/historytest"
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// BenchmarkDurablePublish measures acknowledged publishes through the hub
+// into the durable store (fsync before each acknowledgement) with 1, 16 and
+// 64 concurrent publishers.
+func BenchmarkDurablePublish(b *testing.B) {
+	data := `{"message":"a typical notification payload of about a hundred bytes","n":12345}`
+	for _, publishers := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("publishers=%d", publishers), func(b *testing.B) {
+			s, err := bolt.Open(bolt.Config{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			h := hub.New(hub.Config{History: s})
+			defer h.Close()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ReportAllocs()
+			b.ResetTimer()
+			for p := range publishers {
+				wg.Go(func() {
+					for next.Add(1) <= int64(b.N) {
+						u := &hub.Update{Topics: []string{fmt.Sprint("topic-", p%8)}, Data: data}
+						if _, err := h.Publish(context.Background(), u); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publishes/s")
+		})
+	}
+}
+
+// BenchmarkReplay reads 10,000 updates of one topic back from disk.
+func BenchmarkReplay(b *testing.B) {
+	s, err := bolt.Open(bolt.Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 10000
+	var wg sync.WaitGroup
+	for i := range uint64(n) {
+		wg.Go(func() { _ = s.Append(context.Background(), historytest.Update(i+1, "payload of about a hundred bytes, like a small JSON notification message", "replay")) })
+	}
+	wg.Wait()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		count := 0
+		err := s.Read(context.Background(), hub.Query{Upto: n, Topics: []string{"replay"}}, func(*hub.Update) error {
+			count++
+			return nil
+		})
+		if err != nil || count != n {
+			b.Fatalf("read %d: %v", count, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "updates/s")
+}
