@@ -57,7 +57,9 @@ func BenchmarkReplay(b *testing.B) {
 	const n = 10000
 	var wg sync.WaitGroup
 	for i := range uint64(n) {
-		wg.Go(func() { _ = s.Append(context.Background(), historytest.Update(i+1, "payload of about a hundred bytes, like a small JSON notification message", "replay")) })
+		wg.Go(func() {
+			_ = s.Append(context.Background(), historytest.Update(i+1, "payload of about a hundred bytes, like a small JSON notification message", "replay"))
+		})
 	}
 	wg.Wait()
 	b.ReportAllocs()
