@@ -3,7 +3,9 @@ package bolt
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -57,15 +59,32 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// collect adds every append already waiting, up to MaxBatch.
+// gatherWait bounds how long a commit waits for the publishers of the
+// previous batch to come back.
+const gatherWait = 200 * time.Microsecond
+
+// collect adds every append already waiting, up to MaxBatch. When the last
+// commit showed that many publishers are at work, it waits briefly for them
+// to come back, so they share one commit instead of alternating in two
+// half-size ones.
 func (s *Store) collect(batch []*appendReq) []*appendReq {
+	var deadline time.Time
 	for len(batch) < s.cfg.MaxBatch {
 		select {
 		case req := <-s.reqs:
 			batch = append(batch, req)
+			continue
 		default:
-			return batch
 		}
+		if len(batch) >= s.expect {
+			break
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(gatherWait)
+		} else if time.Now().After(deadline) {
+			break
+		}
+		runtime.Gosched()
 	}
 	return batch
 }
@@ -89,6 +108,9 @@ func (s *Store) commit(batch []*appendReq) {
 			}
 		}
 	}
+	// The publishers of this batch and those that queued meanwhile are
+	// the concurrency the next commit can expect.
+	s.expect = min(len(batch)+len(s.reqs), s.cfg.MaxBatch)
 	for _, req := range batch {
 		req.done <- err
 	}

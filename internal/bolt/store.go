@@ -49,6 +49,9 @@ type Store struct {
 	db   *bbolt.DB
 	log  *slog.Logger
 	reqs chan *appendReq
+	// expect is how many appends the next commit may wait for; only the
+	// commit loop touches it.
+	expect int
 
 	epoch   string
 	lastSeq uint64
