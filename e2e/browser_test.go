@@ -140,15 +140,17 @@ func (tb *tab) waitFor(what, expr string) {
 }
 
 // dump describes the page for a failure message: its URL, the console's
-// status and the text of its log.
+// status, the text of its log and the chat's bubbles.
 func (tb *tab) dump() string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(tb.ctx), 5*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
 		const st = document.getElementById('status');
 		const log = document.getElementById('eventLog');
+		const chat = [...document.querySelectorAll('#chatLog .chat-msg')]
+			.map((m) => m.dataset.role + (m.dataset.state ? ' (' + m.dataset.state + ')' : '') + ': ' + m.textContent.slice(0, 200));
 		return 'url: ' + location.href + '\nstatus: ' + (st ? st.dataset.state || st.textContent : '-') +
-			'\nlog:\n' + (log ? log.innerText : '-');
+			'\nlog:\n' + (log ? log.innerText : '-') + '\nchat:\n' + (chat.join('\n') || '-');
 	})()`))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

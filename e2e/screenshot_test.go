@@ -4,13 +4,16 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ssehub/ssehub/internal/app"
 )
 
-// TestConsoleScreenshot saves a full-page PNG of the console with a few events
-// of each type in its log, to SSEHUB_SCREENSHOT (relative to the repository
-// root unless absolute), e.g.
+// TestConsoleScreenshot saves a full-page PNG of the console with a finished
+// answer of the model in its chat and a few events of each type in its log,
+// to SSEHUB_SCREENSHOT (relative to the repository root unless absolute), e.g.
 //
 //	SSEHUB_SCREENSHOT=docs/console.png go test ./e2e -run Screenshot -count=1
 func TestConsoleScreenshot(t *testing.T) {
@@ -21,7 +24,9 @@ func TestConsoleScreenshot(t *testing.T) {
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(repoRoot(t), out)
 	}
-	srv := startServer(t, serverOptions{})
+	srv := startServer(t, serverOptions{configure: func(c *app.Config) {
+		c.SimTTFT, c.SimTokensPerSec = 10*time.Millisecond, 1e6
+	}})
 	b := newBrowser(t)
 	tb := b.tab("console")
 	tb.do("set the viewport", chromedp.EmulateViewport(1200, 900))
@@ -41,8 +46,13 @@ func TestConsoleScreenshot(t *testing.T) {
 		tb.send(e.eventType, e.message)
 		tb.waitEvent(e.eventType, e.message)
 	}
+	tb.waitFor("the model list", `document.getElementById('chatModel').value === 'ssehub-sim'`)
+	tb.ask("如何用 Go 写一个 SSE 服务？")
+	tb.waitAnswer("the answer done", `a.state === 'done'`)
+	tb.waitFor("Send to be shown enabled", `getComputedStyle(document.getElementById('chatSend')).opacity === '1'`)
 	tb.do("tidy the form", chromedp.Evaluate[chromedp.Void](
-		`document.getElementById('customMessage').value = ''; document.activeElement.blur()`))
+		`document.getElementById('customMessage').value = ''; document.activeElement.blur();
+		const log = document.getElementById('chatLog'); log.scrollTop = 0`))
 	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)

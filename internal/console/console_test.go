@@ -35,6 +35,10 @@ func TestHandler(t *testing.T) {
 		{"GET", "/assets/log.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/connection.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/publish.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/assets/chat.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/assets/bubbles.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/assets/llm.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/assets/markdown.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/style.css", 200, "text/css; charset=utf-8"},
 		{"GET", "/assets/favicon.svg", 200, "image/svg+xml"},
 		{"GET", "/assets/", 404, "application/json"},
@@ -129,9 +133,10 @@ func TestTranslations(t *testing.T) {
 	}
 	i18n := string(files["/assets/i18n.js"].body)
 	used := regexp.MustCompile(`data-i18n(?:-placeholder|-title)?="([^"]+)"` +
-		`|(?:\bt|\bsystem|\berror|onSystem)\('([a-zA-Z]+\.[a-zA-Z.]*[a-zA-Z])'` +
-		`|'(status\.[a-z]+)'|'((?:ev|field)\.)' \+`)
-	for _, p := range []string{"/index.html", "/assets/app.js", "/assets/connection.js", "/assets/log.js"} {
+		`|(?:(?:\bt|\bsystem|\berror|onSystem)\(|\bkey: )'([a-zA-Z]+\.[a-zA-Z.]*[a-zA-Z])'` +
+		`|'(status\.[a-z]+)'|'((?:ev|field|chat\.reason)\.)' \+`)
+	pages := []string{"/index.html", "/assets/app.js", "/assets/connection.js", "/assets/log.js", "/assets/chat.js", "/assets/bubbles.js"}
+	for _, p := range pages {
 		for _, m := range used.FindAllStringSubmatch(string(files[p].body), -1) {
 			key := m[1] + m[2] + m[3]
 			want := "'" + key + "':"

@@ -30,6 +30,10 @@ func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if _, err := a.cfg.Models.Resolve(in.Model); err != nil {
+		writeErr(w, err) // an unknown model is refused now, not by a later error event
+		return
+	}
 	g, err := a.cfg.Generations.Start(llm.Request{
 		Model: in.Model, Messages: in.Messages, MaxTokens: in.MaxTokens, Temperature: in.Temperature, Seed: in.Seed,
 	})

@@ -112,7 +112,7 @@ func (m *Manager) run(ctx context.Context, g *Generation, req Request) {
 	case err == nil:
 	case errors.Is(cause, errStopped):
 		err = nil
-		res = Result{FinishReason: FinishStopped}
+		res.FinishReason = FinishStopped // keep the usage so far
 	case errors.Is(context.Cause(ctx), errTimedOut):
 		err = &Error{Kind: KindTimeout, Message: "the generation ran longer than " + m.cfg.Timeout.String()}
 	case errors.Is(cause, errShutdown):

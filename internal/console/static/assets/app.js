@@ -1,9 +1,11 @@
-// app: wires the console's parts (i18n, log, connection, publish) to the page.
+// app: wires the console's parts (i18n, log, connection, publish, chat) to the page.
 
 import * as i18n from './i18n.js';
 import { createLog, clock } from './log.js';
 import { createConnection, parseTopics, BASE_TYPES } from './connection.js';
 import { publish, buildData, PublishError } from './publish.js';
+import { createChat } from './chat.js';
+import { render as renderMarkdown } from './markdown.js';
 
 const TYPE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -96,10 +98,21 @@ function main() {
     if (!$('customTypeField').hidden) $('customType').focus();
   });
   $('clearBtn').addEventListener('click', () => log.clear());
+
+  const chat = createChat({
+    log: $('chatLog'), prompt: $('chatPrompt'), send: $('chatSend'), stop: $('chatStop'), reset: $('chatNew'), model: $('chatModel'),
+  });
+
   $('langSwitch').addEventListener('click', () => i18n.toggle());
-  i18n.onChange(() => log.render());
+  i18n.onChange(() => {
+    log.render();
+    chat.retranslate();
+  });
 
   if (!conn.resume() && log.size === 0) log.system('sys.loaded');
 }
+
+// The Markdown renderer, for tests and the curious: render(text) → DocumentFragment.
+window.ssehubMarkdown = Object.freeze({ render: renderMarkdown });
 
 main();
