@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Limits bound what clients may use. A zero field means no limit.
+type Limits struct {
+	MaxConnections      int     // open streams in all
+	MaxConnectionsPerIP int     // open streams per client address
+	PublishRate         float64 // publishes per second per client address
+	PublishBurst        int     // publishes a client may make at once above the rate
+	MaxTopics           int     // topic selectors in one subscription
+	MaxTopicLength      int     // bytes of a topic or selector
+	MaxEventBytes       int     // bytes of an event's data
+}
+
+// clientIP is the address of the client's end of the connection; headers
+// such as X-Forwarded-For are not trusted.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// connLimiter counts open streams, in all and per client address.
+type connLimiter struct {
+	max, perIP int
+	mu         sync.Mutex
+	total      int
+	byIP       map[string]int
+}
+
+// acquire takes a place for a stream from ip, or answers the status that
+// refuses it: 503 when the hub is full, 429 when this client is.
+func (c *connLimiter) acquire(ip string) (ok bool, status int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.max > 0 && c.total >= c.max:
+		return false, http.StatusServiceUnavailable
+	case c.perIP > 0 && c.byIP[ip] >= c.perIP:
+		return false, http.StatusTooManyRequests
+	}
+	if c.byIP == nil {
+		c.byIP = map[string]int{}
+	}
+	c.total++
+	c.byIP[ip]++
+	return true, 0
+}
+
+// release gives back a place taken by acquire.
+func (c *connLimiter) release(ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total--
+	if c.byIP[ip]--; c.byIP[ip] <= 0 {
+		delete(c.byIP, ip)
+	}
+}
+
+// open returns the number of open streams.
+func (c *connLimiter) open() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// rateLimiter is a token bucket per client address.
+type rateLimiter struct {
+	rate  float64
+	burst float64
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	sweepAt int // size of the map at which idle buckets are dropped
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(rate float64, burst int) *rateLimiter {
+	if burst <= 0 {
+		burst = int(math.Max(1, rate))
+	}
+	return &rateLimiter{rate: rate, burst: float64(burst), now: time.Now, buckets: map[string]*bucket{}, sweepAt: 1024}
+}
+
+// allow takes a token for ip; when there is none it returns how long until
+// there will be one.
+func (l *rateLimiter) allow(ip string) (bool, time.Duration) {
+	if l == nil || l.rate <= 0 {
+		return true, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b := l.buckets[ip]
+	if b == nil {
+		l.sweep(now)
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[ip] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// sweep drops full (idle) buckets once the map has grown, so that the
+// addresses of past clients do not pile up; called with l.mu held.
+func (l *rateLimiter) sweep(now time.Time) {
+	if len(l.buckets) < l.sweepAt {
+		return
+	}
+	for ip, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(l.buckets, ip)
+		}
+	}
+	l.sweepAt = max(1024, 2*len(l.buckets))
+}

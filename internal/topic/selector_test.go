@@ -1,0 +1,84 @@
+package topic_test
+
+import (
+	"testing"
+
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+func TestMatch(t *testing.T) {
+	cases := []struct {
+		selector, topic string
+		want            bool
+	}{
+		{"*", "anything", true},
+		{"*", "https://example.com/books/1", true},
+		{"https://example.com/books/1", "https://example.com/books/1", true},
+		{"https://example.com/books/1", "https://example.com/books/2", false},
+		{"https://example.com/books/{id}", "https://example.com/books/1", true},
+		{"https://example.com/books/{id}", "https://example.com/books/1/reviews", false},
+		{"https://example.com/books/{id}", "https://example.com/authors/1", false},
+		{"https://example.com/books/{id}", "https://example.com/books/{id}", true}, // identical strings match
+		{"https://example.com/{+path}", "https://example.com/a/b/c", true},
+		{"https://example.com/users/{id}{?tab}", "https://example.com/users/7?tab=posts", true},
+		{"{invalid", "{invalid", true}, // not a valid template: an exact topic
+		{"{invalid", "invalid", false},
+		{"chat", "chat2", false},
+	}
+	for _, c := range cases {
+		sel, err := topic.Compile(c.selector)
+		if err != nil {
+			t.Fatalf("compile %q: %v", c.selector, err)
+		}
+		if got := sel.Match(c.topic); got != c.want {
+			t.Errorf("%q matches %q = %v, want %v", c.selector, c.topic, got, c.want)
+		}
+	}
+	if _, err := topic.Compile(""); err == nil {
+		t.Error("an empty selector compiled")
+	}
+	if (topic.Selector{}).Match("x") {
+		t.Error("the zero Selector matched")
+	}
+}
+
+func TestMatchAny(t *testing.T) {
+	sels, err := topic.CompileAll([]string{"a", "https://ex.com/{x}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !topic.MatchAny(sels, []string{"zzz", "https://ex.com/1"}) || topic.MatchAny(sels, []string{"b"}) || topic.MatchAny(nil, []string{"a"}) {
+		t.Fatal("MatchAny disagrees with Match")
+	}
+	if _, err := topic.CompileAll([]string{"a", ""}); err == nil {
+		t.Fatal("CompileAll accepted an empty selector")
+	}
+}
+
+// FuzzMatch compiles arbitrary selectors and matches arbitrary topics: it
+// never panics, a selector always matches itself, "*" matches everything,
+// and an exact selector matches only itself.
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{"*", "a", "https://example.com/books/{id}", "{+path}", "{?q,r}", "{", "}{", "{/a*}", "x{#y}"} {
+		f.Add(s, "https://example.com/books/1")
+	}
+	f.Fuzz(func(t *testing.T, selector, topicName string) {
+		sel, err := topic.Compile(selector)
+		if err != nil {
+			if selector != "" {
+				t.Fatalf("compile %q: %v", selector, err)
+			}
+			return
+		}
+		if !sel.Match(selector) {
+			t.Fatalf("%q does not match itself", selector)
+		}
+		got := sel.Match(topicName)
+		if sel.Exact() && got != (selector == topicName) {
+			t.Fatalf("exact %q matches %q = %v", selector, topicName, got)
+		}
+		if selector == topic.Wildcard && !got {
+			t.Fatalf("* does not match %q", topicName)
+		}
+	})
+}
