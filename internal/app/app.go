@@ -40,6 +40,16 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	pubs, subs, err := cfg.verifiers()
+	if err != nil {
+		return nil, err
+	}
+	if pubs == nil && subs == nil {
+		log.Warn("OPEN DEVELOPMENT MODE: no JWT key is configured, authorization is off",
+			"publish", "anonymous, from loopback clients (127.0.0.0/8, ::1) only; others get 403",
+			"subscribe", "anonymous; private updates reach nobody",
+			"fix", "set -jwt-key (SSEHUB_JWT_KEY) to an HS256 secret or a PEM public key file (with -jwt-alg RS256 or ES256)")
+	}
 	hist, store, err := newHistory(cfg, log)
 	if err != nil {
 		return nil, err
@@ -59,6 +69,10 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Console:      console.Handler(),
 		Generations:  gens,
 		Models:       models,
+
+		Publishers:    pubs,
+		Subscribers:   subs,
+		DenyAnonymous: !cfg.AnonymousSubscribe,
 	}, h, log)
 	return &App{cfg: cfg, log: log, hub: h, store: store, gens: gens, handler: api}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/hub"
@@ -45,6 +46,15 @@ type Config struct {
 	SimTokensPerSec float64       // simulated model: tokens per second
 	LogLevel        string        // debug, info, warn, error
 	LogFormat       string        // text or json
+
+	// Authorization. With no key at all ssehub runs in open development mode.
+	JWTKey             string // HS256 secret, or a PEM file (or text) of the RS256/ES256 public key or certificate
+	JWTAlg             string // HS256, RS256 or ES256
+	PublisherJWTKey    string // publishers' key when it differs from JWTKey
+	PublisherJWTAlg    string // its algorithm; empty means JWTAlg
+	SubscriberJWTKey   string // subscribers' key when it differs from JWTKey
+	SubscriberJWTAlg   string // its algorithm; empty means JWTAlg
+	AnonymousSubscribe bool   // subscribers without a token get public updates
 }
 
 // DefaultConfig returns the settings ssehub runs with out of the box.
@@ -69,6 +79,9 @@ func DefaultConfig() Config {
 		SimTokensPerSec: sim.DefaultTokensPerSecond,
 		LogLevel:        "info",
 		LogFormat:       "text",
+
+		JWTAlg:             auth.HS256,
+		AnonymousSubscribe: true,
 	}
 }
 
@@ -107,6 +120,14 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.Float64Var(&cfg.SimTokensPerSec, "sim-tokens-per-second", cfg.SimTokensPerSec, "simulated model: tokens per second")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
+
+	fs.StringVar(&cfg.JWTKey, "jwt-key", cfg.JWTKey, "JWT key of publishers and subscribers: the HS256 secret, or a PEM file of the RS256/ES256 public key or certificate; with no key at all the hub runs in open development mode")
+	fs.StringVar(&cfg.JWTAlg, "jwt-alg", cfg.JWTAlg, "JWT signing algorithm: HS256, RS256 or ES256")
+	fs.StringVar(&cfg.PublisherJWTKey, "publisher-jwt-key", cfg.PublisherJWTKey, "publishers' JWT key when it differs from -jwt-key")
+	fs.StringVar(&cfg.PublisherJWTAlg, "publisher-jwt-alg", cfg.PublisherJWTAlg, "algorithm of -publisher-jwt-key; empty means -jwt-alg")
+	fs.StringVar(&cfg.SubscriberJWTKey, "subscriber-jwt-key", cfg.SubscriberJWTKey, "subscribers' JWT key when it differs from -jwt-key")
+	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
+	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := EnvName(f.Name)
@@ -172,6 +193,9 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat))
 	}
+	if _, _, err := c.verifiers(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -192,4 +216,46 @@ func (c Config) origins() []string {
 		}
 	}
 	return out
+}
+
+// verifiers builds the verifiers of publishers' and subscribers' tokens;
+// both are nil in open development mode (no key at all).
+func (c Config) verifiers() (pub, sub *auth.Verifier, err error) {
+	pub, err = verifier("publisher-jwt-key", c.PublisherJWTKey, c.PublisherJWTAlg, c.JWTKey, c.JWTAlg)
+	if err != nil {
+		return nil, nil, err
+	}
+	sub, err = verifier("subscriber-jwt-key", c.SubscriberJWTKey, c.SubscriberJWTAlg, c.JWTKey, c.JWTAlg)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case pub == nil && sub != nil:
+		return nil, nil, errors.New("-subscriber-jwt-key alone would let nobody publish: set -jwt-key or -publisher-jwt-key too")
+	case sub == nil && !c.AnonymousSubscribe:
+		return nil, nil, errors.New("-anonymous-subscribe=false needs -jwt-key or -subscriber-jwt-key to verify subscribers' tokens")
+	}
+	return pub, sub, nil
+}
+
+// verifier builds one role's verifier from its own key and algorithm,
+// falling back to -jwt-key and -jwt-alg; nil when neither key is set.
+func verifier(flagName, key, alg, defKey, defAlg string) (*auth.Verifier, error) {
+	if key == "" {
+		key, flagName = defKey, "jwt-key"
+	}
+	if alg == "" {
+		alg = defAlg
+	}
+	if key == "" {
+		return nil, nil
+	}
+	b, err := auth.LoadKey(key)
+	if err == nil {
+		var v *auth.Verifier
+		if v, err = auth.NewVerifier(alg, b); err == nil {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("-%s (%s): %w", flagName, alg, err)
 }

@@ -26,13 +26,20 @@ type appendReq struct {
 // under way are committed together by the next one.
 func (s *Store) Append(ctx context.Context, u *hub.Update) error {
 	req := &appendReq{u: u, done: make(chan error, 1)}
+	// The read lock keeps Close from stopping the commit loop between the
+	// check and the send, which would leave the append unanswered.
+	s.closing.RLock()
+	if s.closed {
+		s.closing.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case s.reqs <- req:
-	case <-s.stop:
-		return ErrClosed
 	case <-ctx.Done():
+		s.closing.RUnlock()
 		return ctx.Err()
 	}
+	s.closing.RUnlock()
 	return <-req.done // once queued, the commit always answers
 }
 

@@ -57,6 +57,8 @@ type Store struct {
 	lastSeq uint64
 	lastID  string
 
+	closing  sync.RWMutex // held for reading while an append is queued
+	closed   bool
 	counts   sync.Map // topic → *atomic.Int64 of indexed updates, for retention
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -170,6 +172,9 @@ func (s *Store) Position() (epoch string, lastSeq uint64, lastID string) {
 // the file.
 func (s *Store) Close() error {
 	s.once.Do(func() {
+		s.closing.Lock()
+		s.closed = true
+		s.closing.Unlock()
 		close(s.stop)
 		s.wg.Wait()
 		s.closeErr = s.db.Close()

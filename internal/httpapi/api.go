@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/llm"
 )
@@ -33,6 +34,13 @@ type Config struct {
 	Console      http.Handler  // serves the web console at "/" and /assets/
 	Generations  *llm.Manager  // runs LLM generations; nil disables the LLM endpoints
 	Models       *llm.Router   // answers /v1/chat/completions
+
+	// Publishers verifies publishers' tokens and Subscribers subscribers'.
+	// With neither the hub runs in open development mode: anonymous
+	// publishing from loopback clients only, anonymous subscribing.
+	Publishers    *auth.Verifier
+	Subscribers   *auth.Verifier
+	DenyAnonymous bool // subscribing needs a token
 }
 
 func (c *Config) defaults() {
@@ -73,13 +81,15 @@ func (a *API) routes() {
 	a.mux.Handle("/events", methods{http.MethodGet: a.handleSubscribe})
 	a.mux.Handle("/publish", methods{http.MethodPost: a.handlePublish})
 	a.mux.Handle("/gbi/sse/search", methods{http.MethodGet: a.handleSeedSearch})
-	a.mux.Handle("/gbi/sse/receive", methods{http.MethodGet: a.handleSeedReceive, http.MethodPost: a.handleSeedReceive})
+	receive := a.publishing(fixedTopic(SeedTopic), a.handleSeedReceive, writeErr)
+	a.mux.Handle("/gbi/sse/receive", methods{http.MethodGet: receive, http.MethodPost: receive})
 	a.mux.Handle("/healthz", methods{http.MethodGet: a.handleHealth, http.MethodHead: a.handleHealth})
 	if a.cfg.Generations != nil && a.cfg.Models != nil {
-		a.mux.Handle("/llm/generations", methods{http.MethodPost: a.handleStartGeneration})
+		gen := fixedTopic(GenerationTopic)
+		a.mux.Handle("/llm/generations", methods{http.MethodPost: a.publishing(gen, a.handleStartGeneration, writeErr)})
 		a.mux.Handle("/llm/generations/{id}", methods{http.MethodGet: a.handleGetGeneration})
-		a.mux.Handle("/llm/generations/{id}/stop", methods{http.MethodPost: a.handleStopGeneration})
-		a.mux.Handle("/v1/chat/completions", methods{http.MethodPost: a.handleChatCompletions})
+		a.mux.Handle("/llm/generations/{id}/stop", methods{http.MethodPost: a.publishing(a.generationTopic, a.handleStopGeneration, writeErr)})
+		a.mux.Handle("/v1/chat/completions", methods{http.MethodPost: a.publishing(gen, a.handleChatCompletions, writeOpenAIError)})
 		a.mux.Handle("/v1/models", methods{http.MethodGet: a.handleModels})
 	}
 	a.mux.HandleFunc("/", a.handleRoot)
@@ -105,7 +115,7 @@ func (a *API) handleRoot(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	st := a.hub.Stats()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "subscribers": st.Subscribers, "published": st.Published})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "subscribers": st.Subscribers, "published": st.Published, "auth": a.authMode()})
 }
 
 // methods routes by HTTP method, answers OPTIONS with the allowed methods

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/llm"
 )
@@ -28,8 +29,11 @@ func writeError(w http.ResponseWriter, status int, field, msg string) {
 // writeErr maps an error to its HTTP status, in this one place, and writes it.
 func writeErr(w http.ResponseWriter, err error) {
 	status, field := statusOf(err)
-	if status == http.StatusTooManyRequests {
+	switch status {
+	case http.StatusTooManyRequests:
 		setRetryAfter(w)
+	case http.StatusUnauthorized:
+		setChallenge(w.Header(), err)
 	}
 	msg := err.Error()
 	if status == http.StatusInternalServerError {
@@ -46,6 +50,10 @@ func statusOf(err error) (int, string) {
 		tooBig *http.MaxBytesError
 	)
 	switch {
+	case errors.Is(err, auth.ErrForbidden):
+		return http.StatusForbidden, authField(err)
+	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken):
+		return http.StatusUnauthorized, authField(err)
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, ""
 	case errors.As(err, &herr) && herr.Code == hub.CodeInvalid:

@@ -15,10 +15,22 @@ import (
 )
 
 // handlePublish accepts an update as a form (the Mercure protocol) or as
-// JSON, publishes it and answers its id as text/plain.
+// JSON from a publisher allowed to publish to every one of its topics,
+// publishes it and answers its id as text/plain.
 func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
+	claims, err := a.publisher(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	u, err := decodeUpdate(r)
+	if err == nil {
+		err = u.Validate()
+	}
+	if err == nil {
+		err = canPublish(claims, u.Topics)
+	}
 	if err != nil {
 		writeErr(w, err)
 		return

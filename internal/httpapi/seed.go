@@ -23,6 +23,11 @@ const SeedTopic = "gbi/sse"
 // /gbi/sse/receive publishes. A numeric Last-Event-ID continues the ticker's
 // ids; a hub id resumes the published events after it.
 func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
+	claims, err := a.subscriber(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	last := lastEventID(r)
 	start, numeric := strconv.ParseInt(last, 10, 64)
 	resume := last
@@ -31,7 +36,7 @@ func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
 	} else {
 		start = 0
 	}
-	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{Topics: []string{SeedTopic}, LastEventID: resume})
+	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{Topics: []string{SeedTopic}, Private: claims.Subscribe, LastEventID: resume})
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -40,7 +45,7 @@ func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
 	t := newTicker(time.Second, start)
 	opening := sse.AppendComment(nil, "SSE连接已建立")
 	opening = t.Next(opening, time.Now())
-	a.runStream(w, r, sub, opening, t)
+	a.runStream(w, r, sub, claims, opening, t)
 }
 
 // ticker produces the seed's demo events: counter%10 a notification,

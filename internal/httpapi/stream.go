@@ -10,13 +10,15 @@ import (
 )
 
 // stream is one open event stream. Its handler goroutine is the only writer:
-// one select over the client leaving, the subscription ending, the heartbeat
-// and queued updates. Queued updates are written in a batch and flushed once.
+// one select over the client leaving, the subscription ending, the token
+// expiring, the heartbeat and queued updates. Queued updates are written in
+// a batch and flushed once.
 type stream struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	sub     *hub.Subscriber
 	timeout time.Duration
+	expiry  time.Time // the subscriber's token expires then; zero for never
 	batch   []*hub.Update
 	scratch []byte
 }
@@ -27,6 +29,9 @@ func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subsc
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
+	if r.URL.Query().Has(queryParam) {
+		h.Set("Cache-Control", "private, no-cache") // the URL carries a token
+	}
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("Last-Event-ID", sub.ResumedAfter())
 	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, timeout: a.cfg.WriteTimeout}
@@ -69,18 +74,27 @@ func (s *stream) drain() error {
 	return s.rc.Flush()
 }
 
-// errStreamEnded reports that the subscription ended on the hub's side.
-var errStreamEnded = errors.New("stream ended by the hub")
+// Reasons a stream ends on the server's side.
+var (
+	errStreamEnded  = errors.New("stream ended by the hub")
+	errTokenExpired = errors.New("the subscriber's token expired")
+)
 
-// serve runs the stream until the client leaves or the subscription ends.
-// extra, when not nil, is a second source of events (the seed ticker).
+// serve runs the stream until the client leaves, the subscription ends or
+// the token expires. extra, when not nil, is a second source of events (the
+// seed ticker).
 func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra *ticker) error {
 	hb := time.NewTicker(heartbeat)
 	defer hb.Stop()
-	var tick <-chan time.Time
+	var tick, expired <-chan time.Time
 	if extra != nil {
 		tick = extra.C()
 		defer extra.Stop()
+	}
+	if !s.expiry.IsZero() {
+		t := time.NewTimer(time.Until(s.expiry))
+		defer t.Stop()
+		expired = t.C
 	}
 	for {
 		select {
@@ -88,6 +102,8 @@ func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra *tic
 			return nil
 		case <-s.sub.Done():
 			return errStreamEnded
+		case <-expired:
+			return errTokenExpired
 		case <-s.sub.Ready():
 			if err := s.drain(); err != nil {
 				return err

@@ -4,12 +4,20 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/hub"
 )
 
 // handleSubscribe opens an event stream for the topics in the query,
 // resuming after Last-Event-ID (header, else the lastEventID parameter).
+// The subscriber's token, if any, adds the private updates of the topics its
+// mercure.subscribe claim matches, and the stream ends when it expires.
 func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
+	claims, err := a.subscriber(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	topics := r.URL.Query()["topic"]
 	if len(topics) == 0 {
 		writeError(w, http.StatusBadRequest, "topic", "at least one topic query parameter is required")
@@ -17,6 +25,7 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{
 		Topics:      topics,
+		Private:     claims.Subscribe,
 		LastEventID: lastEventID(r),
 	})
 	if err != nil {
@@ -24,13 +33,15 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sub.Close()
-	a.runStream(w, r, sub, nil, nil)
+	a.runStream(w, r, sub, claims, nil, nil)
 }
 
-// runStream starts and serves a stream, logging how it ended.
-func (a *API) runStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, opening []byte, extra *ticker) {
+// runStream starts and serves a stream until the client leaves, the
+// subscription ends or the subscriber's token expires, logging how it ended.
+func (a *API) runStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, claims *auth.Claims, opening []byte, extra *ticker) {
 	s, err := a.startStream(w, r, sub, opening)
 	if err == nil {
+		s.expiry = claims.Expiry
 		err = s.serve(r.Context().Done(), a.cfg.Heartbeat, extra)
 	}
 	if err != nil {

@@ -1,0 +1,180 @@
+// Package auth decides who may publish and subscribe to which topics: it
+// verifies the JSON Web Tokens of the Mercure protocol (a compact JWS signed
+// with HS256, RS256 or ES256) and reads their mercure.publish and
+// mercure.subscribe topic selectors. It knows nothing of HTTP.
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+// Errors, by what the HTTP layer answers: ErrNoToken and ErrInvalidToken
+// (401), ErrForbidden (403). Every error of Verify is ErrInvalidToken and
+// also one of the reasons below it.
+var (
+	ErrNoToken      = errors.New("no token")
+	ErrInvalidToken = errors.New("invalid token")
+	ErrForbidden    = errors.New("forbidden")
+
+	ErrMalformed   = errors.New("malformed token")
+	ErrAlgorithm   = errors.New("algorithm refused")
+	ErrSignature   = errors.New("signature does not verify")
+	ErrExpired     = errors.New("token expired")
+	ErrNotYetValid = errors.New("token not valid yet")
+	ErrClaims      = errors.New("bad mercure claim")
+)
+
+// tokenError is a refused token: ErrInvalidToken and its reason.
+type tokenError struct {
+	reason error
+	msg    string
+}
+
+func (e *tokenError) Error() string   { return "invalid token: " + e.msg }
+func (e *tokenError) Unwrap() []error { return []error{ErrInvalidToken, e.reason} }
+
+func invalid(reason error, format string, args ...any) error {
+	return &tokenError{reason: reason, msg: fmt.Sprintf(format, args...)}
+}
+
+// Leeway is how far ahead of the hub's clock a token's nbf may be, to allow
+// for clock skew between the issuer and the hub. exp is checked exactly: a
+// subscription ends at that time.
+const Leeway = 5 * time.Second
+
+// Claims is what a verified token grants.
+type Claims struct {
+	// Publish are the selectors of the topics it may publish to
+	// (mercure.publish); none means it may publish nothing.
+	Publish []string
+	// Subscribe are the selectors of the topics whose private updates it may
+	// receive (mercure.subscribe); none means only public updates.
+	Subscribe []string
+	// Payload is mercure.payload, kept as sent.
+	Payload json.RawMessage
+	// Expiry is exp; the zero time when the token has none.
+	Expiry time.Time
+}
+
+// CanPublish returns nil when every topic matches a selector of Publish,
+// else an error wrapping ErrForbidden that names the first topic refused.
+func (c *Claims) CanPublish(topics []string) error {
+	if len(c.Publish) == 0 {
+		return fmt.Errorf("%w: the token has no mercure.publish claim, so it may not publish", ErrForbidden)
+	}
+	sels, err := topic.CompileAll(c.Publish)
+	if err != nil {
+		return fmt.Errorf("%w: mercure.publish: %w", ErrForbidden, err)
+	}
+	for _, t := range topics {
+		if !topic.MatchAny(sels, []string{t}) {
+			return fmt.Errorf("%w: the token may not publish to topic %q: no selector of its mercure.publish claim matches it", ErrForbidden, t)
+		}
+	}
+	return nil
+}
+
+// mercureClaims is the payload of a token: the registered claims and the
+// mercure claim.
+type mercureClaims struct {
+	jwt.RegisteredClaims
+	Mercure struct {
+		Publish   []string        `json:"publish"`
+		Subscribe []string        `json:"subscribe"`
+		Payload   json.RawMessage `json:"payload"`
+	} `json:"mercure"`
+}
+
+// Verifier checks tokens signed with one algorithm and key. It is safe for
+// concurrent use.
+type Verifier struct {
+	alg    string
+	key    any
+	parser *jwt.Parser
+}
+
+// Alg returns the algorithm the verifier accepts.
+func (v *Verifier) Alg() string { return v.alg }
+
+// Verify checks a compact JWS: its algorithm (only the configured one; never
+// "none"), its signature, exp and nbf, and the shape of its mercure claim.
+// Every error wraps ErrInvalidToken and names the reason.
+func (v *Verifier) Verify(token string) (*Claims, error) {
+	if token == "" {
+		return nil, invalid(ErrMalformed, "the token is empty")
+	}
+	var mc mercureClaims
+	t, err := v.parser.ParseWithClaims(token, &mc, v.keyFor)
+	if err != nil {
+		return nil, v.refusal(t, err)
+	}
+	now := time.Now()
+	if mc.ExpiresAt != nil && !now.Before(mc.ExpiresAt.Time) {
+		return nil, invalid(ErrExpired, "expired at %s", mc.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if mc.NotBefore != nil && now.Add(Leeway).Before(mc.NotBefore.Time) {
+		return nil, invalid(ErrNotYetValid, "not valid before %s (nbf)", mc.NotBefore.UTC().Format(time.RFC3339))
+	}
+	c := &Claims{Publish: mc.Mercure.Publish, Subscribe: mc.Mercure.Subscribe, Payload: mc.Mercure.Payload}
+	if mc.ExpiresAt != nil {
+		c.Expiry = mc.ExpiresAt.Time
+	}
+	if err := checkSelectors("mercure.publish", c.Publish); err != nil {
+		return nil, err
+	}
+	if err := checkSelectors("mercure.subscribe", c.Subscribe); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// keyFor returns the key when the token claims the configured algorithm.
+// Checking it here, before any signature check, refuses "none" and the
+// confusion of algorithms (an HS256 token whose secret is a public key).
+func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
+	alg, _ := t.Header["alg"].(string)
+	if alg != v.alg {
+		return nil, invalid(ErrAlgorithm, "the token is signed with %q, this hub accepts only %s", alg, v.alg)
+	}
+	return v.key, nil
+}
+
+// refusal turns a parse error of the jwt package into one of ours.
+func (v *Verifier) refusal(t *jwt.Token, err error) error {
+	var (
+		te  *tokenError
+		alg string
+	)
+	if t != nil {
+		alg, _ = t.Header["alg"].(string)
+	}
+	switch {
+	case errors.As(err, &te):
+		return te
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return invalid(ErrMalformed, "%v", err)
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return invalid(ErrAlgorithm, "the token is signed with %q, which is unknown; this hub accepts only %s", alg, v.alg)
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return invalid(ErrSignature, "the signature does not verify with the hub's %s key", v.alg)
+	}
+	return invalid(ErrMalformed, "%v", err)
+}
+
+// checkSelectors refuses empty selectors, which would match nothing and
+// which the hub refuses.
+func checkSelectors(claim string, sels []string) error {
+	for i, s := range sels {
+		if s == "" {
+			return invalid(ErrClaims, "%s[%d] is an empty topic selector", claim, i)
+		}
+	}
+	return nil
+}
