@@ -66,6 +66,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		WriteTimeout: cfg.WriteTimeout,
 		CORSOrigins:  cfg.origins(),
+		Limits:       cfg.Limits.api(),
 		Console:      console.Handler(),
 		Generations:  gens,
 		Models:       models,
@@ -136,8 +137,8 @@ func (a *App) closeStore() error {
 func (a *App) Server() *http.Server {
 	return &http.Server{
 		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
+		ReadTimeout:       a.cfg.ReadTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),

@@ -21,31 +21,33 @@ import (
 // Config is every setting of ssehub. DefaultConfig gives the values used
 // when neither a flag nor an SSEHUB_* environment variable sets one.
 type Config struct {
-	Addr            string        // listen address
-	TLSCert         string        // PEM certificate file; with TLSKey enables HTTPS and HTTP/2
-	TLSKey          string        // PEM key file
-	Heartbeat       time.Duration // comment sent on idle streams
-	Retry           int           // reconnection time (ms) sent to subscribers
-	MaxBodyBytes    int64         // publish body limit
-	QueueSize       int           // updates a subscriber may have queued before it is cut off
-	HistoryEvents   int           // updates kept per topic
-	HistoryBytes    int           // bytes kept per topic
-	HistoryTotal    int           // bytes kept in all topics
-	DataDir         string        // durable history directory; empty keeps history in memory only
-	HistoryMaxAge   time.Duration // durable history: updates older than this are deleted; 0 keeps them
-	CORSOrigins     string        // comma-separated allowed origins, "*" for any
-	WriteTimeout    time.Duration // a stream write blocked longer ends the stream
-	ShutdownTimeout time.Duration // how long a graceful shutdown waits
-	LLMBaseURL      string        // OpenAI-compatible upstream; empty serves only the simulated model
-	LLMAPIKey       string        // upstream API key
-	LLMModel        string        // upstream default model
-	LLMMaxRunning   int           // generations running at once
-	LLMMaxTokens    int           // largest answer a request may ask for
-	LLMTimeout      time.Duration // longest a generation or completion may run
-	SimTTFT         time.Duration // simulated model: time to first token
-	SimTokensPerSec float64       // simulated model: tokens per second
-	LogLevel        string        // debug, info, warn, error
-	LogFormat       string        // text or json
+	Addr              string        // listen address
+	TLSCert           string        // PEM certificate file; with TLSKey enables HTTPS and HTTP/2
+	TLSKey            string        // PEM key file
+	Heartbeat         time.Duration // comment sent on idle streams
+	Retry             int           // reconnection time (ms) sent to subscribers
+	MaxBodyBytes      int64         // publish body limit
+	QueueSize         int           // updates a subscriber may have queued before it is cut off
+	HistoryEvents     int           // updates kept per topic
+	HistoryBytes      int           // bytes kept per topic
+	HistoryTotal      int           // bytes kept in all topics
+	DataDir           string        // durable history directory; empty keeps history in memory only
+	HistoryMaxAge     time.Duration // durable history: updates older than this are deleted; 0 keeps them
+	CORSOrigins       string        // comma-separated allowed origins, "*" for any
+	WriteTimeout      time.Duration // a stream write blocked longer ends the stream
+	ReadHeaderTimeout time.Duration // longest a client may take to send its request headers
+	ReadTimeout       time.Duration // longest a client may take to send a whole request
+	ShutdownTimeout   time.Duration // how long a graceful shutdown waits
+	LLMBaseURL        string        // OpenAI-compatible upstream; empty serves only the simulated model
+	LLMAPIKey         string        // upstream API key
+	LLMModel          string        // upstream default model
+	LLMMaxRunning     int           // generations running at once
+	LLMMaxTokens      int           // largest answer a request may ask for
+	LLMTimeout        time.Duration // longest a generation or completion may run
+	SimTTFT           time.Duration // simulated model: time to first token
+	SimTokensPerSec   float64       // simulated model: tokens per second
+	LogLevel          string        // debug, info, warn, error
+	LogFormat         string        // text or json
 
 	// Authorization. With no key at all ssehub runs in open development mode.
 	JWTKey             string // HS256 secret, or a PEM file (or text) of the RS256/ES256 public key or certificate
@@ -55,33 +57,38 @@ type Config struct {
 	SubscriberJWTKey   string // subscribers' key when it differs from JWTKey
 	SubscriberJWTAlg   string // its algorithm; empty means JWTAlg
 	AnonymousSubscribe bool   // subscribers without a token get public updates
+
+	Limits LimitConfig // what clients may use
 }
 
 // DefaultConfig returns the settings ssehub runs with out of the box.
 func DefaultConfig() Config {
 	return Config{
-		Addr:            ":8080",
-		Heartbeat:       httpapi.DefaultHeartbeat,
-		Retry:           httpapi.DefaultRetry,
-		MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
-		QueueSize:       hub.DefaultQueueSize,
-		HistoryEvents:   history.DefaultMaxEvents,
-		HistoryBytes:    history.DefaultMaxBytes,
-		HistoryTotal:    history.DefaultMaxTotalBytes,
-		DataDir:         "./data",
-		CORSOrigins:     "*",
-		WriteTimeout:    httpapi.DefaultWriteTimeout,
-		ShutdownTimeout: 10 * time.Second,
-		LLMMaxRunning:   llm.DefaultMaxConcurrent,
-		LLMMaxTokens:    llm.DefaultMaxTokens,
-		LLMTimeout:      llm.DefaultTimeout,
-		SimTTFT:         sim.DefaultTTFT,
-		SimTokensPerSec: sim.DefaultTokensPerSecond,
-		LogLevel:        "info",
-		LogFormat:       "text",
+		Addr:              ":8080",
+		Heartbeat:         httpapi.DefaultHeartbeat,
+		Retry:             httpapi.DefaultRetry,
+		MaxBodyBytes:      httpapi.DefaultMaxBodyBytes,
+		QueueSize:         hub.DefaultQueueSize,
+		HistoryEvents:     history.DefaultMaxEvents,
+		HistoryBytes:      history.DefaultMaxBytes,
+		HistoryTotal:      history.DefaultMaxTotalBytes,
+		DataDir:           "./data",
+		CORSOrigins:       "*",
+		WriteTimeout:      httpapi.DefaultWriteTimeout,
+		ShutdownTimeout:   10 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		LLMMaxRunning:     llm.DefaultMaxConcurrent,
+		LLMMaxTokens:      llm.DefaultMaxTokens,
+		LLMTimeout:        llm.DefaultTimeout,
+		SimTTFT:           sim.DefaultTTFT,
+		SimTokensPerSec:   sim.DefaultTokensPerSecond,
+		LogLevel:          "info",
+		LogFormat:         "text",
 
 		JWTAlg:             auth.HS256,
 		AnonymousSubscribe: true,
+		Limits:             DefaultLimits(),
 	}
 }
 
@@ -109,6 +116,8 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.DurationVar(&cfg.HistoryMaxAge, "history-max-age", cfg.HistoryMaxAge, "durable history: delete updates older than this (e.g. 168h); 0 keeps them until -history-events")
 	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, "comma-separated origins allowed cross-origin, * for any, empty for none")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a stream write blocked longer than this ends the stream")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", cfg.ReadHeaderTimeout, "longest a client may take to send its request headers (slow clients are cut off)")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout, "longest a client may take to send a whole request, body included (streams are not bound by it)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight")
 	fs.StringVar(&cfg.LLMBaseURL, "llm-base-url", cfg.LLMBaseURL, "OpenAI-compatible API root of an upstream model, e.g. https://api.deepseek.com/v1 or http://localhost:11434/v1; empty serves only the simulated model")
 	fs.StringVar(&cfg.LLMAPIKey, "llm-api-key", cfg.LLMAPIKey, "API key of the upstream model")
@@ -128,6 +137,7 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.StringVar(&cfg.SubscriberJWTKey, "subscriber-jwt-key", cfg.SubscriberJWTKey, "subscribers' JWT key when it differs from -jwt-key")
 	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
+	limitFlags(fs, &cfg.Limits)
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := EnvName(f.Name)
@@ -162,13 +172,17 @@ func (c Config) Validate() error {
 		"heartbeat": int64(c.Heartbeat), "retry": int64(c.Retry), "max-body-bytes": c.MaxBodyBytes,
 		"queue-size": int64(c.QueueSize), "history-events": int64(c.HistoryEvents),
 		"history-bytes": int64(c.HistoryBytes), "history-total-bytes": int64(c.HistoryTotal), "write-timeout": int64(c.WriteTimeout),
-		"shutdown-timeout": int64(c.ShutdownTimeout), "llm-max-running": int64(c.LLMMaxRunning),
+		"shutdown-timeout": int64(c.ShutdownTimeout), "read-header-timeout": int64(c.ReadHeaderTimeout),
+		"read-timeout": int64(c.ReadTimeout), "llm-max-running": int64(c.LLMMaxRunning),
 		"llm-max-tokens": int64(c.LLMMaxTokens), "llm-timeout": int64(c.LLMTimeout),
 	}
 	for name, v := range positive {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("-%s must be positive", name))
 		}
+	}
+	if err := c.Limits.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.SimTokensPerSec <= 0 {
 		errs = append(errs, errors.New("-sim-tokens-per-second must be positive"))

@@ -31,6 +31,7 @@ type Config struct {
 	MaxBodyBytes int64         // publish body limit; larger gets 413
 	WriteTimeout time.Duration // a stream write blocked longer ends the stream
 	CORSOrigins  []string      // allowed origins; "*" allows any; empty allows none
+	Limits       Limits        // what clients may use; zero fields are unlimited
 	Console      http.Handler  // serves the web console at "/" and /assets/
 	Generations  *llm.Manager  // runs LLM generations; nil disables the LLM endpoints
 	Models       *llm.Router   // answers /v1/chat/completions
@@ -60,17 +61,21 @@ func (c *Config) defaults() {
 
 // API serves the hub over HTTP.
 type API struct {
-	cfg  Config
-	hub  *hub.Hub
-	log  *slog.Logger
-	mux  *http.ServeMux
-	cors corsPolicy
+	conns *connLimiter
+	rate  *rateLimiter
+	cfg   Config
+	hub   *hub.Hub
+	log   *slog.Logger
+	mux   *http.ServeMux
+	cors  corsPolicy
 }
 
 // New returns the HTTP API of h.
 func New(cfg Config, h *hub.Hub, log *slog.Logger) *API {
 	cfg.defaults()
-	a := &API{cfg: cfg, hub: h, log: log, mux: http.NewServeMux(), cors: newCORS(cfg.CORSOrigins)}
+	a := &API{cfg: cfg, hub: h, log: log, mux: http.NewServeMux(), cors: newCORS(cfg.CORSOrigins),
+		conns: &connLimiter{max: cfg.Limits.MaxConnections, perIP: cfg.Limits.MaxConnectionsPerIP},
+		rate:  newRateLimiter(cfg.Limits.PublishRate, cfg.Limits.PublishBurst)}
 	a.routes()
 	return a
 }

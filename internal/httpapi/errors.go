@@ -47,9 +47,12 @@ func statusOf(err error) (int, string) {
 	var (
 		herr   *hub.Error
 		lerr   *llm.Error
+		limit  *limitError
 		tooBig *http.MaxBytesError
 	)
 	switch {
+	case errors.As(err, &limit):
+		return limit.status, limit.field
 	case errors.Is(err, auth.ErrForbidden):
 		return http.StatusForbidden, authField(err)
 	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken):

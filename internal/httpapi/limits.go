@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ssehub/ssehub/internal/hub"
 )
 
 // Limits bound what clients may use. A zero field means no limit.
@@ -132,4 +136,72 @@ func (l *rateLimiter) sweep(now time.Time) {
 		}
 	}
 	l.sweepAt = max(1024, 2*len(l.buckets))
+}
+
+// limitError is a request refused by a limit, with its status and, for
+// 429, when to retry.
+type limitError struct {
+	status     int
+	field, msg string
+	retryAfter time.Duration
+}
+
+func (e *limitError) Error() string { return e.msg }
+
+// admitStream takes a place for a stream, or answers the refusal. The
+// returned function gives the place back.
+func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	ip := clientIP(r)
+	ok, status := a.conns.acquire(ip)
+	if !ok {
+		msg := fmt.Sprintf("the hub holds its maximum of %d streams; retry later", a.cfg.Limits.MaxConnections)
+		if status == http.StatusTooManyRequests {
+			msg = fmt.Sprintf("this client already holds the maximum of %d streams", a.cfg.Limits.MaxConnectionsPerIP)
+		}
+		writeErr(w, &limitError{status: status, msg: msg, retryAfter: 5 * time.Second})
+		return nil, false
+	}
+	return func() { a.conns.release(ip) }, true
+}
+
+// admitPublish applies the publish rate of the client, answering 429 with
+// Retry-After past it.
+func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
+	ok, wait := a.rate.allow(clientIP(r))
+	if !ok {
+		writeErr(w, &limitError{status: http.StatusTooManyRequests, retryAfter: wait,
+			msg: fmt.Sprintf("publish rate over %g per second for this client", a.cfg.Limits.PublishRate)})
+	}
+	return ok
+}
+
+// checkTopics applies the topic count and length limits to a subscription
+// or an update.
+func (a *API) checkTopics(topics []string, subscribing bool) error {
+	l := a.cfg.Limits
+	if subscribing && l.MaxTopics > 0 && len(topics) > l.MaxTopics {
+		return &limitError{status: http.StatusBadRequest, field: "topic",
+			msg: fmt.Sprintf("%d topics: at most %d per subscription", len(topics), l.MaxTopics)}
+	}
+	for _, t := range topics {
+		if l.MaxTopicLength > 0 && len(t) > l.MaxTopicLength {
+			return &limitError{status: http.StatusBadRequest, field: "topic",
+				msg: fmt.Sprintf("topic of %d bytes: at most %d", len(t), l.MaxTopicLength)}
+		}
+	}
+	return nil
+}
+
+// checkUpdate applies the limits to an update to publish.
+func (a *API) checkUpdate(u *hub.Update) error {
+	if max := a.cfg.Limits.MaxEventBytes; max > 0 && len(u.Data) > max {
+		return &limitError{status: http.StatusRequestEntityTooLarge, field: "data",
+			msg: fmt.Sprintf("data of %d bytes: at most %d per event", len(u.Data), max)}
+	}
+	return a.checkTopics(u.Topics, false)
+}
+
+// setRetryAfterFor sets Retry-After in whole seconds, at least one.
+func setRetryAfterFor(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
 }

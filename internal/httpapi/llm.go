@@ -24,6 +24,9 @@ type generationRequest struct {
 
 // handleStartGeneration starts a generation and answers where its events go.
 func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
+	if !a.admitPublish(w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	var in generationRequest
 	if err := decodeJSON(r, &in, true); err != nil {

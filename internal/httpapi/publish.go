@@ -23,8 +23,14 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if !a.admitPublish(w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	u, err := decodeUpdate(r)
+	if err == nil {
+		err = a.checkUpdate(u)
+	}
 	if err == nil {
 		err = u.Validate()
 	}

@@ -36,6 +36,11 @@ func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
 	} else {
 		start = 0
 	}
+	release, ok := a.admitStream(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{Topics: []string{SeedTopic}, Private: claims.Subscribe, LastEventID: resume})
 	if err != nil {
 		writeErr(w, err)
@@ -127,6 +132,9 @@ func phpJSON(v any) string {
 // handleSeedReceive publishes what a client sends to every client of the
 // seed's stream and answers the seed's JSON shape.
 func (a *API) handleSeedReceive(w http.ResponseWriter, r *http.Request) {
+	if !a.admitPublish(w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	eventType, message, err := seedParams(r)
 	if err != nil {
@@ -136,6 +144,10 @@ func (a *API) handleSeedReceive(w http.ResponseWriter, r *http.Request) {
 	u := &hub.Update{Topics: []string{SeedTopic}, Data: seedData(eventType, message, time.Now())}
 	if eventType != "message" {
 		u.Type = eventType
+	}
+	if err := a.checkUpdate(u); err != nil {
+		writeErr(w, err)
+		return
 	}
 	id, err := a.hub.Publish(r.Context(), u)
 	if err != nil {

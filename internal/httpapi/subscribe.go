@@ -23,6 +23,15 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "topic", "at least one topic query parameter is required")
 		return
 	}
+	if err := a.checkTopics(topics, true); err != nil {
+		writeErr(w, err)
+		return
+	}
+	release, ok := a.admitStream(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{
 		Topics:      topics,
 		Private:     claims.Subscribe,

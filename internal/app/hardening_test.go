@@ -1,0 +1,88 @@
+package app_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawConn dials the server for hand-written requests.
+func rawConn(t *testing.T, s *served) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closedWithin reports whether the server closes c within limit.
+func closedWithin(c net.Conn, limit time.Duration) bool {
+	_ = c.SetReadDeadline(time.Now().Add(limit))
+	_, err := io.Copy(io.Discard, c)
+	ne, timedOut := err.(net.Error)
+	return err == nil || !(timedOut && ne.Timeout())
+}
+
+// TestSlowAndOversizedClients: slow headers, slow bodies and huge headers
+// cannot pin the server's resources, and it keeps answering others.
+func TestSlowAndOversizedClients(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.ReadHeaderTimeout, cfg.ReadTimeout = 300*time.Millisecond, 600*time.Millisecond
+	s := serve(t, cfg, "http", &http.Transport{})
+
+	slowHeaders := rawConn(t, s)
+	_, _ = io.WriteString(slowHeaders, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	slowBody := rawConn(t, s)
+	_, _ = io.WriteString(slowBody, "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntopic=a&da")
+	for name, c := range map[string]net.Conn{"slow headers": slowHeaders, "slow body": slowBody} {
+		if !closedWithin(c, 5*time.Second) {
+			t.Errorf("%s: connection still open after the read timeouts", name)
+		}
+	}
+
+	huge := rawConn(t, s)
+	_, _ = io.WriteString(huge, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 200<<10)+"\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(huge), nil)
+	if err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("huge headers: %v %v, want 431", resp, err)
+	}
+
+	if resp, err := s.client.Get(s.url + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the server stopped answering: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}
+
+// TestBadLastEventIDs: ids that cannot be in history, however odd, open a
+// stream that reports "earliest", never an error or a crash.
+func TestBadLastEventIDs(t *testing.T) {
+	t.Parallel()
+	s := serve(t, testConfig(t), "http", &http.Transport{})
+	for name, id := range map[string]string{
+		"very long":        strings.Repeat("x", 8<<10),
+		"NUL":              "a\x00b",
+		"invalid UTF-8":    "\xff\xfe",
+		"hub prefix, junk": "urn:ssehub:::",
+		"future position":  "urn:ssehub:zzz:99999999999999999999",
+		"spaces":           "   ",
+	} {
+		resp, err := s.client.Get(s.url + "/events?topic=a&lastEventID=" + url.QueryEscape(id))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := resp.Header.Get("Last-Event-ID")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || got != "earliest" {
+			t.Errorf("%s: %d, Last-Event-ID %q, want 200 earliest", name, resp.StatusCode, got)
+		}
+	}
+}

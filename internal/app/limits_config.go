@@ -1,0 +1,84 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"syscall"
+
+	"github.com/ssehub/ssehub/internal/httpapi"
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// LimitConfig bounds what clients may use. Zero means unlimited, except
+// MaxConnections, where 0 means "as many as the open-file limit allows".
+type LimitConfig struct {
+	MaxConnections      int     // open streams; 0: the process's open-file limit less a reserve
+	MaxConnectionsPerIP int     // open streams per client address
+	PublishRate         float64 // publishes per second per client address
+	PublishBurst        int     // publishes a client may make at once above the rate
+	MaxTopics           int     // topic selectors per subscription
+	MaxTopicLength      int     // bytes of a topic or selector
+	MaxEventBytes       int     // bytes of an event's data
+}
+
+// DefaultLimits are the limits ssehub runs with out of the box.
+func DefaultLimits() LimitConfig {
+	return LimitConfig{
+		MaxConnectionsPerIP: 1000,
+		PublishRate:         5000,
+		PublishBurst:        10000,
+		MaxTopics:           100,
+		MaxTopicLength:      1024,
+		MaxEventBytes:       512 << 10,
+	}
+}
+
+// fdReserve is the open files kept for everything but streams: the
+// listener, the history file, upstream connections, logs.
+const fdReserve = 128
+
+func limitFlags(fs *flag.FlagSet, l *LimitConfig) {
+	fs.IntVar(&l.MaxConnections, "max-connections", l.MaxConnections, "open streams in all (more get 503); 0 means as many as the open-file limit allows")
+	fs.IntVar(&l.MaxConnectionsPerIP, "max-connections-per-ip", l.MaxConnectionsPerIP, "open streams per client address (more get 429); 0 for no limit (behind a proxy every client has its address)")
+	fs.Float64Var(&l.PublishRate, "publish-rate", l.PublishRate, "publishes per second per client address (more get 429 with Retry-After); 0 for no limit")
+	fs.IntVar(&l.PublishBurst, "publish-burst", l.PublishBurst, "publishes a client may make at once above -publish-rate")
+	fs.IntVar(&l.MaxTopics, "max-topics", l.MaxTopics, "topic selectors per subscription (more get 400)")
+	fs.IntVar(&l.MaxTopicLength, "max-topic-length", l.MaxTopicLength, fmt.Sprintf("bytes of a topic or selector (longer get 400; at most %d)", hub.MaxTopicLength))
+	fs.IntVar(&l.MaxEventBytes, "max-event-bytes", l.MaxEventBytes, "bytes of an event's data (more get 413)")
+}
+
+// validate checks the limits.
+func (l LimitConfig) validate() error {
+	var errs []error
+	for name, v := range map[string]float64{
+		"max-connections": float64(l.MaxConnections), "max-connections-per-ip": float64(l.MaxConnectionsPerIP),
+		"publish-rate": l.PublishRate, "publish-burst": float64(l.PublishBurst), "max-topics": float64(l.MaxTopics),
+		"max-topic-length": float64(l.MaxTopicLength), "max-event-bytes": float64(l.MaxEventBytes),
+	} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("-%s must not be negative", name))
+		}
+	}
+	if l.MaxTopicLength > hub.MaxTopicLength {
+		errs = append(errs, fmt.Errorf("-max-topic-length must be at most %d", hub.MaxTopicLength))
+	}
+	return errors.Join(errs...)
+}
+
+// api converts the limits for the HTTP layer, resolving MaxConnections 0
+// from the open-file limit.
+func (l LimitConfig) api() httpapi.Limits {
+	maxConns := l.MaxConnections
+	if maxConns == 0 {
+		var rl syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > fdReserve*2 {
+			maxConns = int(min(rl.Cur-fdReserve, 1<<30))
+		}
+	}
+	return httpapi.Limits{
+		MaxConnections: maxConns, MaxConnectionsPerIP: l.MaxConnectionsPerIP,
+		PublishRate: l.PublishRate, PublishBurst: l.PublishBurst, MaxTopics: l.MaxTopics,
+		MaxTopicLength: l.MaxTopicLength, MaxEventBytes: l.MaxEventBytes,
+	}
+}
