@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/ssehub/ssehub/internal/app"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -180,4 +181,22 @@ func TestConsoleCustomType(t *testing.T) {
 	again := unique("again")
 	tb.send("order-created", again)
 	tb.waitEvent("order-created", again)
+}
+
+// TestConsoleDevBanner: the console warns in open development mode and not
+// once a JWT key is configured.
+func TestConsoleDevBanner(t *testing.T) {
+	open := startServer(t, serverOptions{})
+	secured := startServer(t, serverOptions{configure: func(c *app.Config) {
+		c.JWTKey = "a-test-secret-that-is-at-least-32-bytes-long"
+	}})
+	b := newBrowser(t)
+	tb := b.tab("banner")
+	tb.openConsole(open)
+	tb.waitFor("the open-mode banner", `!document.getElementById('devBanner').hidden && document.getElementById('devBanner').textContent.includes('-jwt-key')`)
+	tb.openConsole(secured)
+	tb.waitFor("the health answer", `document.getElementById('devBanner').dataset.auth === 'jwt'`)
+	if hidden := eval[bool](tb, `document.getElementById('devBanner').hidden`); !hidden {
+		t.Fatal("banner shown with a JWT key configured")
+	}
 }

@@ -110,6 +110,19 @@ function main() {
   });
 
   if (!conn.resume() && log.size === 0) log.system('sys.loaded');
+  showAuthMode();
+}
+
+// showAuthMode shows a banner when the hub runs in open development mode.
+async function showAuthMode() {
+  try {
+    const resp = await fetch('/healthz', { cache: 'no-store' });
+    const health = await resp.json();
+    $('devBanner').dataset.auth = health.auth;
+    $('devBanner').hidden = health.auth !== 'open-dev';
+  } catch {
+    // the banner is a hint; without /healthz the console works all the same
+  }
 }
 
 // The Markdown renderer, for tests and the curious: render(text) → DocumentFragment.

@@ -7,6 +7,7 @@ export const LANGS = ['zh-CN', 'en'];
 
 const tables = {
   'zh-CN': {
+    'banner.openDev': '开放开发模式：未配置 JWT 密钥，任何人都可订阅，仅本机 (127.0.0.1) 可以发布。上线前请设置 -jwt-key。',
     'title': 'ssehub 控制台',
     'subtitle': '遵循 Mercure 协议的 Server-Sent Events 中心',
     'lang.switch': 'English',
@@ -84,6 +85,7 @@ const tables = {
     'chat.err.lost': '服务器上已没有这次回答，无法继续：{error}',
   },
   'en': {
+    'banner.openDev': 'Open development mode: no JWT key is configured; anyone may subscribe and only this machine (127.0.0.1) may publish. Set -jwt-key before going live.',
     'title': 'ssehub console',
     'subtitle': 'A Server-Sent Events hub speaking the Mercure protocol',
     'lang.switch': '中文',
