@@ -11,30 +11,13 @@ import (
 	"github.com/ssehub/ssehub/internal/hub"
 )
 
-func appendAll(t *testing.T, m *history.Memory, us ...*hub.Update) {
-	t.Helper()
-	for _, u := range us {
-		if err := m.Append(context.Background(), u); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func read(t *testing.T, m *history.Memory, q hub.Query) string {
-	t.Helper()
-	var got []string
-	err := m.Read(context.Background(), q, func(u *hub.Update) error {
-		got = append(got, u.ID)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(got, ",")
-}
+var (
+	appendAll = historytest.Append
+	read      = historytest.IDs
+)
 
 func upd(seq uint64, data string, topics ...string) *hub.Update {
-	return &hub.Update{Seq: seq, ID: fmt.Sprint("id", seq), Data: data, Topics: topics}
+	return historytest.Update(seq, data, topics...)
 }
 
 func TestMemoryBoundsByCount(t *testing.T) {
@@ -66,26 +49,6 @@ func TestMemoryBoundsByBytes(t *testing.T) {
 	appendAll(t, m, upd(1, big, "a"))
 	if m.Len("a") != 1 {
 		t.Fatal("an update larger than the bound must still be kept alone")
-	}
-}
-
-func TestMemoryReadMergesTopicsInOrderOnce(t *testing.T) {
-	m := history.NewMemory(history.MemoryConfig{})
-	appendAll(t, m, upd(1, "", "a"), upd(2, "", "b"), upd(3, "", "a", "b"), upd(4, "", "c"), upd(5, "", "b", "b"))
-	cases := []struct {
-		q    hub.Query
-		want string
-	}{
-		{hub.Query{Upto: 9}, "id1,id2,id3,id4,id5"},
-		{hub.Query{Upto: 9, Topics: []string{"a", "b"}}, "id1,id2,id3,id5"},
-		{hub.Query{After: 1, Upto: 4, Topics: []string{"b"}}, "id2,id3"},
-		{hub.Query{Upto: 9, Match: func(u *hub.Update) bool { return u.Seq%2 == 1 }}, "id1,id3,id5"},
-		{hub.Query{Upto: 9, Topics: []string{"missing"}}, ""},
-	}
-	for _, c := range cases {
-		if got := read(t, m, c.q); got != c.want {
-			t.Errorf("read %+v = %s, want %s", c.q, got, c.want)
-		}
 	}
 }
 
