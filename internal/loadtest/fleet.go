@@ -1,0 +1,180 @@
+package loadtest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// group is a set of subscribers, held in this process (fleet) or in a child
+// process (childGroup).
+type group interface {
+	// connected waits until every subscriber of the group has connected or
+	// failed to, and reports how that went.
+	connected(ctx context.Context) (Report, error)
+	// finish waits until every subscriber has the events expected of its
+	// topic (nil: finish now), or none arrived for drain, or until; then it
+	// closes the streams and reports what they received, all within ctx.
+	finish(ctx context.Context, until time.Time, expected []int64, drain time.Duration) (Report, error)
+}
+
+// fleet is a group of subscribers in this process: subscribers first …
+// first+count-1 of the run.
+type fleet struct {
+	cfg     Config
+	dial    dialer
+	dialers int
+	first   int
+	count   int
+
+	subs     []*subscriber // the connected ones
+	connect  Report        // connection counts and errors
+	latency  *Histogram
+	firstAt  atomic.Int64 // Unix nanoseconds of the first delivery
+	lastAt   atomic.Int64 // and of the last
+	stopping atomic.Bool
+	readers  sync.WaitGroup
+}
+
+func newFleet(cfg Config, t target, first, count, dialers int) *fleet {
+	return &fleet{
+		cfg:     cfg,
+		dial:    dialer{cfg: cfg, target: t, sources: cfg.sourceIPs(t.addr.Addr().Is4())},
+		dialers: dialers,
+		first:   first,
+		count:   count,
+		latency: NewHistogram(),
+	}
+}
+
+// connected opens the fleet's streams, at most dialers at a time, and
+// starts a reader on each.
+func (f *fleet) connected(ctx context.Context) (Report, error) {
+	start := time.Now()
+	var (
+		next atomic.Int64
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
+	f.connect = Report{Subscribers: f.count, Errors: map[string]int{}}
+	for range min(f.dialers, f.count) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= f.count {
+					return
+				}
+				s, err := f.dial.open(ctx, f.first+i)
+				mu.Lock()
+				if err != nil {
+					f.connect.Failed++
+					addError(f.connect.Errors, errClass(err))
+				} else {
+					f.connect.Connected++
+					f.subs = append(f.subs, s)
+					f.readers.Go(func() { s.read(f.cfg, f.latency, f.noteDelivery, f.stopping.Load) })
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	f.connect.ConnectSeconds = time.Since(start).Seconds()
+	return f.connect, nil
+}
+
+// noteDelivery records that an event arrived at now.
+func (f *fleet) noteDelivery(now int64) {
+	for {
+		last := f.lastAt.Load()
+		if now <= last || f.lastAt.CompareAndSwap(last, now) {
+			break
+		}
+	}
+	for {
+		first := f.firstAt.Load()
+		if (first != 0 && first <= now) || f.firstAt.CompareAndSwap(first, now) {
+			return
+		}
+	}
+}
+
+// finish waits for the expected events, closes the streams and reports.
+func (f *fleet) finish(ctx context.Context, until time.Time, expected []int64, drain time.Duration) (Report, error) {
+	wctx, cancel := context.WithDeadline(ctx, until)
+	f.await(wctx, expected, drain)
+	cancel()
+	f.stopping.Store(true)
+	for _, s := range f.subs {
+		closeNow(s.conn)
+	}
+	f.readers.Wait()
+	return f.report(expected), nil
+}
+
+// await returns when every open stream has its topic's expected events, or
+// no event arrived for drain, or ctx ends.
+func (f *fleet) await(ctx context.Context, expected []int64, drain time.Duration) {
+	if drain <= 0 || expected == nil {
+		return
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	quietSince := time.Now()
+	for {
+		if f.complete(expected) {
+			return
+		}
+		if last := time.Unix(0, f.lastAt.Load()); last.After(quietSince) {
+			quietSince = last
+		}
+		if time.Since(quietSince) >= drain {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// complete reports whether every stream still open has all its events.
+func (f *fleet) complete(expected []int64) bool {
+	for _, s := range f.subs {
+		if !s.ended.Load() && s.unique.Load() < expected[s.topic] {
+			return false
+		}
+	}
+	return true
+}
+
+// report sums up what the fleet's subscribers received; call it once the
+// readers have ended.
+func (f *fleet) report(expected []int64) Report {
+	r := f.connect
+	r.Errors = map[string]int{}
+	for k, n := range f.connect.Errors {
+		r.Errors[k] = n
+	}
+	r.Latency = f.latency
+	r.FirstDelivery, r.LastDelivery = f.firstAt.Load(), f.lastAt.Load()
+	for _, s := range f.subs {
+		var want int64
+		if expected != nil {
+			want = expected[s.topic]
+		}
+		r.Expected += want
+		r.Lost += max(0, want-s.unique.Load())
+		r.Delivered += s.delivered
+		r.Duplicates += s.duplicates
+		r.OutOfOrder += s.outOfOrder
+		r.Foreign += s.foreign
+		if s.err != nil {
+			r.StreamErrors++
+			addError(r.Errors, errClass(s.err))
+		}
+	}
+	return r
+}

@@ -1,0 +1,250 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+)
+
+// grace is the part of a run's timeout kept for closing the streams,
+// collecting the reports and printing them after the phases stop.
+func grace(timeout time.Duration) time.Duration { return min(3*time.Second, timeout/10) }
+
+// Run performs one load test on cfg's hub: it opens the subscribers,
+// waits until all are connected, idles for the warmup, publishes, waits
+// for the deliveries and reports. It returns within cfg.Timeout with what
+// was measured by then; an error with a non-nil Result means the run was
+// incomplete (a child process failed, say). Progress lines go to log
+// unless cfg.JSON; child processes' errors go there always.
+func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	r := &runner{cfg: cfg, began: time.Now(), progress: log}
+	if cfg.JSON {
+		r.progress = io.Discard
+	}
+	// hard ends at the timeout, when children are killed; run a grace
+	// period earlier, when the phases stop.
+	hard, cancelHard := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancelHard()
+	run, cancelRun := context.WithTimeout(hard, cfg.Timeout-grace(cfg.Timeout))
+	defer cancelRun()
+	var err error
+	if r.target, err = resolveTarget(run, cfg.URL); err != nil {
+		return nil, err
+	}
+	if err := r.server.start(cfg.ServerPID); err != nil {
+		return nil, err
+	}
+	if r.groups, r.children, err = startGroups(hard, cfg, r.target, log); err != nil {
+		return nil, err
+	}
+	rep, pub, errs := r.phases(run, hard)
+	res, err := r.result(rep, pub, errs)
+	res.TimedOut = run.Err() != nil
+	return res, err
+}
+
+// runner is one run under way.
+type runner struct {
+	cfg      Config
+	target   target
+	began    time.Time
+	progress io.Writer
+	server   serverProbe
+	groups   []group
+	children []*childGroup
+}
+
+// phases connects, idles, publishes and waits for the deliveries until run
+// ends, then collects the reports until hard ends.
+func (r *runner) phases(run, hard context.Context) (Report, publishStats, []error) {
+	cfg := r.cfg
+	fmt.Fprintf(r.progress, "connecting %d subscribers to %s (%d process(es), %d source address(es))\n",
+		cfg.Subscribers, cfg.URL, len(r.groups), cfg.sourceIPs(r.target.addr.Addr().Is4()))
+	conn, errs := collect(r.groups, func(g group) (Report, error) { return g.connected(run) })
+	fmt.Fprintf(r.progress, "connected %d, failed %d, in %.2fs; idle for %v\n", conn.Connected, conn.Failed, conn.ConnectSeconds, cfg.Warmup)
+	sleepUntil(run, time.Now().Add(cfg.Warmup))
+	r.server.idle()
+
+	pub := newPublishStats(cfg.Topics)
+	if cfg.Events > 0 && run.Err() == nil {
+		fmt.Fprintf(r.progress, "publishing %d events\n", cfg.Events)
+		pub = newPublisher(cfg, r.target).run(run)
+	}
+	until, _ := run.Deadline()
+	fmt.Fprintf(r.progress, "published %d (%d errors); waiting for deliveries\n", pub.Published, pub.Errors)
+	rep, finishErrs := collect(r.groups, func(g group) (Report, error) { return g.finish(hard, until, pub.PerTopic, cfg.Drain) })
+	r.server.done()
+	return rep, pub, append(errs, finishErrs...)
+}
+
+// result sums up the run.
+func (r *runner) result(rep Report, pub publishStats, errs []error) (*Result, error) {
+	res := newResult(r.cfg, r.target, rep, pub)
+	r.server.fill(res)
+	cpu := selfCPU()
+	for _, c := range r.children {
+		cpu += c.childCPU()
+	}
+	res.BenchCPUSeconds = round(cpu.Seconds(), 3)
+	res.Seconds = round(time.Since(r.began).Seconds(), 3)
+	errs = append(errs, r.server.err)
+	for _, err := range errs {
+		if err != nil {
+			addError(res.Errors, errClass(err))
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// startGroups starts the run's subscriber groups: this process's own, or
+// child processes, which are killed when ctx ends.
+func startGroups(ctx context.Context, cfg Config, t target, stderr io.Writer) ([]group, []*childGroup, error) {
+	procs := cfg.procs()
+	if procs == 1 {
+		return []group{newFleet(cfg, t, 0, cfg.Subscribers, cfg.Dialers)}, nil, nil
+	}
+	cfg.Procs = procs
+	var (
+		groups   []group
+		children []*childGroup
+	)
+	for i, first := 0, 0; i < procs; i++ {
+		count := cfg.Subscribers / procs
+		if i < cfg.Subscribers%procs {
+			count++
+		}
+		c, err := startChild(ctx, cfg, childRange{first, count}, stderr)
+		if err != nil {
+			for _, c := range children {
+				_, _ = c.finish(ctx, time.Now(), nil, 0)
+			}
+			return nil, nil, err
+		}
+		groups, children = append(groups, c), append(children, c)
+		first += count
+	}
+	return groups, children, nil
+}
+
+// collect runs phase on every group at once and merges the reports.
+func collect(groups []group, phase func(group) (Report, error)) (Report, []error) {
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		sum  = Report{Latency: &Histogram{}, Errors: map[string]int{}}
+		errs []error
+	)
+	for _, g := range groups {
+		wg.Go(func() {
+			r, err := phase(g)
+			mu.Lock()
+			defer mu.Unlock()
+			sum.Merge(r)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	return sum, errs
+}
+
+// newResult sums up a run.
+func newResult(cfg Config, t target, rep Report, pub publishStats) *Result {
+	res := &Result{
+		URL: cfg.URL, Subscribers: cfg.Subscribers, Topics: cfg.Topics, Events: cfg.Events,
+		Publishers: cfg.Publishers, Rate: cfg.Rate, Payload: cfg.Payload,
+		Procs: cfg.procs(), SourceIPs: cfg.sourceIPs(t.addr.Addr().Is4()),
+
+		Connections: rep.Connected, Failed: rep.Failed, StreamErrors: rep.StreamErrors, ConnectSeconds: round(rep.ConnectSeconds, 3),
+		Published: pub.Published, PublishErrors: pub.Errors,
+		Delivered: rep.Delivered, Expected: rep.Expected, Lost: rep.Lost,
+		Duplicates: rep.Duplicates, OutOfOrder: rep.OutOfOrder, Foreign: rep.Foreign,
+		Errors: map[string]int{},
+	}
+	if d := pub.Last.Sub(pub.First).Seconds(); pub.Published > 0 && d > 0 {
+		res.PublishPerSec = round(float64(pub.Published)/d, 1)
+	}
+	if rep.LastDelivery != 0 && !pub.First.IsZero() {
+		phase := time.Unix(0, rep.LastDelivery).Sub(pub.First).Seconds()
+		res.PhaseSeconds = round(phase, 3)
+		if phase > 0 {
+			res.DeliveriesPerS = round(float64(rep.Delivered)/phase, 0)
+		}
+	}
+	ms := func(us uint64) float64 { return float64(us) / 1000 }
+	if h := rep.Latency; h != nil {
+		res.LatencyP50ms, res.LatencyP90ms, res.LatencyP99ms = ms(h.Quantile(0.50)), ms(h.Quantile(0.90)), ms(h.Quantile(0.99))
+		res.LatencyMaxms = ms(h.Max())
+	}
+	if h := pub.RoundTrip; h != nil {
+		res.PublishP50ms, res.PublishP99ms, res.PublishMaxms = ms(h.Quantile(0.50)), ms(h.Quantile(0.99)), ms(h.Max())
+	}
+	for k, n := range rep.Errors {
+		addErrors(res.Errors, k, n)
+	}
+	for k, n := range pub.Kinds {
+		addErrors(res.Errors, k, n)
+	}
+	return res
+}
+
+// round rounds x to digits decimals, for a readable JSON line.
+func round(x float64, digits int) float64 {
+	p := math.Pow10(digits)
+	return math.Round(x*p) / p
+}
+
+// serverProbe samples the hub's process: RSS before connecting, RSS and
+// CPU once the streams are idle, CPU when the deliveries are over.
+type serverProbe struct {
+	pid                 int
+	before, idleS, endS procSample
+	err                 error // the first failed sample after the start
+}
+
+func (p *serverProbe) start(pid int) error {
+	if p.pid = pid; pid == 0 {
+		return nil
+	}
+	var err error
+	p.before, err = readProc(pid)
+	return err
+}
+
+func (p *serverProbe) sample(into *procSample) {
+	if p.pid == 0 || p.err != nil {
+		return
+	}
+	*into, p.err = readProc(p.pid)
+}
+
+func (p *serverProbe) idle() { p.sample(&p.idleS) }
+func (p *serverProbe) done() { p.sample(&p.endS) }
+
+// fill writes the server's figures into res.
+func (p *serverProbe) fill(res *Result) {
+	if p.pid == 0 || p.err != nil {
+		return
+	}
+	res.ServerRSSBeforeKiB, res.ServerRSSAfterKiB = p.before.RSSKiB, p.idleS.RSSKiB
+	if res.Connections > 0 {
+		res.RSSPerConnKiB = round(float64(p.idleS.RSSKiB-p.before.RSSKiB)/float64(res.Connections), 2)
+	}
+	if res.Published > 0 {
+		res.ServerCPUSeconds = round((p.endS.CPU - p.idleS.CPU).Seconds(), 2)
+		if res.ServerCPUSeconds > 0 {
+			res.DeliveriesPerCPUS = round(float64(res.Delivered)/res.ServerCPUSeconds, 0)
+		}
+	}
+}

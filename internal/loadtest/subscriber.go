@@ -1,0 +1,252 @@
+package loadtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// subscriber is one stream and what it received. Only its reader goroutine
+// touches the plain fields until the reader has ended.
+type subscriber struct {
+	topic  int
+	topics int // in the run
+	events int // in the run
+	conn   net.Conn
+	body   io.Reader // the response body, its first bytes included
+
+	unique atomic.Int64 // distinct events of its topic received
+	ended  atomic.Bool  // the reader returned
+
+	seen       []uint64 // bit seq/topics is set once event seq was received
+	lastSeq    []int32  // per publisher, the highest seq received; -1 before any
+	delivered  int64    // the tool's events received, duplicates included
+	duplicates int64
+	outOfOrder int64 // events older than one already received from the same publisher
+	foreign    int64 // events that are not the tool's, or not of this topic
+	err        error // why the stream ended before the run did
+}
+
+func newSubscriber(topic int, cfg Config) *subscriber {
+	s := &subscriber{
+		topic:   topic,
+		topics:  cfg.Topics,
+		events:  cfg.Events,
+		seen:    make([]uint64, (ceilDiv(cfg.Events, cfg.Topics)+63)/64),
+		lastSeq: make([]int32, cfg.Publishers),
+	}
+	for i := range s.lastSeq {
+		s.lastSeq[i] = -1
+	}
+	return s
+}
+
+// receive accounts for one event received at now (Unix nanoseconds). It
+// reports whether the event was the tool's own.
+func (s *subscriber) receive(data string, now int64, lat *Histogram) bool {
+	st, ok := parseData(data)
+	if !ok || st.Seq >= s.events || st.Seq%s.topics != s.topic || st.Pub >= len(s.lastSeq) {
+		s.foreign++
+		return false
+	}
+	s.delivered++
+	lat.Record(uint64(max(0, now-st.T)) / 1000)
+	idx := st.Seq / s.topics
+	word, bit := idx/64, uint64(1)<<(idx%64)
+	if s.seen[word]&bit != 0 {
+		s.duplicates++
+		return true
+	}
+	s.seen[word] |= bit
+	s.unique.Add(1)
+	if int32(st.Seq) < s.lastSeq[st.Pub] {
+		s.outOfOrder++
+	} else {
+		s.lastSeq[st.Pub] = int32(st.Seq)
+	}
+	return true
+}
+
+// dialer opens subscriber streams on a hub.
+type dialer struct {
+	cfg     Config
+	target  target
+	sources int // local addresses to spread over; 0 for the system's choice
+}
+
+// open connects subscriber i (its index in the whole run): it dials, sends
+// the subscribe request and waits for a 200 answer and the stream's first
+// bytes, all within the connect timeout.
+func (d dialer) open(ctx context.Context, i int) (*subscriber, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
+	defer cancel()
+	nd := net.Dialer{LocalAddr: sourceAddr(i, d.sources), Control: bindNoPort}
+	conn, err := nd.DialContext(ctx, "tcp", d.target.addr.String())
+	if err != nil {
+		return nil, err
+	}
+	s := newSubscriber(i%d.cfg.Topics, d.cfg)
+	// The handshake's reads and writes end when ctx does.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	err = d.handshake(ctx, s, conn)
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		closeNow(s.conn, conn)
+		return nil, err
+	}
+	_ = s.conn.SetDeadline(time.Time{})
+	return s, nil
+}
+
+// handshake sends the subscribe request on conn and reads the answer's
+// head and first body byte into s.
+func (d dialer) handshake(ctx context.Context, s *subscriber, conn net.Conn) error {
+	s.conn = conn
+	if d.target.tls {
+		tc := tls.Client(conn, &tls.Config{
+			ServerName:         d.target.url.Hostname(),
+			InsecureSkipVerify: true, // a loopback hub under test, often with a self-signed certificate
+			NextProtos:         []string{"http/1.1"},
+		})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		s.conn = tc
+	}
+	if _, err := s.conn.Write(d.request(s.topic)); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(s.conn, 2048), &http.Request{Method: http.MethodGet})
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return statusError(resp)
+	}
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		return fmt.Errorf("first bytes: %w", err)
+	}
+	s.body = io.MultiReader(bytes.NewReader(first), resp.Body)
+	return nil
+}
+
+// request returns the subscribe request for topic k.
+func (d dialer) request(k int) []byte {
+	u := *d.target.url
+	q := u.Query()
+	q.Add("topic", topic(k))
+	u.RawQuery = q.Encode()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: ssehub-bench\r\n", u.RequestURI(), u.Host)
+	if d.cfg.JWT != "" {
+		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", d.cfg.JWT)
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// read parses s's stream until it ends, accounting for each event and
+// telling note when one arrived. stopping reports whether the run is
+// closing the streams, so the error that follows is not the hub's doing.
+func (s *subscriber) read(cfg Config, lat *Histogram, note func(int64), stopping func() bool) {
+	defer s.ended.Store(true)
+	p := sse.NewParser(s.body)
+	p.MaxEventSize = cfg.Payload + 4096
+	for {
+		ev, err := p.Next()
+		if err != nil {
+			if !stopping() {
+				s.err = fmt.Errorf("stream: %w", err)
+			}
+			return
+		}
+		now := time.Now().UnixNano()
+		if s.receive(ev.Data, now, lat) {
+			note(now)
+		}
+	}
+}
+
+// closeNow closes the first non-nil connection, with a reset rather than a
+// FIN so that no TIME_WAIT is left to use up local ports run after run.
+func closeNow(conns ...net.Conn) {
+	for _, c := range conns {
+		if c == nil {
+			continue
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		} else if tc, ok := c.(*tls.Conn); ok {
+			if raw, ok := tc.NetConn().(*net.TCPConn); ok {
+				_ = raw.SetLinger(0)
+			}
+		}
+		_ = c.Close()
+		return
+	}
+}
+
+// statusError describes a refused subscribe or publish request.
+func statusError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	return &httpStatusError{code: resp.StatusCode, body: string(bytes.TrimSpace(body))}
+}
+
+type httpStatusError struct {
+	code int
+	body string
+}
+
+func (e *httpStatusError) Error() string { return fmt.Sprintf("status %d: %s", e.code, e.body) }
+
+// errClass names an error for the report's error counts, without the parts
+// (ports, ids) that differ from one connection to the next.
+func errClass(err error) string {
+	var st *httpStatusError
+	var op *net.OpError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &st):
+		return fmt.Sprintf("status %d", st.code)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return "timeout or canceled"
+	case errors.As(err, &ue):
+		return errClass(ue.Err)
+	case errors.As(err, &op):
+		if ne, ok := op.Err.(net.Error); ok && ne.Timeout() {
+			return op.Op + ": timeout"
+		}
+		return op.Op + ": " + unwrapSyscall(op.Err)
+	}
+	msg := err.Error()
+	if len(msg) > 100 {
+		msg = msg[:100]
+	}
+	return msg
+}
+
+// unwrapSyscall returns the innermost error's text (e.g. "connection reset
+// by peer").
+func unwrapSyscall(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
