@@ -5,5 +5,6 @@
 // The tests need Chromium at /usr/bin/chromium. Without it they skip, except
 // under CI=true, where they fail. With SSEHUB_SCREENSHOT=path set,
 // TestConsoleScreenshot saves a PNG of the console there (a relative path is
-// taken from the repository root).
+// taken from the repository root); with SSEHUB_STATS_SCREENSHOT=path,
+// TestStatsPage saves one of the live stats page.
 package e2e

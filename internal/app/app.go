@@ -22,6 +22,7 @@ import (
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/llm/sim"
+	"github.com/ssehub/ssehub/internal/metrics"
 	"github.com/ssehub/ssehub/internal/openai"
 )
 
@@ -33,6 +34,8 @@ type App struct {
 	store   io.Closer // the durable history, nil in memory-only mode
 	gens    *llm.Manager
 	handler http.Handler
+	// stopFeed ends the stats feed's goroutine and waits for it.
+	stopFeed func()
 }
 
 // New builds an App from cfg.
@@ -60,6 +63,12 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Model: models, MaxConcurrent: cfg.LLMMaxRunning, MaxTokens: cfg.LLMMaxTokens,
 		Timeout: cfg.LLMTimeout, Logger: log,
 	}, h)
+	var reg *metrics.Registry
+	var apiMetrics httpapi.Metrics // stays a nil interface when metrics are off
+	if cfg.Metrics.Enabled {
+		reg = metrics.New(metrics.Config{})
+		apiMetrics = reg
+	}
 	api := httpapi.New(httpapi.Config{
 		Heartbeat:    cfg.Heartbeat,
 		Retry:        cfg.Retry,
@@ -70,12 +79,37 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Console:      console.Handler(),
 		Generations:  gens,
 		Models:       models,
+		History:      hist,
+		Metrics:      apiMetrics,
+		MetricsToken: cfg.Metrics.Token,
 
 		Publishers:    pubs,
 		Subscribers:   subs,
 		DenyAnonymous: !cfg.AnonymousSubscribe,
 	}, h, log)
-	return &App{cfg: cfg, log: log, hub: h, store: store, gens: gens, handler: api}, nil
+	src := metrics.Sources{Hub: h, Streams: api, History: hist, LLM: gens}
+	if reg != nil {
+		reg.Watch(src)
+	}
+	// In JWT mode the feed's topic names are for subscribers whose token
+	// allows $ssehub/stats; in open development mode anyone may watch.
+	feed := metrics.NewFeed(metrics.FeedConfig{Private: pubs != nil || subs != nil, Logger: log}, src)
+	return &App{cfg: cfg, log: log, hub: h, store: store, gens: gens, handler: api, stopFeed: launch(feed.Run)}, nil
+}
+
+// launch starts f in a goroutine and returns the function that cancels its
+// context and waits for it to return; calling that again does nothing more.
+func launch(f func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // newHistory opens the durable history in DataDir, or keeps history in
@@ -117,6 +151,7 @@ func (a *App) Hub() *hub.Hub { return a.hub }
 // Close stops the generations, ends every stream, refuses further
 // publishes and closes the durable history.
 func (a *App) Close(context.Context) error {
+	a.stopFeed()
 	a.gens.Close()
 	a.hub.Close()
 	return a.closeStore()
@@ -159,6 +194,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	select {
 	case err := <-errc:
+		a.stopFeed()
 		a.gens.Close()
 		a.hub.Close()
 		return errors.Join(fmt.Errorf("serve: %w", err), a.closeStore())
@@ -167,6 +203,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	a.stopFeed()
 	a.gens.Close()
 	a.hub.EndSubscriptions()
 	err := srv.Shutdown(sctx)

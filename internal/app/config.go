@@ -19,7 +19,8 @@ import (
 )
 
 // Config is every setting of ssehub. DefaultConfig gives the values used
-// when neither a flag nor an SSEHUB_* environment variable sets one.
+// when neither a flag, an SSEHUB_* environment variable nor the
+// configuration file sets one.
 type Config struct {
 	Addr              string        // listen address
 	TLSCert           string        // PEM certificate file; with TLSKey enables HTTPS and HTTP/2
@@ -58,7 +59,8 @@ type Config struct {
 	SubscriberJWTAlg   string // its algorithm; empty means JWTAlg
 	AnonymousSubscribe bool   // subscribers without a token get public updates
 
-	Limits LimitConfig // what clients may use
+	Limits  LimitConfig   // what clients may use
+	Metrics MetricsConfig // the /metrics endpoint
 }
 
 // DefaultConfig returns the settings ssehub runs with out of the box.
@@ -89,19 +91,86 @@ func DefaultConfig() Config {
 		JWTAlg:             auth.HS256,
 		AnonymousSubscribe: true,
 		Limits:             DefaultLimits(),
+		Metrics:            DefaultMetrics(),
 	}
 }
 
 // ErrHelp is returned by ParseFlags when -h or -help was asked for.
 var ErrHelp = flag.ErrHelp
 
-// ParseFlags reads the configuration from args and the environment (looked
-// up with getenv). Flags win over SSEHUB_* variables, which win over the
-// defaults. A bad value stops with an error naming the flag or variable.
+// ErrVersion is returned by ParseFlags when -version was asked for; the
+// caller prints the version, which it alone knows.
+var ErrVersion = errors.New("version requested")
+
+// ParseFlags reads the configuration from args, the environment (looked up
+// with getenv) and the YAML configuration file named by -config or
+// SSEHUB_CONFIG. Flags win over SSEHUB_* variables, which win over the
+// file, which wins over the defaults. A bad value stops with an error
+// naming the flag, variable or key (with the file's name and line).
 func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	// The first pass finds -h, -version, -config and bad flags.
 	cfg := DefaultConfig()
+	fs := flagSet(&cfg, usage)
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (the commands are serve, pub, sub, token, health and version; see ssehub help)", fs.Arg(0))
+	}
+	if fs.Lookup("version").Value.String() == "true" {
+		return cfg, ErrVersion
+	}
+	path := fs.Lookup("config").Value.String()
+	if !isSet(fs, "config") {
+		path = getenv(EnvName("config"))
+	}
+
+	// The second applies the sources from the weakest to the strongest.
+	cfg = DefaultConfig()
+	fs = flagSet(&cfg, io.Discard)
+	if path != "" {
+		if err := loadFile(fs, path); err != nil {
+			return cfg, err
+		}
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return cfg, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// flagSet returns the flag set of ssehub serve: the settings, bound to cfg,
+// and the meta flags -config and -version.
+func flagSet(cfg *Config, usage io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("ssehub", flag.ContinueOnError)
 	fs.SetOutput(usage)
+	fs.Usage = func() {
+		fmt.Fprint(usage, serveUsage)
+		fs.PrintDefaults()
+	}
+	settingFlags(fs, cfg)
+	fs.String("config", "", "YAML configuration file whose keys are these flags' names, e.g. heartbeat: 15s (see deploy/ssehub.example.yaml)")
+	fs.Bool("version", false, "print the version and exit")
+	return fs
+}
+
+const serveUsage = `Usage: ssehub [serve] [flags]
+       ssehub pub|sub|token|health|version [flags]   (see ssehub help)
+
+Serves the hub and its web console. Every flag is also an SSEHUB_*
+environment variable (-max-body-bytes is SSEHUB_MAX_BODY_BYTES) and a key of
+the -config file (max-body-bytes: 1048576). Flags win over the environment,
+which wins over the file.
+
+Flags:
+`
+
+// settingFlags defines a flag for every setting of cfg, with cfg's values
+// as defaults.
+func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "TLS certificate file (PEM); enables HTTPS and HTTP/2 with -tls-key")
 	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "TLS private key file (PEM)")
@@ -138,25 +207,28 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
 	limitFlags(fs, &cfg.Limits)
-	var err error
+	metricsFlags(fs, &cfg.Metrics)
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// applyEnv sets every setting whose SSEHUB_* variable is not empty.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
 		env := EnvName(f.Name)
-		if v := getenv(env); v != "" && err == nil {
-			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("environment variable %s=%q: %w", env, v, serr)
+		if v := getenv(env); v != "" && !metaFlags[f.Name] {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("environment variable %s=%q: want %s", env, v, kindOf(f)))
 			}
 		}
 	})
-	if err != nil {
-		return cfg, err
-	}
-	if err := fs.Parse(args); err != nil {
-		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return cfg, cfg.Validate()
+	return errors.Join(errs...)
 }
 
 // EnvName is the environment variable of a flag: SSEHUB_ and the flag name

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,6 +41,11 @@ func TestHandler(t *testing.T) {
 		{"GET", "/assets/llm.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/markdown.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/style.css", 200, "text/css; charset=utf-8"},
+		{"GET", "/stats.html", 200, "text/html; charset=utf-8"},
+		{"GET", "/assets/stats.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/assets/stats.css", 200, "text/css; charset=utf-8"},
+		{"GET", "/assets/vendor/uplot/uPlot.iife.min.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/assets/vendor/uplot/uPlot.min.css", 200, "text/css; charset=utf-8"},
 		{"GET", "/assets/favicon.svg", 200, "image/svg+xml"},
 		{"GET", "/assets/", 404, "application/json"},
 		{"GET", "/assets", 404, "application/json"},
@@ -88,12 +94,26 @@ func TestHandlerNotModified(t *testing.T) {
 }
 
 func TestIndexPolicy(t *testing.T) {
-	res := get(t, Handler(), "GET", "/", nil)
-	csp := res.Header.Get("Content-Security-Policy")
-	for _, want := range []string{"script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
-		if !strings.Contains(csp, want) {
-			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+	for _, page := range []string{"/", "/stats.html"} {
+		res := get(t, Handler(), "GET", page, nil)
+		csp := res.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: Content-Security-Policy %q lacks %q", page, csp, want)
+			}
 		}
+	}
+}
+
+// TestVendoredLicense: a vendored library ships with its licence.
+func TestVendoredLicense(t *testing.T) {
+	files, err := load(static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lic, ok := files["/assets/vendor/uplot/LICENSE"]
+	if !ok || !strings.Contains(string(lic.body), "MIT License") {
+		t.Fatal("assets/vendor/uplot has no MIT LICENSE beside uPlot")
 	}
 }
 
@@ -107,14 +127,14 @@ func TestAssetsOffline(t *testing.T) {
 	}
 	ref := regexp.MustCompile(`(?:src|href)="([^"]+)"|from '(\./[^']+)'`)
 	external := regexp.MustCompile(`(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}`)
+	// A vendored file's banner comment (/*! … */) names its home page; it
+	// loads nothing.
+	banner := regexp.MustCompile(`(?s)\A/\*!.*?\*/`)
 	for p, f := range files {
-		body := string(f.body)
+		body := banner.ReplaceAllString(string(f.body), "")
 		for _, m := range ref.FindAllStringSubmatch(body, -1) {
 			target := m[1] + m[2]
-			url := "/assets/" + strings.TrimPrefix(target, "./")
-			if strings.HasPrefix(target, "assets/") {
-				url = "/" + target
-			}
+			url := path.Join(path.Dir(p), target) // relative to the referring file
 			if res := get(t, h, "GET", url, nil); res.StatusCode != 200 {
 				t.Errorf("%s refers to %q: GET %s = %d", p, target, url, res.StatusCode)
 			}
@@ -135,7 +155,8 @@ func TestTranslations(t *testing.T) {
 	used := regexp.MustCompile(`data-i18n(?:-placeholder|-title)?="([^"]+)"` +
 		`|(?:(?:\bt|\bsystem|\berror|onSystem)\(|\bkey: )'([a-zA-Z]+\.[a-zA-Z.]*[a-zA-Z])'` +
 		`|'(status\.[a-z]+)'|'((?:ev|field|chat\.reason)\.)' \+`)
-	pages := []string{"/index.html", "/assets/app.js", "/assets/connection.js", "/assets/log.js", "/assets/chat.js", "/assets/bubbles.js"}
+	pages := []string{"/index.html", "/assets/app.js", "/assets/connection.js", "/assets/log.js", "/assets/chat.js", "/assets/bubbles.js",
+		"/stats.html", "/assets/stats.js"}
 	for _, p := range pages {
 		for _, m := range used.FindAllStringSubmatch(string(files[p].body), -1) {
 			key := m[1] + m[2] + m[3]

@@ -35,6 +35,9 @@ type Config struct {
 	Console      http.Handler  // serves the web console at "/" and /assets/
 	Generations  *llm.Manager  // runs LLM generations; nil disables the LLM endpoints
 	Models       *llm.Router   // answers /v1/chat/completions
+	History      hub.History   // the hub's history: /readyz pings it when it is a Pinger; never read
+	Metrics      Metrics       // serves /metrics and records latency; nil disables both
+	MetricsToken string        // when set, /metrics needs "Authorization: Bearer <token>"
 
 	// Publishers verifies publishers' tokens and Subscribers subscribers'.
 	// With neither the hub runs in open development mode: anonymous
@@ -68,6 +71,8 @@ type API struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	cors  corsPolicy
+	// counts are the streams' totals, read by StreamStats.
+	counts streamCounters
 }
 
 // New returns the HTTP API of h.
@@ -89,6 +94,10 @@ func (a *API) routes() {
 	receive := a.publishing(fixedTopic(SeedTopic), a.handleSeedReceive, writeErr)
 	a.mux.Handle("/gbi/sse/receive", methods{http.MethodGet: receive, http.MethodPost: receive})
 	a.mux.Handle("/healthz", methods{http.MethodGet: a.handleHealth, http.MethodHead: a.handleHealth})
+	a.mux.Handle("/readyz", methods{http.MethodGet: a.handleReady, http.MethodHead: a.handleReady})
+	if a.cfg.Metrics != nil {
+		a.mux.Handle("/metrics", methods{http.MethodGet: a.handleMetrics})
+	}
 	if a.cfg.Generations != nil && a.cfg.Models != nil {
 		gen := fixedTopic(GenerationTopic)
 		a.mux.Handle("/llm/generations", methods{http.MethodPost: a.publishing(gen, a.handleStartGeneration, writeErr)})
@@ -108,9 +117,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r)
 }
 
-// handleRoot serves the console at "/" and its assets; anything else is 404.
+// handleRoot serves the console at "/", its stats page and its assets;
+// anything else is 404.
 func (a *API) handleRoot(w http.ResponseWriter, r *http.Request) {
-	isConsole := r.URL.Path == "/" || r.URL.Path == "/index.html" || strings.HasPrefix(r.URL.Path, "/assets/")
+	p := r.URL.Path
+	isConsole := p == "/" || p == "/index.html" || p == "/stats.html" || strings.HasPrefix(p, "/assets/")
 	if !isConsole || a.cfg.Console == nil {
 		writeError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
 		return

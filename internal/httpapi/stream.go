@@ -21,6 +21,13 @@ type stream struct {
 	expiry  time.Time // the subscriber's token expires then; zero for never
 	batch   []*hub.Update
 	scratch []byte
+
+	counts  *streamCounters
+	metrics Metrics // nil when metrics are off
+	// replaying is true until the batch holding the replayed updates, all
+	// queued before the stream starts, has been written: their age is not
+	// a delivery latency.
+	replaying bool
 }
 
 // startStream sends the stream's headers and opening bytes. Read deadlines
@@ -34,7 +41,8 @@ func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subsc
 	}
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("Last-Event-ID", sub.ResumedAfter())
-	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, timeout: a.cfg.WriteTimeout}
+	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, timeout: a.cfg.WriteTimeout,
+		counts: &a.counts, metrics: a.cfg.Metrics, replaying: sub.Replayed() > 0}
 	_ = s.rc.SetReadDeadline(time.Time{})
 	// A subscriber cut off as too slow while its write is blocked must not
 	// wait for the write timeout: expire the deadline so the write fails now.
@@ -59,19 +67,33 @@ func (s *stream) write(b []byte) error {
 	return s.rc.Flush()
 }
 
-// drain writes every queued update and flushes once.
+// drain writes every queued update and flushes once. It counts the batch
+// and observes the latency of its oldest update: once per batch, with no
+// lock and no allocation.
 func (s *stream) drain() error {
 	s.batch = s.sub.Drain(s.batch)
 	if len(s.batch) == 0 {
 		return nil
 	}
 	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	internal := 0
 	for _, u := range s.batch {
 		if _, err := s.w.Write(u.Wire()); err != nil {
 			return err
 		}
+		if u.Internal {
+			internal++
+		}
 	}
-	return s.rc.Flush()
+	if err := s.rc.Flush(); err != nil {
+		return err
+	}
+	s.counts.delivered.Add(uint64(len(s.batch) - internal))
+	if first := s.batch[0]; s.metrics != nil && !s.replaying && !first.Time.IsZero() {
+		s.metrics.ObserveLatency(time.Since(first.Time))
+	}
+	s.replaying = false
+	return nil
 }
 
 // Reasons a stream ends on the server's side.

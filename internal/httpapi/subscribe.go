@@ -48,6 +48,7 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 // runStream starts and serves a stream until the client leaves, the
 // subscription ends or the subscriber's token expires, logging how it ended.
 func (a *API) runStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, claims *auth.Claims, opening []byte, extra *ticker) {
+	a.counts.replayed.Add(uint64(sub.Replayed()))
 	s, err := a.startStream(w, r, sub, opening)
 	if err == nil {
 		s.expiry = claims.Expiry

@@ -11,6 +11,9 @@ var (
 	ErrSlowConsumer = errors.New("subscriber too slow: queue overflowed")
 	// ErrUnsubscribed ends a subscription closed by its owner.
 	ErrUnsubscribed = errors.New("unsubscribed")
+	// ErrReserved refuses an update mixing reserved and ordinary topics,
+	// or one published to a reserved topic from outside the hub.
+	ErrReserved = errors.New("topics starting with " + ReservedPrefix + " are reserved for the hub's own events")
 )
 
 // Code classifies an Error so the HTTP layer can map it to a status in one place.

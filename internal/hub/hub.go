@@ -50,6 +50,7 @@ type Hub struct {
 	cut      []*Subscriber // scratch list of subscribers to cut off
 
 	published atomic.Uint64
+	internal  atomic.Uint64
 	slowCut   atomic.Uint64
 }
 
@@ -99,7 +100,7 @@ func (h *Hub) Publish(ctx context.Context, u *Update) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if h.cfg.History != nil {
+	if h.cfg.History != nil && !u.Internal {
 		// Once queued, an append completes even if the publisher leaves, so
 		// its fate is never unknown.
 		p.err = h.cfg.History.Append(context.WithoutCancel(ctx), u)
@@ -111,7 +112,11 @@ func (h *Hub) Publish(ctx context.Context, u *Update) (string, error) {
 	if p.err != nil {
 		return "", &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", p.err)}
 	}
-	h.published.Add(1)
+	if u.Internal {
+		h.internal.Add(1)
+	} else {
+		h.published.Add(1)
+	}
 	return u.ID, nil
 }
 
@@ -157,7 +162,9 @@ func (h *Hub) advance() {
 		n++
 		h.seq = p.u.Seq
 		if p.err == nil {
-			h.lastID = p.u.ID
+			if !p.u.Internal {
+				h.lastID = p.u.ID
+			}
 			h.fanout(p.u)
 		}
 	}
@@ -166,7 +173,9 @@ func (h *Hub) advance() {
 }
 
 // fanout queues u for its subscribers; called with h.mu held. Queuing never
-// blocks: a subscriber whose queue is full is cut off.
+// blocks: a subscriber whose queue is full is cut off. Wildcard
+// subscribers never get internal updates: reserved topics match only
+// exact selectors.
 func (h *Hub) fanout(u *Update) {
 	for _, t := range u.Topics {
 		if l := h.byTopic[t]; l != nil {
@@ -177,9 +186,11 @@ func (h *Hub) fanout(u *Update) {
 			}
 		}
 	}
-	for _, s := range h.wild.subs {
-		if s.lastSeq != u.Seq && s.wants(u) {
-			h.deliver(s, u)
+	if !u.Internal {
+		for _, s := range h.wild.subs {
+			if s.lastSeq != u.Seq && s.wants(u) {
+				h.deliver(s, u)
+			}
 		}
 	}
 	for _, s := range h.cut {
@@ -227,17 +238,27 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 }
 
+// Closing reports whether the hub has begun shutting down: it refuses new
+// subscriptions (EndSubscriptions) or everything (Close).
+func (h *Hub) Closing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ending || h.closed
+}
+
 // Stats is a snapshot of the hub's counters.
 type Stats struct {
 	Subscribers int    // active subscriptions
-	Published   uint64 // updates published since start
+	Published   uint64 // updates published since start, internal ones aside
+	Internal    uint64 // internal updates (the stats feed) published since start
 	SlowCut     uint64 // subscribers cut off for overflowing their queue
-	LastID      string // id of the newest update
+	LastID      string // id of the newest update, internal ones aside
 }
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return Stats{Subscribers: len(h.all), Published: h.published.Load(), SlowCut: h.slowCut.Load(), LastID: h.lastID}
+	return Stats{Subscribers: len(h.all), Published: h.published.Load(), Internal: h.internal.Load(),
+		SlowCut: h.slowCut.Load(), LastID: h.lastID}
 }

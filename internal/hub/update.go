@@ -16,6 +16,16 @@ const (
 	MaxTopicLength = 2048 // bytes of a topic
 )
 
+// ReservedPrefix starts the topics reserved for the hub's own internal
+// updates, such as its stats feed. Only internal updates may be published
+// there, and only subscriptions naming such a topic exactly receive them:
+// "*" and URI Templates never match a reserved topic (as MQTT's wildcards
+// never match $SYS topics), so a catch-all subscriber sees no hub chatter.
+const ReservedPrefix = "$ssehub/"
+
+// Reserved reports whether topic is reserved for the hub's internal updates.
+func Reserved(topic string) bool { return strings.HasPrefix(topic, ReservedPrefix) }
+
 // idPrefix starts every id the hub generates. Publishers may not use it, so a
 // generated id can always be decoded back into its position.
 const idPrefix = "urn:ssehub:"
@@ -33,6 +43,11 @@ type Update struct {
 	Private bool      // only subscribers authorized for a topic receive it
 	Seq     uint64    // position in the hub, assigned on publish
 	Time    time.Time // when the hub accepted it
+
+	// Internal marks the hub's own announcements (the stats feed). Their
+	// topics must all be reserved; they are not stored in history, not
+	// counted in Stats.Published and do not become Stats.LastID.
+	Internal bool
 
 	wire []byte
 }
@@ -61,6 +76,9 @@ func (u *Update) Validate() error {
 		}
 		if len(t) > MaxTopicLength {
 			return &Error{Code: CodeInvalid, Field: "topic", Err: fmt.Errorf("topic longer than %d bytes", MaxTopicLength)}
+		}
+		if Reserved(t) != u.Internal {
+			return &Error{Code: CodeInvalid, Field: "topic", Err: fmt.Errorf("%s: %w", t, ErrReserved)}
 		}
 	}
 	if len(u.ID) > MaxIDLength {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/hub"
@@ -97,11 +98,81 @@ func (g *Generation) finishedAt() time.Time {
 	return g.finished
 }
 
+// Outcomes of a finished generation, as Stats counts them.
+const (
+	OutcomeDone        = "done"        // the model ended its answer or reached max tokens
+	OutcomeStopped     = "stopped"     // a user stopped it
+	OutcomeTimeout     = "timeout"     // it ran longer than the timeout
+	OutcomeInterrupted = "interrupted" // cut mid-answer, by the upstream or a shutdown
+	OutcomeError       = "error"       // the model or the upstream failed
+)
+
+// Outcomes returns every outcome, in a fixed order.
+func Outcomes() []string {
+	return []string{OutcomeDone, OutcomeStopped, OutcomeTimeout, OutcomeInterrupted, OutcomeError}
+}
+
+// Places of the outcomes in Outcomes.
+const (
+	iDone = iota
+	iStopped
+	iTimeout
+	iInterrupted
+	iError
+	numOutcomes
+)
+
+// Stats counts a Manager's generations and the tokens they published.
+type Stats struct {
+	Started  uint64            // generations started
+	Running  int               // started and not yet finished
+	Finished map[string]uint64 // finished generations by outcome
+	Tokens   uint64            // token events published
+}
+
+// counters are a Manager's Stats, kept with atomics so that counting a
+// token costs no lock.
+type counters struct {
+	started, tokens atomic.Uint64
+	finished        [numOutcomes]atomic.Uint64 // in the order of Outcomes
+}
+
+// Stats returns the generations' counters.
+func (m *Manager) Stats() Stats {
+	st := Stats{Started: m.stats.started.Load(), Tokens: m.stats.tokens.Load(), Finished: map[string]uint64{}}
+	var done uint64
+	for i, o := range Outcomes() {
+		n := m.stats.finished[i].Load()
+		st.Finished[o] = n
+		done += n
+	}
+	st.Running = int(st.Started - min(done, st.Started))
+	return st
+}
+
+// outcomeIndex is the place of a generation's outcome in Outcomes.
+func outcomeIndex(res Result, err error) int {
+	if err == nil {
+		if res.FinishReason == FinishStopped {
+			return iStopped
+		}
+		return iDone
+	}
+	switch KindOf(err) {
+	case KindTimeout:
+		return iTimeout
+	case KindInterrupted:
+		return iInterrupted
+	}
+	return iError
+}
+
 // run streams the answer and publishes it; it ends with exactly one done
 // or error event.
 func (m *Manager) run(ctx context.Context, g *Generation, req Request) {
 	defer m.wg.Done()
 	defer g.cancel()
+	m.stats.started.Add(1)
 	res, err := m.cfg.Model.Stream(ctx, req, func(delta string) error {
 		return m.publishToken(ctx, g, delta)
 	})
@@ -126,6 +197,7 @@ func (m *Manager) publishToken(ctx context.Context, g *Generation, delta string)
 	if err != nil {
 		return err
 	}
+	m.stats.tokens.Add(1)
 	g.mu.Lock()
 	g.text.WriteString(delta)
 	g.tokens++
@@ -165,6 +237,7 @@ func (m *Manager) finish(g *Generation, res Result, err error) {
 		g.status = StatusDone
 	}
 	g.mu.Unlock()
+	m.stats.finished[outcomeIndex(res, err)].Add(1)
 	m.mu.Lock()
 	m.running--
 	m.mu.Unlock()

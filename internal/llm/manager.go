@@ -61,6 +61,8 @@ type Manager struct {
 	pub Publisher
 	log *slog.Logger
 
+	stats counters // read by Stats
+
 	mu      sync.Mutex
 	gens    map[string]*Generation
 	running int

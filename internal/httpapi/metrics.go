@@ -1,0 +1,86 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Metrics is what the API needs of a metrics registry: a handler serving
+// /metrics and a histogram of the time from publish to write.
+type Metrics interface {
+	http.Handler
+	// ObserveLatency records the publish-to-write latency of one batch.
+	ObserveLatency(d time.Duration)
+}
+
+// Pinger is a history that can tell whether it is usable: the durable
+// store runs a read transaction. A history without Ping is always ready.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// readyTimeout bounds the history check of /readyz.
+const readyTimeout = 2 * time.Second
+
+// StreamStats counts the API's event streams.
+type StreamStats struct {
+	Open      int    // streams open now
+	Delivered uint64 // updates written to streams, replayed ones included, internal ones aside
+	Replayed  uint64 // updates replayed from history
+}
+
+// streamCounters are the running totals of StreamStats, kept with atomics:
+// a stream adds to them once per written batch.
+type streamCounters struct {
+	delivered, replayed atomic.Uint64
+}
+
+// StreamStats returns the counts of the API's event streams.
+func (a *API) StreamStats() StreamStats {
+	return StreamStats{Open: a.conns.open(), Delivered: a.counts.delivered.Load(), Replayed: a.counts.replayed.Load()}
+}
+
+// handleMetrics serves the metrics, to a scraper presenting the token when
+// one is configured.
+func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if tok := a.cfg.MetricsToken; tok != "" {
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(tok)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ssehub metrics"`)
+			writeError(w, http.StatusUnauthorized, "Authorization", "/metrics needs the metrics token: Authorization: Bearer <-metrics-token>")
+			return
+		}
+	}
+	a.cfg.Metrics.ServeHTTP(w, r)
+}
+
+// handleReady answers 200 when the hub can serve: it is not shutting down
+// and its history is usable. Otherwise 503, naming each problem.
+func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
+	checks := map[string]string{"hub": "ok", "history": "ok"}
+	var problems []string
+	if a.hub.Closing() {
+		checks["hub"] = "shutting down"
+		problems = append(problems, "hub: shutting down")
+	}
+	if p, ok := a.cfg.History.(Pinger); ok {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil {
+			checks["history"] = err.Error()
+			problems = append(problems, "history: "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
+			"status": "unavailable", "error": strings.Join(problems, "; "), "checks": checks,
+		})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}

@@ -1,0 +1,156 @@
+package metrics
+
+import (
+	"strings"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Optional interfaces of a history, found by type assertion.
+type (
+	// memorySize is the memory history: the bytes of its retained updates.
+	memorySize interface{ Bytes() int }
+	// fileSize is a durable store: the size of its file.
+	fileSize interface{ Size() (int64, error) }
+	// topicCount is a history that counts the topics it retains.
+	topicCount interface{ Topics() int }
+)
+
+// collector turns the counters of the hub, the streams, the history and the
+// generations into metrics at scrape time, so counting costs the hot paths
+// nothing beyond their atomic adds.
+type collector struct {
+	src atomic.Pointer[Sources] // nil until Registry.Watch
+	top int
+
+	connections, subscribers, topicSubs, topics *prometheus.Desc
+	published, internal, delivered, replayed    *prometheus.Desc
+	slowCut, historyBytes, historyTopics        *prometheus.Desc
+	llmStarted, llmRunning, llmFinished, tokens *prometheus.Desc
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+}
+
+func newCollector(top int) *collector {
+	return &collector{
+		top:           top,
+		connections:   desc("connections", "Event streams open now (SSE connections to /events, /.well-known/mercure and /gbi/sse/search)."),
+		subscribers:   desc("subscribers", "Subscriptions registered in the hub now."),
+		topicSubs:     desc("topic_subscribers", "Subscriptions per topic (or non-exact selector) for the busiest topics; the rest are summed under topic=\"_other\".", "topic"),
+		topics:        desc("subscribed_topics", "Topics and non-exact selectors with at least one subscription."),
+		published:     desc("events_published_total", "Updates published, the hub's internal stats feed aside."),
+		internal:      desc("internal_events_published_total", "Internal updates the hub published to its reserved $ssehub/ topics (the stats feed)."),
+		delivered:     desc("events_delivered_total", "Updates written to event streams, replayed ones included and the internal stats feed aside."),
+		replayed:      desc("events_replayed_total", "Updates replayed from history to subscribers that resumed."),
+		slowCut:       desc("slow_subscribers_cut_total", "Subscribers cut off because their queue overflowed."),
+		historyBytes:  desc("history_bytes", "Size of the history: bytes of the retained updates (memory) or of the database file (durable store)."),
+		historyTopics: desc("history_topics", "Topics with retained updates (memory history only)."),
+		llmStarted:    desc("llm_generations_started_total", "LLM generations started."),
+		llmRunning:    desc("llm_generations_running", "LLM generations running now."),
+		llmFinished:   desc("llm_generations_finished_total", "LLM generations finished, by outcome: done, stopped, timeout, interrupted, error.", "outcome"),
+		tokens:        desc("llm_tokens_total", "Tokens the LLM generations published."),
+	}
+}
+
+// Describe sends every metric's description.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
+		c.replayed, c.slowCut, c.historyBytes, c.historyTopics, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
+	} {
+		ch <- d
+	}
+}
+
+// Collect reads the sources and sends their values.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	src := c.src.Load()
+	if src == nil {
+		return
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	st := src.Hub.Stats()
+	gauge(c.subscribers, float64(st.Subscribers))
+	counter(c.published, st.Published)
+	counter(c.internal, st.Internal)
+	counter(c.slowCut, st.SlowCut)
+	tc := src.Hub.TopTopics(c.top)
+	gauge(c.topics, float64(tc.Topics))
+	for _, t := range topicSeries(tc.Top, tc.Other) {
+		gauge(c.topicSubs, float64(t.n), t.label)
+	}
+	if src.Streams != nil {
+		ss := src.Streams.StreamStats()
+		gauge(c.connections, float64(ss.Open))
+		counter(c.delivered, ss.Delivered)
+		counter(c.replayed, ss.Replayed)
+	}
+	c.collectHistory(src.History, gauge)
+	if src.LLM != nil {
+		ls := src.LLM.Stats()
+		counter(c.llmStarted, ls.Started)
+		gauge(c.llmRunning, float64(ls.Running))
+		for outcome, n := range ls.Finished {
+			counter(c.llmFinished, n, outcome)
+		}
+		counter(c.tokens, ls.Tokens)
+	}
+}
+
+func (c *collector) collectHistory(hist hub.History, gauge func(*prometheus.Desc, float64, ...string)) {
+	switch h := hist.(type) {
+	case memorySize:
+		gauge(c.historyBytes, float64(h.Bytes()))
+	case fileSize:
+		if n, err := h.Size(); err == nil { // a closed store has no size
+			gauge(c.historyBytes, float64(n))
+		}
+	}
+	if h, ok := hist.(topicCount); ok {
+		gauge(c.historyTopics, float64(h.Topics()))
+	}
+}
+
+// series is one topic label and its value.
+type series struct {
+	label string
+	n     int
+}
+
+// topicSeries turns the busiest topics into label values that Prometheus
+// accepts and that never repeat: invalid UTF-8 is replaced, and a topic
+// whose label would collide with another (one literally named "_other",
+// or two that differ only in invalid bytes) is added to the first. The
+// _other series is always there, so that its sum is every subscription.
+func topicSeries(top []hub.TopicCount, other int) []series {
+	out := make([]series, 0, len(top)+1)
+	at := make(map[string]int, len(top)+1)
+	add := func(label string, n int) {
+		if i, ok := at[label]; ok {
+			out[i].n += n
+			return
+		}
+		at[label] = len(out)
+		out = append(out, series{label, n})
+	}
+	add(OtherTopic, other)
+	for _, t := range top {
+		label := t.Topic
+		if !utf8.ValidString(label) {
+			label = strings.ToValidUTF8(label, "\uFFFD")
+		}
+		add(label, t.Subscribers)
+	}
+	return out
+}

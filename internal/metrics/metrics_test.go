@@ -1,0 +1,201 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+
+	"github.com/ssehub/ssehub/internal/history"
+	"github.com/ssehub/ssehub/internal/httpapi"
+	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
+)
+
+// TestMain fails the package if any test leaves a goroutine behind.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeStreams and fakeLLM stand in for the HTTP layer and the generations.
+type fakeStreams httpapi.StreamStats
+
+func (f *fakeStreams) StreamStats() httpapi.StreamStats { return httpapi.StreamStats(*f) }
+
+type fakeLLM llm.Stats
+
+func (f *fakeLLM) Stats() llm.Stats { return llm.Stats(*f) }
+
+func newHub(t *testing.T, hist hub.History) *hub.Hub {
+	t.Helper()
+	h := hub.New(hub.Config{History: hist})
+	t.Cleanup(h.Close)
+	return h
+}
+
+func subscribe(t *testing.T, h *hub.Hub, opts hub.SubscribeOptions) *hub.Subscriber {
+	t.Helper()
+	s, err := h.Subscribe(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// gather collects the registry's families by name.
+func gather(t *testing.T, r *Registry) map[string]*dto.MetricFamily {
+	t.Helper()
+	fams, err := r.Gatherer().Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, f := range fams {
+		out[f.GetName()] = f
+	}
+	return out
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	}
+	return 0
+}
+
+func TestCollector(t *testing.T) {
+	mem := history.NewMemory(history.MemoryConfig{})
+	h := newHub(t, mem)
+	// topic-i has i subscriptions: 1+2+…+12 = 78 in all.
+	for i := 1; i <= 12; i++ {
+		for range i {
+			subscribe(t, h, hub.SubscribeOptions{Topics: []string{fmt.Sprint("topic-", i)}})
+		}
+	}
+	if _, err := h.Publish(context.Background(), &hub.Update{Topics: []string{"topic-1"}, Data: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	streams := &fakeStreams{Open: 7, Delivered: 9, Replayed: 4}
+	gens := &fakeLLM{Started: 3, Running: 1, Tokens: 42, Finished: map[string]uint64{llm.OutcomeDone: 2}}
+	r := New(Config{TopTopics: 5})
+	if fams := gather(t, r); fams["ssehub_subscribers"] != nil || fams["go_goroutines"] == nil {
+		t.Fatal("before Watch: want the Go metrics and none of ssehub's")
+	}
+	r.Watch(Sources{Hub: h, Streams: streams, History: mem, LLM: gens})
+	r.ObserveLatency(3 * time.Millisecond)
+	fams := gather(t, r)
+	want := map[string]float64{
+		"ssehub_connections": 7, "ssehub_subscribers": 78, "ssehub_subscribed_topics": 12,
+		"ssehub_events_published_total": 1, "ssehub_internal_events_published_total": 0,
+		"ssehub_events_delivered_total": 9, "ssehub_events_replayed_total": 4, "ssehub_slow_subscribers_cut_total": 0,
+		"ssehub_history_bytes": float64(mem.Bytes()), "ssehub_history_topics": 1,
+		"ssehub_llm_generations_started_total": 3, "ssehub_llm_generations_running": 1, "ssehub_llm_tokens_total": 42,
+	}
+	for name, v := range want {
+		f := fams[name]
+		if f == nil || len(f.Metric) != 1 || value(f.Metric[0]) != v {
+			t.Errorf("%s = %v, want %v", name, f, v)
+		}
+	}
+	topics := map[string]float64{}
+	for _, m := range fams["ssehub_topic_subscribers"].GetMetric() {
+		topics[m.GetLabel()[0].GetValue()] = value(m)
+	}
+	wantTopics := map[string]float64{"topic-12": 12, "topic-11": 11, "topic-10": 10, "topic-9": 9, "topic-8": 8, OtherTopic: 28}
+	if fmt.Sprint(topics) != fmt.Sprint(wantTopics) {
+		t.Errorf("topic series %v, want the 5 busiest and the rest under %s: %v", topics, OtherTopic, wantTopics)
+	}
+	if h := fams["ssehub_delivery_latency_seconds"].GetMetric()[0].GetHistogram(); h.GetSampleCount() != 1 {
+		t.Errorf("latency histogram has %d samples, want 1", h.GetSampleCount())
+	}
+	for _, name := range []string{"go_goroutines", "process_open_fds"} {
+		if fams[name] == nil {
+			t.Errorf("no %s: the Go and process collectors are missing", name)
+		}
+	}
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), `ssehub_llm_generations_finished_total{outcome="done"} 2`) {
+		t.Errorf("the text exposition lacks the finished generations:\n%s", rec.Body.String())
+	}
+}
+
+// TestTopicSeries: label values are valid UTF-8 and never repeat.
+func TestTopicSeries(t *testing.T) {
+	top := []hub.TopicCount{
+		{Topic: "a", Subscribers: 5}, {Topic: OtherTopic, Subscribers: 3},
+		{Topic: "b\xff", Subscribers: 2}, {Topic: "b\xfe", Subscribers: 1},
+	}
+	got := fmt.Sprint(topicSeries(top, 4))
+	if want := "[{_other 7} {a 5} {b\uFFFD 3}]"; got != want {
+		t.Fatalf("series %s, want %s", got, want)
+	}
+}
+
+// TestFeed: the feed publishes snapshots to the reserved topic only while
+// someone listens, as private updates when asked, and stops with its context.
+func TestFeed(t *testing.T) {
+	h := newHub(t, history.NewMemory(history.MemoryConfig{}))
+	streams := &fakeStreams{Open: 2}
+	f := NewFeed(FeedConfig{Private: true}, Sources{Hub: h, Streams: streams})
+	start := time.Now()
+	prev := f.tick(context.Background(), f.counts(start), start)
+	if st := h.Stats(); st.Internal != 0 {
+		t.Fatalf("published %d snapshots with nobody listening", st.Internal)
+	}
+	authorized := subscribe(t, h, hub.SubscribeOptions{Topics: []string{StatsTopic}, Private: []string{StatsTopic}})
+	anonymous := subscribe(t, h, hub.SubscribeOptions{Topics: []string{StatsTopic}})
+	subscribe(t, h, hub.SubscribeOptions{Topics: []string{"news"}})
+	for range 5 {
+		if _, err := h.Publish(context.Background(), &hub.Update{Topics: []string{"news"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	streams.Delivered = 10
+	f.tick(context.Background(), prev, start.Add(2*time.Second))
+
+	var got []*hub.Update
+	select {
+	case <-authorized.Ready():
+		got = authorized.Drain(nil)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no snapshot")
+	}
+	if len(got) != 1 || got[0].Type != "stats" || !got[0].Internal || !got[0].Private {
+		t.Fatalf("got %+v, want one private internal stats update", got)
+	}
+	for _, want := range []string{`"connections":2`, `"subscribers":3`, `"published":5`, `"published_per_second":2.5`,
+		`"delivered_per_second":5`, `"topics":[{"topic":"$ssehub/stats","subscribers":2},{"topic":"news","subscribers":1}]`} {
+		if !strings.Contains(got[0].Data, want) {
+			t.Errorf("snapshot %s lacks %s", got[0].Data, want)
+		}
+	}
+	if extra := anonymous.Drain(nil); len(extra) != 0 {
+		t.Errorf("a subscriber without the right got %d private snapshots", len(extra))
+	}
+
+	// Run ticks on its own and returns once its context ends.
+	f = NewFeed(FeedConfig{Interval: time.Millisecond}, Sources{Hub: h})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.Run(ctx)
+	}()
+	select {
+	case <-anonymous.Ready():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run published nothing")
+	}
+	cancel()
+	<-done
+}
