@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: Debian's Chromium for
 # the browser tests, Node.js with the pinned npm packages (e2e/node) used as
-# real clients. Safe to run again; does nothing when all is present.
+# real clients, php-cli for the PHP examples, nginx for the reverse-proxy
+# test of deploy/nginx.conf. Safe to run again; does nothing when all is
+# present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v php >/dev/null 2>&1 || need+=(php-cli)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}" >&2
