@@ -94,7 +94,12 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	// In JWT mode the feed's topic names are for subscribers whose token
 	// allows $ssehub/stats; in open development mode anyone may watch.
 	feed := metrics.NewFeed(metrics.FeedConfig{Private: pubs != nil || subs != nil, Logger: log}, src)
-	return &App{cfg: cfg, log: log, hub: h, store: store, gens: gens, handler: api, stopFeed: launch(feed.Run)}, nil
+	var handler http.Handler = api
+	if cfg.Metrics.Pprof {
+		handler = withPprof(api, cfg.Metrics.Token)
+		log.Warn("profiler on at /debug/pprof/: keep this address private")
+	}
+	return &App{cfg: cfg, log: log, hub: h, store: store, gens: gens, handler: handler, stopFeed: launch(feed.Run)}, nil
 }
 
 // launch starts f in a goroutine and returns the function that cancels its

@@ -86,3 +86,34 @@ func TestBadLastEventIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestPprofIsOptIn: the profiler answers only when -pprof is on, and then
+// only with the metrics token when one is set.
+func TestPprofIsOptIn(t *testing.T) {
+	t.Parallel()
+	off := serve(t, testConfig(t), "http", &http.Transport{})
+	cfg := testConfig(t)
+	cfg.Metrics.Pprof, cfg.Metrics.Token = true, "tok"
+	on := serve(t, cfg, "http", &http.Transport{})
+	get := func(s *served, token string) int {
+		req, _ := http.NewRequest(http.MethodGet, s.url+"/debug/pprof/", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(off, ""); got != http.StatusNotFound {
+		t.Errorf("profiler off: %d, want 404", got)
+	}
+	if got := get(on, ""); got != http.StatusUnauthorized {
+		t.Errorf("profiler without the token: %d, want 401", got)
+	}
+	if got := get(on, "tok"); got != http.StatusOK {
+		t.Errorf("profiler with the token: %d, want 200", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/hub"
 )
 
@@ -27,27 +28,93 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
-	u, err := decodeUpdate(r)
-	if err == nil {
-		err = a.checkUpdate(u)
-	}
-	if err == nil {
-		err = u.Validate()
-	}
-	if err == nil {
-		err = canPublish(claims, u.Topics)
+	us, batch, err := decodeUpdates(r)
+	for i := 0; err == nil && i < len(us); i++ {
+		err = a.admitUpdate(claims, us[i])
+		if err != nil && batch {
+			err = atIndex(i, err)
+		}
 	}
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	id, err := a.hub.Publish(r.Context(), u)
+	ids, err := a.hub.PublishBatch(r.Context(), us)
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	if batch {
+		writeJSON(w, http.StatusOK, map[string][]string{"ids": ids})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, id)
+	_, _ = io.WriteString(w, ids[0])
+}
+
+// admitUpdate applies the limits, the update's own checks and the
+// publisher's rights.
+func (a *API) admitUpdate(claims *auth.Claims, u *hub.Update) error {
+	if err := a.checkUpdate(u); err != nil {
+		return err
+	}
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	return canPublish(claims, u.Topics)
+}
+
+// atIndex names the batch element an input error is about.
+func atIndex(i int, err error) error {
+	var herr *hub.Error
+	if errors.As(err, &herr) {
+		return &hub.Error{Code: herr.Code, Field: fmt.Sprintf("[%d].%s", i, herr.Field), Err: herr.Err}
+	}
+	var limit *limitError
+	if errors.As(err, &limit) {
+		l := *limit
+		l.field = fmt.Sprintf("[%d].%s", i, l.field)
+		return &l
+	}
+	return err
+}
+
+// decodeUpdates reads one update (a form, or a JSON object) or, from a
+// JSON array, a batch of them.
+func decodeUpdates(r *http.Request) (us []*hub.Update, batch bool, err error) {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		u, err := decodeUpdate(r)
+		return []*hub.Update{u}, false, err
+	}
+	var raw json.RawMessage
+	if err := decodeJSON(r, &raw, false); err != nil {
+		return nil, false, err
+	}
+	if b := bytes.TrimLeft(raw, " \t\r\n"); len(b) == 0 || b[0] != '[' {
+		u, err := parseJSONUpdate(raw)
+		if err == nil {
+			err = checkUTF8(u)
+		}
+		return []*hub.Update{u}, false, err
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, true, badRequest("body", "malformed JSON array: "+err.Error())
+	}
+	if len(items) == 0 || len(items) > hub.MaxBatch {
+		return nil, true, badRequest("body", fmt.Sprintf("a batch holds 1 to %d updates, not %d", hub.MaxBatch, len(items)))
+	}
+	for i, item := range items {
+		u, err := parseJSONUpdate(item)
+		if err == nil {
+			err = checkUTF8(u)
+		}
+		if err != nil {
+			return nil, true, atIndex(i, err)
+		}
+		us = append(us, u)
+	}
+	return us, true, nil
 }
 
 // decodeUpdate reads an update from a form or JSON body.
@@ -118,9 +185,20 @@ type jsonUpdate struct {
 }
 
 func decodeJSONUpdate(r *http.Request) (*hub.Update, error) {
-	var in jsonUpdate
-	if err := decodeJSON(r, &in, true); err != nil {
+	var raw json.RawMessage
+	if err := decodeJSON(r, &raw, false); err != nil {
 		return nil, err
+	}
+	return parseJSONUpdate(raw)
+}
+
+// parseJSONUpdate reads one JSON update object; unknown keys are refused.
+func parseJSONUpdate(raw json.RawMessage) (*hub.Update, error) {
+	var in jsonUpdate
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, badRequest("body", "malformed JSON: "+err.Error())
 	}
 	topics, err := jsonTopics(in.Topic)
 	if err != nil {

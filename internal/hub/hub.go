@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -93,31 +94,85 @@ func (h *Hub) Epoch() string { return h.epoch }
 // them together; updates reach subscribers in position order all the same.
 // The caller must not modify u afterwards.
 func (h *Hub) Publish(ctx context.Context, u *Update) (string, error) {
-	if err := u.Validate(); err != nil {
-		return "", err
-	}
-	p, err := h.assign(u)
+	ids, err := h.PublishBatch(ctx, []*Update{u})
 	if err != nil {
 		return "", err
 	}
-	if h.cfg.History != nil && !u.Internal {
-		// Once queued, an append completes even if the publisher leaves, so
-		// its fate is never unknown.
-		p.err = h.cfg.History.Append(context.WithoutCancel(ctx), u)
+	return ids[0], nil
+}
+
+// MaxBatch is the most updates PublishBatch takes at once.
+const MaxBatch = 1000
+
+// PublishBatch publishes several updates at once: all are validated first
+// (an invalid one refuses the whole batch, its index in the error's field),
+// they take consecutive positions, and their appends are stored together.
+// It returns their ids in order.
+func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) {
+	if err := validateBatch(us); err != nil {
+		return nil, err
 	}
+	ps, err := h.assign(us)
+	if err != nil {
+		return nil, err
+	}
+	h.store(context.WithoutCancel(ctx), ps) // once queued, an append completes even if the publisher leaves
 	h.mu.Lock()
-	p.done = true
+	for _, p := range ps {
+		p.done = true
+	}
 	h.advance()
 	h.mu.Unlock()
-	if p.err != nil {
-		return "", &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", p.err)}
+	ids := make([]string, len(us))
+	for i, p := range ps {
+		if p.err != nil {
+			return nil, &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", p.err)}
+		}
+		ids[i] = p.u.ID
+		if p.u.Internal {
+			h.internal.Add(1)
+		} else {
+			h.published.Add(1)
+		}
 	}
-	if u.Internal {
-		h.internal.Add(1)
-	} else {
-		h.published.Add(1)
+	return ids, nil
+}
+
+func validateBatch(us []*Update) error {
+	if len(us) == 0 || len(us) > MaxBatch {
+		return &Error{Code: CodeInvalid, Field: "body", Err: fmt.Errorf("a batch holds 1 to %d updates, not %d", MaxBatch, len(us))}
 	}
-	return u.ID, nil
+	for i, u := range us {
+		if err := u.Validate(); err != nil {
+			var herr *Error
+			if len(us) > 1 && errors.As(err, &herr) {
+				return &Error{Code: herr.Code, Field: fmt.Sprintf("[%d].%s", i, herr.Field), Err: herr.Err}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// store appends the updates to history, in parallel so that a durable
+// history commits them together.
+func (h *Hub) store(ctx context.Context, ps []*inflight) {
+	if h.cfg.History == nil {
+		return
+	}
+	if len(ps) == 1 {
+		if p := ps[0]; p.err == nil && !p.u.Internal {
+			p.err = h.cfg.History.Append(ctx, p.u)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		if p.err == nil && !p.u.Internal {
+			wg.Go(func() { p.err = h.cfg.History.Append(ctx, p.u) })
+		}
+	}
+	wg.Wait()
 }
 
 // inflight is a publish between its position being assigned and its update
@@ -128,14 +183,23 @@ type inflight struct {
 	err  error
 }
 
-// assign gives u the next position, its id and its wire bytes, and queues
-// it behind the publishes in flight.
-func (h *Hub) assign(u *Update) (*inflight, error) {
+// assign gives the updates the next positions, their ids and wire bytes,
+// and queues them behind the publishes in flight.
+func (h *Hub) assign(us []*Update) ([]*inflight, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, &Error{Code: CodeUnavailable, Err: ErrClosed}
 	}
+	ps := make([]*inflight, len(us))
+	for i, u := range us {
+		ps[i] = h.assignOne(u)
+	}
+	return ps, nil
+}
+
+// assignOne positions one update; called with h.mu held.
+func (h *Hub) assignOne(u *Update) *inflight {
 	h.assigned++
 	u.Seq = h.assigned
 	u.Time = time.Now()
@@ -147,7 +211,7 @@ func (h *Hub) assign(u *Update) (*inflight, error) {
 		p.done, p.err = true, err // validated, so unreachable; the position is skipped
 	}
 	h.pending = append(h.pending, p)
-	return p, nil
+	return p
 }
 
 // advance fans out, in position order, every stored update no earlier
