@@ -18,9 +18,13 @@ type stream struct {
 	rc      *http.ResponseController
 	sub     *hub.Subscriber
 	timeout time.Duration
-	expiry  time.Time // the subscriber's token expires then; zero for never
-	batch   []*hub.Update
-	scratch []byte
+	// deadline is the write deadline last set on the connection. Setting
+	// one updates a runtime timer, so it is renewed only once half of the
+	// timeout has passed: every write still gets at least timeout/2.
+	deadline time.Time
+	expiry   time.Time // the subscriber's token expires then; zero for never
+	batch    []*hub.Update
+	scratch  []byte
 
 	counts  *streamCounters
 	metrics Metrics // nil when metrics are off
@@ -58,9 +62,17 @@ func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subsc
 	return s, s.write(s.scratch)
 }
 
+// renewDeadline keeps at least half of the write timeout ahead.
+func (s *stream) renewDeadline() {
+	if now := time.Now(); s.deadline.Sub(now) < s.timeout/2 {
+		s.deadline = now.Add(s.timeout)
+		_ = s.rc.SetWriteDeadline(s.deadline)
+	}
+}
+
 // write sends bytes with a write deadline and flushes.
 func (s *stream) write(b []byte) error {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	s.renewDeadline()
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}
@@ -75,7 +87,7 @@ func (s *stream) drain() error {
 	if len(s.batch) == 0 {
 		return nil
 	}
-	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	s.renewDeadline()
 	internal := 0
 	for _, u := range s.batch {
 		if _, err := s.w.Write(u.Wire()); err != nil {
