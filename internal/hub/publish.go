@@ -1,0 +1,201 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+// Publish validates u, assigns its position and id, stores it in history and
+// queues it for every matching subscriber. It returns the update's id once
+// the history has stored it (durably, for a durable history). Appends of
+// concurrent publishes run in parallel, so a durable history can commit
+// them together; updates reach subscribers in position order all the same.
+// The caller must not modify u afterwards.
+func (h *Hub) Publish(ctx context.Context, u *Update) (string, error) {
+	ids, err := h.PublishBatch(ctx, []*Update{u})
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// MaxBatch is the most updates PublishBatch takes at once.
+const MaxBatch = 1000
+
+// PublishBatch publishes several updates at once: all are validated first
+// (an invalid one refuses the whole batch, its index in the error's field),
+// they take consecutive positions, and their appends are stored together.
+// It returns their ids in order.
+func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) {
+	if err := validateBatch(us); err != nil {
+		return nil, err
+	}
+	ps, err := h.assign(us)
+	if err != nil {
+		return nil, err
+	}
+	h.store(context.WithoutCancel(ctx), ps) // once queued, an append completes even if the publisher leaves
+	h.mu.Lock()
+	for _, p := range ps {
+		p.done = true
+	}
+	h.advance()
+	h.mu.Unlock()
+	ids := make([]string, len(us))
+	for i, p := range ps {
+		if p.err != nil {
+			return nil, &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", p.err)}
+		}
+		ids[i] = p.u.ID
+		if p.u.Internal {
+			h.internal.Add(1)
+		} else {
+			h.published.Add(1)
+		}
+	}
+	return ids, nil
+}
+
+func validateBatch(us []*Update) error {
+	if len(us) == 0 || len(us) > MaxBatch {
+		return &Error{Code: CodeInvalid, Field: "body", Err: fmt.Errorf("a batch holds 1 to %d updates, not %d", MaxBatch, len(us))}
+	}
+	for i, u := range us {
+		if err := u.Validate(); err != nil {
+			var herr *Error
+			if len(us) > 1 && errors.As(err, &herr) {
+				return &Error{Code: herr.Code, Field: fmt.Sprintf("[%d].%s", i, herr.Field), Err: herr.Err}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// store appends the updates to history, in parallel so that a durable
+// history commits them together.
+func (h *Hub) store(ctx context.Context, ps []*inflight) {
+	if h.cfg.History == nil {
+		return
+	}
+	if len(ps) == 1 {
+		if p := ps[0]; p.err == nil && !p.u.Internal {
+			p.err = h.cfg.History.Append(ctx, p.u)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		if p.err == nil && !p.u.Internal {
+			wg.Go(func() { p.err = h.cfg.History.Append(ctx, p.u) })
+		}
+	}
+	wg.Wait()
+}
+
+// inflight is a publish between its position being assigned and its update
+// being stored.
+type inflight struct {
+	u    *Update
+	done bool
+	err  error
+}
+
+// assign gives the updates the next positions, their ids and wire bytes,
+// and queues them behind the publishes in flight.
+func (h *Hub) assign(us []*Update) ([]*inflight, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, &Error{Code: CodeUnavailable, Err: ErrClosed}
+	}
+	ps := make([]*inflight, len(us))
+	for i, u := range us {
+		ps[i] = h.assignOne(u)
+	}
+	return ps, nil
+}
+
+// assignOne positions one update; called with h.mu held.
+func (h *Hub) assignOne(u *Update) *inflight {
+	h.assigned++
+	u.Seq = h.assigned
+	u.Time = time.Now()
+	if u.ID == "" {
+		u.ID = generateID(h.epoch, u.Seq)
+	}
+	p := &inflight{u: u}
+	if err := u.Encode(); err != nil {
+		p.done, p.err = true, err // validated, so unreachable; the position is skipped
+	}
+	h.pending = append(h.pending, p)
+	return p
+}
+
+// advance fans out, in position order, every stored update no earlier
+// publish is still waiting for; an update whose append failed is skipped.
+// Called with h.mu held.
+func (h *Hub) advance() {
+	n := 0
+	for _, p := range h.pending {
+		if !p.done {
+			break
+		}
+		n++
+		h.seq = p.u.Seq
+		if p.err == nil {
+			if !p.u.Internal {
+				h.lastID = p.u.ID
+			}
+			h.fanout(p.u)
+		}
+	}
+	clear(h.pending[:n])
+	h.pending = h.pending[n:]
+}
+
+// fanout queues u for its subscribers; called with h.mu held. Queuing never
+// blocks: a subscriber whose queue is full is cut off. Wildcard
+// subscribers never get internal updates: reserved topics match only
+// exact selectors.
+func (h *Hub) fanout(u *Update) {
+	for _, t := range u.Topics {
+		if l := h.byTopic[t]; l != nil {
+			for _, s := range l.subs {
+				if !u.Private || topic.MatchAny(s.private, u.Topics) {
+					h.deliver(s, u)
+				}
+			}
+		}
+	}
+	if !u.Internal {
+		for _, s := range h.wild.subs {
+			if s.lastSeq != u.Seq && s.wants(u) {
+				h.deliver(s, u)
+			}
+		}
+	}
+	for _, s := range h.cut {
+		h.unindex(s)
+		if s.end(ErrSlowConsumer) {
+			h.slowCut.Add(1)
+		}
+	}
+	clear(h.cut)
+	h.cut = h.cut[:0]
+}
+
+func (h *Hub) deliver(s *Subscriber, u *Update) {
+	if s.lastSeq == u.Seq || u.Seq <= s.minSeq {
+		return
+	}
+	s.lastSeq = u.Seq
+	if !s.enqueue(u) {
+		h.cut = append(h.cut, s)
+	}
+}
