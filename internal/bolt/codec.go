@@ -92,8 +92,22 @@ func (d *decoder) string() string {
 	return s
 }
 
-// decodeUpdate rebuilds the update stored at seq, wire bytes included.
+// decodeUpdate rebuilds the update stored at seq, wire bytes included, for
+// delivery.
 func decodeUpdate(seq uint64, v []byte) (*hub.Update, error) {
+	u, err := decodeFields(seq, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := u.Encode(); err != nil {
+		return nil, errors.Join(errCorrupt, err)
+	}
+	return u, nil
+}
+
+// decodeFields reads the stored fields of an update without its wire
+// bytes: enough for retention and for the store's own bookkeeping.
+func decodeFields(seq uint64, v []byte) (*hub.Update, error) {
 	d := decoder{b: v}
 	if d.byte() != codecVersion {
 		return nil, errCorrupt
@@ -112,9 +126,6 @@ func decodeUpdate(seq uint64, v []byte) (*hub.Update, error) {
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return nil, errCorrupt
-	}
-	if err := u.Encode(); err != nil {
-		return nil, errors.Join(errCorrupt, err)
 	}
 	return u, nil
 }

@@ -106,7 +106,7 @@ func deleteUpdate(tx *bbolt.Tx, key []byte, removed counts) error {
 		return nil
 	}
 	seq, _ := keySeq(key)
-	if u, err := decodeUpdate(seq, v); err == nil {
+	if u, err := decodeFields(seq, v); err == nil {
 		if ids := tx.Bucket(bucketIDs); string(ids.Get([]byte(u.ID))) == string(key) {
 			if err := ids.Delete([]byte(u.ID)); err != nil {
 				return err
@@ -137,7 +137,7 @@ func (s *Store) expire(cutoff time.Time) error {
 			cur := tx.Bucket(bucketUpdates).Cursor()
 			for k, v := cur.First(); k != nil && n < deleteChunk; k, v = cur.First() {
 				seq, _ := keySeq(k)
-				if u, err := decodeUpdate(seq, v); err == nil && !u.Time.Before(cutoff) {
+				if u, err := decodeFields(seq, v); err == nil && !u.Time.Before(cutoff) {
 					return nil
 				}
 				if err := deleteUpdate(tx, append([]byte(nil), k...), removed); err != nil {

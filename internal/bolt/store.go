@@ -143,7 +143,7 @@ func (s *Store) load() (err error) {
 		}
 		if k, v := tx.Bucket(bucketUpdates).Cursor().Last(); k != nil {
 			seq, ok := keySeq(k)
-			u, err := decodeUpdate(seq, v)
+			u, err := decodeFields(seq, v)
 			if !ok || err != nil {
 				return fmt.Errorf("newest update: %w", errCorrupt)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/sse"
@@ -151,7 +152,7 @@ func openAIError(err error) openAIErrorBody {
 func writeOpenAIError(w http.ResponseWriter, err error) {
 	status, _ := statusOf(err)
 	if status == http.StatusTooManyRequests {
-		setRetryAfter(w)
+		setRetryAfterFor(w, time.Second)
 	}
 	writeJSON(w, status, map[string]any{"error": openAIError(err)})
 }

@@ -28,21 +28,23 @@ func FuzzDecodeUpdate(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/publish", bytes.NewReader([]byte(body)))
 		r.Header.Set("Content-Type", ctype)
 		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 1<<16)
-		u, err := decodeUpdate(r)
+		us, _, err := decodeUpdates(r)
 		if err != nil {
 			if status, _ := statusOf(err); status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge {
 				t.Fatalf("decode error %v maps to %d", err, status)
 			}
 			return
 		}
-		for _, s := range append([]string{u.Data, u.ID, u.Type}, u.Topics...) {
-			if !utf8.ValidString(s) {
-				t.Fatalf("accepted invalid UTF-8 %q", s)
+		for _, u := range us {
+			for _, s := range append([]string{u.Data, u.ID, u.Type}, u.Topics...) {
+				if !utf8.ValidString(s) {
+					t.Fatalf("accepted invalid UTF-8 %q", s)
+				}
 			}
+			if u.Retry < 0 {
+				t.Fatalf("accepted retry %d", u.Retry)
+			}
+			_ = u.Validate() // must not panic either
 		}
-		if u.Retry < 0 {
-			t.Fatalf("accepted retry %d", u.Retry)
-		}
-		_ = u.Validate() // must not panic either
 	})
 }

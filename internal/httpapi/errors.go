@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/hub"
@@ -31,7 +32,7 @@ func writeErr(w http.ResponseWriter, err error) {
 	status, field := statusOf(err)
 	switch status {
 	case http.StatusTooManyRequests:
-		setRetryAfter(w)
+		setRetryAfterFor(w, time.Second)
 	case http.StatusUnauthorized:
 		setChallenge(w.Header(), err)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/ssehub/ssehub/internal/llm"
@@ -99,11 +98,4 @@ func decodeJSON(r *http.Request, v any, strict bool) error {
 		return badRequest("body", "malformed JSON: unexpected data after the value")
 	}
 	return nil
-}
-
-// retryAfter is the Retry-After sent with 429 answers, in seconds.
-const retryAfter = 1
-
-func setRetryAfter(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 }

@@ -82,19 +82,30 @@ func atIndex(i int, err error) error {
 // decodeUpdates reads one update (a form, or a JSON object) or, from a
 // JSON array, a batch of them.
 func decodeUpdates(r *http.Request) (us []*hub.Update, batch bool, err error) {
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
-		u, err := decodeUpdate(r)
+	switch ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct {
+	case "application/json":
+		return decodeJSONUpdates(r)
+	case "application/x-www-form-urlencoded", "multipart/form-data", "":
+		u, err := decodeFormUpdate(r)
+		if err == nil {
+			err = checkUTF8(u) // form values may hold any bytes
+		}
 		return []*hub.Update{u}, false, err
+	default:
+		return nil, false, badRequest("Content-Type", fmt.Sprintf("unsupported content type %q: use application/x-www-form-urlencoded or application/json", ct))
 	}
+}
+
+// decodeJSONUpdates reads a JSON object or an array of them. decodeJSON
+// has checked the body is valid UTF-8, and JSON escapes decode to valid
+// UTF-8, so the strings need no further check.
+func decodeJSONUpdates(r *http.Request) ([]*hub.Update, bool, error) {
 	var raw json.RawMessage
 	if err := decodeJSON(r, &raw, false); err != nil {
 		return nil, false, err
 	}
 	if b := bytes.TrimLeft(raw, " \t\r\n"); len(b) == 0 || b[0] != '[' {
 		u, err := parseJSONUpdate(raw)
-		if err == nil {
-			err = checkUTF8(u)
-		}
 		return []*hub.Update{u}, false, err
 	}
 	var items []json.RawMessage
@@ -104,38 +115,15 @@ func decodeUpdates(r *http.Request) (us []*hub.Update, batch bool, err error) {
 	if len(items) == 0 || len(items) > hub.MaxBatch {
 		return nil, true, badRequest("body", fmt.Sprintf("a batch holds 1 to %d updates, not %d", hub.MaxBatch, len(items)))
 	}
+	us := make([]*hub.Update, 0, len(items))
 	for i, item := range items {
 		u, err := parseJSONUpdate(item)
-		if err == nil {
-			err = checkUTF8(u)
-		}
 		if err != nil {
 			return nil, true, atIndex(i, err)
 		}
 		us = append(us, u)
 	}
 	return us, true, nil
-}
-
-// decodeUpdate reads an update from a form or JSON body.
-func decodeUpdate(r *http.Request) (*hub.Update, error) {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var (
-		u   *hub.Update
-		err error
-	)
-	switch ct {
-	case "application/json":
-		u, err = decodeJSONUpdate(r)
-	case "application/x-www-form-urlencoded", "multipart/form-data", "":
-		u, err = decodeFormUpdate(r)
-	default:
-		return nil, badRequest("Content-Type", fmt.Sprintf("unsupported content type %q: use application/x-www-form-urlencoded or application/json", ct))
-	}
-	if err != nil {
-		return nil, err
-	}
-	return u, checkUTF8(u)
 }
 
 func decodeFormUpdate(r *http.Request) (*hub.Update, error) {
@@ -182,14 +170,6 @@ type jsonUpdate struct {
 	Type    string          `json:"type"`
 	Retry   int             `json:"retry"`
 	Private bool            `json:"private"`
-}
-
-func decodeJSONUpdate(r *http.Request) (*hub.Update, error) {
-	var raw json.RawMessage
-	if err := decodeJSON(r, &raw, false); err != nil {
-		return nil, err
-	}
-	return parseJSONUpdate(raw)
 }
 
 // parseJSONUpdate reads one JSON update object; unknown keys are refused.
