@@ -2,7 +2,8 @@
 # Installs what the test suite needs when it is missing: Debian's Chromium for
 # the browser tests, Node.js with the pinned npm packages (e2e/node) used as
 # real clients, php-cli for the PHP examples, nginx for the reverse-proxy
-# test of deploy/nginx.conf. Safe to run again; does nothing when all is
+# test of deploy/nginx.conf, redis-server for the cluster tests (each test
+# starts its own on a free port; the package's service is not used). Safe to run again; does nothing when all is
 # present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v php >/dev/null 2>&1 || need+=(php-cli)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}" >&2

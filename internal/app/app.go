@@ -24,6 +24,7 @@ import (
 	"github.com/ssehub/ssehub/internal/llm/sim"
 	"github.com/ssehub/ssehub/internal/metrics"
 	"github.com/ssehub/ssehub/internal/openai"
+	"github.com/ssehub/ssehub/internal/redis"
 )
 
 // App is a configured ssehub: a hub and its HTTP handler.
@@ -31,11 +32,13 @@ type App struct {
 	cfg     Config
 	log     *slog.Logger
 	hub     *hub.Hub
-	store   io.Closer // the durable history, nil in memory-only mode
+	store   io.Closer // the durable history or Redis, nil in memory-only mode
 	gens    *llm.Manager
 	handler http.Handler
 	// stopFeed ends the stats feed's goroutine and waits for it.
 	stopFeed func()
+	// stopFollow ends the goroutine following the cluster's Redis log.
+	stopFollow func()
 }
 
 // New builds an App from cfg.
@@ -53,11 +56,15 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 			"subscribe", "anonymous; private updates reach nobody",
 			"fix", "set -jwt-key (SSEHUB_JWT_KEY) to an HS256 secret or a PEM public key file (with -jwt-alg RS256 or ES256)")
 	}
-	hist, store, err := newHistory(cfg, log)
+	b, err := newBackend(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	h := hub.New(hub.Config{History: hist, QueueSize: cfg.QueueSize})
+	hcfg := hub.Config{History: b.history, QueueSize: cfg.QueueSize}
+	if b.cluster != nil {
+		hcfg.Log = b.cluster
+	}
+	h := hub.New(hcfg)
 	models := newModels(cfg, log)
 	gens := llm.NewManager(llm.ManagerConfig{
 		Model: models, MaxConcurrent: cfg.LLMMaxRunning, MaxTokens: cfg.LLMMaxTokens,
@@ -79,7 +86,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Console:      console.Handler(),
 		Generations:  gens,
 		Models:       models,
-		History:      hist,
+		History:      b.reader,
 		Metrics:      apiMetrics,
 		MetricsToken: cfg.Metrics.Token,
 
@@ -87,7 +94,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Subscribers:   subs,
 		DenyAnonymous: !cfg.AnonymousSubscribe,
 	}, h, log)
-	src := metrics.Sources{Hub: h, Streams: api, History: hist, LLM: gens}
+	src := metrics.Sources{Hub: h, Streams: api, History: b.reader, LLM: gens}
 	if reg != nil {
 		reg.Watch(src)
 	}
@@ -99,7 +106,12 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		handler = withPprof(api, cfg.Metrics.Token)
 		log.Warn("profiler on at /debug/pprof/: keep this address private")
 	}
-	return &App{cfg: cfg, log: log, hub: h, store: store, gens: gens, handler: handler, stopFeed: launch(feed.Run)}, nil
+	stopFollow := func() {}
+	if b.cluster != nil {
+		stopFollow = launch(func(ctx context.Context) { b.cluster.Follow(ctx, h) })
+	}
+	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, handler: handler,
+		stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
 }
 
 // launch starts f in a goroutine and returns the function that cancels its
@@ -117,22 +129,39 @@ func launch(f func(context.Context)) (stop func()) {
 	}
 }
 
-// newHistory opens the durable history in DataDir, or keeps history in
-// memory when DataDir is empty.
-func newHistory(cfg Config, log *slog.Logger) (hub.History, io.Closer, error) {
-	if cfg.DataDir == "" {
+// backend is where the hub keeps its history: in memory, in the durable
+// store of DataDir, or shared with other nodes in Redis.
+type backend struct {
+	history hub.History  // single node; nil in cluster mode
+	cluster *redis.Store // cluster mode; nil on a single node
+	reader  hub.Reader   // whichever of the two is set, for readiness and metrics
+	closer  io.Closer    // nil in memory
+}
+
+// newBackend opens Redis when configured, else the durable history in
+// DataDir, else keeps history in memory.
+func newBackend(cfg Config, log *slog.Logger) (backend, error) {
+	switch {
+	case cfg.Redis.URL != "":
+		st, err := openRedis(cfg, log)
+		if err != nil {
+			return backend{}, err
+		}
+		return backend{cluster: st, reader: st, closer: st}, nil
+	case cfg.DataDir == "":
 		log.Warn("history is kept in memory only: it is lost on restart (set -data-dir to keep it)")
-		return history.NewMemory(history.MemoryConfig{
+		mem := history.NewMemory(history.MemoryConfig{
 			MaxEvents: cfg.HistoryEvents, MaxBytes: cfg.HistoryBytes, MaxTotalBytes: cfg.HistoryTotal,
-		}), nil, nil
+		})
+		return backend{history: mem, reader: mem}, nil
 	}
 	store, err := bolt.Open(bolt.Config{
 		Dir: cfg.DataDir, MaxEvents: cfg.HistoryEvents, MaxAge: cfg.HistoryMaxAge, Logger: log,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("durable history: %w", err)
+		return backend{}, fmt.Errorf("durable history: %w", err)
 	}
-	return store, store, nil
+	return backend{history: store, reader: store, closer: store}, nil
 }
 
 // newModels builds the simulated model and, when configured, the upstream.
@@ -163,6 +192,7 @@ func (a *App) Close(context.Context) error {
 }
 
 func (a *App) closeStore() error {
+	a.stopFollow()
 	if a.store == nil {
 		return nil
 	}

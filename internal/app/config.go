@@ -61,6 +61,7 @@ type Config struct {
 
 	Limits  LimitConfig   // what clients may use
 	Metrics MetricsConfig // the /metrics endpoint
+	Redis   RedisConfig   // cluster mode
 }
 
 // DefaultConfig returns the settings ssehub runs with out of the box.
@@ -92,6 +93,7 @@ func DefaultConfig() Config {
 		AnonymousSubscribe: true,
 		Limits:             DefaultLimits(),
 		Metrics:            DefaultMetrics(),
+		Redis:              DefaultRedis(),
 	}
 }
 
@@ -208,6 +210,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
 	limitFlags(fs, &cfg.Limits)
 	metricsFlags(fs, &cfg.Metrics)
+	redisFlags(fs, &cfg.Redis)
 }
 
 // isSet reports whether the flag name was given on the command line.
@@ -234,6 +237,9 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 // EnvName is the environment variable of a flag: SSEHUB_ and the flag name
 // in upper case with dashes as underscores.
 func EnvName(flagName string) string {
+	if env, ok := envAliases[flagName]; ok {
+		return env
+	}
 	return "SSEHUB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
@@ -254,6 +260,9 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := c.Limits.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Redis.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SimTokensPerSec <= 0 {

@@ -35,7 +35,7 @@ type Config struct {
 	Console      http.Handler  // serves the web console at "/" and /assets/
 	Generations  *llm.Manager  // runs LLM generations; nil disables the LLM endpoints
 	Models       *llm.Router   // answers /v1/chat/completions
-	History      hub.History   // the hub's history: /readyz pings it when it is a Pinger; never read
+	History      hub.Reader    // the hub's history: /readyz pings it when it is a Pinger; never read
 	Metrics      Metrics       // serves /metrics and records latency; nil disables both
 	MetricsToken string        // when set, /metrics needs "Authorization: Bearer <token>"
 

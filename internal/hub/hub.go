@@ -22,6 +22,10 @@ type Config struct {
 	History History
 	// QueueSize bounds each subscriber's queue of undelivered updates.
 	QueueSize int
+	// Log, when set, is a log shared with the hubs of other nodes, replacing
+	// History: publishes go through it and reach subscribers through
+	// Deliver, and replays read from it.
+	Log Log
 	// Epoch names this incarnation of the hub's history inside generated
 	// ids, so ids from a wiped history are recognised. Random when empty.
 	Epoch string
@@ -30,6 +34,7 @@ type Config struct {
 // Hub routes published updates to the subscribers of their topics.
 type Hub struct {
 	cfg   Config
+	src   Reader // where replays read: the Log, else the History, else nil
 	epoch string
 
 	mu       sync.Mutex
@@ -55,7 +60,13 @@ func New(cfg Config) *Hub {
 		cfg.QueueSize = DefaultQueueSize
 	}
 	h := &Hub{cfg: cfg, epoch: cfg.Epoch, byTopic: map[string]*subList{}, all: map[*Subscriber]struct{}{}}
-	if p, ok := cfg.History.(Positioner); ok {
+	switch {
+	case cfg.Log != nil:
+		h.src = cfg.Log
+	case cfg.History != nil:
+		h.src = cfg.History
+	}
+	if p, ok := h.src.(Positioner); ok {
 		h.epoch, h.seq, h.lastID = p.Position()
 		h.assigned = h.seq
 	}
@@ -79,7 +90,11 @@ func randomEpoch() string {
 }
 
 // Epoch returns the epoch written into generated ids.
-func (h *Hub) Epoch() string { return h.epoch }
+func (h *Hub) Epoch() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.epoch
+}
 
 // EndSubscriptions ends every subscription with ErrClosed and refuses new
 // ones while publishes are still accepted: the first step of a graceful

@@ -35,6 +35,15 @@ func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) 
 	if err := validateBatch(us); err != nil {
 		return nil, err
 	}
+	if us[0].Internal {
+		if err := h.publishInternal(us[0]); err != nil {
+			return nil, err
+		}
+		return []string{""}, nil
+	}
+	if h.cfg.Log != nil {
+		return h.publishToLog(ctx, us)
+	}
 	ps, err := h.assign(us)
 	if err != nil {
 		return nil, err
@@ -52,12 +61,8 @@ func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) 
 			return nil, &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", p.err)}
 		}
 		ids[i] = p.u.ID
-		if p.u.Internal {
-			h.internal.Add(1)
-		} else {
-			h.published.Add(1)
-		}
 	}
+	h.published.Add(uint64(len(us)))
 	return ids, nil
 }
 
@@ -66,6 +71,9 @@ func validateBatch(us []*Update) error {
 		return &Error{Code: CodeInvalid, Field: "body", Err: fmt.Errorf("a batch holds 1 to %d updates, not %d", MaxBatch, len(us))}
 	}
 	for i, u := range us {
+		if u.Internal && len(us) > 1 {
+			return &Error{Code: CodeInvalid, Field: fmt.Sprintf("[%d].topic", i), Err: errors.New("internal updates are published one at a time")}
+		}
 		if err := u.Validate(); err != nil {
 			var herr *Error
 			if len(us) > 1 && errors.As(err, &herr) {
@@ -91,7 +99,7 @@ func (h *Hub) store(ctx context.Context, ps []*inflight) {
 	}
 	var wg sync.WaitGroup
 	for _, p := range ps {
-		if p.err == nil && !p.u.Internal {
+		if p.err == nil {
 			wg.Go(func() { p.err = h.cfg.History.Append(ctx, p.u) })
 		}
 	}
@@ -149,9 +157,7 @@ func (h *Hub) advance() {
 		n++
 		h.seq = p.u.Seq
 		if p.err == nil {
-			if !p.u.Internal {
-				h.lastID = p.u.ID
-			}
+			h.lastID = p.u.ID
 			h.fanout(p.u)
 		}
 	}
@@ -160,9 +166,7 @@ func (h *Hub) advance() {
 }
 
 // fanout queues u for its subscribers; called with h.mu held. Queuing never
-// blocks: a subscriber whose queue is full is cut off. Wildcard
-// subscribers never get internal updates: reserved topics match only
-// exact selectors.
+// blocks: a subscriber whose queue is full is cut off.
 func (h *Hub) fanout(u *Update) {
 	for _, t := range u.Topics {
 		if l := h.byTopic[t]; l != nil {
@@ -173,13 +177,17 @@ func (h *Hub) fanout(u *Update) {
 			}
 		}
 	}
-	if !u.Internal {
-		for _, s := range h.wild.subs {
-			if s.lastSeq != u.Seq && s.wants(u) {
-				h.deliver(s, u)
-			}
+	for _, s := range h.wild.subs {
+		if s.lastSeq != u.Seq && s.wants(u) {
+			h.deliver(s, u)
 		}
 	}
+	h.cutOff()
+}
+
+// cutOff ends the subscribers whose queues overflowed during a fan-out;
+// called with h.mu held.
+func (h *Hub) cutOff() {
 	for _, s := range h.cut {
 		h.unindex(s)
 		if s.end(ErrSlowConsumer) {

@@ -16,6 +16,11 @@ const Earliest = "earliest"
 type History interface {
 	// Append stores u.
 	Append(ctx context.Context, u *Update) error
+	Reader
+}
+
+// Reader reads stored updates back: the replay side of a History or a Log.
+type Reader interface {
 	// Read calls fn, in Seq order, for each retained update in q's range
 	// that q.Match accepts, stopping at the first error fn returns.
 	Read(ctx context.Context, q Query, fn func(*Update) error) error
@@ -108,8 +113,8 @@ func (h *Hub) resumePoint(ctx context.Context, id string) (position, error) {
 	case Earliest:
 		return position{after: 0, header: Earliest}, nil
 	}
-	if h.cfg.History != nil {
-		seq, ok, err := h.cfg.History.Lookup(ctx, id)
+	if h.src != nil {
+		seq, ok, err := h.src.Lookup(ctx, id)
 		if err != nil {
 			return position{}, &Error{Code: CodeUnavailable, Err: fmt.Errorf("look up last event id: %w", err)}
 		}
@@ -118,13 +123,13 @@ func (h *Hub) resumePoint(ctx context.Context, id string) (position, error) {
 		}
 	}
 	h.mu.Lock()
-	head := h.seq
+	head, current := h.seq, h.epoch
 	h.mu.Unlock()
 	epoch, seq, ours := parseID(id)
 	switch {
-	case ours && epoch == h.epoch && seq <= head:
+	case ours && epoch == current && seq <= head:
 		return position{after: seq, header: Earliest}, nil
-	case ours && epoch != h.epoch:
+	case ours && epoch != current:
 		return position{after: 0, header: Earliest}, nil
 	}
 	return position{after: head, header: Earliest}, nil
@@ -132,7 +137,7 @@ func (h *Hub) resumePoint(ctx context.Context, id string) (position, error) {
 
 // replay queues the retained updates in (after, upto] ahead of live ones.
 func (h *Hub) replay(ctx context.Context, s *Subscriber, after, upto uint64) error {
-	if h.cfg.History == nil {
+	if h.src == nil {
 		return nil
 	}
 	q := Query{After: after, Upto: upto, Match: s.wants}
@@ -140,7 +145,7 @@ func (h *Hub) replay(ctx context.Context, s *Subscriber, after, upto uint64) err
 		q.Topics = s.exact
 	}
 	var replay []*Update
-	err := h.cfg.History.Read(ctx, q, func(u *Update) error {
+	err := h.src.Read(ctx, q, func(u *Update) error {
 		replay = append(replay, u)
 		return nil
 	})

@@ -108,7 +108,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func (c *collector) collectHistory(hist hub.History, gauge func(*prometheus.Desc, float64, ...string)) {
+func (c *collector) collectHistory(hist hub.Reader, gauge func(*prometheus.Desc, float64, ...string)) {
 	switch h := hist.(type) {
 	case memorySize:
 		gauge(c.historyBytes, float64(h.Bytes()))

@@ -44,10 +44,10 @@ func LatencyBuckets() []float64 {
 
 // Sources are the parts of ssehub the collector and the feed read.
 type Sources struct {
-	Hub     *hub.Hub    // required
-	Streams Streams     // the HTTP layer; nil counts no streams
-	History hub.History // sized when it reports its size (see HistorySizer); may be nil
-	LLM     LLM         // the generations; nil when there are none
+	Hub     *hub.Hub   // required
+	Streams Streams    // the HTTP layer; nil counts no streams
+	History hub.Reader // sized when it reports its size (see HistorySizer); may be nil
+	LLM     LLM        // the generations; nil when there are none
 }
 
 // Streams reports the HTTP layer's event streams.

@@ -1,0 +1,40 @@
+package hub
+
+import (
+	"errors"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+// publishInternal queues one of the hub's own announcements (the stats
+// feed) for the subscribers naming its topic exactly: wildcard subscribers
+// never get them, as reserved topics match only exact selectors. They take
+// no position and carry no id, so they neither enter history nor move a
+// client's resume point, and on a shared log they stay on this node.
+func (h *Hub) publishInternal(u *Update) error {
+	if len(u.Topics) != 1 {
+		return &Error{Code: CodeInvalid, Field: "topic", Err: errors.New("an internal update has exactly one topic")}
+	}
+	u.ID, u.Time = "", time.Now()
+	if err := u.Encode(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return &Error{Code: CodeUnavailable, Err: ErrClosed}
+	}
+	if l := h.byTopic[u.Topics[0]]; l != nil {
+		for _, s := range l.subs {
+			if !u.Private || topic.MatchAny(s.private, u.Topics) {
+				if !s.enqueue(u) {
+					h.cut = append(h.cut, s)
+				}
+			}
+		}
+	}
+	h.cutOff()
+	h.internal.Add(1)
+	return nil
+}

@@ -1,0 +1,139 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// addScript stores a batch of updates atomically in order: for each, it
+// numbers it (the count key), appends it to the log under a Redis-generated
+// entry id, appends it under the same id to each of its topics' streams and
+// records a publisher-chosen id. Being one script, no other node's publish
+// interleaves, so the log order is the same for everyone.
+//
+// ARGV: prefix, log length, topic length, min id ("" for no age bound),
+// topic ttl ms, custom id ttl ms, n, then n × (payload, custom id, number of
+// topics, topics...). It returns the epoch followed by the entry ids.
+var addScript = goredis.NewScript(`
+local p = ARGV[1]
+local epoch = redis.call('GET', p .. ':epoch')
+if not epoch then return redis.error_reply('NOEPOCH the shared epoch is missing') end
+local logMax, topicMax, minID, ttl, idTTL = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local out = {epoch}
+local i = 8
+for k = 1, tonumber(ARGV[7]) do
+  local payload, custom, nt = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  i = i + 3
+  local c = redis.call('INCR', p .. ':count')
+  local id = redis.call('XADD', p .. ':log', 'MAXLEN', '~', logMax, '*', 'e', epoch, 'c', c, 'u', payload)
+  for t = 1, nt do
+    local key = p .. ':t:' .. ARGV[i]
+    i = i + 1
+    redis.call('XADD', key, 'MAXLEN', '~', topicMax, id, 'e', epoch, 'u', payload)
+    if minID ~= '' then
+      redis.call('XTRIM', key, 'MINID', '~', minID)
+      redis.call('PEXPIRE', key, ttl)
+    end
+  end
+  if custom ~= '' then redis.call('SET', p .. ':id:' .. custom, id, 'PX', idTTL) end
+  out[#out + 1] = id
+end
+if minID ~= '' then redis.call('XTRIM', p .. ':log', 'MINID', '~', minID) end
+return out
+`)
+
+// Add stores the updates in the log and their topics' histories, setting
+// each one's Seq, ID and Time (hub.Log). It returns only once Redis has
+// them; a Redis that lost its data (no epoch) gets a new epoch and the
+// batch is tried once more.
+func (s *Store) Add(ctx context.Context, us []*hub.Update) error {
+	now := time.Now()
+	for _, u := range us {
+		u.Time = now
+	}
+	args := s.addArgs(us)
+	res, err := addScript.Run(ctx, s.rdb, nil, args...).StringSlice()
+	if err != nil && strings.HasPrefix(err.Error(), "NOEPOCH") {
+		if _, err = s.ensureEpoch(ctx); err == nil {
+			res, err = addScript.Run(ctx, s.rdb, nil, args...).StringSlice()
+		}
+	}
+	if err := s.note(err); err != nil {
+		return fmt.Errorf("redis add: %w", err)
+	}
+	return assignIDs(us, res)
+}
+
+// assignIDs sets the positions and ids the script returned: the epoch,
+// then one entry id per update.
+func assignIDs(us []*hub.Update, res []string) error {
+	if len(res) != len(us)+1 {
+		return fmt.Errorf("redis add: %d results for %d updates", len(res), len(us))
+	}
+	epoch := res[0]
+	for i, u := range us {
+		seq, err := seqOf(res[i+1])
+		if err != nil {
+			return fmt.Errorf("redis add: %w", err)
+		}
+		u.Seq = seq
+		if u.ID == "" {
+			u.ID = hub.FormatID(epoch, seq)
+		}
+	}
+	return nil
+}
+
+// addArgs lays out the script's arguments. The stored payload carries the
+// publisher's id only; generated ids are derived from the entry id.
+func (s *Store) addArgs(us []*hub.Update) []any {
+	minID, ttl, idTTL := "", int64(0), DefaultIDTTL.Milliseconds()
+	if age := s.opts.MaxAge; age > 0 {
+		minID = strconv.FormatInt(time.Now().Add(-age).UnixMilli(), 10)
+		ttl, idTTL = age.Milliseconds(), age.Milliseconds()
+	}
+	args := []any{s.opts.Prefix, s.opts.LogLength, s.opts.MaxEvents, minID, ttl, idTTL, len(us)}
+	for _, u := range us {
+		payload, _ := u.MarshalBinary() // never fails
+		topics := distinct(u.Topics)
+		args = append(args, payload, u.ID, len(topics))
+		for _, t := range topics {
+			args = append(args, t)
+		}
+	}
+	return args
+}
+
+// distinct drops repeated topics: one entry id may go into a stream once.
+func distinct(topics []string) []string {
+	for i, t := range topics {
+		for _, prev := range topics[:i] {
+			if prev == t {
+				return distinctSlow(topics)
+			}
+		}
+	}
+	return topics
+}
+
+func distinctSlow(topics []string) []string {
+	seen := make(map[string]bool, len(topics))
+	out := make([]string, 0, len(topics))
+	for _, t := range topics {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var errNoPayload = errors.New("log entry without payload")

@@ -1,0 +1,178 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Sink receives what a node reads from the log: the hub.
+type Sink interface {
+	// Deliver fans out updates in log order.
+	Deliver(us []*hub.Update)
+	// Rebase ends every subscription with reason and moves the head: the
+	// log was wiped or dropped entries this node had not read.
+	Rebase(epoch string, seq uint64, lastID string, reason error)
+}
+
+// Reasons a node ends its subscriptions so that clients resume from history.
+var (
+	ErrEpochChanged = errors.New("the Redis history was wiped (new epoch); reconnect to resume")
+	ErrFellBehind   = errors.New("this node fell behind the Redis log and missed updates; reconnect to resume")
+)
+
+// Follow tails the log from where the store was opened and hands every
+// entry to sink, in order, until ctx ends. When Redis fails it retries
+// with backoff, keeping its place, so subscribers miss nothing published
+// once Redis is back. Entries of a new epoch, or a jump in the entries'
+// numbers (trimmed before this node read them), rebase the sink.
+func (s *Store) Follow(ctx context.Context, sink Sink) {
+	f := follower{s: s, sink: sink, at: s.start, epoch: s.Epoch()}
+	f.run(ctx)
+}
+
+// followBatch is the most entries one XREAD returns.
+const followBatch = 1024
+
+type follower struct {
+	s       *Store
+	sink    Sink
+	at      position // last entry handed to the sink
+	epoch   string   // epoch of the entries handed to the sink
+	backoff time.Duration
+	down    bool // last read failed
+}
+
+func (f *follower) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		msgs, err := f.read(ctx)
+		if err != nil {
+			f.fail(ctx, err)
+			continue
+		}
+		f.recovered()
+		if len(msgs) > 0 {
+			f.hand(msgs)
+		} else {
+			f.checkEpoch(ctx)
+		}
+	}
+}
+
+// checkEpoch, run when the log is idle, notices a wiped Redis whose new
+// entries sort at or before this node's place (the same millisecond, or a
+// clock set back), which reading alone would never return.
+func (f *follower) checkEpoch(ctx context.Context) {
+	epoch, err := f.s.rdb.Get(ctx, f.s.keys.epoch).Result()
+	if errors.Is(err, goredis.Nil) || ctx.Err() != nil || f.s.note(err) != nil || epoch == f.epoch {
+		return // no epoch yet: the next publish creates it and its entries tell
+	}
+	head, err := f.s.head(ctx)
+	if err != nil {
+		return
+	}
+	f.epoch = epoch
+	f.s.epoch.Store(&epoch)
+	f.s.log.Warn("rebasing: ending every subscription so clients resume from the Redis history",
+		slog.Any("reason", ErrEpochChanged), slog.String("epoch", epoch))
+	f.sink.Rebase(epoch, head.seq, head.id, ErrEpochChanged)
+	f.at = head
+}
+
+// read waits up to a second for entries after the current place.
+func (f *follower) read(ctx context.Context) ([]goredis.XMessage, error) {
+	res, err := f.s.rdb.XRead(ctx, &goredis.XReadArgs{
+		Streams: []string{f.s.keys.log, entryID(f.at.seq)}, Count: followBatch, Block: time.Second,
+	}).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	if err := f.s.note(err); err != nil {
+		return nil, err
+	}
+	if len(res) == 0 {
+		return nil, nil
+	}
+	return res[0].Messages, nil
+}
+
+// fail logs a failed read once per outage and waits before the next try.
+func (f *follower) fail(ctx context.Context, err error) {
+	if !f.down {
+		f.s.log.Error("redis unreachable: following the log paused, publishes refused until it is back",
+			slog.Any("err", err))
+		f.down = true
+	}
+	f.backoff = min(max(2*f.backoff, 50*time.Millisecond), 2*time.Second)
+	t := time.NewTimer(f.backoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func (f *follower) recovered() {
+	if f.down {
+		f.s.log.Info("redis reachable again: following the log from where it paused", slog.String("after", entryID(f.at.seq)))
+	}
+	f.down, f.backoff = false, 0
+}
+
+// hand decodes entries and passes them on, rebasing the sink first when
+// they do not continue the log it knows.
+func (f *follower) hand(msgs []goredis.XMessage) {
+	us := make([]*hub.Update, 0, len(msgs))
+	for _, m := range msgs {
+		count, _ := strconv.ParseUint(field(m, "c"), 10, 64)
+		u, err := decode(m)
+		if err != nil {
+			f.s.log.Error("skipping an unreadable log entry", slog.String("entry", m.ID), slog.Any("err", err))
+			if seq, err := seqOf(m.ID); err == nil {
+				f.at = position{seq: seq, id: f.at.id, count: count}
+			}
+			continue
+		}
+		if reason := f.check(field(m, "e"), count); reason != nil {
+			f.sink.Deliver(us)
+			us = us[:0]
+			f.rebase(field(m, "e"), u, count, reason)
+		} else {
+			us = append(us, u)
+		}
+		f.at = position{seq: u.Seq, id: u.ID, count: count}
+	}
+	f.sink.Deliver(us)
+}
+
+// check says why an entry does not follow the last one: another epoch, or
+// entries skipped.
+func (f *follower) check(epoch string, count uint64) error {
+	switch {
+	case epoch != f.epoch:
+		return ErrEpochChanged
+	case count != f.at.count+1:
+		return fmt.Errorf("%w (entry %d after %d)", ErrFellBehind, count, f.at.count)
+	}
+	return nil
+}
+
+// rebase moves the sink past u: its subscribers resume from history,
+// which holds u and what it missed, as far as retention allows.
+func (f *follower) rebase(epoch string, u *hub.Update, count uint64, reason error) {
+	f.s.log.Warn("rebasing: ending every subscription so clients resume from the Redis history",
+		slog.Any("reason", reason), slog.String("epoch", epoch), slog.Uint64("entry", count))
+	f.epoch = epoch
+	f.s.epoch.Store(&epoch)
+	f.sink.Rebase(epoch, u.Seq, u.ID, reason)
+}

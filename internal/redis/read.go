@@ -1,0 +1,141 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// readPage is how many entries one XRANGE returns while replaying.
+const readPage = 512
+
+// Read calls fn for the retained updates of q's range in position order
+// (hub.Reader). With q.Topics it reads those topics' streams and merges
+// them; otherwise it reads the log, whose length bounds how far back a
+// wildcard subscription can resume.
+func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) error) error {
+	if q.Topics == nil {
+		return s.scan(ctx, s.keys.log, q, fn)
+	}
+	var all []*hub.Update
+	for _, t := range distinct(q.Topics) {
+		err := s.scan(ctx, s.keys.topic(t), q, func(u *hub.Update) error {
+			all = append(all, u)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(all, func(a, b *hub.Update) int { return cmp.Compare(a.Seq, b.Seq) })
+	for i, u := range all {
+		if i > 0 && all[i-1].Seq == u.Seq {
+			continue // an update of several of the topics
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scan calls fn for the entries of one stream in (q.After, q.Upto] that
+// q.Match accepts, a page at a time.
+func (s *Store) scan(ctx context.Context, key string, q hub.Query, fn func(*hub.Update) error) error {
+	start, end := "("+entryID(q.After), entryID(q.Upto)
+	for {
+		msgs, err := s.rdb.XRangeN(ctx, key, start, end, readPage).Result()
+		if err := s.note(err); err != nil {
+			return fmt.Errorf("redis read %s: %w", key, err)
+		}
+		for _, m := range msgs {
+			u, err := decode(m)
+			if err != nil {
+				return fmt.Errorf("redis read %s: %w", key, err)
+			}
+			if q.Match != nil && !q.Match(u) {
+				continue
+			}
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		if len(msgs) < readPage {
+			return nil
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+// Lookup returns the position of an event id (hub.Reader). A generated id
+// of the current epoch names its position directly; a publisher's id is
+// looked up in the ids it recorded.
+func (s *Store) Lookup(ctx context.Context, id string) (uint64, bool, error) {
+	if epoch, seq, ok := hub.ParseID(id); ok {
+		return seq, ok && epoch == s.Epoch(), nil
+	}
+	entry, err := s.rdb.Get(ctx, s.keys.id(id)).Result()
+	if errors.Is(s.note(err), goredis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("redis lookup: %w", err)
+	}
+	seq, err := seqOf(entry)
+	if err != nil {
+		return 0, false, fmt.Errorf("redis lookup: %w", err)
+	}
+	return seq, true, nil
+}
+
+// head reads the newest entry of the log.
+func (s *Store) head(ctx context.Context) (position, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.log, "+", "-", 1).Result()
+	if err := s.note(err); err != nil {
+		return position{}, fmt.Errorf("read the log's head: %w", err)
+	}
+	if len(msgs) == 0 {
+		return position{}, nil
+	}
+	u, err := decode(msgs[0])
+	if err != nil {
+		return position{}, fmt.Errorf("read the log's head: %w", err)
+	}
+	count, _ := strconv.ParseUint(field(msgs[0], "c"), 10, 64)
+	return position{seq: u.Seq, id: u.ID, count: count}, nil
+}
+
+// decode rebuilds the update of a stream entry, wire bytes included.
+func decode(m goredis.XMessage) (*hub.Update, error) {
+	payload, ok := m.Values["u"].(string)
+	if !ok {
+		return nil, fmt.Errorf("entry %s: %w", m.ID, errNoPayload)
+	}
+	seq, err := seqOf(m.ID)
+	if err != nil {
+		return nil, err
+	}
+	u := &hub.Update{Seq: seq}
+	if err := u.UnmarshalBinary([]byte(payload)); err != nil {
+		return nil, fmt.Errorf("entry %s: %w", m.ID, err)
+	}
+	if u.ID == "" {
+		u.ID = hub.FormatID(field(m, "e"), seq)
+	}
+	if err := u.Encode(); err != nil {
+		return nil, fmt.Errorf("entry %s: %w", m.ID, errors.Join(hub.ErrCorrupt, err))
+	}
+	return u, nil
+}
+
+func field(m goredis.XMessage, name string) string {
+	v, _ := m.Values[name].(string)
+	return v
+}

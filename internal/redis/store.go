@@ -1,0 +1,198 @@
+// Package redis is the Redis engine that lets several ssehub nodes share one
+// history and one order of events. Every update goes into one Redis Stream,
+// the log, by a Lua script that also copies it into its topics' streams (the
+// per-topic history) and numbers it; every node follows the log with XREAD
+// and fans out what it reads, so each event reaches every subscriber on
+// every node once, in the log's order. Ids derive from the log's entry ids,
+// so a client resumes on any node.
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Defaults for Options.
+const (
+	DefaultPrefix    = "ssehub"
+	DefaultLogLength = 100000
+	DefaultMaxEvents = 10000
+	// DefaultIDTTL is how long a publisher-chosen id stays resolvable when
+	// no MaxAge bounds the history.
+	DefaultIDTTL = 7 * 24 * time.Hour
+)
+
+// Options configures a Store.
+type Options struct {
+	URL       string        // redis://[user:password@]host:port/db or rediss:// for TLS
+	Prefix    string        // starts every key, so several hubs can share a Redis
+	LogLength int           // entries kept in the log: how far a node may fall behind, and the wildcard replay window
+	MaxEvents int           // entries kept per topic
+	MaxAge    time.Duration // entries older than this are trimmed; 0 keeps them until the counts
+	Logger    *slog.Logger
+}
+
+// Store is a hub.Log kept in Redis.
+type Store struct {
+	opts   Options
+	rdb    *goredis.Client
+	log    *slog.Logger
+	keys   keys
+	epoch  atomic.Pointer[string]
+	start  position // the log's head when the store was opened
+	up     atomic.Bool
+	errors atomic.Uint64
+}
+
+// keys are the names of the store's Redis keys.
+type keys struct {
+	prefix, epoch, count, log string
+}
+
+func newKeys(prefix string) keys {
+	return keys{prefix: prefix, epoch: prefix + ":epoch", count: prefix + ":count", log: prefix + ":log"}
+}
+
+func (k keys) topic(t string) string { return k.prefix + ":t:" + t }
+func (k keys) id(id string) string   { return k.prefix + ":id:" + id }
+
+// Open connects to Redis, makes sure the shared epoch exists and reads the
+// log's head, where this node starts following.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	ro, err := goredis.ParseURL(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = 2*time.Second, 3*time.Second, 3*time.Second
+	ro.MaxRetries = 1
+	opts = withDefaults(opts)
+	quietLogs.Do(func() { goredis.SetLogger(redisLogger{opts.Logger}) })
+	s := &Store{opts: opts, rdb: goredis.NewClient(ro), log: opts.Logger, keys: newKeys(opts.Prefix)}
+	if err := s.open(ctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, fmt.Errorf("redis %s: %w", ro.Addr, err)
+	}
+	s.up.Store(true)
+	return s, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.LogLength <= 0 {
+		o.LogLength = DefaultLogLength
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultMaxEvents
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+func (s *Store) open(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return err
+	}
+	if _, err := s.ensureEpoch(ctx); err != nil {
+		return err
+	}
+	head, err := s.head(ctx)
+	if err != nil {
+		return err
+	}
+	s.start = head
+	return nil
+}
+
+// ensureEpoch creates the shared epoch unless a node already has, and
+// returns it.
+func (s *Store) ensureEpoch(ctx context.Context) (string, error) {
+	if err := s.rdb.SetNX(ctx, s.keys.epoch, randomEpoch(), 0).Err(); err != nil {
+		return "", fmt.Errorf("create epoch: %w", err)
+	}
+	e, err := s.rdb.Get(ctx, s.keys.epoch).Result()
+	if err != nil {
+		return "", fmt.Errorf("read epoch: %w", err)
+	}
+	s.epoch.Store(&e)
+	return e, nil
+}
+
+func randomEpoch() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// Epoch returns the shared epoch last seen.
+func (s *Store) Epoch() string { return *s.epoch.Load() }
+
+// Position tells the hub where the log stood when the store was opened
+// (hub.Positioner): the node starts there and follows from there.
+func (s *Store) Position() (epoch string, lastSeq uint64, lastID string) {
+	return s.Epoch(), s.start.seq, s.start.id
+}
+
+// Ping checks that Redis answers; it backs the readiness probe.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+// Up reports whether the last command to Redis succeeded.
+func (s *Store) Up() bool { return s.up.Load() }
+
+// Errors counts failed Redis commands since the store opened.
+func (s *Store) Errors() uint64 { return s.errors.Load() }
+
+// note records the outcome of a Redis command for Up and Errors.
+func (s *Store) note(err error) error {
+	if err != nil && !errors.Is(err, goredis.Nil) && !errors.Is(err, context.Canceled) {
+		s.errors.Add(1)
+		s.up.Store(false)
+		return err
+	}
+	s.up.Store(true)
+	return err
+}
+
+// Close closes the connections to Redis.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+var _ hub.Log = (*Store)(nil)
+
+// quietLogs sends go-redis's own log lines (one per failed dial while Redis
+// is down) to the store's logger at debug level: the store logs outages
+// itself, once.
+var quietLogs sync.Once
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
+
+// CheckURL reports whether url is a Redis URL the store can open.
+func CheckURL(url string) error {
+	if _, err := goredis.ParseURL(url); err != nil {
+		return err
+	}
+	return nil
+}
