@@ -56,11 +56,11 @@ type finishCommand struct {
 func runChild(ctx context.Context, cfg Config, stdin io.Reader, stdout io.Writer) error {
 	cctx, cancel := context.WithTimeout(ctx, cfg.Timeout-grace(cfg.Timeout))
 	defer cancel()
-	t, err := resolveTarget(cctx, cfg.URL)
+	ts, err := resolveTargets(cctx, cfg.URLs)
 	if err != nil {
 		return err
 	}
-	f := newFleet(cfg, t, cfg.child.First, cfg.child.Count, max(1, cfg.Dialers/cfg.procs()))
+	f := newFleet(cfg, ts, cfg.child.First, cfg.child.Count, max(1, cfg.Dialers/cfg.procs()))
 	enc := json.NewEncoder(stdout)
 	rep, _ := f.connected(cctx)
 	if err := enc.Encode(childMessage{Phase: "connected", Report: rep}); err != nil {
@@ -133,7 +133,7 @@ func startChild(ctx context.Context, cfg Config, sub childRange, stderr io.Write
 // childArgs is the command line of a child serving sub within timeout.
 func childArgs(cfg Config, sub childRange, timeout time.Duration) []string {
 	return []string{
-		"-url", cfg.URL,
+		"-url", strings.Join(cfg.URLs, ","),
 		"-subscribers", strconv.Itoa(cfg.Subscribers),
 		"-topics", strconv.Itoa(cfg.Topics),
 		"-events", strconv.Itoa(cfg.Events),

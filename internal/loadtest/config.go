@@ -29,11 +29,12 @@ const (
 	maxPublishers   = 1000
 	maxSeenBytes    = 1 << 30 // memory of all subscribers' seen-sets together
 	maxConnsPerProc = 19000   // the machine caps a process at 20,000 open files
+	maxHubs         = 64      // URLs in -url, and pids in -server-pid
 )
 
 // Config is one run's settings; DefaultConfig gives the flags' defaults.
 type Config struct {
-	URL            string        // hub URL: subscribe with GET, publish with POST
+	URLs           []string      // hub URLs (one per node of a cluster): subscribe with GET, publish with POST
 	Subscribers    int           // streams to open
 	Topics         int           // topics bench-0 … bench-(Topics-1), subscribers and events round-robin
 	Events         int           // events to publish in all; 0 only connects (idle memory)
@@ -42,7 +43,7 @@ type Config struct {
 	Payload        int           // bytes of each event's data
 	Procs          int           // processes holding subscribers; 0 is one per ConnsPerProc; 1 is this process
 	SourceIPs      int           // local addresses 127.0.0.2… to dial from; 0 is one per ConnsPerSource
-	ServerPID      int           // the hub's pid, to read its RSS and CPU from /proc; 0 for none
+	ServerPIDs     []int         // the hubs' pids, to read their RSS and CPU from /proc; none for none
 	Timeout        time.Duration // bound on the whole run
 	Warmup         time.Duration // idle time after all subscribers connect, before RSS and publishing
 	Drain          time.Duration // after publishing, how long without a delivery before the rest count as lost
@@ -57,7 +58,7 @@ type Config struct {
 // DefaultConfig returns the settings of a run with no flags.
 func DefaultConfig() Config {
 	return Config{
-		URL:            DefaultURL,
+		URLs:           []string{DefaultURL},
 		Subscribers:    100,
 		Topics:         1,
 		Events:         1000,
@@ -81,7 +82,7 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("ssehub-bench", flag.ContinueOnError)
 	fs.SetOutput(usage)
-	fs.StringVar(&cfg.URL, "url", cfg.URL, "hub URL (loopback only: 127.0.0.0/8, ::1 or localhost)")
+	fs.Var((*urlList)(&cfg.URLs), "url", "hub `URL` (loopback only: 127.0.0.0/8, ::1 or localhost); several URLs, comma-separated, one per node of a cluster, share the subscribers and the publishes round-robin")
 	fs.IntVar(&cfg.Subscribers, "subscribers", cfg.Subscribers, "subscriber streams to open")
 	fs.IntVar(&cfg.Topics, "topics", cfg.Topics, "topics bench-0…bench-K-1; subscribers and events are spread over them round-robin")
 	fs.IntVar(&cfg.Events, "events", cfg.Events, "events to publish in all; 0 only connects and measures idle memory")
@@ -90,7 +91,7 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.IntVar(&cfg.Payload, "payload", cfg.Payload, "bytes of each event's data (at least the timestamp's ~50)")
 	fs.IntVar(&cfg.Procs, "procs", cfg.Procs, fmt.Sprintf("processes holding subscribers; 0 picks one per %d subscribers, 1 keeps them in this process", ConnsPerProc))
 	fs.IntVar(&cfg.SourceIPs, "source-ips", cfg.SourceIPs, fmt.Sprintf("local addresses 127.0.0.2…127.0.0.(N+1) subscribers dial from; 0 picks one per %d subscribers (none for an IPv6 hub)", ConnsPerSource))
-	fs.IntVar(&cfg.ServerPID, "server-pid", cfg.ServerPID, "the hub's process id, to report its RSS and CPU time from /proc; 0 for none")
+	fs.Var((*pidList)(&cfg.ServerPIDs), "server-pid", "the hub's process id (`PID`), to report its RSS and CPU time from /proc; several pids, comma-separated (a cluster's nodes), are summed; 0 for none")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on the whole run; what was measured by then is printed")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "idle time after all subscribers connect, before reading the hub's RSS and publishing")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after publishing, how long without any delivery before missing events count as lost")
@@ -123,9 +124,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf(format, a...))
 		}
 	}
-	if err := checkLoopbackURL(c.URL); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, c.validateHubs()...)
 	check(c.Subscribers < 1, "-subscribers must be at least 1")
 	check(c.Topics < 1, "-topics must be at least 1")
 	check(c.Events < 0 || c.Events > math.MaxInt32, "-events must be between 0 and %d", math.MaxInt32)
@@ -134,7 +133,6 @@ func (c Config) Validate() error {
 	check(c.Payload < 0 || c.Payload > maxPayload, "-payload must be between 0 and %d bytes", maxPayload)
 	check(c.Procs < 0, "-procs must not be negative")
 	check(c.SourceIPs < 0 || c.SourceIPs > maxSourceIPs, "-source-ips must be between 0 (automatic) and %d", maxSourceIPs)
-	check(c.ServerPID < 0, "-server-pid must not be negative")
 	check(c.Timeout <= 0, "-timeout must be positive")
 	check(c.Warmup < 0, "-warmup must not be negative")
 	check(c.Drain <= 0, "-drain must be positive")

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg != DefaultConfig() {
+	if !reflect.DeepEqual(cfg, DefaultConfig()) {
 		t.Errorf("no flags gave %+v, want DefaultConfig %+v", cfg, DefaultConfig())
 	}
 	if cfg.procs() != 1 || cfg.sourceIPs(true) != 1 || cfg.sourceIPs(false) != 0 {
@@ -118,7 +119,7 @@ func TestChildArgs(t *testing.T) {
 	want := parent
 	want.Procs, want.Timeout = 2, 90*time.Second
 	child.child = nil
-	if child != want {
+	if !reflect.DeepEqual(child, want) {
 		t.Errorf("child config\n%+v\nwant\n%+v", child, want)
 	}
 }

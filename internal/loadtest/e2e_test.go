@@ -66,12 +66,12 @@ func startHubTLS(t *testing.T, edit func(*app.Config), useTLS bool) string {
 	return srv.URL + "/.well-known/mercure"
 }
 
-func testConfig(url string) Config {
+func testConfig(urls ...string) Config {
 	cfg := DefaultConfig()
-	cfg.URL = url
+	cfg.URLs = urls
 	cfg.Warmup = 0
 	cfg.Timeout = 60 * time.Second
-	cfg.ServerPID = os.Getpid() // the hub runs in this process
+	cfg.ServerPIDs = []int{os.Getpid()} // the hubs run in this process
 	return cfg
 }
 
@@ -195,7 +195,7 @@ func TestRunHangingHub(t *testing.T) {
 		}
 	})
 	cfg := testConfig("http://" + ln.Addr().String() + "/.well-known/mercure")
-	cfg.ServerPID = 0
+	cfg.ServerPIDs = nil
 	cfg.Subscribers, cfg.Events, cfg.Timeout, cfg.ConnectTimeout = 10, 100, 2*time.Second, 300*time.Millisecond
 	start := time.Now()
 	res, err := Run(t.Context(), cfg, io.Discard)
@@ -228,7 +228,7 @@ func TestRunBrokenStreams(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := testConfig(srv.URL)
-	cfg.ServerPID = 0
+	cfg.ServerPIDs = nil
 	cfg.Subscribers, cfg.Topics, cfg.Events, cfg.Drain = 6, 2, 10, 200*time.Millisecond
 	res, err := Run(t.Context(), cfg, io.Discard)
 	if err != nil {

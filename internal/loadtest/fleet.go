@@ -2,6 +2,8 @@ package loadtest
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,10 +39,10 @@ type fleet struct {
 	readers  sync.WaitGroup
 }
 
-func newFleet(cfg Config, t target, first, count, dialers int) *fleet {
+func newFleet(cfg Config, ts []target, first, count, dialers int) *fleet {
 	return &fleet{
 		cfg:     cfg,
-		dial:    dialer{cfg: cfg, target: t, sources: cfg.sourceIPs(t.addr.Addr().Is4())},
+		dial:    newDialer(cfg, ts),
 		dialers: dialers,
 		first:   first,
 		count:   count,
@@ -57,7 +59,7 @@ func (f *fleet) connected(ctx context.Context) (Report, error) {
 		mu   sync.Mutex
 		wg   sync.WaitGroup
 	)
-	f.connect = Report{Subscribers: f.count, Errors: map[string]int{}}
+	f.connect = Report{Subscribers: f.count, Errors: map[string]int{}, ConnectedByHub: make([]int, len(f.dial.targets))}
 	for range min(f.dialers, f.count) {
 		wg.Go(func() {
 			for {
@@ -69,9 +71,11 @@ func (f *fleet) connected(ctx context.Context) (Report, error) {
 				mu.Lock()
 				if err != nil {
 					f.connect.Failed++
-					addError(f.connect.Errors, errClass(err))
+					hub := hubOf(f.first+i, f.cfg.Topics, len(f.dial.targets))
+					addError(f.connect.Errors, hubKind(f.dial.targets, hub, errClass(err)))
 				} else {
 					f.connect.Connected++
+					f.connect.ConnectedByHub[s.hub]++
 					f.subs = append(f.subs, s)
 					f.readers.Go(func() { s.read(f.cfg, f.latency, f.noteDelivery, f.stopping.Load) })
 				}
@@ -154,10 +158,9 @@ func (f *fleet) complete(expected []int64) bool {
 // readers have ended.
 func (f *fleet) report(expected []int64) Report {
 	r := f.connect
-	r.Errors = map[string]int{}
-	for k, n := range f.connect.Errors {
-		r.Errors[k] = n
-	}
+	r.Errors = maps.Clone(f.connect.Errors)
+	r.ConnectedByHub = slices.Clone(f.connect.ConnectedByHub)
+	r.LostByHub = make([]int64, len(f.dial.targets))
 	r.Latency = f.latency
 	r.FirstDelivery, r.LastDelivery = f.firstAt.Load(), f.lastAt.Load()
 	for _, s := range f.subs {
@@ -166,14 +169,16 @@ func (f *fleet) report(expected []int64) Report {
 			want = expected[s.topic]
 		}
 		r.Expected += want
-		r.Lost += max(0, want-s.unique.Load())
+		lost := max(0, want-s.unique.Load())
+		r.Lost += lost
+		r.LostByHub[s.hub] += lost
 		r.Delivered += s.delivered
 		r.Duplicates += s.duplicates
 		r.OutOfOrder += s.outOfOrder
 		r.Foreign += s.foreign
 		if s.err != nil {
 			r.StreamErrors++
-			addError(r.Errors, errClass(s.err))
+			addError(r.Errors, hubKind(f.dial.targets, s.hub, errClass(s.err)))
 		}
 	}
 	return r

@@ -49,28 +49,38 @@ func (p *publishStats) merge(o publishStats) {
 	}
 }
 
-// publisher sends events to the hub.
+// publisher sends events to the hubs, each event to one hub: round-robin
+// as hubOf says.
 type publisher struct {
-	cfg    Config
-	target target
-	client *http.Client
+	cfg     Config
+	targets []target
+	clients []*http.Client // one per target
 }
 
-func newPublisher(cfg Config, t target) *publisher {
+func newPublisher(cfg Config, ts []target) *publisher {
+	p := &publisher{cfg: cfg, targets: ts}
+	for _, t := range ts {
+		p.clients = append(p.clients, newClient(t, cfg.Publishers))
+	}
+	return p
+}
+
+// newClient returns an HTTP client that only ever dials t's checked address.
+func newClient(t target, conns int) *http.Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", t.addr.String()) // never anywhere but the checked address
 		},
-		MaxIdleConnsPerHost: cfg.Publishers,
+		MaxIdleConnsPerHost: conns,
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, // a loopback hub under test
 		DisableCompression:  true,
 	}
-	return &publisher{cfg: cfg, target: t, client: &http.Client{
+	return &http.Client{
 		Transport:     tr,
 		Timeout:       publishTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	}
 }
 
 // run publishes the run's events: publisher p sends events p, p+P, p+2P, …
@@ -91,7 +101,9 @@ func (p *publisher) run(ctx context.Context) publishStats {
 		})
 	}
 	wg.Wait()
-	p.client.CloseIdleConnections()
+	for _, c := range p.clients {
+		c.CloseIdleConnections()
+	}
 	return total
 }
 
@@ -112,11 +124,12 @@ func (p *publisher) loop(ctx context.Context, pub int, start time.Time) publishS
 		}
 		k := seq % p.cfg.Topics
 		data = appendData(data[:0], stamp{T: now.UnixNano(), Pub: pub, Seq: seq}, p.cfg.Payload)
-		err := p.send(ctx, topic(k), string(data))
+		hub := hubOf(seq, p.cfg.Topics, len(p.targets))
+		err := p.send(ctx, hub, topic(k), string(data))
 		st.Last = time.Now()
 		if err != nil {
 			st.Errors++
-			addError(st.Kinds, "publish: "+errClass(err))
+			addError(st.Kinds, hubKind(p.targets, hub, "publish: "+errClass(err)))
 			continue
 		}
 		st.Published++
@@ -126,10 +139,10 @@ func (p *publisher) loop(ctx context.Context, pub int, start time.Time) publishS
 	return st
 }
 
-// send publishes one event as a Mercure form.
-func (p *publisher) send(ctx context.Context, topic, data string) error {
+// send publishes one event to hub as a Mercure form.
+func (p *publisher) send(ctx context.Context, hub int, topic, data string) error {
 	body := "topic=" + url.QueryEscape(topic) + "&data=" + url.QueryEscape(data)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.target.url.String(), strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.targets[hub].url.String(), strings.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -137,7 +150,7 @@ func (p *publisher) send(ctx context.Context, topic, data string) error {
 	if p.cfg.JWT != "" {
 		req.Header.Set("Authorization", "Bearer "+p.cfg.JWT)
 	}
-	resp, err := p.client.Do(req)
+	resp, err := p.clients[hub].Do(req)
 	if err != nil {
 		return err
 	}

@@ -16,21 +16,23 @@ const maxErrorKinds = 20
 // Report is what a group of subscribers saw. Children send theirs to the
 // parent as JSON, and the parent merges them.
 type Report struct {
-	Subscribers    int            `json:"subscribers"`      // streams attempted
-	Connected      int            `json:"connected"`        // streams opened (200 and first bytes)
-	Failed         int            `json:"failed"`           // streams that could not be opened
-	StreamErrors   int            `json:"stream_errors"`    // opened streams that ended before the run did
-	ConnectSeconds float64        `json:"connect_s"`        // time to open them all
-	Delivered      int64          `json:"delivered"`        // the tool's events received, duplicates included
-	Expected       int64          `json:"expected"`         // events the open streams should have received
-	Lost           int64          `json:"lost"`             // expected events never received
-	Duplicates     int64          `json:"duplicates"`       // events received more than once by one stream
-	OutOfOrder     int64          `json:"out_of_order"`     // events received after a later one of the same publisher
-	Foreign        int64          `json:"foreign"`          // events that were not the tool's or not the stream's topic
-	FirstDelivery  int64          `json:"first_delivery"`   // Unix nanoseconds; 0 when none
-	LastDelivery   int64          `json:"last_delivery"`    // Unix nanoseconds; 0 when none
-	Latency        *Histogram     `json:"latency"`          // publish → receive, microseconds
-	Errors         map[string]int `json:"errors,omitempty"` // failures by kind
+	Subscribers    int            `json:"subscribers"`                // streams attempted
+	Connected      int            `json:"connected"`                  // streams opened (200 and first bytes)
+	Failed         int            `json:"failed"`                     // streams that could not be opened
+	StreamErrors   int            `json:"stream_errors"`              // opened streams that ended before the run did
+	ConnectSeconds float64        `json:"connect_s"`                  // time to open them all
+	Delivered      int64          `json:"delivered"`                  // the tool's events received, duplicates included
+	Expected       int64          `json:"expected"`                   // events the open streams should have received
+	Lost           int64          `json:"lost"`                       // expected events never received
+	Duplicates     int64          `json:"duplicates"`                 // events received more than once by one stream
+	OutOfOrder     int64          `json:"out_of_order"`               // events received after a later one of the same publisher
+	Foreign        int64          `json:"foreign"`                    // events that were not the tool's or not the stream's topic
+	FirstDelivery  int64          `json:"first_delivery"`             // Unix nanoseconds; 0 when none
+	LastDelivery   int64          `json:"last_delivery"`              // Unix nanoseconds; 0 when none
+	Latency        *Histogram     `json:"latency"`                    // publish → receive, microseconds
+	Errors         map[string]int `json:"errors,omitempty"`           // failures by kind
+	ConnectedByHub []int          `json:"connected_by_hub,omitempty"` // Connected by hub, in -url's order
+	LostByHub      []int64        `json:"lost_by_hub,omitempty"`      // Lost by the hub of the stream
 }
 
 // Merge adds o to r.
@@ -60,6 +62,19 @@ func (r *Report) Merge(o Report) {
 		}
 		addErrors(r.Errors, k, n)
 	}
+	r.ConnectedByHub = addEach(r.ConnectedByHub, o.ConnectedByHub)
+	r.LostByHub = addEach(r.LostByHub, o.LostByHub)
+}
+
+// addEach adds b to a element by element, growing a to b's length.
+func addEach[T int | int64](a, b []T) []T {
+	for len(a) < len(b) {
+		a = append(a, 0)
+	}
+	for i, n := range b {
+		a[i] += n
+	}
+	return a
 }
 
 // addError counts one error of kind k.
@@ -84,11 +99,13 @@ type Result struct {
 	Payload     int     `json:"payload"`
 	Procs       int     `json:"procs"`
 	SourceIPs   int     `json:"source_ips"`
+	Hubs        int     `json:"hubs"` // URLs in -url: the nodes of a cluster
 
 	Connections    int     `json:"connections"`
 	Failed         int     `json:"failed"`
 	StreamErrors   int     `json:"stream_errors"`
 	ConnectSeconds float64 `json:"connect_s"`
+	ConnByHub      []int   `json:"connections_by_hub,omitempty"` // with several hubs, in -url's order
 
 	Published     int64   `json:"published"`
 	PublishErrors int64   `json:"publish_errors"`
@@ -103,7 +120,8 @@ type Result struct {
 	Duplicates     int64   `json:"duplicates"`
 	OutOfOrder     int64   `json:"out_of_order"`
 	Foreign        int64   `json:"foreign,omitempty"`
-	PhaseSeconds   float64 `json:"phase_s"` // first publish → last delivery
+	LostByHub      []int64 `json:"lost_by_hub,omitempty"` // with several hubs: lost by the streams of each
+	PhaseSeconds   float64 `json:"phase_s"`               // first publish → last delivery
 	DeliveriesPerS float64 `json:"deliveries_per_s"`
 	LatencyP50ms   float64 `json:"p50_ms"`
 	LatencyP90ms   float64 `json:"p90_ms"`
@@ -112,6 +130,7 @@ type Result struct {
 
 	ServerRSSBeforeKiB int64   `json:"server_rss_before_kib,omitempty"`
 	ServerRSSAfterKiB  int64   `json:"server_rss_after_kib,omitempty"`
+	ServerRSSEachKiB   []int64 `json:"server_rss_after_kib_each,omitempty"` // with several pids, in -server-pid's order
 	RSSPerConnKiB      float64 `json:"rss_per_conn_kib,omitempty"`
 	ServerCPUSeconds   float64 `json:"server_cpu_s,omitempty"`
 	DeliveriesPerCPUS  float64 `json:"deliveries_per_cpu_s,omitempty"`
@@ -140,13 +159,17 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("run", "%d subscribers, %d topics, %d events of %d bytes, %d publisher(s)%s, %d proc(s), %d source IP(s)",
 		r.Subscribers, r.Topics, r.Events, r.Payload, r.Publishers, rateText(r.Rate), r.Procs, r.SourceIPs)
 	row("connections", "%d made, %d failed, %d streams broke, in %.2fs", r.Connections, r.Failed, r.StreamErrors, r.ConnectSeconds)
+	if r.Hubs > 1 {
+		row("by hub", "%d hubs: connections %v, lost %v (in -url's order)", r.Hubs, r.ConnByHub, r.LostByHub)
+	}
 	row("published", "%d acknowledged, %d errors, %.0f/s; acknowledged in p50 %.2f ms, p99 %.2f ms, max %.2f ms",
 		r.Published, r.PublishErrors, r.PublishPerSec, r.PublishP50ms, r.PublishP99ms, r.PublishMaxms)
 	row("delivered", "%d of %d expected: %d lost, %d duplicates, %d out of order", r.Delivered, r.Expected, r.Lost, r.Duplicates, r.OutOfOrder)
 	row("throughput", "%.0f deliveries/s over %.2fs (first publish → last delivery)", r.DeliveriesPerS, r.PhaseSeconds)
 	row("latency", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms", r.LatencyP50ms, r.LatencyP90ms, r.LatencyP99ms, r.LatencyMaxms)
 	if r.ServerRSSBeforeKiB > 0 {
-		row("server RSS", "%d KiB before, %d KiB with the streams idle: %.1f KiB per connection", r.ServerRSSBeforeKiB, r.ServerRSSAfterKiB, r.RSSPerConnKiB)
+		row("server RSS", "%d KiB before, %d KiB with the streams idle: %.1f KiB per connection%s",
+			r.ServerRSSBeforeKiB, r.ServerRSSAfterKiB, r.RSSPerConnKiB, eachText(r.ServerRSSEachKiB))
 		row("server CPU", "%.2f s while publishing: %.0f deliveries per CPU second", r.ServerCPUSeconds, r.DeliveriesPerCPUS)
 	}
 	row("bench CPU", "%.2f s", r.BenchCPUSeconds)
@@ -162,4 +185,12 @@ func rateText(rate float64) string {
 		return ""
 	}
 	return fmt.Sprintf(" paced at %g/s", rate)
+}
+
+// eachText lists the RSS of each of several server processes.
+func eachText(each []int64) string {
+	if len(each) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (summed over %d processes: %v KiB)", len(each), each)
 }

@@ -72,11 +72,11 @@ func TestNewResult(t *testing.T) {
 	start := time.Unix(1000, 0)
 	rep := Report{Connected: 10, Delivered: 1000, Expected: 1000, LastDelivery: start.Add(2 * time.Second).UnixNano(), Latency: h}
 	pub := publishStats{Published: 100, First: start, Last: start.Add(time.Second), PerTopic: []int64{100}}
-	tg, err := resolveTarget(t.Context(), cfg.URL)
+	ts, err := resolveTargets(t.Context(), cfg.URLs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := newResult(cfg, tg, rep, pub)
+	res := newResult(cfg, ts, rep, pub)
 	if res.DeliveriesPerS != 500 || res.PhaseSeconds != 2 || res.PublishPerSec != 100 {
 		t.Errorf("deliveries/s %v over %vs, publishes/s %v; want 500 over 2s, 100", res.DeliveriesPerS, res.PhaseSeconds, res.PublishPerSec)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,13 +39,13 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 	run, cancelRun := context.WithTimeout(hard, cfg.Timeout-grace(cfg.Timeout))
 	defer cancelRun()
 	var err error
-	if r.target, err = resolveTarget(run, cfg.URL); err != nil {
+	if r.targets, err = resolveTargets(run, cfg.URLs); err != nil {
 		return nil, err
 	}
-	if err := r.server.start(cfg.ServerPID); err != nil {
+	if err := r.server.start(cfg.ServerPIDs); err != nil {
 		return nil, err
 	}
-	if r.groups, r.children, err = startGroups(hard, cfg, r.target, log); err != nil {
+	if r.groups, r.children, err = startGroups(hard, cfg, r.targets, log); err != nil {
 		return nil, err
 	}
 	rep, pub, errs := r.phases(run, hard)
@@ -56,7 +57,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 // runner is one run under way.
 type runner struct {
 	cfg      Config
-	target   target
+	targets  []target
 	began    time.Time
 	progress io.Writer
 	server   serverProbe
@@ -69,7 +70,7 @@ type runner struct {
 func (r *runner) phases(run, hard context.Context) (Report, publishStats, []error) {
 	cfg := r.cfg
 	fmt.Fprintf(r.progress, "connecting %d subscribers to %s (%d process(es), %d source address(es))\n",
-		cfg.Subscribers, cfg.URL, len(r.groups), cfg.sourceIPs(r.target.addr.Addr().Is4()))
+		cfg.Subscribers, strings.Join(cfg.URLs, ", "), len(r.groups), newDialer(cfg, r.targets).sources)
 	conn, errs := collect(r.groups, func(g group) (Report, error) { return g.connected(run) })
 	fmt.Fprintf(r.progress, "connected %d, failed %d, in %.2fs; idle for %v\n", conn.Connected, conn.Failed, conn.ConnectSeconds, cfg.Warmup)
 	sleepUntil(run, time.Now().Add(cfg.Warmup))
@@ -78,7 +79,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 	pub := newPublishStats(cfg.Topics)
 	if cfg.Events > 0 && run.Err() == nil {
 		fmt.Fprintf(r.progress, "publishing %d events\n", cfg.Events)
-		pub = newPublisher(cfg, r.target).run(run)
+		pub = newPublisher(cfg, r.targets).run(run)
 	}
 	until, _ := run.Deadline()
 	fmt.Fprintf(r.progress, "published %d (%d errors); waiting for deliveries\n", pub.Published, pub.Errors)
@@ -89,7 +90,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 
 // result sums up the run.
 func (r *runner) result(rep Report, pub publishStats, errs []error) (*Result, error) {
-	res := newResult(r.cfg, r.target, rep, pub)
+	res := newResult(r.cfg, r.targets, rep, pub)
 	r.server.fill(res)
 	cpu := selfCPU()
 	for _, c := range r.children {
@@ -108,10 +109,10 @@ func (r *runner) result(rep Report, pub publishStats, errs []error) (*Result, er
 
 // startGroups starts the run's subscriber groups: this process's own, or
 // child processes, which are killed when ctx ends.
-func startGroups(ctx context.Context, cfg Config, t target, stderr io.Writer) ([]group, []*childGroup, error) {
+func startGroups(ctx context.Context, cfg Config, ts []target, stderr io.Writer) ([]group, []*childGroup, error) {
 	procs := cfg.procs()
 	if procs == 1 {
-		return []group{newFleet(cfg, t, 0, cfg.Subscribers, cfg.Dialers)}, nil, nil
+		return []group{newFleet(cfg, ts, 0, cfg.Subscribers, cfg.Dialers)}, nil, nil
 	}
 	cfg.Procs = procs
 	var (
@@ -160,17 +161,20 @@ func collect(groups []group, phase func(group) (Report, error)) (Report, []error
 }
 
 // newResult sums up a run.
-func newResult(cfg Config, t target, rep Report, pub publishStats) *Result {
+func newResult(cfg Config, ts []target, rep Report, pub publishStats) *Result {
 	res := &Result{
-		URL: cfg.URL, Subscribers: cfg.Subscribers, Topics: cfg.Topics, Events: cfg.Events,
+		URL: strings.Join(cfg.URLs, ","), Subscribers: cfg.Subscribers, Topics: cfg.Topics, Events: cfg.Events,
 		Publishers: cfg.Publishers, Rate: cfg.Rate, Payload: cfg.Payload,
-		Procs: cfg.procs(), SourceIPs: cfg.sourceIPs(t.addr.Addr().Is4()),
+		Procs: cfg.procs(), SourceIPs: newDialer(cfg, ts).sources, Hubs: len(ts),
 
 		Connections: rep.Connected, Failed: rep.Failed, StreamErrors: rep.StreamErrors, ConnectSeconds: round(rep.ConnectSeconds, 3),
 		Published: pub.Published, PublishErrors: pub.Errors,
 		Delivered: rep.Delivered, Expected: rep.Expected, Lost: rep.Lost,
 		Duplicates: rep.Duplicates, OutOfOrder: rep.OutOfOrder, Foreign: rep.Foreign,
 		Errors: map[string]int{},
+	}
+	if len(ts) > 1 {
+		res.ConnByHub, res.LostByHub = addEach(make([]int, len(ts)), rep.ConnectedByHub), addEach(make([]int64, len(ts)), rep.LostByHub)
 	}
 	if d := pub.Last.Sub(pub.First).Seconds(); pub.Published > 0 && d > 0 {
 		res.PublishPerSec = round(float64(pub.Published)/d, 1)
@@ -203,48 +207,4 @@ func newResult(cfg Config, t target, rep Report, pub publishStats) *Result {
 func round(x float64, digits int) float64 {
 	p := math.Pow10(digits)
 	return math.Round(x*p) / p
-}
-
-// serverProbe samples the hub's process: RSS before connecting, RSS and
-// CPU once the streams are idle, CPU when the deliveries are over.
-type serverProbe struct {
-	pid                 int
-	before, idleS, endS procSample
-	err                 error // the first failed sample after the start
-}
-
-func (p *serverProbe) start(pid int) error {
-	if p.pid = pid; pid == 0 {
-		return nil
-	}
-	var err error
-	p.before, err = readProc(pid)
-	return err
-}
-
-func (p *serverProbe) sample(into *procSample) {
-	if p.pid == 0 || p.err != nil {
-		return
-	}
-	*into, p.err = readProc(p.pid)
-}
-
-func (p *serverProbe) idle() { p.sample(&p.idleS) }
-func (p *serverProbe) done() { p.sample(&p.endS) }
-
-// fill writes the server's figures into res.
-func (p *serverProbe) fill(res *Result) {
-	if p.pid == 0 || p.err != nil {
-		return
-	}
-	res.ServerRSSBeforeKiB, res.ServerRSSAfterKiB = p.before.RSSKiB, p.idleS.RSSKiB
-	if res.Connections > 0 {
-		res.RSSPerConnKiB = round(float64(p.idleS.RSSKiB-p.before.RSSKiB)/float64(res.Connections), 2)
-	}
-	if res.Published > 0 {
-		res.ServerCPUSeconds = round((p.endS.CPU - p.idleS.CPU).Seconds(), 2)
-		if res.ServerCPUSeconds > 0 {
-			res.DeliveriesPerCPUS = round(float64(res.Delivered)/res.ServerCPUSeconds, 0)
-		}
-	}
 }

@@ -21,6 +21,7 @@ import (
 // touches the plain fields until the reader has ended.
 type subscriber struct {
 	topic  int
+	hub    int // index of the hub it is connected to
 	topics int // in the run
 	events int // in the run
 	conn   net.Conn
@@ -78,28 +79,39 @@ func (s *subscriber) receive(data string, now int64, lat *Histogram) bool {
 	return true
 }
 
-// dialer opens subscriber streams on a hub.
+// dialer opens subscriber streams on the hubs.
 type dialer struct {
 	cfg     Config
-	target  target
+	targets []target
 	sources int // local addresses to spread over; 0 for the system's choice
 }
 
-// open connects subscriber i (its index in the whole run): it dials, sends
-// the subscribe request and waits for a 200 answer and the stream's first
-// bytes, all within the connect timeout.
+func newDialer(cfg Config, ts []target) dialer {
+	sources := 0
+	if allIPv4(ts) {
+		sources = cfg.sourceIPs(true)
+	}
+	return dialer{cfg: cfg, targets: ts, sources: sources}
+}
+
+// open connects subscriber i (its index in the whole run) to its hub: it
+// dials, sends the subscribe request and waits for a 200 answer and the
+// stream's first bytes, all within the connect timeout.
 func (d dialer) open(ctx context.Context, i int) (*subscriber, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
+	hub := hubOf(i, d.cfg.Topics, len(d.targets))
+	t := d.targets[hub]
 	nd := net.Dialer{LocalAddr: sourceAddr(i, d.sources), Control: bindNoPort}
-	conn, err := nd.DialContext(ctx, "tcp", d.target.addr.String())
+	conn, err := nd.DialContext(ctx, "tcp", t.addr.String())
 	if err != nil {
 		return nil, err
 	}
 	s := newSubscriber(i%d.cfg.Topics, d.cfg)
+	s.hub = hub
 	// The handshake's reads and writes end when ctx does.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	err = d.handshake(ctx, s, conn)
+	err = d.handshake(ctx, t, s, conn)
 	if !stop() && err == nil {
 		err = ctx.Err()
 	}
@@ -111,13 +123,13 @@ func (d dialer) open(ctx context.Context, i int) (*subscriber, error) {
 	return s, nil
 }
 
-// handshake sends the subscribe request on conn and reads the answer's
-// head and first body byte into s.
-func (d dialer) handshake(ctx context.Context, s *subscriber, conn net.Conn) error {
+// handshake sends the subscribe request to t on conn and reads the
+// answer's head and first body byte into s.
+func (d dialer) handshake(ctx context.Context, t target, s *subscriber, conn net.Conn) error {
 	s.conn = conn
-	if d.target.tls {
+	if t.tls {
 		tc := tls.Client(conn, &tls.Config{
-			ServerName:         d.target.url.Hostname(),
+			ServerName:         t.url.Hostname(),
 			InsecureSkipVerify: true, // a loopback hub under test, often with a self-signed certificate
 			NextProtos:         []string{"http/1.1"},
 		})
@@ -126,7 +138,7 @@ func (d dialer) handshake(ctx context.Context, s *subscriber, conn net.Conn) err
 		}
 		s.conn = tc
 	}
-	if _, err := s.conn.Write(d.request(s.topic)); err != nil {
+	if _, err := s.conn.Write(d.request(t, s.topic)); err != nil {
 		return err
 	}
 	resp, err := http.ReadResponse(bufio.NewReaderSize(s.conn, 2048), &http.Request{Method: http.MethodGet})
@@ -144,9 +156,9 @@ func (d dialer) handshake(ctx context.Context, s *subscriber, conn net.Conn) err
 	return nil
 }
 
-// request returns the subscribe request for topic k.
-func (d dialer) request(k int) []byte {
-	u := *d.target.url
+// request returns the subscribe request to t for topic k.
+func (d dialer) request(t target, k int) []byte {
+	u := *t.url
 	q := u.Query()
 	q.Add("topic", topic(k))
 	u.RawQuery = q.Encode()
