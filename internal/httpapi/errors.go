@@ -31,7 +31,7 @@ func writeError(w http.ResponseWriter, status int, field, msg string) {
 func writeErr(w http.ResponseWriter, err error) {
 	status, field := statusOf(err)
 	switch status {
-	case http.StatusTooManyRequests:
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		setRetryAfterFor(w, time.Second)
 	case http.StatusUnauthorized:
 		setChallenge(w.Header(), err)

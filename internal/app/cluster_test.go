@@ -1,0 +1,127 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/auth/authtest"
+	"github.com/ssehub/ssehub/internal/redis/redistest"
+)
+
+// clusterConfig is a node of the cluster on srv, with JWT keys.
+func clusterConfig(t *testing.T, srv *redistest.Server, keys *authtest.Keys) app.Config {
+	cfg := testConfig(t)
+	cfg.Redis.URL = srv.URL()
+	cfg.JWTKey = keys.SecretFile
+	return cfg
+}
+
+// post publishes form values with a token and returns status and body.
+func (s *served) post(t *testing.T, token string, form url.Values) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/.well-known/mercure", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// TestClusterOverHTTP: two nodes on one Redis. An update published on one
+// node reaches the other node's subscribers with the id its publisher got;
+// a client resumes on another node than the one it left; private updates
+// follow the subscribers' tokens as on one node.
+func TestClusterOverHTTP(t *testing.T) {
+	srv := redistest.Start(t)
+	keys := authtest.NewKeys(t)
+	a := serve(t, clusterConfig(t, srv, keys), "http", &http.Transport{})
+	b := serve(t, clusterConfig(t, srv, keys), "http", &http.Transport{})
+	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
+	sub := keys.HS256(t, authtest.Claims(nil, []string{"orders/{id}"}, time.Now().Add(time.Hour)))
+
+	_, plain := b.open(t, "/.well-known/mercure?topic=orders/1")
+	_, authorized := b.open(t, "/.well-known/mercure?topic=orders/1&authorization="+sub)
+	waitSubscribers(t, b.app, 2)
+
+	status, id1, _ := a.post(t, pub, url.Values{"topic": {"orders/1"}, "data": {"public"}})
+	if status != http.StatusOK {
+		t.Fatalf("publish: %d %s", status, id1)
+	}
+	status, id2, _ := a.post(t, pub, url.Values{"topic": {"orders/1"}, "data": {"private"}, "private": {"on"}})
+	if status != http.StatusOK {
+		t.Fatalf("private publish: %d %s", status, id2)
+	}
+	a.post(t, pub, url.Values{"topic": {"orders/1"}, "data": {"third"}})
+
+	ev, err := plain.Next()
+	if err != nil || ev.ID != id1 || ev.Data != "public" {
+		t.Fatalf("node b, plain subscriber: %+v %v, want id %s", ev, err, id1)
+	}
+	expectData(t, plain, "third") // not the private one
+	ev, err = authorized.Next()
+	if err != nil || ev.ID != id1 {
+		t.Fatalf("node b, authorized: %+v %v", ev, err)
+	}
+	ev, err = authorized.Next()
+	if err != nil || ev.ID != id2 || ev.Data != "private" {
+		t.Fatalf("node b, authorized: %+v %v, want the private update %s", ev, err, id2)
+	}
+
+	// The client that read id1 on b resumes on a.
+	resp, resumed := a.open(t, "/.well-known/mercure?topic=orders/1&lastEventID="+url.QueryEscape(id1))
+	if got := resp.Header.Get("Last-Event-ID"); got != id1 {
+		t.Errorf("Last-Event-ID response header %q, want %q", got, id1)
+	}
+	expectData(t, resumed, "third")
+}
+
+// TestClusterRedisOutage: with Redis down a publish answers 503 naming
+// Redis (never 200), /readyz says not ready, and open streams stay; once
+// Redis is back, they receive what is published next on any node.
+func TestClusterRedisOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	keys := authtest.NewKeys(t)
+	a := serve(t, clusterConfig(t, srv, keys), "http", &http.Transport{})
+	b := serve(t, clusterConfig(t, srv, keys), "http", &http.Transport{})
+	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
+	_, stream := b.open(t, "/.well-known/mercure?topic=t")
+	waitSubscribers(t, b.app, 1)
+
+	srv.Stop()
+	status, body, h := a.post(t, pub, url.Values{"topic": {"t"}, "data": {"lost?"}})
+	var msg struct{ Error string }
+	_ = json.Unmarshal([]byte(body), &msg)
+	if status != http.StatusServiceUnavailable || !strings.Contains(msg.Error, "redis") || h.Get("Retry-After") == "" {
+		t.Fatalf("publish with Redis down: %d %q (Retry-After %q), want 503 naming redis with Retry-After", status, body, h.Get("Retry-After"))
+	}
+	if resp, err := a.client.Get(a.url + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with Redis down: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	if n := b.app.Hub().Stats().Subscribers; n != 1 {
+		t.Fatalf("%d subscribers during the outage, want the stream kept", n)
+	}
+	srv.Restart()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		status, _, _ = a.post(t, pub, url.Values{"topic": {"t"}, "data": {"back"}})
+		if status == http.StatusOK || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	expectData(t, stream, "back")
+}
