@@ -57,19 +57,25 @@ type nginxProxy struct {
 // addr as the address listened on, into a temporary prefix.
 func newNginx(t *testing.T, upstream string) *nginxProxy {
 	t.Helper()
+	return newNginxFrom(t, "deploy/nginx.conf", map[string]string{"server 127.0.0.1:8080;": "server " + upstream + ";"})
+}
+
+// newNginxFrom writes the server block in file (relative to the repository
+// root), with each key of replace (present once) replaced and the address
+// listened on a free one, into a temporary prefix.
+func newNginxFrom(t *testing.T, file string, replace map[string]string) *nginxProxy {
+	t.Helper()
 	bin := needProgram(t, "nginx")
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "nginx.conf"))
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := &nginxProxy{t: t, bin: bin, dir: t.TempDir(), addr: freeAddr(t)}
 	conf := string(b)
-	for old, repl := range map[string]string{
-		"server 127.0.0.1:8080;": "server " + upstream + ";",
-		"listen 80;":             "listen " + n.addr + ";",
-	} {
+	replace["listen 80;"] = "listen " + n.addr + ";"
+	for old, repl := range replace {
 		if strings.Count(conf, old) != 1 {
-			t.Fatalf("deploy/nginx.conf: want %q once", old)
+			t.Fatalf("%s: want %q once", file, old)
 		}
 		conf = strings.Replace(conf, old, repl, 1)
 	}

@@ -110,6 +110,9 @@ func TestClusterRedisOutage(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	if m := a.get(t, "/metrics"); !strings.Contains(m, "ssehub_redis_up 0") || strings.Contains(m, "ssehub_redis_errors_total 0\n") {
+		t.Errorf("metrics during the outage do not show Redis down:\n%s", grepLines(m, "redis"))
+	}
 	if n := b.app.Hub().Stats().Subscribers; n != 1 {
 		t.Fatalf("%d subscribers during the outage, want the stream kept", n)
 	}
@@ -124,4 +127,29 @@ func TestClusterRedisOutage(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	expectData(t, stream, "back")
+	if m := a.get(t, "/metrics"); !strings.Contains(m, "ssehub_redis_up 1") {
+		t.Errorf("metrics after the outage:\n%s", grepLines(m, "redis"))
+	}
+}
+
+// get returns the body of a GET.
+func (s *served) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, err := s.client.Get(s.url + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -18,6 +18,12 @@ type (
 	fileSize interface{ Size() (int64, error) }
 	// topicCount is a history that counts the topics it retains.
 	topicCount interface{ Topics() int }
+	// cluster is the Redis engine of a cluster node.
+	cluster interface {
+		Up() bool
+		Errors() uint64
+		Rebases() uint64
+	}
 )
 
 // collector turns the counters of the hub, the streams, the history and the
@@ -31,6 +37,7 @@ type collector struct {
 	published, internal, delivered, replayed    *prometheus.Desc
 	slowCut, historyBytes, historyTopics        *prometheus.Desc
 	llmStarted, llmRunning, llmFinished, tokens *prometheus.Desc
+	redisUp, redisErrors, rebases               *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -55,6 +62,9 @@ func newCollector(top int) *collector {
 		llmRunning:    desc("llm_generations_running", "LLM generations running now."),
 		llmFinished:   desc("llm_generations_finished_total", "LLM generations finished, by outcome: done, stopped, timeout, interrupted, error.", "outcome"),
 		tokens:        desc("llm_tokens_total", "Tokens the LLM generations published."),
+		redisUp:       desc("redis_up", "Cluster mode: 1 when the last command to Redis succeeded, 0 while it fails (publishes get 503)."),
+		redisErrors:   desc("redis_errors_total", "Cluster mode: failed commands to Redis."),
+		rebases:       desc("cluster_rebases_total", "Cluster mode: times this node ended every subscription because Redis was wiped or trimmed entries it had not read."),
 	}
 }
 
@@ -63,6 +73,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
 		c.replayed, c.slowCut, c.historyBytes, c.historyTopics, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
+		c.redisUp, c.redisErrors, c.rebases,
 	} {
 		ch <- d
 	}
@@ -97,6 +108,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.replayed, ss.Replayed)
 	}
 	c.collectHistory(src.History, gauge)
+	c.collectCluster(src.History, ch)
 	if src.LLM != nil {
 		ls := src.LLM.Stats()
 		counter(c.llmStarted, ls.Started)
@@ -120,6 +132,21 @@ func (c *collector) collectHistory(hist hub.Reader, gauge func(*prometheus.Desc,
 	if h, ok := hist.(topicCount); ok {
 		gauge(c.historyTopics, float64(h.Topics()))
 	}
+}
+
+// collectCluster reports the Redis engine's health on a cluster node.
+func (c *collector) collectCluster(hist hub.Reader, ch chan<- prometheus.Metric) {
+	cl, ok := hist.(cluster)
+	if !ok {
+		return
+	}
+	up := 0.0
+	if cl.Up() {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.redisUp, prometheus.GaugeValue, up)
+	ch <- prometheus.MustNewConstMetric(c.redisErrors, prometheus.CounterValue, float64(cl.Errors()))
+	ch <- prometheus.MustNewConstMetric(c.rebases, prometheus.CounterValue, float64(cl.Rebases()))
 }
 
 // series is one topic label and its value.

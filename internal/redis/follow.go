@@ -82,6 +82,7 @@ func (f *follower) checkEpoch(ctx context.Context) {
 	f.s.epoch.Store(&epoch)
 	f.s.log.Warn("rebasing: ending every subscription so clients resume from the Redis history",
 		slog.Any("reason", ErrEpochChanged), slog.String("epoch", epoch))
+	f.s.rebases.Add(1)
 	f.sink.Rebase(epoch, head.seq, head.id, ErrEpochChanged)
 	f.at = head
 }
@@ -174,5 +175,6 @@ func (f *follower) rebase(epoch string, u *hub.Update, count uint64, reason erro
 		slog.Any("reason", reason), slog.String("epoch", epoch), slog.Uint64("entry", count))
 	f.epoch = epoch
 	f.s.epoch.Store(&epoch)
+	f.s.rebases.Add(1)
 	f.sink.Rebase(epoch, u.Seq, u.ID, reason)
 }

@@ -46,14 +46,15 @@ type Options struct {
 
 // Store is a hub.Log kept in Redis.
 type Store struct {
-	opts   Options
-	rdb    *goredis.Client
-	log    *slog.Logger
-	keys   keys
-	epoch  atomic.Pointer[string]
-	start  position // the log's head when the store was opened
-	up     atomic.Bool
-	errors atomic.Uint64
+	opts    Options
+	rdb     *goredis.Client
+	log     *slog.Logger
+	keys    keys
+	epoch   atomic.Pointer[string]
+	start   position // the log's head when the store was opened
+	up      atomic.Bool
+	errors  atomic.Uint64
+	rebases atomic.Uint64
 }
 
 // keys are the names of the store's Redis keys.
@@ -172,6 +173,9 @@ func (s *Store) note(err error) error {
 	s.up.Store(true)
 	return err
 }
+
+// Rebases counts the times the follower ended every subscription.
+func (s *Store) Rebases() uint64 { return s.rebases.Load() }
 
 // Close closes the connections to Redis.
 func (s *Store) Close() error { return s.rdb.Close() }
