@@ -28,6 +28,30 @@ type Reader interface {
 	Lookup(ctx context.Context, id string) (seq uint64, ok bool, err error)
 }
 
+// TrimReporter is a Reader that can tell whether updates in a query's range
+// were dropped by retention, when Lookup cannot (a shared log resolves its
+// ids without a lookup): the subscription then reports "earliest".
+type TrimReporter interface {
+	Trimmed(ctx context.Context, q Query) (bool, error)
+}
+
+// checkTrimmed reports a resume point whose following updates were partly
+// dropped as "earliest", so the client knows events may be missing.
+func (h *Hub) checkTrimmed(ctx context.Context, s *Subscriber, q Query) error {
+	tr, ok := h.src.(TrimReporter)
+	if !ok || s.resumedAfter == Earliest {
+		return nil
+	}
+	trimmed, err := tr.Trimmed(ctx, q)
+	if err != nil {
+		return &Error{Code: CodeUnavailable, Err: fmt.Errorf("read history: %w", err)}
+	}
+	if trimmed {
+		s.resumedAfter = Earliest
+	}
+	return nil
+}
+
 // Query selects updates from History.
 type Query struct {
 	After  uint64             // only updates with Seq > After
@@ -151,6 +175,9 @@ func (h *Hub) replay(ctx context.Context, s *Subscriber, after, upto uint64) err
 	})
 	if err != nil {
 		return &Error{Code: CodeUnavailable, Err: fmt.Errorf("read history: %w", err)}
+	}
+	if err := h.checkTrimmed(ctx, s, q); err != nil {
+		return err
 	}
 	s.replayed = len(replay)
 	s.prepend(replay)

@@ -249,3 +249,31 @@ func receiveAll(t testing.TB, h *hub.Hub, topic string) []*hub.Update {
 	defer s.Close()
 	return s.Drain(nil)
 }
+
+// TestResumeAfterTrimmedReportsEarliest: resuming from an id whose
+// successors were trimmed replays what is left and says "earliest"; from
+// an id still followed by everything, it says that id.
+func TestResumeAfterTrimmedReportsEarliest(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := startNode(t, srv, redis.Options{MaxEvents: 100}), startNode(t, srv, redis.Options{})
+	var all []string
+	for i := range 1000 {
+		all = append(all, publish(t, a.hub, &hub.Update{Topics: []string{"busy"}, Data: fmt.Sprint(i)}))
+	}
+	quiet := publish(t, a.hub, &hub.Update{Topics: []string{"quiet"}, Data: "q1"})
+	last := publish(t, a.hub, &hub.Update{Topics: []string{"quiet"}, Data: "q2"})
+	waitHead(t, b.hub, last)
+
+	s := subscribe(t, b.hub, hub.SubscribeOptions{Topics: []string{"busy"}, LastEventID: all[1]})
+	if s.ResumedAfter() != hub.Earliest || s.Replayed() == 0 || s.Replayed() >= 998 {
+		t.Errorf("resume in a trimmed topic: after %q with %d replayed, want earliest and what is left", s.ResumedAfter(), s.Replayed())
+	}
+	s = subscribe(t, b.hub, hub.SubscribeOptions{Topics: []string{"busy"}, LastEventID: all[990]})
+	if s.ResumedAfter() != all[990] || s.Replayed() != 9 {
+		t.Errorf("resume near the head: after %q with %d replayed, want the id and 9", s.ResumedAfter(), s.Replayed())
+	}
+	s = subscribe(t, b.hub, hub.SubscribeOptions{Topics: []string{"quiet"}, LastEventID: quiet})
+	if s.ResumedAfter() != quiet || s.Replayed() != 1 {
+		t.Errorf("resume in a quiet topic of a busy hub: after %q with %d replayed", s.ResumedAfter(), s.Replayed())
+	}
+}
