@@ -102,15 +102,22 @@ func (h *Hub) Epoch() string {
 func (h *Hub) EndSubscriptions() {
 	h.mu.Lock()
 	h.ending = true
+	subs := h.detachAll()
+	h.mu.Unlock()
+	for _, s := range subs {
+		s.end(ErrClosed)
+	}
+}
+
+// detachAll removes every subscriber from the hub's indexes and returns
+// them, to be ended once the lock is released; called with h.mu held.
+func (h *Hub) detachAll() []*Subscriber {
 	subs := make([]*Subscriber, 0, len(h.all))
 	for s := range h.all {
 		subs = append(subs, s)
 		h.unindex(s)
 	}
-	h.mu.Unlock()
-	for _, s := range subs {
-		s.end(ErrClosed)
-	}
+	return subs
 }
 
 // Close ends every subscription and refuses further publishes.

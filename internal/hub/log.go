@@ -70,11 +70,7 @@ func (h *Hub) Head() (seq uint64, id string) {
 func (h *Hub) Rebase(epoch string, seq uint64, lastID string, reason error) {
 	h.mu.Lock()
 	h.epoch, h.seq, h.assigned, h.lastID = epoch, seq, seq, lastID
-	subs := make([]*Subscriber, 0, len(h.all))
-	for s := range h.all {
-		subs = append(subs, s)
-		h.unindex(s)
-	}
+	subs := h.detachAll()
 	h.mu.Unlock()
 	for _, s := range subs {
 		s.end(reason)
