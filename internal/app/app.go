@@ -37,7 +37,8 @@ type App struct {
 	handler http.Handler
 	// stopFeed ends the stats feed's goroutine and waits for it.
 	stopFeed func()
-	// stopFollow ends the goroutine following the cluster's Redis log.
+	// stopFollow ends the goroutines following the cluster's Redis log and
+	// answering the other nodes.
 	stopFollow func()
 }
 
@@ -85,6 +86,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Limits:       cfg.Limits.api(),
 		Console:      console.Handler(),
 		Generations:  gens,
+		Peers:        b.peers(),
 		Models:       models,
 		History:      b.reader,
 		Metrics:      apiMetrics,
@@ -108,7 +110,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}
 	stopFollow := func() {}
 	if b.cluster != nil {
-		stopFollow = launch(func(ctx context.Context) { b.cluster.Follow(ctx, h) })
+		stopLog := launch(func(ctx context.Context) { b.cluster.Follow(ctx, h) })
+		stopPeers := launch(func(ctx context.Context) { b.cluster.Answer(ctx, api.AnswerPeer) })
+		stopFollow = func() { stopPeers(); stopLog() }
 	}
 	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, handler: handler,
 		stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
@@ -136,6 +140,14 @@ type backend struct {
 	cluster *redis.Store // cluster mode; nil on a single node
 	reader  hub.Reader   // whichever of the two is set, for readiness and metrics
 	closer  io.Closer    // nil in memory
+}
+
+// peers are the other nodes of a cluster; nil (a nil interface) on one node.
+func (b backend) peers() httpapi.Peers {
+	if b.cluster == nil {
+		return nil
+	}
+	return b.cluster
 }
 
 // newBackend opens Redis when configured, else the durable history in

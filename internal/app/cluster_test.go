@@ -153,3 +153,69 @@ func grepLines(text, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestClusterGenerations: a generation started on one node is seen and
+// stopped through another node, its events stream from any node, and an
+// unknown generation is 404 on every node.
+func TestClusterGenerations(t *testing.T) {
+	srv := redistest.Start(t)
+	keys := authtest.NewKeys(t)
+	slow := func() app.Config {
+		cfg := clusterConfig(t, srv, keys)
+		cfg.SimTokensPerSec = 20
+		return cfg
+	}
+	a, b := serve(t, slow(), "http", &http.Transport{}), serve(t, slow(), "http", &http.Transport{})
+	pub := keys.HS256(t, authtest.Claims([]string{"llm/generations/{id}"}, []string{"llm/generations/{id}"}, time.Now().Add(time.Hour)))
+
+	status, body := a.do(t, pub, http.MethodPost, "/llm/generations", `{"messages":[{"role":"user","content":"write a long story"}],"max_tokens":400}`)
+	var started struct{ ID, Topic string }
+	if status != http.StatusCreated || json.Unmarshal([]byte(body), &started) != nil {
+		t.Fatalf("start on a: %d %s", status, body)
+	}
+	_, events := b.open(t, "/events?topic="+url.QueryEscape(started.Topic)+"&lastEventID=earliest&authorization="+pub)
+	if ev, err := events.Next(); err != nil || ev.Type != "token" {
+		t.Fatalf("first event through b: %+v %v", ev, err)
+	}
+
+	status, body = b.do(t, pub, http.MethodGet, "/llm/generations/"+started.ID, "")
+	if status != http.StatusOK || !strings.Contains(body, `"status":"running"`) {
+		t.Fatalf("snapshot through b: %d %s", status, body)
+	}
+	status, body = b.do(t, pub, http.MethodPost, "/llm/generations/"+started.ID+"/stop", "")
+	if status != http.StatusOK || !strings.Contains(body, started.ID) {
+		t.Fatalf("stop through b: %d %s", status, body)
+	}
+	for {
+		ev, err := events.Next()
+		if err != nil {
+			t.Fatalf("waiting for done through b: %v", err)
+		}
+		if ev.Type == "done" {
+			if !strings.Contains(ev.Data, "stopped") {
+				t.Fatalf("done event %q, want stopped", ev.Data)
+			}
+			break
+		}
+	}
+	if status, body = b.do(t, pub, http.MethodGet, "/llm/generations/nope", ""); status != http.StatusNotFound {
+		t.Fatalf("unknown generation through b: %d %s", status, body)
+	}
+}
+
+// do sends a request with a token and returns status and body.
+func (s *served) do(t *testing.T, token, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -34,6 +34,7 @@ type Config struct {
 	Limits       Limits        // what clients may use; zero fields are unlimited
 	Console      http.Handler  // serves the web console at "/" and /assets/
 	Generations  *llm.Manager  // runs LLM generations; nil disables the LLM endpoints
+	Peers        Peers         // the other nodes of a cluster, asked about their generations; nil on one node
 	Models       *llm.Router   // answers /v1/chat/completions
 	History      hub.Reader    // the hub's history: /readyz pings it when it is a Pinger; never read
 	Metrics      Metrics       // serves /metrics and records latency; nil disables both

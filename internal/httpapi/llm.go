@@ -56,7 +56,7 @@ func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
 func (a *API) handleGetGeneration(w http.ResponseWriter, r *http.Request) {
 	g, ok := a.cfg.Generations.Get(r.PathValue("id"))
 	if !ok {
-		writeErr(w, llm.ErrNotFound)
+		a.answerFromPeers(w, r, peerGetGeneration)
 		return
 	}
 	writeJSON(w, http.StatusOK, g.Snapshot())
@@ -65,6 +65,10 @@ func (a *API) handleGetGeneration(w http.ResponseWriter, r *http.Request) {
 // handleStopGeneration stops a generation; it ends with done "stopped".
 func (a *API) handleStopGeneration(w http.ResponseWriter, r *http.Request) {
 	snap, err := a.cfg.Generations.Stop(r.PathValue("id"))
+	if errors.Is(err, llm.ErrNotFound) {
+		a.answerFromPeers(w, r, peerStopGeneration)
+		return
+	}
 	if err != nil {
 		writeErr(w, err)
 		return
