@@ -52,9 +52,87 @@ return out
 
 // Add stores the updates in the log and their topics' histories, setting
 // each one's Seq, ID and Time (hub.Log). It returns only once Redis has
-// them; a Redis that lost its data (no epoch) gets a new epoch and the
-// batch is tried once more.
+// them. Concurrent calls are committed together: the store's committer
+// takes every waiting batch into one script call, so a busy node makes one
+// round trip for many publishes. Once queued, a batch is stored even if
+// ctx ends meanwhile.
 func (s *Store) Add(ctx context.Context, us []*hub.Update) error {
+	req := &addRequest{us: us, done: make(chan struct{})}
+	select {
+	case s.adds <- req:
+	case <-s.closed:
+		return errStoreClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-req.done
+	return req.err
+}
+
+// addRequest is one Add waiting for the committer.
+type addRequest struct {
+	us   []*hub.Update
+	err  error
+	done chan struct{}
+}
+
+// maxCommit is the most updates one script call stores.
+const maxCommit = 1000
+
+// commitTimeout bounds one script call.
+const commitTimeout = 10 * time.Second
+
+// committers is how many script calls a node keeps in flight: while one
+// call makes its round trip, the next batch gathers and goes out.
+const committers = 4
+
+// commit runs until the store closes, storing the waiting batches in as
+// few script calls as the round trips allow.
+func (s *Store) commit() {
+	for {
+		select {
+		case <-s.closed:
+			return
+		case req := <-s.adds:
+			s.commitAll(s.gather(req))
+		}
+	}
+}
+
+// gather takes the requests already waiting behind first, up to maxCommit
+// updates in all.
+func (s *Store) gather(first *addRequest) []*addRequest {
+	reqs, n := []*addRequest{first}, len(first.us)
+	for n < maxCommit {
+		select {
+		case req := <-s.adds:
+			reqs, n = append(reqs, req), n+len(req.us)
+		default:
+			return reqs
+		}
+	}
+	return reqs
+}
+
+// commitAll stores the requests' updates in one script call and answers
+// every request.
+func (s *Store) commitAll(reqs []*addRequest) {
+	var us []*hub.Update
+	for _, r := range reqs {
+		us = append(us, r.us...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	err := s.store(ctx, us)
+	cancel()
+	for _, r := range reqs {
+		r.err = err
+		close(r.done)
+	}
+}
+
+// store runs the add script for us. A Redis that lost its data (no epoch)
+// gets a new epoch and the script runs once more.
+func (s *Store) store(ctx context.Context, us []*hub.Update) error {
 	now := time.Now()
 	for _, u := range us {
 		u.Time = now
@@ -136,4 +214,7 @@ func distinctSlow(topics []string) []string {
 	return out
 }
 
-var errNoPayload = errors.New("log entry without payload")
+var (
+	errNoPayload   = errors.New("log entry without payload")
+	errStoreClosed = errors.New("redis store closed")
+)

@@ -55,6 +55,12 @@ type Store struct {
 	up      atomic.Bool
 	errors  atomic.Uint64
 	rebases atomic.Uint64
+
+	adds       chan *addRequest // to the committer
+	closed     chan struct{}    // closed by Close: the committer ends
+	committed  chan struct{}    // closed when the committers have ended
+	committers sync.WaitGroup
+	closeOnce  sync.Once
 }
 
 // keys are the names of the store's Redis keys.
@@ -86,6 +92,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redis %s: %w", ro.Addr, err)
 	}
 	s.up.Store(true)
+	s.adds, s.closed, s.committed = make(chan *addRequest), make(chan struct{}), make(chan struct{})
+	for range committers {
+		s.committers.Go(s.commit)
+	}
+	go func() { s.committers.Wait(); close(s.committed) }()
 	return s, nil
 }
 
@@ -177,8 +188,13 @@ func (s *Store) note(err error) error {
 // Rebases counts the times the follower ended every subscription.
 func (s *Store) Rebases() uint64 { return s.rebases.Load() }
 
-// Close closes the connections to Redis.
-func (s *Store) Close() error { return s.rdb.Close() }
+// Close ends the committer, once the batch it is storing is done, and
+// closes the connections to Redis. Adds after Close fail.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	<-s.committed
+	return s.rdb.Close()
+}
 
 var _ hub.Log = (*Store)(nil)
 
