@@ -73,6 +73,7 @@ type API struct {
 	cors  corsPolicy
 	// counts are the streams' totals, read by StreamStats.
 	counts streamCounters
+	taken  takenStreams
 }
 
 // New returns the HTTP API of h.

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -144,9 +145,29 @@ func TestSlowSubscriberDisconnected(t *testing.T) {
 		st, _ := s.connState(c.LocalAddr())
 		return st == http.StateClosed || st == http.StateHijacked
 	})
+	if st, _ := s.connState(c.LocalAddr()); err == nil && st == http.StateHijacked {
+		err = readToEnd(c, 3*time.Second) // the API took it over: it must close it
+	}
 	if err != nil {
 		st, _ := s.connState(c.LocalAddr())
 		t.Errorf("connection of the cut-off subscriber still %v 3s after the cut (write timeout %v): %v",
 			st, app.DefaultConfig().WriteTimeout, err)
+	}
+}
+
+// readToEnd reads c until the server closes or resets it, failing after
+// limit.
+func readToEnd(c net.Conn, limit time.Duration) error {
+	_ = c.SetReadDeadline(time.Now().Add(limit))
+	buf := make([]byte, 64<<10)
+	for {
+		_, err := c.Read(buf)
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			return fmt.Errorf("connection still open: %w", err)
+		case err != nil:
+			return nil // EOF or reset: closed
+		}
 	}
 }
