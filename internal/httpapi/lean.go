@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/hub"
@@ -17,12 +18,15 @@ import (
 // leanStream is a subscription stream on a connection taken over from
 // net/http (see API.TakeOver). While idle it has one goroutine, its reader,
 // which only waits for the client to leave. Queued updates, a heartbeat
-// or the stream's end wake it: the wake that finds no writer at work starts
-// one, which writes everything queued, as chunks of the updates' shared
-// encoded bytes (one writev each), and returns once nothing is left.
+// or the stream's end wake it: the wake that finds it asleep hands it to
+// the API's writers, which write everything queued as one chunk of the
+// updates' shared encoded bytes (writev) without ever waiting on the
+// client. A write the connection cannot take at once is finished by a
+// goroutine of the stream's own, which keeps writing until nothing is left.
 type leanStream struct {
 	api     *API
 	conn    net.Conn
+	raw     syscall.RawConn // conn's descriptor, for writes that must not wait; nil if none
 	sub     *hub.Subscriber
 	release func() // gives back the stream's place in the connection limits
 	remote  string
@@ -32,8 +36,8 @@ type leanStream struct {
 	expiry    *time.Timer // nil when the token never expires
 
 	// pend counts the wakes not yet served; the wake that raises it from
-	// zero starts a writer. A finished stream leaves it above zero for
-	// good, so that no writer starts again.
+	// zero hands the stream to a writer. A finished stream leaves it above
+	// zero for good, so that no writer takes it again.
 	pend    atomic.Int64
 	beatDue atomic.Bool
 
@@ -41,10 +45,13 @@ type leanStream struct {
 	err error // why the stream ends, set once by end
 
 	// The writer's own state.
-	deadline  time.Time // renewed once half of the write timeout has passed
-	batch     []*hub.Update
-	replaying bool     // the next batch holds the replayed updates
-	head      [20]byte // a chunk's size line
+	deadline  time.Time     // renewed once half of the write timeout has passed
+	batch     []*hub.Update // the updates in out, accounted once written
+	out       net.Buffers   // bytes to write; its array is vecs' while not empty
+	vec       *net.Buffers  // out's array, from vecs
+	last      bool          // out holds, or held, the body's last chunk
+	replaying bool          // the next batch holds the replayed updates
+	head      [20]byte      // the size line of out's chunk
 
 	rbuf [64]byte // the reader's: whatever the client sends is discarded
 }
@@ -52,18 +59,21 @@ type leanStream struct {
 // Reasons a taken-over stream ends besides those of the hub.
 var errClientLeft = errors.New("the client left")
 
+// errWouldBlock is a write the connection could not take at once.
+var errWouldBlock = errors.New("write would block")
+
 var (
 	heartbeatChunk = appendChunk(nil, sse.AppendComment(nil, ""))
 	lastChunk      = []byte("0\r\n\r\n")
 	crlf           = []byte("\r\n")
 )
 
-// maxVecs bounds the updates written by one writev; the connection keeps
+// maxVecs bounds the buffers of one blocking writev: the connection keeps
 // an iovec array of that size for reuse.
 const maxVecs = 64
 
-// vecs holds the write vectors of writers at work, so that an idle stream
-// keeps none.
+// vecs holds the write vectors of streams with bytes to write, so that an
+// idle stream keeps none.
 var vecs = sync.Pool{New: func() any { return new(net.Buffers) }}
 
 // appendChunk appends p as one chunk of a chunked HTTP/1.1 body.
@@ -74,10 +84,15 @@ func appendChunk(dst, p []byte) []byte {
 	return append(dst, crlf...)
 }
 
-// wake makes sure a writer will look at the stream.
+// wake makes sure a writer will look at the stream. It never blocks: when
+// the writers' queue is full the stream gets a goroutine of its own.
 func (s *leanStream) wake() {
 	if s.pend.Add(1) == 1 {
-		go s.run()
+		select {
+		case s.api.writers.queue <- s:
+		default:
+			go s.run(nil)
+		}
 	}
 }
 
@@ -88,7 +103,7 @@ func (s *leanStream) beat() {
 }
 
 // end ends the stream for err, once. A graceful end lets the writer close
-// the body; any other closes the connection at once, so that a write
+// the body; any other resets the connection at once, so that a write
 // blocked on a client that stopped reading fails now.
 func (s *leanStream) end(err error) {
 	if err == nil {
@@ -130,12 +145,19 @@ func (s *leanStream) ended() error {
 	return s.err
 }
 
-// run is the writer: it serves wakes until none is pending or the stream
-// is finished.
-func (s *leanStream) run() {
+// run serves wakes until none is pending or the stream is finished. w is
+// the pool writer running it; nil means a goroutine of the stream's own,
+// whose writes may wait. A pool writer leaves a write the connection
+// cannot take at once to such a goroutine.
+func (s *leanStream) run(w *writer) {
 	for {
 		n := s.pend.Load()
-		if err := s.step(); err != nil {
+		err := s.step(w)
+		if errors.Is(err, errWouldBlock) {
+			go s.run(nil) // pend is unchanged: it serves the wakes
+			return
+		}
+		if err != nil {
 			s.finish(err)
 			return
 		}
@@ -145,30 +167,105 @@ func (s *leanStream) run() {
 	}
 }
 
-// step writes what is due: queued updates, then a heartbeat.
-func (s *leanStream) step() error {
-	if err := s.ended(); err != nil {
+// step writes what is due: what is left of a write, else queued updates
+// and a heartbeat, or the body's last chunk once the stream ends
+// gracefully. It returns the end's reason once all is written.
+func (s *leanStream) step(w *writer) error {
+	if len(s.out) == 0 {
+		if err := s.fill(); err != nil {
+			return err
+		}
+		if len(s.out) == 0 {
+			return nil
+		}
+	}
+	if err := s.flush(w); err != nil {
 		return err
 	}
-	if err := s.drain(); err != nil {
-		return err
-	}
-	if s.beatDue.Swap(false) {
-		s.heartbeat.Reset(s.api.cfg.Heartbeat)
-		return s.write(heartbeatChunk)
+	s.account()
+	if s.last {
+		return s.ended()
 	}
 	return nil
 }
 
-// drain writes the queued updates, counts them and observes the latency of
-// the oldest, as stream.drain does.
-func (s *leanStream) drain() error {
-	s.batch = s.sub.Drain(s.batch)
-	if len(s.batch) == 0 {
+// fill puts into out what is due, or returns why the stream ends.
+func (s *leanStream) fill() error {
+	if err := s.ended(); err != nil {
+		if s.last || !graceful(err) {
+			return err
+		}
+		s.last = true
+		s.queue(lastChunk)
 		return nil
 	}
-	if err := s.writeUpdates(s.batch); err != nil {
-		return err
+	s.batch = s.sub.Drain(s.batch)
+	if len(s.batch) > 0 {
+		size := 0
+		for _, u := range s.batch {
+			size += len(u.Wire())
+		}
+		head := append(strconv.AppendInt(s.head[:0], int64(size), 16), crlf...)
+		s.queue(head)
+		for _, u := range s.batch {
+			s.queue(u.Wire())
+		}
+		s.queue(crlf)
+	}
+	if s.beatDue.Swap(false) {
+		s.heartbeat.Reset(s.api.cfg.Heartbeat)
+		s.queue(heartbeatChunk)
+	}
+	return nil
+}
+
+// queue appends b to out, taking an array from vecs for an empty out.
+func (s *leanStream) queue(b []byte) {
+	if s.vec == nil {
+		s.vec = vecs.Get().(*net.Buffers)
+		s.out = (*s.vec)[:0]
+	}
+	s.out = append(s.out, b)
+	*s.vec = s.out
+}
+
+// putVec gives out's array back to vecs.
+func (s *leanStream) putVec() {
+	if s.vec == nil {
+		return
+	}
+	b := (*s.vec)[:cap(*s.vec)]
+	clear(b)
+	*s.vec = b[:0]
+	vecs.Put(s.vec)
+	s.vec, s.out = nil, nil
+}
+
+// flush writes out. A pool writer's writes never wait: what the connection
+// does not take at once stays in out, and errWouldBlock says so.
+func (s *leanStream) flush(w *writer) error {
+	s.renewDeadline()
+	if w != nil {
+		if err := w.write(s); err != nil {
+			return err
+		}
+	}
+	for len(s.out) > 0 {
+		part := s.out[:min(len(s.out), maxVecs)]
+		if _, err := part.WriteTo(s.conn); err != nil {
+			return err
+		}
+		s.out = s.out[min(len(s.out), maxVecs):]
+	}
+	s.putVec()
+	return nil
+}
+
+// account counts the written batch and observes the latency of its oldest
+// update, as stream.drain does.
+func (s *leanStream) account() {
+	if len(s.batch) == 0 {
+		return
 	}
 	internal := 0
 	for _, u := range s.batch {
@@ -181,49 +278,7 @@ func (s *leanStream) drain() error {
 		m.ObserveLatency(time.Since(first.Time))
 	}
 	s.replaying = false
-	return nil
-}
-
-// writeUpdates writes us as chunks of at most maxVecs updates, each with
-// one writev of the updates' shared bytes.
-func (s *leanStream) writeUpdates(us []*hub.Update) error {
-	s.renewDeadline()
-	bufs := vecs.Get().(*net.Buffers)
-	defer func() {
-		clear((*bufs)[:cap(*bufs)])
-		vecs.Put(bufs)
-	}()
-	for len(us) > 0 {
-		part := us[:min(len(us), maxVecs)]
-		us = us[len(part):]
-		size := 0
-		for _, u := range part {
-			size += len(u.Wire())
-		}
-		v := append((*bufs)[:0], s.chunkHead(size))
-		for _, u := range part {
-			v = append(v, u.Wire())
-		}
-		v = append(v, crlf)
-		*bufs = v
-		if _, err := v.WriteTo(s.conn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// chunkHead returns the size line of a chunk of n bytes.
-func (s *leanStream) chunkHead(n int) []byte {
-	b := strconv.AppendInt(s.head[:0], int64(n), 16)
-	return append(b, crlf...)
-}
-
-// write writes b with a write deadline.
-func (s *leanStream) write(b []byte) error {
-	s.renewDeadline()
-	_, err := s.conn.Write(b)
-	return err
+	s.batch = s.batch[:0]
 }
 
 // renewDeadline keeps at least half of the write timeout ahead.
@@ -234,8 +289,9 @@ func (s *leanStream) renewDeadline() {
 	}
 }
 
-// finish closes the stream: the body's last chunk on a graceful end, the
-// connection, the subscription and the stream's place in the limits.
+// finish closes the stream: the connection (with a reset unless the body's
+// last chunk is written), the subscription and the stream's place in the
+// limits.
 func (s *leanStream) finish(err error) {
 	if e := s.ended(); e != nil {
 		err = e
@@ -244,10 +300,11 @@ func (s *leanStream) finish(err error) {
 	if s.expiry != nil {
 		s.expiry.Stop()
 	}
-	if !graceful(err) || s.write(lastChunk) != nil {
-		s.abort()
+	if !s.last || len(s.out) > 0 {
+		s.abort() // not a graceful end, or its last chunk was not written
 	}
 	_ = s.conn.Close()
+	s.putVec()
 	s.sub.Close()
 	s.release()
 	s.api.taken.remove(s)
@@ -267,4 +324,11 @@ func (s *leanStream) read() {
 			return
 		}
 	}
+}
+
+// write writes b, waiting for the connection as long as the write timeout.
+func (s *leanStream) write(b []byte) error {
+	s.renewDeadline()
+	_, err := s.conn.Write(b)
+	return err
 }

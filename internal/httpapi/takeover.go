@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/auth"
@@ -75,6 +76,7 @@ func (a *API) TakeOver(srv *http.Server) {
 	}
 	a.taken.servers[srv] = true
 	a.taken.mu.Unlock()
+	a.writers.run()
 	srv.RegisterOnShutdown(func() {
 		for _, s := range a.taken.list(true) {
 			s.end(errShutdown)
@@ -95,13 +97,14 @@ func (a *API) CloseStreams(ctx context.Context) error {
 		a.taken.wg.Wait()
 		close(done)
 	}()
+	defer a.writers.close()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
 	}
 	for _, s := range a.taken.list(true) {
-		_ = s.conn.Close()
+		s.abort()
 	}
 	<-done
 	return fmt.Errorf("close streams: %w", ctx.Err())
@@ -130,6 +133,9 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 	setStreamHeaders(w.Header(), r, sub)
 	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: r.RemoteAddr,
 		replaying: sub.Replayed() > 0}
+	if sc, ok := conn.(syscall.Conn); ok {
+		s.raw, _ = sc.SyscallConn()
+	}
 	s.pend.Store(1) // this goroutine is the stream's writer until run returns
 	if !a.taken.add(s) {
 		_ = conn.Close()
@@ -148,7 +154,7 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 	if err := s.write(responseHead(w.Header(), a.cfg.Retry)); err != nil {
 		s.end(err)
 	}
-	s.run()
+	s.run(nil)
 	return true
 }
 
