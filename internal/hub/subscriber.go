@@ -7,10 +7,10 @@ import (
 	"github.com/ssehub/ssehub/internal/topic"
 )
 
-// Subscriber receives the updates of the topics it selected. Its owner (the
-// HTTP handler goroutine) waits on Ready, takes queued updates with Drain,
-// writes them, and stops when Done is closed or its client leaves, calling
-// Close. The hub never blocks on a subscriber: when the queue exceeds its
+// Subscriber receives the updates of the topics it selected. Its owner (an
+// HTTP stream) waits on Ready, or is called back by OnReady, takes queued
+// updates with Drain, writes them, and stops when Done is closed or its
+// client leaves, calling Close. The hub never blocks on a subscriber: when the queue exceeds its
 // bound the subscriber is cut off with ErrSlowConsumer.
 type Subscriber struct {
 	hub       *Hub
