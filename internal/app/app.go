@@ -34,6 +34,7 @@ type App struct {
 	hub     *hub.Hub
 	store   io.Closer // the durable history or Redis, nil in memory-only mode
 	gens    *llm.Manager
+	api     *httpapi.API
 	handler http.Handler
 	// stopFeed ends the stats feed's goroutine and waits for it.
 	stopFeed func()
@@ -114,7 +115,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		stopPeers := launch(func(ctx context.Context) { b.cluster.Answer(ctx, api.AnswerPeer) })
 		stopFollow = func() { stopPeers(); stopLog() }
 	}
-	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, handler: handler,
+	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, api: api, handler: handler,
 		stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
 }
 
@@ -194,13 +195,14 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Hub returns the app's hub.
 func (a *App) Hub() *hub.Hub { return a.hub }
 
-// Close stops the generations, ends every stream, refuses further
-// publishes and closes the durable history.
-func (a *App) Close(context.Context) error {
+// Close stops the generations, ends every stream (waiting, until ctx is
+// done, for the streams taken over from the server to close), refuses
+// further publishes and closes the durable history.
+func (a *App) Close(ctx context.Context) error {
 	a.stopFeed()
 	a.gens.Close()
 	a.hub.Close()
-	return a.closeStore()
+	return errors.Join(a.api.CloseStreams(ctx), a.closeStore())
 }
 
 func (a *App) closeStore() error {
@@ -216,8 +218,10 @@ func (a *App) closeStore() error {
 
 // Server returns an http.Server for the app with timeouts that keep slow
 // clients from pinning resources; streams manage their own write deadlines.
+// The app takes over its plain HTTP/1.1 subscription streams from it (see
+// httpapi.API.TakeOver); Close or Serve's shutdown closes them.
 func (a *App) Server() *http.Server {
-	return &http.Server{
+	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
 		ReadTimeout:       a.cfg.ReadTimeout,
@@ -225,6 +229,8 @@ func (a *App) Server() *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	a.api.TakeOver(srv)
+	return srv
 }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully:
@@ -244,7 +250,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		a.stopFeed()
 		a.gens.Close()
 		a.hub.Close()
-		return errors.Join(fmt.Errorf("serve: %w", err), a.closeStore())
+		cctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(fmt.Errorf("serve: %w", err), a.api.CloseStreams(cctx), a.closeStore())
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
@@ -257,6 +265,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		srv.Close() // past the timeout: drop the connections still open
 	}
+	err = errors.Join(err, a.api.CloseStreams(sctx))
 	a.hub.Close()
 	<-errc
 	if err != nil {

@@ -73,7 +73,9 @@ type API struct {
 	mux   *http.ServeMux
 	cors  corsPolicy
 	// counts are the streams' totals, read by StreamStats.
-	counts streamCounters
+	counts  streamCounters
+	taken   takenStreams
+	writers writerPool
 }
 
 // New returns the HTTP API of h.

@@ -56,7 +56,8 @@ func newServer(t *testing.T, mutate func(*app.Config)) *server {
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	srv := httptest.NewUnstartedServer(a.Handler())
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = a.Server() // the app's own server: it takes over HTTP/1.1 streams
 	tr := &http.Transport{MaxIdleConnsPerHost: 512}
 	s := &server{app: a, srv: srv, client: &http.Client{Transport: tr}, conns: map[string]http.ConnState{}}
 	srv.Config.ConnState = func(c net.Conn, st http.ConnState) {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +16,15 @@ import (
 // TestNoLeaks connects 100 subscribers, has them all leave, and checks that
 // their subscriptions are gone and no goroutine is left behind. It does not
 // run in parallel, so that other tests' goroutines do not count.
+// Streams are served both by the app's own server, which takes subscription
+// streams over from net/http, and by a plain one.
 func TestNoLeaks(t *testing.T) {
+	for _, takeOver := range []bool{true, false} {
+		t.Run(fmt.Sprintf("takeOver=%v", takeOver), func(t *testing.T) { testNoLeaks(t, takeOver) })
+	}
+}
+
+func testNoLeaks(t *testing.T, takeOver bool) {
 	ignore := goleak.IgnoreCurrent()
 	cfg := app.DefaultConfig()
 	cfg.DataDir = t.TempDir()
@@ -23,7 +32,11 @@ func TestNoLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	srv := httptest.NewUnstartedServer(a.Handler())
+	if takeOver {
+		srv.Config = a.Server()
+	}
+	srv.Start()
 	tr := &http.Transport{MaxIdleConnsPerHost: 128}
 	s := &server{app: a, srv: srv, url: srv.URL, client: &http.Client{Transport: tr}}
 

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,20 +14,28 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/sse"
 )
 
 // stalledSubscriber opens a stream over a raw connection with a tiny
 // receive buffer and never reads from it.
 func stalledSubscriber(t *testing.T, s *server, path string) net.Conn {
 	t.Helper()
+	c := rawSubscriber(t, s, path)
+	if err := c.(*net.TCPConn).SetReadBuffer(1024); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// rawSubscriber opens a stream over a raw connection, reading nothing.
+func rawSubscriber(t *testing.T, s *server, path string) net.Conn {
+	t.Helper()
 	c, err := net.DialTimeout("tcp", s.srv.Listener.Addr().String(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.(*net.TCPConn).SetReadBuffer(1024); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, s.srv.Listener.Addr()); err != nil {
 		t.Fatal(err)
 	}
@@ -144,9 +154,74 @@ func TestSlowSubscriberDisconnected(t *testing.T) {
 		st, _ := s.connState(c.LocalAddr())
 		return st == http.StateClosed || st == http.StateHijacked
 	})
+	if st, _ := s.connState(c.LocalAddr()); err == nil && st == http.StateHijacked {
+		err = readToEnd(c, 3*time.Second) // the API took it over: it must close it
+	}
 	if err != nil {
 		st, _ := s.connState(c.LocalAddr())
 		t.Errorf("connection of the cut-off subscriber still %v 3s after the cut (write timeout %v): %v",
 			st, app.DefaultConfig().WriteTimeout, err)
+	}
+}
+
+// readToEnd reads c until the server closes or resets it, failing after
+// limit.
+func readToEnd(c net.Conn, limit time.Duration) error {
+	_ = c.SetReadDeadline(time.Now().Add(limit))
+	buf := make([]byte, 64<<10)
+	for {
+		_, err := c.Read(buf)
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			return fmt.Errorf("connection still open: %w", err)
+		case err != nil:
+			return nil // EOF or reset: closed
+		}
+	}
+}
+
+// TestStalledSubscriberCatchesUp stalls a subscriber long enough for its
+// connection to refuse writes (4.8 MB), without overflowing its queue,
+// then reads:
+// every update must arrive, in order, and the stream must go on.
+func TestStalledSubscriberCatchesUp(t *testing.T) {
+	t.Parallel()
+	const (
+		topic = "https://example.com/burst"
+		n     = 300
+	)
+	s := newServer(t, func(c *app.Config) { c.QueueSize = 2 * n })
+	c := rawSubscriber(t, s, query("/events", "topic", topic))
+	s.waitSubscribers(t, 1)
+	pad := strings.Repeat("x", 16<<10)
+	for i := range n {
+		s.publish(t, topic, strconv.Itoa(i)+":"+pad)
+	}
+	s.publish(t, topic, "end")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(streamTimeout))
+	p := sse.NewParser(resp.Body)
+	p.MaxEventSize = 32 << 10
+	for i := 0; ; i++ {
+		ev, err := p.Next()
+		if err != nil {
+			t.Fatalf("after %d updates: %v", i, err)
+		}
+		if ev.Data == "end" {
+			if i != n {
+				t.Fatalf("got %d updates before the end, want %d", i, n)
+			}
+			break
+		}
+		if num, _, _ := strings.Cut(ev.Data, ":"); num != strconv.Itoa(i) {
+			t.Fatalf("update %d is number %s", i, num)
+		}
+	}
+	if st := s.app.Hub().Stats(); st.SlowCut != 0 || st.Subscribers != 1 {
+		t.Errorf("SlowCut %d, Subscribers %d: want the subscriber kept", st.SlowCut, st.Subscribers)
 	}
 }

@@ -37,14 +37,7 @@ type stream struct {
 // startStream sends the stream's headers and opening bytes. Read deadlines
 // are cleared: the server's ReadTimeout guards request bodies, not streams.
 func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, opening []byte) (*stream, error) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	if r.URL.Query().Has(queryParam) {
-		h.Set("Cache-Control", "private, no-cache") // the URL carries a token
-	}
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("Last-Event-ID", sub.ResumedAfter())
+	setStreamHeaders(w.Header(), r, sub)
 	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, timeout: a.cfg.WriteTimeout,
 		counts: &a.counts, metrics: a.cfg.Metrics, replaying: sub.Replayed() > 0}
 	_ = s.rc.SetReadDeadline(time.Time{})
@@ -60,6 +53,17 @@ func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subsc
 	s.scratch = sse.AppendRetry(s.scratch[:0], a.cfg.Retry)
 	s.scratch = append(s.scratch, opening...)
 	return s, s.write(s.scratch)
+}
+
+// setStreamHeaders sets the headers of an event stream.
+func setStreamHeaders(h http.Header, r *http.Request, sub *hub.Subscriber) {
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	if r.URL.Query().Has(queryParam) {
+		h.Set("Cache-Control", "private, no-cache") // the URL carries a token
+	}
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("Last-Event-ID", sub.ResumedAfter())
 }
 
 // renewDeadline keeps at least half of the write timeout ahead.

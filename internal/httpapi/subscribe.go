@@ -31,16 +31,20 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer release()
 	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{
 		Topics:      topics,
 		Private:     claims.Subscribe,
 		LastEventID: lastEventID(r),
 	})
 	if err != nil {
+		release()
 		writeErr(w, err)
 		return
 	}
+	if a.canTakeOver(r) && a.takeOver(w, r, sub, claims, release) {
+		return
+	}
+	defer release()
 	defer sub.Close()
 	a.runStream(w, r, sub, claims, nil, nil)
 }

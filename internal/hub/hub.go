@@ -48,6 +48,7 @@ type Hub struct {
 	wild     subList
 	all      map[*Subscriber]struct{}
 	cut      []*Subscriber // scratch list of subscribers to cut off
+	woken    []*Subscriber // subscribers to signal once the fan-out is done
 
 	published atomic.Uint64
 	internal  atomic.Uint64

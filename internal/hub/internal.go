@@ -21,20 +21,21 @@ func (h *Hub) publishInternal(u *Update) error {
 		return err
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return &Error{Code: CodeUnavailable, Err: ErrClosed}
 	}
 	if l := h.byTopic[u.Topics[0]]; l != nil {
 		for _, s := range l.subs {
 			if !u.Private || topic.MatchAny(s.private, u.Topics) {
-				if !s.enqueue(u) {
-					h.cut = append(h.cut, s)
-				}
+				h.queue(s, u)
 			}
 		}
 	}
 	h.cutOff()
+	woken := h.takeWoken()
+	h.mu.Unlock()
+	signalAll(woken)
 	h.internal.Add(1)
 	return nil
 }

@@ -46,7 +46,6 @@ func (h *Hub) isClosed() bool {
 // and are skipped, so every subscriber gets each update once.
 func (h *Hub) Deliver(us []*Update) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for _, u := range us {
 		if u.Seq <= h.seq {
 			continue
@@ -54,6 +53,9 @@ func (h *Hub) Deliver(us []*Update) {
 		h.seq, h.assigned, h.lastID = u.Seq, u.Seq, u.ID
 		h.fanout(u)
 	}
+	woken := h.takeWoken()
+	h.mu.Unlock()
+	signalAll(woken)
 }
 
 // Head returns the position and id of the newest update fanned out.

@@ -54,7 +54,9 @@ func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) 
 		p.done = true
 	}
 	h.advance()
+	woken := h.takeWoken()
 	h.mu.Unlock()
+	signalAll(woken)
 	ids := make([]string, len(us))
 	for i, p := range ps {
 		if p.err != nil {
@@ -203,7 +205,46 @@ func (h *Hub) deliver(s *Subscriber, u *Update) {
 		return
 	}
 	s.lastSeq = u.Seq
-	if !s.enqueue(u) {
+	h.queue(s, u)
+}
+
+// queue enqueues u for s, noting s to be cut off when its queue is full or
+// signalled once the lock is released when its queue was empty; called
+// with h.mu held.
+func (h *Hub) queue(s *Subscriber, u *Update) {
+	switch ok, wake := s.enqueue(u); {
+	case !ok:
 		h.cut = append(h.cut, s)
+	case wake:
+		h.woken = append(h.woken, s)
 	}
+}
+
+// wokenLists recycles the lists of subscribers to signal.
+var wokenLists = sync.Pool{New: func() any { return new([]*Subscriber) }}
+
+// takeWoken hands over the subscribers whose queues the fan-out made
+// non-empty, to be signalled once the lock is released: their writers
+// then find every update of the publishes that advanced together. Called
+// with h.mu held.
+func (h *Hub) takeWoken() *[]*Subscriber {
+	if len(h.woken) == 0 {
+		return nil
+	}
+	w := wokenLists.Get().(*[]*Subscriber)
+	*w, h.woken = h.woken, (*w)[:0]
+	return w
+}
+
+// signalAll signals the subscribers taken by takeWoken.
+func signalAll(w *[]*Subscriber) {
+	if w == nil {
+		return
+	}
+	for _, s := range *w {
+		s.signal()
+	}
+	clear(*w)
+	*w = (*w)[:0]
+	wokenLists.Put(w)
 }

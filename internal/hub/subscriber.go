@@ -2,14 +2,15 @@ package hub
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/ssehub/ssehub/internal/topic"
 )
 
-// Subscriber receives the updates of the topics it selected. Its owner (the
-// HTTP handler goroutine) waits on Ready, takes queued updates with Drain,
-// writes them, and stops when Done is closed or its client leaves, calling
-// Close. The hub never blocks on a subscriber: when the queue exceeds its
+// Subscriber receives the updates of the topics it selected. Its owner (an
+// HTTP stream) waits on Ready, or is called back by OnReady, takes queued
+// updates with Drain, writes them, and stops when Done is closed or its
+// client leaves, calling Close. The hub never blocks on a subscriber: when the queue exceeds its
 // bound the subscriber is cut off with ErrSlowConsumer.
 type Subscriber struct {
 	hub       *Hub
@@ -37,6 +38,7 @@ type Subscriber struct {
 	onEnd   func()
 	ready   chan struct{}
 	done    chan struct{}
+	onReady atomic.Pointer[func()]
 }
 
 func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscriber {
@@ -107,22 +109,21 @@ func (s *Subscriber) wants(u *Update) bool {
 	return topic.MatchAny(s.selectors, u.Topics)
 }
 
-// enqueue adds a live update; it reports false when the subscriber has to be
-// cut off because its queue is full.
-func (s *Subscriber) enqueue(u *Update) bool {
+// enqueue adds a live update. It reports false when the subscriber has to
+// be cut off because its queue is full, and whether the queue was empty:
+// then the caller must signal the subscriber (once it holds no lock). A
+// queue that was not empty has been signalled and not drained yet.
+func (s *Subscriber) enqueue(u *Update) (ok, wake bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
-		return true
+		return true, false
 	}
 	if len(s.pending) >= s.limit+s.slack {
-		s.mu.Unlock()
-		return false
+		return false, false
 	}
 	s.pending = append(s.pending, u)
-	s.mu.Unlock()
-	s.signal()
-	return true
+	return true, len(s.pending) == 1
 }
 
 // prepend puts replayed updates before whatever live updates are queued.
@@ -142,7 +143,18 @@ func (s *Subscriber) signal() {
 	case s.ready <- struct{}{}:
 	default:
 	}
+	if f := s.onReady.Load(); f != nil {
+		(*f)()
+	}
 }
+
+// OnReady registers f to be called each time updates are queued, after
+// Ready is signalled: a writer that has no goroutine waiting on Ready uses
+// it to start one. f is called from the goroutine queuing, a publisher
+// holding the hub's lock, so it must be quick, must not block and must not
+// call the hub or this subscriber. Updates queued before OnReady do not
+// call f: drain once after registering it.
+func (s *Subscriber) OnReady(f func()) { s.onReady.Store(&f) }
 
 // OnEnd registers f to be called, once, when the subscription ends, from
 // the goroutine that ends it; f must not block. The writer uses it to

@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// leanStream is a subscription stream on a connection taken over from
+// net/http (see API.TakeOver). While idle it has one goroutine, its reader,
+// which only waits for the client to leave. Queued updates, a heartbeat
+// or the stream's end wake it: the wake that finds it asleep hands it to
+// the API's writers, which write everything queued as one chunk of the
+// updates' shared encoded bytes (writev) without ever waiting on the
+// client. A write the connection cannot take at once is finished by a
+// goroutine of the stream's own, which keeps writing until nothing is left.
+type leanStream struct {
+	api     *API
+	conn    net.Conn
+	raw     syscall.RawConn // conn's descriptor, for writes that must not wait; nil if none
+	sub     *hub.Subscriber
+	release func() // gives back the stream's place in the connection limits
+	remote  string
+
+	// Set before the first wake, then touched only by the writer.
+	heartbeat *time.Timer
+	expiry    *time.Timer // nil when the token never expires
+
+	// pend counts the wakes not yet served; the wake that raises it from
+	// zero hands the stream to a writer. A finished stream leaves it above
+	// zero for good, so that no writer takes it again.
+	pend    atomic.Int64
+	beatDue atomic.Bool
+
+	mu  sync.Mutex
+	err error // why the stream ends, set once by end
+
+	// The writer's own state.
+	deadline  time.Time     // renewed once half of the write timeout has passed
+	batch     []*hub.Update // the updates in out, accounted once written
+	out       net.Buffers   // bytes to write; its array is vecs' while not empty
+	vec       *net.Buffers  // out's array, from vecs
+	last      bool          // out holds, or held, the body's last chunk
+	replaying bool          // the next batch holds the replayed updates
+	head      [20]byte      // the size line of out's chunk
+
+	rbuf [64]byte // the reader's: whatever the client sends is discarded
+}
+
+// Reasons a taken-over stream ends besides those of the hub.
+var errClientLeft = errors.New("the client left")
+
+// errWouldBlock is a write the connection could not take at once.
+var errWouldBlock = errors.New("write would block")
+
+// wake makes sure a writer will look at the stream. It never blocks: when
+// the writers' queue is full the stream gets a goroutine of its own.
+func (s *leanStream) wake() {
+	if s.pend.Add(1) == 1 {
+		select {
+		case s.api.writers.queue <- s:
+		default:
+			go s.run(nil)
+		}
+	}
+}
+
+// beat asks the writer for a heartbeat; the writer re-arms the timer.
+func (s *leanStream) beat() {
+	s.beatDue.Store(true)
+	s.wake()
+}
+
+// end ends the stream for err, once. A graceful end lets the writer close
+// the body; any other resets the connection at once, so that a write
+// blocked on a client that stopped reading fails now.
+func (s *leanStream) end(err error) {
+	if err == nil {
+		err = errStreamEnded
+	}
+	s.mu.Lock()
+	first := s.err == nil
+	if first {
+		s.err = err
+	}
+	s.mu.Unlock()
+	if !first {
+		return
+	}
+	if !graceful(err) {
+		s.abort()
+	}
+	s.wake()
+}
+
+// abort closes the connection with a reset: the client learns at once,
+// and whatever it did not read is dropped rather than kept in the kernel.
+func (s *leanStream) abort() {
+	if tc, ok := s.conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = s.conn.Close()
+}
+
+// graceful reports whether a stream ending for err closes its body.
+func graceful(err error) bool {
+	return errors.Is(err, hub.ErrClosed) || errors.Is(err, errTokenExpired) || errors.Is(err, errShutdown)
+}
+
+// ended returns why the stream ends, or nil.
+func (s *leanStream) ended() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// run serves wakes until none is pending or the stream is finished. w is
+// the pool writer running it; nil means a goroutine of the stream's own,
+// whose writes may wait. A pool writer leaves a write the connection
+// cannot take at once to such a goroutine.
+func (s *leanStream) run(w *writer) {
+	for {
+		n := s.pend.Load()
+		err := s.step(w)
+		if errors.Is(err, errWouldBlock) {
+			go s.run(nil) // pend is unchanged: it serves the wakes
+			return
+		}
+		if err != nil {
+			s.finish(err)
+			return
+		}
+		if s.pend.Add(-n) == 0 {
+			return
+		}
+	}
+}
+
+// finish closes the stream: the connection (with a reset unless the body's
+// last chunk is written), the subscription and the stream's place in the
+// limits.
+func (s *leanStream) finish(err error) {
+	if e := s.ended(); e != nil {
+		err = e
+	}
+	s.heartbeat.Stop()
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	if !s.last || len(s.out) > 0 {
+		s.abort() // not a graceful end, or its last chunk was not written
+	}
+	_ = s.conn.Close()
+	s.putVec()
+	s.sub.Close()
+	s.release()
+	s.api.taken.remove(s)
+	if !errors.Is(err, errClientLeft) {
+		s.api.log.LogAttrs(context.Background(), slog.LevelDebug, "stream ended",
+			slog.String("remote", s.remote), slog.String("reason", err.Error()))
+	}
+	s.api.taken.wg.Done()
+}
+
+// read waits for the client to leave, discarding whatever it sends.
+func (s *leanStream) read() {
+	defer s.api.taken.wg.Done()
+	for {
+		if _, err := s.conn.Read(s.rbuf[:]); err != nil {
+			s.end(errClientLeft)
+			return
+		}
+	}
+}

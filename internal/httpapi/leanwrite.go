@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// The fixed pieces of a taken-over stream's chunked body.
+var (
+	heartbeatChunk = appendChunk(nil, sse.AppendComment(nil, ""))
+	lastChunk      = []byte("0\r\n\r\n")
+	crlf           = []byte("\r\n")
+)
+
+// maxVecs bounds the buffers of one blocking writev: the connection keeps
+// an iovec array of that size for reuse.
+const maxVecs = 64
+
+// vecs holds the write vectors of streams with bytes to write, so that an
+// idle stream keeps none.
+var vecs = sync.Pool{New: func() any { return new(net.Buffers) }}
+
+// appendChunk appends p as one chunk of a chunked HTTP/1.1 body.
+func appendChunk(dst, p []byte) []byte {
+	dst = strconv.AppendInt(dst, int64(len(p)), 16)
+	dst = append(dst, crlf...)
+	dst = append(dst, p...)
+	return append(dst, crlf...)
+}
+
+// step writes what is due: what is left of a write, else queued updates
+// and a heartbeat, or the body's last chunk once the stream ends
+// gracefully. It returns the end's reason once all is written.
+func (s *leanStream) step(w *writer) error {
+	if len(s.out) == 0 {
+		if err := s.fill(); err != nil {
+			return err
+		}
+		if len(s.out) == 0 {
+			return nil
+		}
+	}
+	if err := s.flush(w); err != nil {
+		return err
+	}
+	s.account()
+	if s.last {
+		return s.ended()
+	}
+	return nil
+}
+
+// fill puts into out what is due, or returns why the stream ends.
+func (s *leanStream) fill() error {
+	if err := s.ended(); err != nil {
+		if s.last || !graceful(err) {
+			return err
+		}
+		s.last = true
+		s.queue(lastChunk)
+		return nil
+	}
+	s.batch = s.sub.Drain(s.batch)
+	if len(s.batch) > 0 {
+		size := 0
+		for _, u := range s.batch {
+			size += len(u.Wire())
+		}
+		head := append(strconv.AppendInt(s.head[:0], int64(size), 16), crlf...)
+		s.queue(head)
+		for _, u := range s.batch {
+			s.queue(u.Wire())
+		}
+		s.queue(crlf)
+	}
+	if s.beatDue.Swap(false) {
+		s.heartbeat.Reset(s.api.cfg.Heartbeat)
+		s.queue(heartbeatChunk)
+	}
+	return nil
+}
+
+// queue appends b to out, taking an array from vecs for an empty out.
+func (s *leanStream) queue(b []byte) {
+	if s.vec == nil {
+		s.vec = vecs.Get().(*net.Buffers)
+		s.out = (*s.vec)[:0]
+	}
+	s.out = append(s.out, b)
+	*s.vec = s.out
+}
+
+// putVec gives out's array back to vecs.
+func (s *leanStream) putVec() {
+	if s.vec == nil {
+		return
+	}
+	b := (*s.vec)[:cap(*s.vec)]
+	clear(b)
+	*s.vec = b[:0]
+	vecs.Put(s.vec)
+	s.vec, s.out = nil, nil
+}
+
+// flush writes out. A pool writer's writes never wait: what the connection
+// does not take at once stays in out, and errWouldBlock says so.
+func (s *leanStream) flush(w *writer) error {
+	s.renewDeadline()
+	if w != nil {
+		if err := w.write(s); err != nil {
+			return err
+		}
+	}
+	for len(s.out) > 0 {
+		part := s.out[:min(len(s.out), maxVecs)]
+		if _, err := part.WriteTo(s.conn); err != nil {
+			return err
+		}
+		s.out = s.out[min(len(s.out), maxVecs):]
+	}
+	s.putVec()
+	return nil
+}
+
+// account counts the written batch and observes the latency of its oldest
+// update, as stream.drain does.
+func (s *leanStream) account() {
+	if len(s.batch) == 0 {
+		return
+	}
+	internal := 0
+	for _, u := range s.batch {
+		if u.Internal {
+			internal++
+		}
+	}
+	s.api.counts.delivered.Add(uint64(len(s.batch) - internal))
+	if m, first := s.api.cfg.Metrics, s.batch[0]; m != nil && !s.replaying && !first.Time.IsZero() {
+		m.ObserveLatency(time.Since(first.Time))
+	}
+	s.replaying = false
+	s.batch = s.batch[:0]
+}
+
+// renewDeadline keeps at least half of the write timeout ahead.
+func (s *leanStream) renewDeadline() {
+	if now := time.Now(); s.deadline.Sub(now) < s.api.cfg.WriteTimeout/2 {
+		s.deadline = now.Add(s.api.cfg.WriteTimeout)
+		_ = s.conn.SetWriteDeadline(s.deadline)
+	}
+}
+
+// write writes b, waiting for the connection as long as the write timeout.
+func (s *leanStream) write(b []byte) error {
+	s.renewDeadline()
+	_, err := s.conn.Write(b)
+	return err
+}

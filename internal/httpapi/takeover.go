@@ -1,0 +1,177 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/auth"
+	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// takenStreams are the event streams whose connections the API took over
+// from net/http (see TakeOver), with the servers it may take them from.
+type takenStreams struct {
+	mu      sync.Mutex
+	servers map[*http.Server]bool
+	open    map[*leanStream]struct{}
+	closing bool // CloseStreams or a server's Shutdown began: take no more
+	// wg counts two per open stream: its reader goroutine, and its writer
+	// until the stream is finished.
+	wg sync.WaitGroup
+}
+
+// add registers s, unless the streams are closing.
+func (t *takenStreams) add(s *leanStream) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return false
+	}
+	if t.open == nil {
+		t.open = map[*leanStream]struct{}{}
+	}
+	t.open[s] = struct{}{}
+	t.wg.Add(2)
+	return true
+}
+
+// remove forgets a finished stream.
+func (t *takenStreams) remove(s *leanStream) {
+	t.mu.Lock()
+	delete(t.open, s)
+	t.mu.Unlock()
+}
+
+// list returns the open streams; closing stops further takeovers.
+func (t *takenStreams) list(closing bool) []*leanStream {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closing = t.closing || closing
+	out := make([]*leanStream, 0, len(t.open))
+	for s := range t.open {
+		out = append(out, s)
+	}
+	return out
+}
+
+// TakeOver lets the API take over from srv the connections of its
+// subscription streams over plain HTTP/1.1 (not TLS, not HTTP/2): once the
+// response headers are out, the handler returns and net/http forgets the
+// connection. An idle stream then costs one small goroutine watching for the
+// client to leave; updates are written by a goroutine started when they are
+// queued, which returns once they are written. srv's Shutdown ends these
+// streams (without waiting for them: call CloseStreams for that), and so
+// does the hub's EndSubscriptions. Call TakeOver before srv serves.
+func (a *API) TakeOver(srv *http.Server) {
+	a.taken.mu.Lock()
+	if a.taken.servers == nil {
+		a.taken.servers = map[*http.Server]bool{}
+	}
+	a.taken.servers[srv] = true
+	a.taken.mu.Unlock()
+	a.writers.run()
+	srv.RegisterOnShutdown(func() {
+		for _, s := range a.taken.list(true) {
+			s.end(errShutdown)
+		}
+	})
+}
+
+// CloseStreams ends the streams the API took over, as a graceful shutdown
+// does, and waits until their connections are closed and their goroutines
+// have returned. Once ctx is done it closes the remaining connections at
+// once. No stream is taken over afterwards.
+func (a *API) CloseStreams(ctx context.Context) error {
+	for _, s := range a.taken.list(true) {
+		s.end(errShutdown)
+	}
+	done := make(chan struct{})
+	go func() {
+		a.taken.wg.Wait()
+		close(done)
+	}()
+	defer a.writers.close()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	for _, s := range a.taken.list(true) {
+		s.abort()
+	}
+	<-done
+	return fmt.Errorf("close streams: %w", ctx.Err())
+}
+
+// canTakeOver reports whether r's stream may be taken over.
+func (a *API) canTakeOver(r *http.Request) bool {
+	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.TLS != nil {
+		return false
+	}
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	a.taken.mu.Lock()
+	defer a.taken.mu.Unlock()
+	return srv != nil && a.taken.servers[srv] && !a.taken.closing
+}
+
+// takeOver hijacks r's connection and serves sub on it until the stream
+// ends, owning sub and release from then on. The calling handler writes the
+// opening and any replayed updates, then returns. It reports false, having
+// written nothing, when the connection cannot be hijacked.
+func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, claims *auth.Claims, release func()) bool {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	setStreamHeaders(w.Header(), r, sub)
+	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: r.RemoteAddr,
+		replaying: sub.Replayed() > 0}
+	if sc, ok := conn.(syscall.Conn); ok {
+		s.raw, _ = sc.SyscallConn()
+	}
+	s.pend.Store(1) // this goroutine is the stream's writer until run returns
+	if !a.taken.add(s) {
+		_ = conn.Close()
+		sub.Close()
+		release()
+		return true
+	}
+	a.counts.replayed.Add(uint64(sub.Replayed()))
+	go s.read()
+	s.heartbeat = time.AfterFunc(a.cfg.Heartbeat, s.beat)
+	if claims != nil && !claims.Expiry.IsZero() {
+		s.expiry = time.AfterFunc(time.Until(claims.Expiry), func() { s.end(errTokenExpired) })
+	}
+	sub.OnEnd(func() { s.end(sub.Err()) })
+	sub.OnReady(s.wake)
+	if err := s.write(responseHead(w.Header(), a.cfg.Retry)); err != nil {
+		s.end(err)
+	}
+	s.run(nil)
+	return true
+}
+
+// responseHead is the status line and headers of a taken-over stream, and
+// its opening chunk. The body is chunked, as net/http would send it, so a
+// client tells the stream's end from a broken connection; the connection
+// is not reused.
+func responseHead(h http.Header, retry int) []byte {
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = h.Write(&b)
+	b.WriteString("Date: ")
+	b.Write(time.Now().UTC().AppendFormat(nil, http.TimeFormat))
+	b.WriteString("\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+	b.Write(appendChunk(nil, sse.AppendRetry(nil, retry)))
+	return b.Bytes()
+}
+
+// errShutdown ends the taken-over streams when the server shuts down.
+var errShutdown = errors.New("server shutting down")

@@ -1,0 +1,49 @@
+package httpapi
+
+import (
+	"runtime"
+	"sync"
+)
+
+// writerPool is the goroutines that write the taken-over streams: a woken
+// stream is queued, and the first free writer writes what it has. Writers
+// never wait on a client (see leanStream.run), so a few serve every stream,
+// and a stream woken while others are written collects more updates
+// before its turn: busy hubs write bigger batches.
+type writerPool struct {
+	queue chan *leanStream
+	start sync.Once
+	stop  sync.Once
+	wg    sync.WaitGroup
+}
+
+// queueSize bounds the streams waiting for a writer; past it a woken
+// stream gets a goroutine of its own.
+const queueSize = 16 << 10
+
+// run starts the writers, once.
+func (p *writerPool) run() {
+	p.start.Do(func() {
+		p.queue = make(chan *leanStream, queueSize)
+		for range runtime.GOMAXPROCS(0) {
+			w := newWriter()
+			p.wg.Go(func() {
+				for s := range p.queue {
+					s.run(w)
+				}
+			})
+		}
+	})
+}
+
+// close stops the writers once no stream can be woken any more, and
+// waits for them.
+func (p *writerPool) close() {
+	p.start.Do(func() {}) // never start after this
+	p.stop.Do(func() {
+		if p.queue != nil {
+			close(p.queue)
+		}
+	})
+	p.wg.Wait()
+}

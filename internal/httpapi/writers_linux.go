@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"net"
+	"syscall"
+	"unsafe"
+)
+
+// writer is one of the pool's goroutines, with what its writes reuse.
+type writer struct {
+	iov   []syscall.Iovec
+	n     uintptr
+	errno syscall.Errno
+	do    func(fd uintptr) bool // writev of iov, bound once
+}
+
+func newWriter() *writer {
+	w := &writer{iov: make([]syscall.Iovec, 0, 1024)}
+	w.do = w.writev
+	return w
+}
+
+func (w *writer) writev(fd uintptr) bool {
+	w.n, _, w.errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+	return true // never wait for the descriptor
+}
+
+// write writes as much of s.out as the connection takes without waiting,
+// with one writev per 1,024 buffers; errWouldBlock tells that some is left.
+func (w *writer) write(s *leanStream) error {
+	if s.raw == nil {
+		return errWouldBlock
+	}
+	for len(s.out) > 0 {
+		w.iov = w.iov[:0]
+		want := 0
+		for _, b := range s.out[:min(len(s.out), cap(w.iov))] {
+			if len(b) > 0 {
+				v := syscall.Iovec{Base: &b[0]}
+				v.SetLen(len(b))
+				w.iov = append(w.iov, v)
+				want += len(b)
+			}
+		}
+		if len(w.iov) == 0 {
+			s.out = s.out[:0]
+			break
+		}
+		err := s.raw.Write(w.do)
+		clear(w.iov)
+		switch {
+		case err != nil:
+			return err
+		case w.errno == syscall.EINTR:
+			continue
+		case w.errno == syscall.EAGAIN:
+			return errWouldBlock
+		case w.errno != 0:
+			return &net.OpError{Op: "writev", Net: "tcp", Err: w.errno}
+		}
+		consume(&s.out, int(w.n))
+		if int(w.n) < want {
+			return errWouldBlock // the socket's buffer is full
+		}
+	}
+	return nil
+}
+
+// consume drops the first n bytes of v.
+func consume(v *net.Buffers, n int) {
+	for len(*v) > 0 && n >= len((*v)[0]) {
+		n -= len((*v)[0])
+		(*v)[0] = nil
+		*v = (*v)[1:]
+	}
+	if len(*v) > 0 {
+		(*v)[0] = (*v)[0][n:]
+	}
+}
