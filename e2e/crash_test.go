@@ -211,6 +211,9 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 		}
 		for range 3 { // resume from acknowledged ids: exactly the rest
 			from := all[rand.IntN(len(all))].id
+			if from == last {
+				continue // nothing follows it: readHistory would wait for an event that never comes
+			}
 			got := readHistory(t, p.base, from, last)
 			want := history[pos[from]+1:]
 			if len(got) != len(want) || (len(got) > 0 && got[0].ID != want[0].ID) {
