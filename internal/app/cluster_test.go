@@ -219,3 +219,17 @@ func (s *served) do(t *testing.T, token, method, path, body string) (int, string
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestClusterStartupErrors: a bad Redis URL is refused with the flag named,
+// an unreachable Redis stops startup with its address.
+func TestClusterStartupErrors(t *testing.T) {
+	_, err := app.ParseFlags([]string{"-redis", "http://localhost:6379"}, env(nil), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-redis") {
+		t.Errorf("bad URL: %v, want an error naming -redis", err)
+	}
+	cfg := testConfig(t)
+	cfg.Redis.URL = "redis://127.0.0.1:1/0"
+	if _, err := app.New(cfg, discard()); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("unreachable Redis: %v, want an error naming its address", err)
+	}
+}

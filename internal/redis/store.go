@@ -120,6 +120,9 @@ func (s *Store) open(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return err
 	}
+	if err := s.checkVersion(ctx); err != nil {
+		return err
+	}
 	if _, err := s.ensureEpoch(ctx); err != nil {
 		return err
 	}
