@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -32,9 +33,7 @@ type fleet struct {
 
 	subs     []*subscriber // the connected ones
 	connect  Report        // connection counts and errors
-	latency  *Histogram
-	firstAt  atomic.Int64 // Unix nanoseconds of the first delivery
-	lastAt   atomic.Int64 // and of the last
+	latency  []*Histogram  // shards, so that readers on different CPUs rarely share one
 	stopping atomic.Bool
 	readers  sync.WaitGroup
 }
@@ -46,8 +45,21 @@ func newFleet(cfg Config, ts []target, first, count, dialers int) *fleet {
 		dialers: dialers,
 		first:   first,
 		count:   count,
-		latency: NewHistogram(),
+		latency: newShards(),
 	}
+}
+
+// latencyShards is the number of histograms a fleet's readers record into:
+// a few per CPU, as their counters are updated on every delivery.
+var latencyShards = min(4*runtime.GOMAXPROCS(0), 64)
+
+// newShards returns latencyShards empty histograms ready for Record.
+func newShards() []*Histogram {
+	hs := make([]*Histogram, latencyShards)
+	for i := range hs {
+		hs[i] = NewHistogram()
+	}
+	return hs
 }
 
 // connected opens the fleet's streams, at most dialers at a time, and
@@ -77,7 +89,8 @@ func (f *fleet) connected(ctx context.Context) (Report, error) {
 					f.connect.Connected++
 					f.connect.ConnectedByHub[s.hub]++
 					f.subs = append(f.subs, s)
-					f.readers.Go(func() { s.read(f.cfg, f.latency, f.noteDelivery, f.stopping.Load) })
+					lat := f.latency[i%len(f.latency)]
+					f.readers.Go(func() { s.read(f.cfg, lat, f.stopping.Load) })
 				}
 				mu.Unlock()
 			}
@@ -86,22 +99,6 @@ func (f *fleet) connected(ctx context.Context) (Report, error) {
 	wg.Wait()
 	f.connect.ConnectSeconds = time.Since(start).Seconds()
 	return f.connect, nil
-}
-
-// noteDelivery records that an event arrived at now.
-func (f *fleet) noteDelivery(now int64) {
-	for {
-		last := f.lastAt.Load()
-		if now <= last || f.lastAt.CompareAndSwap(last, now) {
-			break
-		}
-	}
-	for {
-		first := f.firstAt.Load()
-		if (first != 0 && first <= now) || f.firstAt.CompareAndSwap(first, now) {
-			return
-		}
-	}
 }
 
 // finish waits for the expected events, closes the streams and reports.
@@ -130,7 +127,7 @@ func (f *fleet) await(ctx context.Context, expected []int64, drain time.Duration
 		if f.complete(expected) {
 			return
 		}
-		if last := time.Unix(0, f.lastAt.Load()); last.After(quietSince) {
+		if last := time.Unix(0, f.lastDelivery()); last.After(quietSince) {
 			quietSince = last
 		}
 		if time.Since(quietSince) >= drain {
@@ -154,6 +151,16 @@ func (f *fleet) complete(expected []int64) bool {
 	return true
 }
 
+// lastDelivery returns when the fleet's last delivery arrived (Unix
+// nanoseconds), 0 before any.
+func (f *fleet) lastDelivery() int64 {
+	var last int64
+	for _, s := range f.subs {
+		last = max(last, s.lastAt.Load())
+	}
+	return last
+}
+
 // report sums up what the fleet's subscribers received; call it once the
 // readers have ended.
 func (f *fleet) report(expected []int64) Report {
@@ -161,9 +168,15 @@ func (f *fleet) report(expected []int64) Report {
 	r.Errors = maps.Clone(f.connect.Errors)
 	r.ConnectedByHub = slices.Clone(f.connect.ConnectedByHub)
 	r.LostByHub = make([]int64, len(f.dial.targets))
-	r.Latency = f.latency
-	r.FirstDelivery, r.LastDelivery = f.firstAt.Load(), f.lastAt.Load()
+	r.Latency = &Histogram{}
+	for _, h := range f.latency {
+		r.Latency.Merge(h)
+	}
 	for _, s := range f.subs {
+		if s.firstAt != 0 && (r.FirstDelivery == 0 || s.firstAt < r.FirstDelivery) {
+			r.FirstDelivery = s.firstAt
+		}
+		r.LastDelivery = max(r.LastDelivery, s.lastAt.Load())
 		var want int64
 		if expected != nil {
 			want = expected[s.topic]

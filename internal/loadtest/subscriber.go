@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,9 @@ type subscriber struct {
 
 	unique atomic.Int64 // distinct events of its topic received
 	ended  atomic.Bool  // the reader returned
+	lastAt atomic.Int64 // Unix nanoseconds of its last delivery; 0 before any
+
+	firstAt int64 // Unix nanoseconds of its first delivery; 0 before any
 
 	seen       []uint64 // bit seq/topics is set once event seq was received
 	lastSeq    []int32  // per publisher, the highest seq received; -1 before any
@@ -141,12 +145,25 @@ func (d dialer) handshake(ctx context.Context, t target, s *subscriber, conn net
 	if _, err := s.conn.Write(d.request(t, s.topic)); err != nil {
 		return err
 	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(s.conn, 2048), &http.Request{Method: http.MethodGet})
+	br := bufio.NewReaderSize(s.conn, 2048)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return statusError(resp)
+	}
+	if slices.Equal(resp.TransferEncoding, []string{"chunked"}) {
+		// Read the chunks directly; the first bytes stay buffered in br.
+		body := &chunkedBody{r: br}
+		if _, err := body.Read(nil); err != nil {
+			return fmt.Errorf("first bytes: %w", err)
+		}
+		if _, err := br.Peek(1); err != nil {
+			return fmt.Errorf("first bytes: %w", unexpected(err))
+		}
+		s.body = body
+		return nil
 	}
 	first := make([]byte, 1)
 	if _, err := io.ReadFull(resp.Body, first); err != nil {
@@ -172,9 +189,10 @@ func (d dialer) request(t target, k int) []byte {
 }
 
 // read parses s's stream until it ends, accounting for each event and
-// telling note when one arrived. stopping reports whether the run is
-// closing the streams, so the error that follows is not the hub's doing.
-func (s *subscriber) read(cfg Config, lat *Histogram, note func(int64), stopping func() bool) {
+// noting when the first and the last arrived. stopping reports whether the
+// run is closing the streams, so the error that follows is not the hub's
+// doing.
+func (s *subscriber) read(cfg Config, lat *Histogram, stopping func() bool) {
 	defer s.ended.Store(true)
 	p := sse.NewParser(s.body)
 	p.MaxEventSize = cfg.Payload + 4096
@@ -188,7 +206,10 @@ func (s *subscriber) read(cfg Config, lat *Histogram, note func(int64), stopping
 		}
 		now := time.Now().UnixNano()
 		if s.receive(ev.Data, now, lat) {
-			note(now)
+			if s.firstAt == 0 {
+				s.firstAt = now
+			}
+			s.lastAt.Store(now)
 		}
 	}
 }
