@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/ssehub/ssehub/internal/bolt"
@@ -16,7 +15,6 @@ import (
 // into the durable store (fsync before each acknowledgement) with 1, 16 and
 // 64 concurrent publishers.
 func BenchmarkDurablePublish(b *testing.B) {
-	data := `{"message":"a typical notification payload of about a hundred bytes","n":12345}`
 	for _, publishers := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("publishers=%d", publishers), func(b *testing.B) {
 			s, err := bolt.Open(bolt.Config{Dir: b.TempDir()})
@@ -26,23 +24,7 @@ func BenchmarkDurablePublish(b *testing.B) {
 			defer s.Close()
 			h := hub.New(hub.Config{History: s})
 			defer h.Close()
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ReportAllocs()
-			b.ResetTimer()
-			for p := range publishers {
-				wg.Go(func() {
-					for next.Add(1) <= int64(b.N) {
-						u := &hub.Update{Topics: []string{fmt.Sprint("topic-", p%8)}, Data: data}
-						if _, err := h.Publish(context.Background(), u); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publishes/s")
+			historytest.BenchPublish(b, h, publishers)
 		})
 	}
 }
