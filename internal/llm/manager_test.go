@@ -93,9 +93,27 @@ func TestGenerationPublishesTokensThenDone(t *testing.T) {
 	if text != "Hello world" || end.Type != llm.EventDone || !strings.Contains(end.Data, `"reason":"stop"`) {
 		t.Fatalf("text %q, end %s %s", text, end.Type, end.Data)
 	}
-	snap := g.Snapshot()
+	snap := finished(t, g)
 	if snap.Status != llm.StatusDone || snap.Text != "Hello world" || snap.Usage.CompletionTokens != 3 || snap.LastEventID != end.ID {
 		t.Fatalf("snapshot %+v", snap)
+	}
+}
+
+// finished waits for the generation's snapshot to leave "running": the
+// closing event is visible to subscribers an instant before the snapshot
+// records it.
+func finished(t *testing.T, g *llm.Generation) llm.Snapshot {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		snap := g.Snapshot()
+		if snap.Status != llm.StatusRunning {
+			return snap
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("snapshot still running: %+v", snap)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -123,7 +141,7 @@ func TestGenerationResumesMidAnswerAndStops(t *testing.T) {
 	if text != "" || end.Type != llm.EventDone || !strings.Contains(end.Data, `"reason":"stopped"`) {
 		t.Fatalf("after resume: text %q, end %s %s", text, end.Type, end.Data)
 	}
-	if snap := g.Snapshot(); snap.Text != "ab" || snap.FinishReason != llm.FinishStopped {
+	if snap := finished(t, g); snap.Text != "ab" || snap.FinishReason != llm.FinishStopped {
 		t.Fatalf("snapshot %+v", snap)
 	}
 }
