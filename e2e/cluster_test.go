@@ -87,9 +87,10 @@ func (r *clusterReader) run(sub *client.Subscription) {
 func (r *clusterReader) has(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.ids) > 0 && r.ids[len(r.ids)-1] == id || contains(r.ids, id)
+	return contains(r.ids, id)
 }
 
+// contains looks from the end, where a recent id is.
 func contains(ids []string, id string) bool {
 	for i := len(ids) - 1; i >= 0; i-- {
 		if ids[i] == id {

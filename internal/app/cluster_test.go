@@ -23,19 +23,11 @@ func clusterConfig(t *testing.T, srv *redistest.Server, keys *authtest.Keys) app
 	return cfg
 }
 
-// post publishes form values with a token and returns status and body.
+// post publishes form values with a token and returns status, body and
+// headers.
 func (s *served) post(t *testing.T, token string, form url.Values) (int, string, http.Header) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.url+"/.well-known/mercure", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := s.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header
+	return s.send(t, token, http.MethodPost, "/.well-known/mercure", "application/x-www-form-urlencoded", form.Encode())
 }
 
 // TestClusterOverHTTP: two nodes on one Redis. An update published on one
@@ -203,13 +195,21 @@ func TestClusterGenerations(t *testing.T) {
 	}
 }
 
-// do sends a request with a token and returns status and body.
+// do sends a request with a token and a JSON body (if any) and returns
+// status and body.
 func (s *served) do(t *testing.T, token, method, path, body string) (int, string) {
+	t.Helper()
+	status, b, _ := s.send(t, token, method, path, "application/json", body)
+	return status, b
+}
+
+// send sends a request with a token and returns status, body and headers.
+func (s *served) send(t *testing.T, token, method, path, contentType, body string) (int, string, http.Header) {
 	t.Helper()
 	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -217,7 +217,7 @@ func (s *served) do(t *testing.T, token, method, path, body string) (int, string
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header
 }
 
 // TestClusterStartupErrors: a bad Redis URL is refused with the flag named,

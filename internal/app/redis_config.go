@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/redis"
 )
 
@@ -71,5 +70,3 @@ func openRedis(cfg Config, log *slog.Logger) (*redis.Store, error) {
 		"prefix", cfg.Redis.Prefix, "epoch", st.Epoch())
 	return st, nil
 }
-
-var _ hub.Log = (*redis.Store)(nil)

@@ -214,7 +214,4 @@ func distinctSlow(topics []string) []string {
 	return out
 }
 
-var (
-	errNoPayload   = errors.New("log entry without payload")
-	errStoreClosed = errors.New("redis store closed")
-)
+var errStoreClosed = errors.New("redis store closed")

@@ -78,12 +78,7 @@ func (f *follower) checkEpoch(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	f.epoch = epoch
-	f.s.epoch.Store(&epoch)
-	f.s.log.Warn("rebasing: ending every subscription so clients resume from the Redis history",
-		slog.Any("reason", ErrEpochChanged), slog.String("epoch", epoch))
-	f.s.rebases.Add(1)
-	f.sink.Rebase(epoch, head.seq, head.id, ErrEpochChanged)
+	f.rebase(epoch, head, ErrEpochChanged)
 	f.at = head
 }
 
@@ -147,7 +142,7 @@ func (f *follower) hand(msgs []goredis.XMessage) {
 		if reason := f.check(field(m, "e"), count); reason != nil {
 			f.sink.Deliver(us)
 			us = us[:0]
-			f.rebase(field(m, "e"), u, count, reason)
+			f.rebase(field(m, "e"), position{seq: u.Seq, id: u.ID, count: count}, reason)
 		} else {
 			us = append(us, u)
 		}
@@ -168,13 +163,13 @@ func (f *follower) check(epoch string, count uint64) error {
 	return nil
 }
 
-// rebase moves the sink past u: its subscribers resume from history,
-// which holds u and what it missed, as far as retention allows.
-func (f *follower) rebase(epoch string, u *hub.Update, count uint64, reason error) {
+// rebase moves the sink to at, in epoch: its subscribers resume from
+// history, which holds what they missed, as far as retention allows.
+func (f *follower) rebase(epoch string, at position, reason error) {
 	f.s.log.Warn("rebasing: ending every subscription so clients resume from the Redis history",
-		slog.Any("reason", reason), slog.String("epoch", epoch), slog.Uint64("entry", count))
+		slog.Any("reason", reason), slog.String("epoch", epoch), slog.Uint64("entry", at.count))
 	f.epoch = epoch
 	f.s.epoch.Store(&epoch)
 	f.s.rebases.Add(1)
-	f.sink.Rebase(epoch, u.Seq, u.ID, reason)
+	f.sink.Rebase(epoch, at.seq, at.id, reason)
 }

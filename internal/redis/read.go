@@ -112,6 +112,8 @@ func (s *Store) head(ctx context.Context) (position, error) {
 	return position{seq: u.Seq, id: u.ID, count: count}, nil
 }
 
+var errNoPayload = errors.New("log entry without payload")
+
 // decode rebuilds the update of a stream entry, wire bytes included.
 func decode(m goredis.XMessage) (*hub.Update, error) {
 	payload, ok := m.Values["u"].(string)
