@@ -64,6 +64,13 @@ type process struct {
 
 func startBinary(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startBinaryEnv(t, nil, args...)
+}
+
+// startBinaryEnv starts the binary with args and, when env is not nil,
+// that environment ("NAME=value") instead of the test's.
+func startBinaryEnv(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +84,7 @@ func startBinary(t *testing.T, args ...string) *process {
 	p := &process{base: "http://" + addr, stderr: &bytes.Buffer{}}
 	p.cmd = exec.Command(bin, append([]string{"-addr", addr, "-log-level", "warn"}, args...)...)
 	p.cmd.Stderr = p.stderr
+	p.cmd.Env = env
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

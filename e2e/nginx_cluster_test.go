@@ -15,16 +15,21 @@ import (
 )
 
 // TestNginxInFrontOfACluster runs deploy/compose/nginx.conf with Debian's
-// nginx in front of two real nodes on a real Redis: a subscriber and a
+// nginx in front of two real nodes on a real Redis, the nodes configured by
+// the environment of deploy/Dockerfile and deploy/compose/compose.yaml: a subscriber and a
 // publisher go through nginx; the node holding the stream is killed; the
 // client reconnects through nginx to the other node with Last-Event-ID and
 // receives every event once, in order, without a gap.
 func TestNginxInFrontOfACluster(t *testing.T) {
 	keys := authtest.NewKeys(t)
 	c := &cluster{redis: redistest.Start(t)}
-	for range 2 {
-		c.nodes = append(c.nodes, startBinary(t, "-redis", c.redis.URL(), "-jwt-key", keys.SecretFile,
-			"-heartbeat", "500ms", "-retry", "100", "-max-connections-per-ip", "0", "-publish-rate", "0"))
+	env := deployEnv(t, map[string]string{
+		"SSEHUB_REDIS_URL": c.redis.URL(),
+		"SSEHUB_JWT_KEY":   keys.SecretFile,
+		"SSEHUB_DATA_DIR":  t.TempDir(),
+	})
+	for range 2 { // -addr replaces the image's :8080; the rest is the deployed environment
+		c.nodes = append(c.nodes, startBinaryEnv(t, env, "-heartbeat", "500ms", "-retry", "100"))
 	}
 	n := newNginxFrom(t, "deploy/compose/nginx.conf", map[string]string{
 		"server ssehub-1:8080": "server " + strings.TrimPrefix(c.nodes[0].base, "http://"),
