@@ -26,10 +26,12 @@ func TestNginxInFrontOfACluster(t *testing.T) {
 	env := deployEnv(t, map[string]string{
 		"SSEHUB_REDIS_URL": c.redis.URL(),
 		"SSEHUB_JWT_KEY":   keys.SecretFile,
-		"SSEHUB_DATA_DIR":  t.TempDir(),
 	})
 	for range 2 { // -addr replaces the image's :8080; the rest is the deployed environment
 		c.nodes = append(c.nodes, startBinaryEnv(t, env, "-heartbeat", "500ms", "-retry", "100"))
+	}
+	if log := c.nodes[0].stderr.String(); strings.Contains(log, `"level":"WARN"`) {
+		t.Fatalf("the deployed environment makes a node warn:\n%s", log)
 	}
 	n := newNginxFrom(t, "deploy/compose/nginx.conf", map[string]string{
 		"server ssehub-1:8080": "server " + strings.TrimPrefix(c.nodes[0].base, "http://"),

@@ -274,8 +274,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return errors.Join(err, a.closeStore())
 }
 
-// Main runs ssehub with the given arguments until ctx is cancelled.
-func Main(ctx context.Context, args []string, getenv func(string) string) error {
+// Main runs ssehub with the given arguments until ctx is cancelled. It
+// warns of the SSEHUB_* names in environ that are no setting.
+func Main(ctx context.Context, args []string, getenv func(string) string, environ []string) error {
 	cfg, err := ParseFlags(args, getenv, os.Stderr)
 	if errors.Is(err, ErrHelp) {
 		return nil
@@ -295,6 +296,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string) error 
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	log := newLogger(cfg)
+	for _, name := range UnknownEnv(environ) {
+		log.Warn("environment variable ignored: no setting has this name (ssehub -h lists them)", "name", name)
+	}
 	a, err := New(cfg, log)
 	if err != nil {
 		ln.Close()

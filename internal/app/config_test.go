@@ -3,6 +3,7 @@ package app_test
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +128,16 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	cfg.Heartbeat = 0
 	if _, err := app.New(cfg, discard()); err == nil {
 		t.Error("New accepted a zero heartbeat")
+	}
+}
+
+// TestUnknownEnv checks that a misspelt SSEHUB_* variable is reported and
+// that settings, aliases and the client commands' variables are not.
+func TestUnknownEnv(t *testing.T) {
+	environ := []string{"SSEHUB_MAX_CONNECTION_PER_IP=0", "SSEHUB_MAX_CONNECTIONS_PER_IP=0", "SSEHUB_REDIS_URL=redis://x",
+		"SSEHUB_URL=http://h", "SSEHUB_TOKEN=t", "SSEHUB_CONFIG=f.yaml", "SSEHUB_ADRR=:1", "HOME=/root", "SSEHUB_ADRR=:2"}
+	got := app.UnknownEnv(environ)
+	if want := []string{"SSEHUB_ADRR", "SSEHUB_MAX_CONNECTION_PER_IP"}; !slices.Equal(got, want) {
+		t.Fatalf("UnknownEnv = %q, want %q", got, want)
 	}
 }

@@ -198,7 +198,7 @@ func TestMainWiring(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // Main serves until ctx ends: return at once
 			done := make(chan error, 1)
-			go func() { done <- app.Main(ctx, tc.args, env(tc.env)) }()
+			go func() { done <- app.Main(ctx, tc.args, env(tc.env), nil) }()
 			var err error
 			select {
 			case err = <-done:

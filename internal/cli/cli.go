@@ -19,7 +19,8 @@ type Env struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Getenv  func(string) string
-	Version string // set at link time; empty reads the module's build information
+	Environ func() []string // the whole environment, to warn of unknown SSEHUB_* names; may be nil
+	Version string          // set at link time; empty reads the module's build information
 }
 
 // Exit statuses of Run.

@@ -22,7 +22,11 @@ func serve(ctx context.Context, args []string, env Env) error {
 	case err != nil:
 		return err
 	}
-	return app.Main(ctx, args, env.Getenv)
+	var environ []string
+	if env.Environ != nil {
+		environ = env.Environ()
+	}
+	return app.Main(ctx, args, env.Getenv, environ)
 }
 
 // version prints the version of the binary.
