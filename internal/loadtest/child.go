@@ -144,6 +144,7 @@ func childArgs(cfg Config, sub childRange, timeout time.Duration) []string {
 		"-timeout", timeout.String(),
 		"-connect-timeout", cfg.ConnectTimeout.String(),
 		"-dialers", strconv.Itoa(cfg.Dialers),
+		"-goroutine-readers=" + strconv.FormatBool(cfg.NoPoll),
 		"-" + childFlag, fmt.Sprintf("%d:%d", sub.First, sub.Count),
 	}
 }

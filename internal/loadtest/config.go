@@ -51,6 +51,7 @@ type Config struct {
 	Dialers        int           // subscriber connections being set up at once (over all processes)
 	JWT            string        // bearer token sent when publishing and subscribing; empty for none
 	JSON           bool          // print only the JSON line
+	NoPoll         bool          // read each stream with a goroutine of its own rather than with epoll
 
 	child *childRange // set in a child process: the subscribers it serves
 }
@@ -99,6 +100,7 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.IntVar(&cfg.Dialers, "dialers", cfg.Dialers, "subscriber connections being set up at once")
 	fs.StringVar(&cfg.JWT, "jwt", "", "bearer token for publishing and subscribing, for hubs that require one; empty takes $"+jwtEnv)
 	fs.BoolVar(&cfg.JSON, "json", cfg.JSON, "print only the JSON line")
+	fs.BoolVar(&cfg.NoPoll, "goroutine-readers", cfg.NoPoll, "read each stream with a goroutine of its own (as before ssehub-bench read them with epoll, one reader per CPU); TLS streams always are")
 	fs.Func(childFlag, "internal: serve subscribers FIRST…FIRST+COUNT-1 of a parent run (FIRST:COUNT)", func(s string) error {
 		r, err := parseChildRange(s)
 		cfg.child = &r

@@ -81,16 +81,20 @@ func TestRunSsehub(t *testing.T) {
 	tests := []struct {
 		name                      string
 		topics, publishers, procs int
+		goroutines                bool // -goroutine-readers rather than epoll
 	}{
-		{"one topic, one publisher", 1, 1, 1},
-		{"five topics, four publishers", 5, 4, 1},
-		{"two child processes", 3, 2, 2},
+		{"one topic, one publisher", 1, 1, 1, false},
+		{"five topics, four publishers", 5, 4, 1, false},
+		{"two child processes", 3, 2, 2, false},
+		{"a goroutine per stream", 5, 4, 1, true},
+		{"a goroutine per stream, two child processes", 3, 2, 2, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig(startHub(t, nil))
 			cfg.Subscribers, cfg.Events = 50, 200
 			cfg.Topics, cfg.Publishers, cfg.Procs = tt.topics, tt.publishers, tt.procs
+			cfg.NoPoll = tt.goroutines
 			res, err := Run(t.Context(), cfg, io.Discard)
 			if err != nil {
 				t.Fatal(err)

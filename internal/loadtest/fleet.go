@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"io"
 	"maps"
 	"runtime"
 	"slices"
@@ -36,6 +37,8 @@ type fleet struct {
 	latency  []*Histogram  // shards, so that readers on different CPUs rarely share one
 	stopping atomic.Bool
 	readers  sync.WaitGroup
+	pollers  []*poller // read the plain TCP streams; none: a goroutine per stream
+	next     int       // the poller of the next stream
 }
 
 func newFleet(cfg Config, ts []target, first, count, dialers int) *fleet {
@@ -79,7 +82,7 @@ func (f *fleet) connected(ctx context.Context) (Report, error) {
 				if i >= f.count {
 					return
 				}
-				s, err := f.dial.open(ctx, f.first+i)
+				s, err := f.dial.open(ctx, f.first+i, f.latency[i%len(f.latency)])
 				mu.Lock()
 				if err != nil {
 					f.connect.Failed++
@@ -89,8 +92,7 @@ func (f *fleet) connected(ctx context.Context) (Report, error) {
 					f.connect.Connected++
 					f.connect.ConnectedByHub[s.hub]++
 					f.subs = append(f.subs, s)
-					lat := f.latency[i%len(f.latency)]
-					f.readers.Go(func() { s.read(f.cfg, lat, f.stopping.Load) })
+					f.startReading(s)
 				}
 				mu.Unlock()
 			}
@@ -101,6 +103,34 @@ func (f *fleet) connected(ctx context.Context) (Report, error) {
 	return f.connect, nil
 }
 
+// startReading hands s to a poller, or else to a goroutine of its own.
+// Called with the fleet's connection lock held.
+func (f *fleet) startReading(s *subscriber) {
+	if s.endedEarly {
+		closeNow(s.conn)
+		s.stop(io.EOF, false)
+		return
+	}
+	if f.pollers == nil && !f.cfg.NoPoll {
+		for range runtime.GOMAXPROCS(0) {
+			p, err := newPoller()
+			if err != nil {
+				break
+			}
+			f.pollers = append(f.pollers, p)
+			f.readers.Go(func() { p.run(f.stopping.Load) })
+		}
+	}
+	if len(f.pollers) > 0 {
+		p := f.pollers[f.next%len(f.pollers)]
+		f.next++
+		if p.take(s) == nil {
+			return
+		}
+	}
+	f.readers.Go(func() { s.read(f.stopping.Load) })
+}
+
 // finish waits for the expected events, closes the streams and reports.
 func (f *fleet) finish(ctx context.Context, until time.Time, expected []int64, drain time.Duration) (Report, error) {
 	wctx, cancel := context.WithDeadline(ctx, until)
@@ -108,7 +138,12 @@ func (f *fleet) finish(ctx context.Context, until time.Time, expected []int64, d
 	cancel()
 	f.stopping.Store(true)
 	for _, s := range f.subs {
-		closeNow(s.conn)
+		if s.conn != nil {
+			closeNow(s.conn)
+		}
+	}
+	for _, p := range f.pollers {
+		p.close()
 	}
 	f.readers.Wait()
 	return f.report(expected), nil

@@ -1,8 +1,9 @@
 package loadtest
 
 import (
+	"bytes"
+	"math"
 	"strconv"
-	"strings"
 )
 
 // stamp is what an event's data carries: when it was published (Unix
@@ -36,16 +37,16 @@ func appendData(b []byte, s stamp, size int) []byte {
 // parseData reads the stamp of data written by appendData. It reads the
 // fields in the order appendData writes them and reports false for anything
 // else, such as events that are not the tool's own.
-func parseData(data string) (stamp, bool) {
+func parseData(data []byte) (stamp, bool) {
 	var s stamp
-	rest, ok := strings.CutPrefix(data, `{"t":`)
+	rest, ok := bytes.CutPrefix(data, []byte(`{"t":`))
 	if !ok {
 		return s, false
 	}
 	if s.T, rest, ok = cutInt(rest); !ok {
 		return s, false
 	}
-	if rest, ok = strings.CutPrefix(rest, `,"p":`); !ok {
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"p":`)); !ok {
 		return s, false
 	}
 	var n int64
@@ -53,7 +54,7 @@ func parseData(data string) (stamp, bool) {
 		return s, false
 	}
 	s.Pub = int(n)
-	if rest, ok = strings.CutPrefix(rest, `,"seq":`); !ok {
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"seq":`)); !ok {
 		return s, false
 	}
 	if n, _, ok = cutInt(rest); !ok {
@@ -63,15 +64,16 @@ func parseData(data string) (stamp, bool) {
 	return s, true
 }
 
-// cutInt reads the non-negative decimal integer at the start of s.
-func cutInt(s string) (int64, string, bool) {
+// cutInt reads the non-negative decimal int64 (at most 19 digits) at the
+// start of b.
+func cutInt(b []byte) (int64, []byte, bool) {
+	var n uint64 // 19 digits fit
 	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if i == 19 {
+			return 0, b, false
+		}
+		n = n*10 + uint64(b[i]-'0')
 	}
-	if i == 0 || i > 19 {
-		return 0, s, false
-	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	return n, s[i:], err == nil
+	return int64(n), b[i:], i > 0 && n <= math.MaxInt64
 }

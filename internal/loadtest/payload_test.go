@@ -18,7 +18,7 @@ func TestDataRoundTrip(t *testing.T) {
 		if !json.Valid(data) {
 			t.Errorf("size %d: not JSON: %s", size, data)
 		}
-		got, ok := parseData(string(data))
+		got, ok := parseData(data)
 		if !ok || got != s {
 			t.Errorf("size %d: parseData(%s) = %+v, %v; want %+v", size, data, got, ok, s)
 		}
@@ -29,9 +29,9 @@ func TestParseDataForeign(t *testing.T) {
 	t.Parallel()
 	for _, data := range []string{
 		"", "hello", `{"t":1}`, `{"t":1,"p":0}`, `{"t":-5,"p":0,"seq":1}`, `{"t":1,"p":x,"seq":1}`,
-		`{"seq":1,"t":1,"p":0}`, `{"t":99999999999999999999,"p":0,"seq":1}`, `{"t":1,"p":0,"seq":}`,
+		`{"seq":1,"t":1,"p":0}`, `{"t":99999999999999999999,"p":0,"seq":1}`, `{"t":9223372036854775808,"p":0,"seq":1}`, `{"t":1,"p":0,"seq":}`,
 	} {
-		if s, ok := parseData(data); ok {
+		if s, ok := parseData([]byte(data)); ok {
 			t.Errorf("parseData(%q) = %+v, true; want false", data, s)
 		}
 	}

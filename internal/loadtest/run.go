@@ -63,6 +63,8 @@ type runner struct {
 	server   serverProbe
 	groups   []group
 	children []*childGroup
+	cpuIdle  time.Duration // this process's CPU time when publishing began
+	cpuEnd   time.Duration // and once the streams were closed
 }
 
 // phases connects, idles, publishes and waits for the deliveries until run
@@ -75,6 +77,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 	fmt.Fprintf(r.progress, "connected %d, failed %d, in %.2fs; idle for %v\n", conn.Connected, conn.Failed, conn.ConnectSeconds, cfg.Warmup)
 	sleepUntil(run, time.Now().Add(cfg.Warmup))
 	r.server.idle()
+	r.cpuIdle = selfCPU()
 
 	pub := newPublishStats(cfg.Topics)
 	if cfg.Events > 0 && run.Err() == nil {
@@ -85,6 +88,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 	fmt.Fprintf(r.progress, "published %d (%d errors); waiting for deliveries\n", pub.Published, pub.Errors)
 	rep, finishErrs := collect(r.groups, func(g group) (Report, error) { return g.finish(hard, until, pub.PerTopic, cfg.Drain) })
 	r.server.done()
+	r.cpuEnd = selfCPU()
 	return rep, pub, append(errs, finishErrs...)
 }
 
@@ -97,6 +101,9 @@ func (r *runner) result(rep Report, pub publishStats, errs []error) (*Result, er
 		cpu += c.childCPU()
 	}
 	res.BenchCPUSeconds = round(cpu.Seconds(), 3)
+	if len(r.children) == 0 && res.Published > 0 {
+		res.BenchPublishCPUSeconds = round((r.cpuEnd - r.cpuIdle).Seconds(), 3)
+	}
 	res.Seconds = round(time.Since(r.began).Seconds(), 3)
 	errs = append(errs, r.server.err)
 	for _, err := range errs {

@@ -14,19 +14,20 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
-
-	"github.com/ssehub/ssehub/internal/sse"
 )
 
 // subscriber is one stream and what it received. Only its reader goroutine
 // touches the plain fields until the reader has ended.
 type subscriber struct {
 	topic  int
-	hub    int // index of the hub it is connected to
-	topics int // in the run
-	events int // in the run
-	conn   net.Conn
-	body   io.Reader // the response body, its first bytes included
+	hub    int        // index of the hub it is connected to
+	topics int        // in the run
+	events int        // in the run
+	conn   net.Conn   // nil once the poller took the stream's descriptor
+	dec    *decoder   // the response body's decoder
+	lat    *Histogram // where its latencies are recorded
+
+	endedEarly bool // the body ended with the bytes read while connecting
 
 	unique atomic.Int64 // distinct events of its topic received
 	ended  atomic.Bool  // the reader returned
@@ -43,8 +44,9 @@ type subscriber struct {
 	err        error // why the stream ended before the run did
 }
 
-func newSubscriber(topic int, cfg Config) *subscriber {
+func newSubscriber(topic int, cfg Config, lat *Histogram) *subscriber {
 	s := &subscriber{
+		lat:     lat,
 		topic:   topic,
 		topics:  cfg.Topics,
 		events:  cfg.Events,
@@ -59,14 +61,14 @@ func newSubscriber(topic int, cfg Config) *subscriber {
 
 // receive accounts for one event received at now (Unix nanoseconds). It
 // reports whether the event was the tool's own.
-func (s *subscriber) receive(data string, now int64, lat *Histogram) bool {
+func (s *subscriber) receive(data []byte, now int64) bool {
 	st, ok := parseData(data)
 	if !ok || st.Seq >= s.events || st.Seq%s.topics != s.topic || st.Pub >= len(s.lastSeq) {
 		s.foreign++
 		return false
 	}
 	s.delivered++
-	lat.Record(uint64(max(0, now-st.T)) / 1000)
+	s.lat.Record(uint64(max(0, now-st.T)) / 1000)
 	idx := st.Seq / s.topics
 	word, bit := idx/64, uint64(1)<<(idx%64)
 	if s.seen[word]&bit != 0 {
@@ -101,7 +103,7 @@ func newDialer(cfg Config, ts []target) dialer {
 // open connects subscriber i (its index in the whole run) to its hub: it
 // dials, sends the subscribe request and waits for a 200 answer and the
 // stream's first bytes, all within the connect timeout.
-func (d dialer) open(ctx context.Context, i int) (*subscriber, error) {
+func (d dialer) open(ctx context.Context, i int, lat *Histogram) (*subscriber, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
 	hub := hubOf(i, d.cfg.Topics, len(d.targets))
@@ -111,7 +113,7 @@ func (d dialer) open(ctx context.Context, i int) (*subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newSubscriber(i%d.cfg.Topics, d.cfg)
+	s := newSubscriber(i%d.cfg.Topics, d.cfg, lat)
 	s.hub = hub
 	// The handshake's reads and writes end when ctx does.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
@@ -153,23 +155,16 @@ func (d dialer) handshake(ctx context.Context, t target, s *subscriber, conn net
 	if resp.StatusCode != http.StatusOK {
 		return statusError(resp)
 	}
-	if slices.Equal(resp.TransferEncoding, []string{"chunked"}) {
-		// Read the chunks directly; the first bytes stay buffered in br.
-		body := &chunkedBody{r: br}
-		if _, err := body.Read(nil); err != nil {
-			return fmt.Errorf("first bytes: %w", err)
-		}
-		if _, err := br.Peek(1); err != nil {
-			return fmt.Errorf("first bytes: %w", unexpected(err))
-		}
-		s.body = body
-		return nil
+	// The stream's first bytes must come within the connect timeout too.
+	if _, err := br.Peek(1); err != nil {
+		return fmt.Errorf("first bytes: %w", unexpected(err))
 	}
-	first := make([]byte, 1)
-	if _, err := io.ReadFull(resp.Body, first); err != nil {
-		return fmt.Errorf("first bytes: %w", err)
+	s.dec = newDecoder(slices.Equal(resp.TransferEncoding, []string{"chunked"}), d.cfg.Payload+4096)
+	first, _ := br.Peek(br.Buffered())
+	if err := s.feed(first, time.Now().UnixNano()); err != io.EOF {
+		return err
 	}
-	s.body = io.MultiReader(bytes.NewReader(first), resp.Body)
+	s.endedEarly = true // connected, and the body ended already
 	return nil
 }
 
@@ -188,30 +183,58 @@ func (d dialer) request(t target, k int) []byte {
 	return b.Bytes()
 }
 
-// read parses s's stream until it ends, accounting for each event and
-// noting when the first and the last arrived. stopping reports whether the
-// run is closing the streams, so the error that follows is not the hub's
-// doing.
-func (s *subscriber) read(cfg Config, lat *Histogram, stopping func() bool) {
-	defer s.ended.Store(true)
-	p := sse.NewParser(s.body)
-	p.MaxEventSize = cfg.Payload + 4096
-	for {
-		ev, err := p.Next()
-		if err != nil {
-			if !stopping() {
-				s.err = fmt.Errorf("stream: %w", err)
-			}
-			return
-		}
-		now := time.Now().UnixNano()
-		if s.receive(ev.Data, now, lat) {
+// feed decodes the stream's next bytes, read at now (Unix nanoseconds),
+// accounting for each event. It returns io.EOF at the end of the body and
+// an error for a malformed one.
+func (s *subscriber) feed(raw []byte, now int64) error {
+	return s.dec.feed(raw, func(data []byte) {
+		if s.receive(data, now) {
 			if s.firstAt == 0 {
 				s.firstAt = now
 			}
 			s.lastAt.Store(now)
 		}
+	})
+}
+
+// stop records why the stream ended, unless the run is closing the
+// streams (stopping) and the error is of its doing.
+func (s *subscriber) stop(err error, stopping bool) {
+	if !stopping {
+		s.err = fmt.Errorf("stream: %w", err)
 	}
+	s.ended.Store(true)
+}
+
+// read reads s's stream until it ends: one goroutine per stream, for the
+// streams the poller cannot take (TLS, or not Linux). stopping reports
+// whether the run is closing the streams.
+func (s *subscriber) read(stopping func() bool) {
+	buf := make([]byte, 2048)
+	for {
+		n, err := s.conn.Read(buf)
+		if n > 0 {
+			if ferr := s.feed(buf[:n], time.Now().UnixNano()); ferr != nil {
+				s.stop(ferr, stopping())
+				return
+			}
+		}
+		if err == io.EOF {
+			err = s.dec.closed()
+		}
+		if err != nil {
+			s.stop(err, stopping())
+			return
+		}
+	}
+}
+
+// unexpected turns io.EOF in the middle of a body into io.ErrUnexpectedEOF.
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // closeNow closes the first non-nil connection, with a reset rather than a

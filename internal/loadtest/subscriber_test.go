@@ -10,11 +10,11 @@ func TestReceive(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.Topics, cfg.Events, cfg.Publishers = 3, 300, 2
-	s := newSubscriber(1, cfg)
 	lat := NewHistogram()
+	s := newSubscriber(1, cfg, lat)
 	const now = int64(5_000_000)
 	send := func(seq, pub int) bool {
-		return s.receive(string(appendData(nil, stamp{T: now - 2_000_000, Pub: pub, Seq: seq}, 100)), now, lat)
+		return s.receive(appendData(nil, stamp{T: now - 2_000_000, Pub: pub, Seq: seq}, 100), now)
 	}
 	// Publisher seq%2 sends event seq; topic 1 has events 1, 4, 7, 10, …
 	for _, ev := range []struct{ seq, pub int }{{1, 1}, {4, 0}, {16, 0}, {7, 1}, {4, 0}, {10, 0}, {298, 0}} {
@@ -28,7 +28,7 @@ func TestReceive(t *testing.T) {
 			t.Errorf("event %d of publisher %d was taken as the stream's", ev.seq, ev.pub)
 		}
 	}
-	if s.receive("not ours", now, lat) {
+	if s.receive([]byte("not ours"), now) {
 		t.Error("foreign data was taken as the tool's")
 	}
 	// 10 after publisher 0's 16 is out of order; the second 4 a duplicate.

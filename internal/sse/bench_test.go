@@ -29,6 +29,16 @@ func BenchmarkAppendEvent(b *testing.B) {
 }
 
 func BenchmarkParser(b *testing.B) {
+	b.Run("Next", func(b *testing.B) {
+		benchParser(b, func(p *Parser) error { _, err := p.Next(); return err })
+	})
+	b.Run("NextData", func(b *testing.B) {
+		benchParser(b, func(p *Parser) error { _, err := p.NextData(); return err })
+	})
+}
+
+// benchParser parses a stream of 1,000 events with next.
+func benchParser(b *testing.B, next func(*Parser) error) {
 	const events = 1000
 	var stream []byte
 	for range events {
@@ -42,7 +52,7 @@ func BenchmarkParser(b *testing.B) {
 		p := NewParser(r)
 		n := 0
 		for {
-			_, err := p.Next()
+			err := next(p)
 			if err == io.EOF {
 				break
 			}

@@ -11,16 +11,21 @@ type fields struct {
 	data       []byte // the data buffer: each data line and an LF
 	typ        []byte // the event type buffer
 	id         []byte // the last event ID buffer
-	lastID     string // the last event ID string, set at each dispatch
+	lastID     []byte // the last event ID, committed at each dispatch
+	lastIDStr  string // lastID as a string, kept to save allocations
 	lastType   string // the last Type returned, reused to save allocations
 	retry      int    // the stream's reconnection time
 	evRetry    int    // the last retry value since the previous dispatch
 	comment    []byte // comment lines since the previous dispatch
 	hasComment bool   // a comment line was seen, perhaps an empty one
+	// pendingReset: an event was dispatched, its state is cleared before
+	// the next line is interpreted (so that dispatchData's bytes stay valid).
+	pendingReset bool
 }
 
 // field interprets one non-empty line.
 func (f *fields) field(line []byte) {
+	f.resetIfDispatched()
 	if line[0] == ':' {
 		f.addComment(trimSpace(line[1:]))
 		return
@@ -58,23 +63,49 @@ func (f *fields) addComment(text []byte) {
 // dispatch handles a blank line: it commits the last event ID and, if any
 // data was read, returns the event. Either way it starts a new event.
 func (f *fields) dispatch() (Event, bool) {
-	if string(f.id) != f.lastID {
-		f.lastID = string(f.id)
-	}
-	defer f.reset()
-	if len(f.data) == 0 {
+	data, ok := f.dispatchData()
+	if !ok {
 		return Event{}, false
 	}
 	if string(f.typ) != f.lastType {
 		f.lastType = string(f.typ)
 	}
 	return Event{
-		ID:      f.lastID,
+		ID:      f.lastIDString(),
 		Type:    f.lastType,
-		Data:    string(f.data[:len(f.data)-1]),
+		Data:    string(data),
 		Retry:   f.evRetry,
 		Comment: string(f.comment),
 	}, true
+}
+
+// dispatchData is dispatch without building the event: it returns the
+// data (without its last LF), valid until the next line is read. The
+// event's other fields stay readable until then.
+func (f *fields) dispatchData() ([]byte, bool) {
+	f.resetIfDispatched()
+	f.lastID = append(f.lastID[:0], f.id...)
+	f.pendingReset = true
+	if len(f.data) == 0 {
+		return nil, false
+	}
+	return f.data[:len(f.data)-1], true
+}
+
+// lastIDString returns the committed last event ID as a string.
+func (f *fields) lastIDString() string {
+	if string(f.lastID) != f.lastIDStr {
+		f.lastIDStr = string(f.lastID)
+	}
+	return f.lastIDStr
+}
+
+// resetIfDispatched starts a new event if the last one was dispatched.
+func (f *fields) resetIfDispatched() {
+	if f.pendingReset {
+		f.pendingReset = false
+		f.reset()
+	}
 }
 
 // reset clears the state of one event; the last event ID and the

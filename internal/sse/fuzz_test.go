@@ -3,6 +3,7 @@ package sse
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -131,6 +132,7 @@ func FuzzParser(f *testing.F) {
 		if err != nil || !slices.Equal(oneByte, whole) {
 			t.Fatalf("one byte at a time: %#v, %v; whole: %#v", oneByte, err, whole)
 		}
+		checkNonBlocking(t, stream, whole, wantID, wantRetry)
 		small, _, err := parseAll(bytes.NewReader(stream), 8)
 		if (err != nil && !errors.Is(err, ErrTooLarge)) || !slices.Equal(small, whole[:len(small)]) {
 			t.Fatalf("with a small limit: %#v, %v; whole: %#v", small, err, whole)
@@ -160,4 +162,75 @@ func checkReencode(t *testing.T, ev Event) {
 	if err != nil || len(got) != 1 || got[0] != ev {
 		t.Fatalf("re-parsing %q gave %#v, %v; want %#v", b, got, err, ev)
 	}
+}
+
+// checkNonBlocking parses stream from a source that hands it out in
+// fragments of 1 to 7 bytes (sizes taken from the stream itself), answering
+// ErrNoInput after each, alternately with Next and NextData: the events, the
+// last event ID and the retry must be those of the whole stream.
+func checkNonBlocking(t *testing.T, stream []byte, whole []Event, wantID string, wantRetry int) {
+	t.Helper()
+	src := &trickle{rest: stream}
+	p := NewParser(src)
+	var datas []string
+	for i := 0; ; i++ {
+		var data string
+		var err error
+		if i%2 == 0 {
+			var ev Event
+			ev, err = p.Next()
+			data = ev.Data
+		} else {
+			var b []byte
+			b, err = p.NextData()
+			data = string(b)
+		}
+		switch {
+		case errors.Is(err, ErrNoInput):
+			src.more = true
+			continue
+		case err == io.EOF:
+		case err != nil:
+			t.Fatalf("non-blocking source: %v", err)
+		default:
+			datas = append(datas, data)
+			continue
+		}
+		break
+	}
+	var want []string
+	for _, ev := range whole {
+		want = append(want, ev.Data)
+	}
+	if !slices.Equal(datas, want) || p.LastEventID() != wantID || p.Retry() != wantRetry {
+		t.Fatalf("non-blocking source: data %q, id %q, retry %d; want %q, %q, %d",
+			datas, p.LastEventID(), p.Retry(), want, wantID, wantRetry)
+	}
+}
+
+// trickle is a non-blocking source: each Read after the parser saw
+// ErrNoInput returns one fragment, with ErrNoInput half of the time; then
+// it has nothing (ErrNoInput) until more is set again.
+type trickle struct {
+	rest []byte
+	more bool
+	n    int
+}
+
+func (r *trickle) Read(b []byte) (int, error) {
+	if len(r.rest) == 0 {
+		return 0, io.EOF
+	}
+	if !r.more && r.n > 0 {
+		return 0, ErrNoInput
+	}
+	r.more = false
+	r.n++
+	size := min(len(b), len(r.rest), 1+int(r.rest[0])%7)
+	n := copy(b, r.rest[:size])
+	r.rest = r.rest[n:]
+	if r.n%2 == 0 {
+		return n, ErrNoInput
+	}
+	return n, nil
 }

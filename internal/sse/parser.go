@@ -17,6 +17,13 @@ const DefaultMaxEventSize = 1 << 20
 // later call returns the same error.
 var ErrTooLarge = errors.New("sse: event too large")
 
+// ErrNoInput is for a [Parser]'s reader that has no bytes yet although
+// its stream goes on, such as one reading a non-blocking socket: its Read
+// returns ErrNoInput (with or without bytes), and the parser's Next and
+// NextData return it once they have used every byte read. Nothing is lost:
+// the next call resumes in the middle of the line or event it stopped in.
+var ErrNoInput = errors.New("sse: no input yet")
+
 // readSize is the size of the parser's read buffer.
 const readSize = 4096
 
@@ -105,11 +112,32 @@ func (p *Parser) Next() (Event, error) {
 	}
 }
 
+// NextData is Next for callers that need only the data of each event: it
+// returns the next dispatched event's data without allocating. The bytes
+// are valid until the next call; the last event ID and the reconnection
+// time are kept as by Next.
+func (p *Parser) NextData() ([]byte, error) {
+	for {
+		line, err := p.readLine()
+		if err != nil {
+			return nil, err
+		}
+		if len(line) == 0 {
+			p.eventSize = 0
+			if data, ok := p.dispatchData(); ok {
+				return data, nil
+			}
+			continue
+		}
+		p.field(line)
+	}
+}
+
 // LastEventID returns the stream's last event ID as of the last blank line:
 // the value a client sends as Last-Event-ID when it reconnects. An id field
 // of an event not yet dispatched does not count.
 func (p *Parser) LastEventID() string {
-	return p.lastID
+	return p.lastIDString()
 }
 
 // Retry returns the reconnection time in milliseconds most recently set by
@@ -174,6 +202,9 @@ func (p *Parser) rawLine() ([]byte, error) {
 			return nil, err
 		}
 		if err := p.fill(); err != nil {
+			if err == ErrNoInput {
+				return nil, err // p.line holds the line so far
+			}
 			p.line = p.line[:0]
 			p.err = err
 			return nil, err
@@ -208,6 +239,12 @@ func (p *Parser) fill() error {
 		}
 		n, err := p.r.Read(p.buf)
 		p.start, p.end, p.readErr = 0, n, err
+		if errors.Is(err, ErrNoInput) {
+			p.readErr = nil
+			if n == 0 {
+				return ErrNoInput
+			}
+		}
 		if n > 0 {
 			return nil
 		}

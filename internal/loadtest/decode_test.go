@@ -1,0 +1,95 @@
+package loadtest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// TestDechunk checks the chunked decoding against bodies whose bytes
+// arrive whole and one at a time.
+func TestDechunk(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, want string
+		err              error // once the body is fed; io.ErrUnexpectedEOF: cut short
+	}{
+		{"chunks", "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n", "hello world", io.EOF},
+		{"extension and upper-case size", "A;x=y\r\n0123456789\r\n0\r\n", "0123456789", io.EOF},
+		{"bare LF", "3\nabc\r\n0\n", "abc", io.EOF},
+		{"cut in the data", "5\r\nhel", "hel", io.ErrUnexpectedEOF},
+		{"cut in a head", "5\r\nhello\r\n1", "hello", io.ErrUnexpectedEOF},
+		{"cut before the last chunk", "5\r\nhello\r\n", "hello", io.ErrUnexpectedEOF},
+		{"bad size", "zz\r\nhello\r\n", "", errChunk},
+		{"no CRLF after the data", "2\r\nhello\r\n", "he", errChunk},
+		{"head too long", strings.Repeat("0", 300) + "1\r\n", "", errChunk},
+	}
+	for _, tt := range tests {
+		for _, piece := range []int{len(tt.body), 1} {
+			d := newDecoder(true, 0)
+			var got []byte
+			var err error
+			for rest := []byte(tt.body); len(rest) > 0 && err == nil; {
+				n := min(piece, len(rest))
+				var out []byte
+				out, err = d.dechunk(slices.Clone(rest[:n]))
+				got, rest = append(got, out...), rest[n:]
+			}
+			if err == nil {
+				err = d.closed()
+			}
+			if string(got) != tt.want || !errors.Is(err, tt.err) {
+				t.Errorf("%s (pieces of %d): got %q, %v; want %q, %v", tt.name, piece, got, err, tt.want, tt.err)
+			}
+		}
+	}
+}
+
+// TestDecoderEvents encodes events, frames them in chunks of varied sizes
+// and feeds the body in pieces of every size from 1 to 40 bytes: each time
+// every event's data comes out once, in order, and the last chunk ends the
+// stream.
+func TestDecoderEvents(t *testing.T) {
+	t.Parallel()
+	var stream []byte
+	var want []string
+	stream = sse.AppendRetry(stream, 1000)
+	for i := range 30 {
+		ev := sse.Event{ID: fmt.Sprint(i), Data: fmt.Sprintf("event %d\nline two", i)}
+		if i%7 == 0 {
+			ev.Comment = "a comment"
+		}
+		var err error
+		if stream, err = sse.AppendEvent(stream, ev); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ev.Data)
+	}
+	var body []byte
+	for i, size := 0, 1; i < len(stream); i, size = i+size, size%23+1 {
+		body = appendChunk(body, stream[i:min(i+size, len(stream))])
+	}
+	body = append(body, "0\r\n\r\n"...)
+	for piece := 1; piece <= 40; piece++ {
+		d := newDecoder(true, 0)
+		var got []string
+		var err error
+		for rest := body; len(rest) > 0 && err == nil; rest = rest[min(piece, len(rest)):] {
+			err = d.feed(slices.Clone(rest[:min(piece, len(rest))]), func(data []byte) { got = append(got, string(data)) })
+		}
+		if err != io.EOF || !slices.Equal(got, want) {
+			t.Fatalf("pieces of %d: %d events, %v; want %d, io.EOF", piece, len(got), err, len(want))
+		}
+	}
+}
+
+// appendChunk appends p as one chunk of a chunked body.
+func appendChunk(dst, p []byte) []byte {
+	dst = fmt.Appendf(dst, "%x\r\n", len(p))
+	return append(append(dst, p...), "\r\n"...)
+}

@@ -1,0 +1,158 @@
+package loadtest
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// poller reads many plain TCP streams with one goroutine and an epoll
+// instance of its own, so that the tool spends its CPU on the streams
+// rather than on scheduling a goroutine per stream: each wake-up of the
+// descriptor is one read (edge-triggered: a read shorter than the buffer
+// has drained the socket, and new bytes will wake it again), not a read
+// and then a second one that finds nothing. A stream's descriptor is a
+// duplicate taken out of Go's network poller.
+type poller struct {
+	epfd int
+	stop atomic.Bool
+	buf  []byte
+
+	mu   sync.Mutex
+	subs []*subscriber // by the index in their epoll events
+	fds  []int         // their descriptors; -1 once closed
+}
+
+// pollWait is how long the poller waits for events before it looks at
+// whether it must stop.
+const pollWait = 20 * time.Millisecond
+
+func newPoller() (*poller, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return &poller{epfd: fd, buf: make([]byte, 64<<10)}, nil
+}
+
+// errNotPollable is a stream the poller cannot read: not plain TCP.
+var errNotPollable = errors.New("not a plain TCP stream")
+
+// take moves s's stream to the poller; s.conn is nil afterwards.
+func (p *poller) take(s *subscriber) error {
+	tc, ok := s.conn.(*net.TCPConn)
+	if !ok {
+		return errNotPollable
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	fd, derr := -1, error(nil)
+	if err := rc.Control(func(f uintptr) { fd, derr = dupCloexec(int(f)) }); err != nil {
+		return err
+	}
+	if derr != nil {
+		return derr
+	}
+	_ = tc.Close() // drops Go's descriptor only: the socket stays open through fd
+	s.conn = nil
+	p.mu.Lock()
+	i := len(p.subs)
+	p.subs, p.fds = append(p.subs, s), append(p.fds, fd)
+	p.mu.Unlock()
+	// syscall's EPOLLET is negative (the sign bit of an int32): negated, it is the flag.
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | -syscall.EPOLLET, Fd: int32(i)}
+	return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev)
+}
+
+// dupCloexec duplicates fd, closed on exec (the tool starts child processes).
+func dupCloexec(fd int) (int, error) {
+	r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(r), nil
+}
+
+// run reads the streams until close; stopping reports whether the run is
+// closing them.
+func (p *poller) run(stopping func() bool) {
+	events := make([]syscall.EpollEvent, 256)
+	for !p.stop.Load() {
+		n, err := syscall.EpollWait(p.epfd, events, int(pollWait/time.Millisecond))
+		if err != nil {
+			continue // EINTR
+		}
+		for _, ev := range events[:n] {
+			p.serve(int(ev.Fd), stopping)
+		}
+	}
+	p.closeAll()
+}
+
+// serve reads stream i until its socket is drained or the stream ends.
+func (p *poller) serve(i int, stopping func() bool) {
+	p.mu.Lock()
+	s, fd := p.subs[i], p.fds[i]
+	p.mu.Unlock()
+	for fd >= 0 {
+		n, err := syscall.Read(fd, p.buf)
+		switch {
+		case err == syscall.EAGAIN:
+			return
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			p.drop(i, err, stopping())
+			return
+		case n == 0:
+			p.drop(i, s.dec.closed(), stopping())
+			return
+		}
+		if err := s.feed(p.buf[:n], time.Now().UnixNano()); err != nil {
+			p.drop(i, err, stopping())
+			return
+		}
+		if n < len(p.buf) {
+			return // drained: the next bytes wake the descriptor again
+		}
+	}
+}
+
+// drop closes stream i, which ended for err.
+func (p *poller) drop(i int, err error, stopping bool) {
+	p.mu.Lock()
+	fd := p.fds[i]
+	p.fds[i] = -1
+	p.mu.Unlock()
+	closeFd(fd)
+	p.subs[i].stop(err, stopping)
+}
+
+// close makes run close every stream and return.
+func (p *poller) close() { p.stop.Store(true) }
+
+// closeAll closes the streams still open, then the epoll instance.
+func (p *poller) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, fd := range p.fds {
+		if fd >= 0 {
+			closeFd(fd)
+			p.fds[i] = -1
+			p.subs[i].ended.Store(true)
+		}
+	}
+	_ = syscall.Close(p.epfd)
+}
+
+// closeFd closes a stream's socket with a reset rather than a FIN, as
+// closeNow does.
+func closeFd(fd int) {
+	_ = syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1})
+	_ = syscall.Close(fd)
+}

@@ -1,0 +1,15 @@
+//go:build !linux
+
+package loadtest
+
+import "errors"
+
+// poller is Linux's epoll reader (poll_linux.go); elsewhere every stream
+// has a goroutine of its own.
+type poller struct{}
+
+func newPoller() (*poller, error) { return nil, errors.New("no epoll") }
+
+func (p *poller) take(*subscriber) error { return errors.New("no epoll") }
+func (p *poller) run(func() bool)        {}
+func (p *poller) close()                 {}
