@@ -59,7 +59,25 @@ func findRoot() (string, error) {
 type process struct {
 	cmd    *exec.Cmd
 	base   string
-	stderr *bytes.Buffer
+	stderr *lockedBuffer
+}
+
+// lockedBuffer is a process's stderr, readable while the process writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startBinary(t *testing.T, args ...string) *process {
@@ -81,7 +99,7 @@ func startBinaryEnv(t *testing.T, env []string, args ...string) *process {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := &process{base: "http://" + addr, stderr: &bytes.Buffer{}}
+	p := &process{base: "http://" + addr, stderr: &lockedBuffer{}}
 	p.cmd = exec.Command(bin, append([]string{"-addr", addr, "-log-level", "warn"}, args...)...)
 	p.cmd.Stderr = p.stderr
 	p.cmd.Env = env

@@ -88,14 +88,17 @@ func (p *poller) run(stopping func() bool) {
 			continue // EINTR
 		}
 		for _, ev := range events[:n] {
-			p.serve(int(ev.Fd), stopping)
+			p.serve(int(ev.Fd), ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0, stopping)
 		}
 	}
 	p.closeAll()
 }
 
 // serve reads stream i until its socket is drained or the stream ends.
-func (p *poller) serve(i int, stopping func() bool) {
+// hangup tells that the peer closed (or the socket failed): then the
+// stream is read to its end, as no later wake-up would come for the end
+// behind the last bytes.
+func (p *poller) serve(i int, hangup bool, stopping func() bool) {
 	p.mu.Lock()
 	s, fd := p.subs[i], p.fds[i]
 	p.mu.Unlock()
@@ -117,7 +120,7 @@ func (p *poller) serve(i int, stopping func() bool) {
 			p.drop(i, err, stopping())
 			return
 		}
-		if n < len(p.buf) {
+		if n < len(p.buf) && !hangup {
 			return // drained: the next bytes wake the descriptor again
 		}
 	}

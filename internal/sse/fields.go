@@ -19,7 +19,7 @@ type fields struct {
 	comment    []byte // comment lines since the previous dispatch
 	hasComment bool   // a comment line was seen, perhaps an empty one
 	// pendingReset: an event was dispatched, its state is cleared before
-	// the next line is interpreted (so that dispatchData's bytes stay valid).
+	// the next line is interpreted (so that dispatch's data stays valid).
 	pendingReset bool
 }
 
@@ -61,12 +61,21 @@ func (f *fields) addComment(text []byte) {
 }
 
 // dispatch handles a blank line: it commits the last event ID and, if any
-// data was read, returns the event. Either way it starts a new event.
-func (f *fields) dispatch() (Event, bool) {
-	data, ok := f.dispatchData()
-	if !ok {
-		return Event{}, false
+// data was read, returns the data (without its last LF), valid until the
+// next line is read; the event's other fields stay readable until then.
+// Either way the next line starts a new event.
+func (f *fields) dispatch() ([]byte, bool) {
+	f.resetIfDispatched()
+	f.lastID = append(f.lastID[:0], f.id...)
+	f.pendingReset = true
+	if len(f.data) == 0 {
+		return nil, false
 	}
+	return f.data[:len(f.data)-1], true
+}
+
+// event builds the Event just dispatched with data.
+func (f *fields) event(data []byte) Event {
 	if string(f.typ) != f.lastType {
 		f.lastType = string(f.typ)
 	}
@@ -76,20 +85,7 @@ func (f *fields) dispatch() (Event, bool) {
 		Data:    string(data),
 		Retry:   f.evRetry,
 		Comment: string(f.comment),
-	}, true
-}
-
-// dispatchData is dispatch without building the event: it returns the
-// data (without its last LF), valid until the next line is read. The
-// event's other fields stay readable until then.
-func (f *fields) dispatchData() ([]byte, bool) {
-	f.resetIfDispatched()
-	f.lastID = append(f.lastID[:0], f.id...)
-	f.pendingReset = true
-	if len(f.data) == 0 {
-		return nil, false
 	}
-	return f.data[:len(f.data)-1], true
 }
 
 // lastIDString returns the committed last event ID as a string.

@@ -96,20 +96,11 @@ func NewParser(r io.Reader) *Parser {
 // Next returns [io.EOF] at the end of the stream, [ErrTooLarge] if an event
 // exceeds MaxEventSize, and other read errors wrapped.
 func (p *Parser) Next() (Event, error) {
-	for {
-		line, err := p.readLine()
-		if err != nil {
-			return Event{}, err
-		}
-		if len(line) == 0 {
-			p.eventSize = 0
-			if ev, ok := p.dispatch(); ok {
-				return ev, nil
-			}
-			continue
-		}
-		p.field(line)
+	data, err := p.advance()
+	if err != nil {
+		return Event{}, err
 	}
+	return p.event(data), nil
 }
 
 // NextData is Next for callers that need only the data of each event: it
@@ -117,6 +108,12 @@ func (p *Parser) Next() (Event, error) {
 // are valid until the next call; the last event ID and the reconnection
 // time are kept as by Next.
 func (p *Parser) NextData() ([]byte, error) {
+	return p.advance()
+}
+
+// advance reads lines until an event with data is dispatched, and returns
+// its data; the rest of the event stays in the parser's fields.
+func (p *Parser) advance() ([]byte, error) {
 	for {
 		line, err := p.readLine()
 		if err != nil {
@@ -124,7 +121,7 @@ func (p *Parser) NextData() ([]byte, error) {
 		}
 		if len(line) == 0 {
 			p.eventSize = 0
-			if data, ok := p.dispatchData(); ok {
+			if data, ok := p.dispatch(); ok {
 				return data, nil
 			}
 			continue
