@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
+	"strings"
 	"syscall"
 
 	"github.com/ssehub/ssehub/internal/httpapi"
@@ -20,6 +22,9 @@ type LimitConfig struct {
 	MaxTopics           int     // topic selectors per subscription
 	MaxTopicLength      int     // bytes of a topic or selector
 	MaxEventBytes       int     // bytes of an event's data
+	// TrustedProxies lists, comma-separated, the addresses or CIDR ranges
+	// of reverse proxies whose X-Forwarded-For names the client.
+	TrustedProxies string
 }
 
 // DefaultLimits are the limits ssehub runs with out of the box.
@@ -46,6 +51,7 @@ func limitFlags(fs *flag.FlagSet, l *LimitConfig) {
 	fs.IntVar(&l.MaxTopics, "max-topics", l.MaxTopics, "topic selectors per subscription (more get 400)")
 	fs.IntVar(&l.MaxTopicLength, "max-topic-length", l.MaxTopicLength, fmt.Sprintf("bytes of a topic or selector (longer get 400; at most %d)", hub.MaxTopicLength))
 	fs.IntVar(&l.MaxEventBytes, "max-event-bytes", l.MaxEventBytes, "bytes of an event's data (more get 413)")
+	fs.StringVar(&l.TrustedProxies, "trusted-proxies", l.TrustedProxies, "comma-separated addresses or CIDR ranges of reverse proxies (e.g. 127.0.0.1,10.0.0.0/8): for requests from them the client is the last address of X-Forwarded-For that is not a proxy, for the per-client limits, the open mode's loopback check and the logs; empty trusts no header")
 }
 
 // validate checks the limits.
@@ -62,6 +68,9 @@ func (l LimitConfig) validate() error {
 	}
 	if l.MaxTopicLength > hub.MaxTopicLength {
 		errs = append(errs, fmt.Errorf("-max-topic-length must be at most %d", hub.MaxTopicLength))
+	}
+	if _, err := parsePrefixes(l.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("-trusted-proxies: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -81,4 +90,31 @@ func (l LimitConfig) api() httpapi.Limits {
 		PublishRate: l.PublishRate, PublishBurst: l.PublishBurst, MaxTopics: l.MaxTopics,
 		MaxTopicLength: l.MaxTopicLength, MaxEventBytes: l.MaxEventBytes,
 	}
+}
+
+// parsePrefixes parses a comma-separated list of addresses (each its own
+// range) and CIDR ranges.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR range such as 10.0.0.0/8", item)
+		}
+		out = append(out, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// trustedProxies is TrustedProxies parsed; validate has checked it.
+func (l LimitConfig) trustedProxies() []netip.Prefix {
+	p, _ := parsePrefixes(l.TrustedProxies)
+	return p
 }

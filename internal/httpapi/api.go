@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -31,14 +32,17 @@ type Config struct {
 	MaxBodyBytes int64         // publish body limit; larger gets 413
 	WriteTimeout time.Duration // a stream write blocked longer ends the stream
 	CORSOrigins  []string      // allowed origins; "*" allows any; empty allows none
-	Limits       Limits        // what clients may use; zero fields are unlimited
-	Console      http.Handler  // serves the web console at "/" and /assets/
-	Generations  *llm.Manager  // runs LLM generations; nil disables the LLM endpoints
-	Peers        Peers         // the other nodes of a cluster, asked about their generations; nil on one node
-	Models       *llm.Router   // answers /v1/chat/completions
-	History      hub.Reader    // the hub's history: /readyz pings it when it is a Pinger; never read
-	Metrics      Metrics       // serves /metrics and records latency; nil disables both
-	MetricsToken string        // when set, /metrics needs "Authorization: Bearer <token>"
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (see clientAddr); empty: the connection's peer is the client.
+	TrustedProxies []netip.Prefix
+	Limits         Limits       // what clients may use; zero fields are unlimited
+	Console        http.Handler // serves the web console at "/" and /assets/
+	Generations    *llm.Manager // runs LLM generations; nil disables the LLM endpoints
+	Peers          Peers        // the other nodes of a cluster, asked about their generations; nil on one node
+	Models         *llm.Router  // answers /v1/chat/completions
+	History        hub.Reader   // the hub's history: /readyz pings it when it is a Pinger; never read
+	Metrics        Metrics      // serves /metrics and records latency; nil disables both
+	MetricsToken   string       // when set, /metrics needs "Authorization: Bearer <token>"
 
 	// Publishers verifies publishers' tokens and Subscribers subscribers'.
 	// With neither the hub runs in open development mode: anonymous

@@ -3,9 +3,7 @@ package httpapi
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -145,7 +143,7 @@ func (a *API) subscriber(r *http.Request) (*auth.Claims, error) {
 // anything and any other is refused.
 func (a *API) publisher(r *http.Request) (*auth.Claims, error) {
 	if a.authMode() == ModeOpenDev {
-		if !isLoopback(r.RemoteAddr) {
+		if !a.clientAddr(r).IsLoopback() {
 			return nil, fmt.Errorf("%w: this hub runs in open development mode (no JWT key configured) and takes anonymous publishes only from loopback clients; set -jwt-key (SSEHUB_JWT_KEY) to a secret or a PEM public key file and publish with a token", auth.ErrForbidden)
 		}
 		return &auth.Claims{Publish: []string{"*"}}, nil
@@ -206,17 +204,6 @@ func (a *API) checkOrigin(r *http.Request) error {
 		return nil
 	}
 	return &authError{"Origin", fmt.Errorf("%w: origin %s may not publish with the %s cookie: it is neither the hub's origin nor listed in -cors-origins", auth.ErrForbidden, origin, CookieName)}
-}
-
-// isLoopback reports whether a RemoteAddr is in 127.0.0.0/8 or ::1. Proxy
-// headers such as X-Forwarded-For are not trusted.
-func isLoopback(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // publishing wraps h so that it runs only for a publisher allowed to publish

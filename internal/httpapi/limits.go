@@ -3,7 +3,6 @@ package httpapi
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -21,16 +20,6 @@ type Limits struct {
 	MaxTopics           int     // topic selectors in one subscription
 	MaxTopicLength      int     // bytes of a topic or selector
 	MaxEventBytes       int     // bytes of an event's data
-}
-
-// clientIP is the address of the client's end of the connection; headers
-// such as X-Forwarded-For are not trusted.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // connLimiter counts open streams, in all and per client address.
@@ -151,7 +140,7 @@ func (e *limitError) Error() string { return e.msg }
 // admitStream takes a place for a stream, or answers the refusal. The
 // returned function gives the place back.
 func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
-	ip := clientIP(r)
+	ip := a.clientIP(r)
 	ok, status := a.conns.acquire(ip)
 	if !ok {
 		msg := fmt.Sprintf("the hub holds its maximum of %d streams; retry later", a.cfg.Limits.MaxConnections)
@@ -167,7 +156,7 @@ func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(
 // admitPublish applies the publish rate of the client, answering 429 with
 // Retry-After past it.
 func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := a.rate.allow(clientIP(r))
+	ok, wait := a.rate.allow(a.clientIP(r))
 	if !ok {
 		writeErr(w, &limitError{status: http.StatusTooManyRequests, retryAfter: wait,
 			msg: fmt.Sprintf("publish rate over %g per second for this client", a.cfg.Limits.PublishRate)})

@@ -63,7 +63,7 @@ func (a *API) runStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscri
 			err = serr
 		}
 		a.log.LogAttrs(r.Context(), slog.LevelDebug, "stream ended",
-			slog.String("remote", r.RemoteAddr), slog.String("reason", err.Error()))
+			slog.String("remote", a.clientIP(r)), slog.String("reason", err.Error()))
 	}
 }
 

@@ -131,7 +131,7 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 		return false
 	}
 	setStreamHeaders(w.Header(), r, sub)
-	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: r.RemoteAddr,
+	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: a.clientIP(r),
 		replaying: sub.Replayed() > 0}
 	if sc, ok := conn.(syscall.Conn); ok {
 		s.raw, _ = sc.SyscallConn()
