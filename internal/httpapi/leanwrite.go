@@ -109,11 +109,12 @@ func (s *leanStream) putVec() {
 // flush writes out. A pool writer's writes never wait: what the connection
 // does not take at once stays in out, and errWouldBlock says so.
 func (s *leanStream) flush(w *writer) error {
-	s.renewDeadline()
 	if w != nil {
 		if err := w.write(s); err != nil {
 			return err
 		}
+	} else {
+		s.renewDeadline() // only the stream's own goroutine waits for the client
 	}
 	for len(s.out) > 0 {
 		part := s.out[:min(len(s.out), maxVecs)]

@@ -11,7 +11,7 @@ type writer struct {
 	iov   []syscall.Iovec
 	n     uintptr
 	errno syscall.Errno
-	do    func(fd uintptr) bool // writev of iov, bound once
+	do    func(fd uintptr) // writev of iov, bound once
 }
 
 func newWriter() *writer {
@@ -20,9 +20,8 @@ func newWriter() *writer {
 	return w
 }
 
-func (w *writer) writev(fd uintptr) bool {
+func (w *writer) writev(fd uintptr) {
 	w.n, _, w.errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
-	return true // never wait for the descriptor
 }
 
 // write writes as much of s.out as the connection takes without waiting,
@@ -46,7 +45,11 @@ func (w *writer) write(s *leanStream) error {
 			s.out = s.out[:0]
 			break
 		}
-		err := s.raw.Write(w.do)
+		// Control rather than Write: the write never waits for the
+		// descriptor, so it needs the descriptor kept open (Control holds
+		// a reference) but not the poller's write lock and readiness reset.
+		// Only this writer writes the stream meanwhile (see leanStream.run).
+		err := s.raw.Control(w.do)
 		clear(w.iov)
 		switch {
 		case err != nil:
