@@ -37,18 +37,16 @@ type Hub struct {
 	src   Reader // where replays read: the Log, else the History, else nil
 	epoch string
 
+	// mu orders publishes: positions, the head, the hand-over to the
+	// shards. The fan-out itself runs under each shard's lock.
 	mu       sync.Mutex
 	closed   bool        // refuses publishes and subscriptions
 	ending   bool        // refuses subscriptions
 	assigned uint64      // last position given to a publish
-	seq      uint64      // last position fanned out: the head subscribers see
+	seq      uint64      // last position handed to the shards: the head
 	lastID   string      // id of the update at seq
 	pending  []*inflight // publishes in flight, in position order
-	byTopic  map[string]*subList
-	wild     subList
-	all      map[*Subscriber]struct{}
-	cut      []*Subscriber // scratch list of subscribers to cut off
-	woken    []*Subscriber // subscribers to signal once the fan-out is done
+	shards   [topicShards + 1]*shard
 
 	published atomic.Uint64
 	internal  atomic.Uint64
@@ -60,7 +58,7 @@ func New(cfg Config) *Hub {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultQueueSize
 	}
-	h := &Hub{cfg: cfg, epoch: cfg.Epoch, byTopic: map[string]*subList{}, all: map[*Subscriber]struct{}{}}
+	h := &Hub{cfg: cfg, epoch: cfg.Epoch}
 	switch {
 	case cfg.Log != nil:
 		h.src = cfg.Log
@@ -74,6 +72,7 @@ func New(cfg Config) *Hub {
 	if h.epoch == "" {
 		h.epoch = randomEpoch()
 	}
+	h.shards = newShards(h.seq, h.lastID)
 	return h
 }
 
@@ -103,20 +102,20 @@ func (h *Hub) Epoch() string {
 func (h *Hub) EndSubscriptions() {
 	h.mu.Lock()
 	h.ending = true
-	subs := h.detachAll()
+	subs := h.detachAll(true)
 	h.mu.Unlock()
 	for _, s := range subs {
 		s.end(ErrClosed)
 	}
 }
 
-// detachAll removes every subscriber from the hub's indexes and returns
-// them, to be ended once the lock is released; called with h.mu held.
-func (h *Hub) detachAll() []*Subscriber {
-	subs := make([]*Subscriber, 0, len(h.all))
-	for s := range h.all {
-		subs = append(subs, s)
-		h.unindex(s)
+// detachAll removes every subscriber from the shards and returns them, to
+// be ended once the locks are released; ending refuses new ones too.
+// Called with h.mu held (the shards' locks come after it).
+func (h *Hub) detachAll(ending bool) []*Subscriber {
+	var subs []*Subscriber
+	for _, sh := range h.shards {
+		subs = append(subs, sh.detach(ending)...)
 	}
 	return subs
 }
@@ -149,7 +148,14 @@ type Stats struct {
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return Stats{Subscribers: len(h.all), Published: h.published.Load(), Internal: h.internal.Load(),
-		SlowCut: h.slowCut.Load(), LastID: h.lastID}
+	last := h.lastID
+	h.mu.Unlock()
+	n := 0
+	for _, sh := range h.shards {
+		sh.mu.Lock()
+		n += len(sh.all)
+		sh.mu.Unlock()
+	}
+	return Stats{Subscribers: n, Published: h.published.Load(), Internal: h.internal.Load(),
+		SlowCut: h.slowCut.Load(), LastID: last}
 }

@@ -31,40 +31,51 @@ func (l *subList) remove(s *Subscriber) {
 	delete(l.pos, s)
 }
 
-// index registers s; called with h.mu held.
-func (h *Hub) index(s *Subscriber) {
-	h.all[s] = struct{}{}
+// index registers s; called with sh.mu held.
+func (sh *shard) index(s *Subscriber) {
+	sh.all[s] = struct{}{}
 	for _, t := range s.exact {
-		l := h.byTopic[t]
+		l := sh.byTopic[t]
 		if l == nil {
 			l = &subList{}
-			h.byTopic[t] = l
+			sh.byTopic[t] = l
 		}
 		l.add(s)
 	}
 	if s.wildcard {
-		h.wild.add(s)
+		sh.wild.add(s)
 	}
 }
 
-// unindex forgets s; called with h.mu held.
-func (h *Hub) unindex(s *Subscriber) {
-	delete(h.all, s)
+// unindex forgets s; called with sh.mu held.
+func (sh *shard) unindex(s *Subscriber) {
+	delete(sh.all, s)
 	for _, t := range s.exact {
-		if l := h.byTopic[t]; l != nil {
+		if l := sh.byTopic[t]; l != nil {
 			l.remove(s)
 			if len(l.subs) == 0 {
-				delete(h.byTopic, t)
+				delete(sh.byTopic, t)
 			}
 		}
 	}
 	if s.wildcard {
-		h.wild.remove(s)
+		sh.wild.remove(s)
 	}
 }
 
+// remove forgets s.
 func (h *Hub) remove(s *Subscriber) {
-	h.mu.Lock()
-	h.unindex(s)
-	h.mu.Unlock()
+	sh := h.home(s)
+	sh.mu.Lock()
+	sh.unindex(s)
+	sh.mu.Unlock()
+}
+
+// listeners is the number of subscriptions naming t exactly; called with
+// sh.mu held.
+func (sh *shard) listeners(t string) int {
+	if l := sh.byTopic[t]; l != nil {
+		return len(l.subs)
+	}
+	return 0
 }

@@ -20,22 +20,24 @@ func (h *Hub) publishInternal(u *Update) error {
 	if err := u.Encode(); err != nil {
 		return err
 	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
+	if h.isClosed() {
 		return &Error{Code: CodeUnavailable, Err: ErrClosed}
 	}
-	if l := h.byTopic[u.Topics[0]]; l != nil {
-		for _, s := range l.subs {
-			if !u.Private || topic.MatchAny(s.private, u.Topics) {
-				h.queue(s, u)
+	t := u.Topics[0]
+	for _, sh := range []*shard{h.shards[shardIndex(t)], h.shared()} {
+		sh.mu.Lock()
+		if l := sh.byTopic[t]; l != nil {
+			for _, s := range l.subs {
+				if !u.Private || topic.MatchAny(s.private, u.Topics) {
+					sh.enqueue(s, u)
+				}
 			}
 		}
+		sh.cutOff(h)
+		woken := sh.takeWoken()
+		sh.mu.Unlock()
+		signalAll(woken)
 	}
-	h.cutOff()
-	woken := h.takeWoken()
-	h.mu.Unlock()
-	signalAll(woken)
 	h.internal.Add(1)
 	return nil
 }

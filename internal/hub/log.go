@@ -46,16 +46,16 @@ func (h *Hub) isClosed() bool {
 // and are skipped, so every subscriber gets each update once.
 func (h *Hub) Deliver(us []*Update) {
 	h.mu.Lock()
+	var touched uint32
 	for _, u := range us {
 		if u.Seq <= h.seq {
 			continue
 		}
 		h.seq, h.assigned, h.lastID = u.Seq, u.Seq, u.ID
-		h.fanout(u)
+		touched |= h.dispatch(u)
 	}
-	woken := h.takeWoken()
 	h.mu.Unlock()
-	signalAll(woken)
+	h.drain(touched)
 }
 
 // Head returns the position and id of the newest update fanned out.
@@ -72,7 +72,10 @@ func (h *Hub) Head() (seq uint64, id string) {
 func (h *Hub) Rebase(epoch string, seq uint64, lastID string, reason error) {
 	h.mu.Lock()
 	h.epoch, h.seq, h.assigned, h.lastID = epoch, seq, seq, lastID
-	subs := h.detachAll()
+	for _, sh := range h.shards {
+		sh.rebase(seq, lastID)
+	}
+	subs := h.detachAll(false)
 	h.mu.Unlock()
 	for _, s := range subs {
 		s.end(reason)

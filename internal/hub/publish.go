@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // Publish validates u, assigns its position and id, stores it in history and
@@ -53,10 +51,9 @@ func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) 
 	for _, p := range ps {
 		p.done = true
 	}
-	h.advance()
-	woken := h.takeWoken()
+	touched := h.advance()
 	h.mu.Unlock()
-	signalAll(woken)
+	h.drain(touched)
 	ids := make([]string, len(us))
 	for i, p := range ps {
 		if p.err != nil {
@@ -147,10 +144,10 @@ func (h *Hub) assignOne(u *Update) *inflight {
 	return p
 }
 
-// advance fans out, in position order, every stored update no earlier
-// publish is still waiting for; an update whose append failed is skipped.
-// Called with h.mu held.
-func (h *Hub) advance() {
+// advance hands to the shards, in position order, every stored update no
+// earlier publish is still waiting for, and returns the shards to drain;
+// an update whose append failed is skipped. Called with h.mu held.
+func (h *Hub) advance() (touched uint32) {
 	n := 0
 	for _, p := range h.pending {
 		if !p.done {
@@ -160,91 +157,10 @@ func (h *Hub) advance() {
 		h.seq = p.u.Seq
 		if p.err == nil {
 			h.lastID = p.u.ID
-			h.fanout(p.u)
+			touched |= h.dispatch(p.u)
 		}
 	}
 	clear(h.pending[:n])
 	h.pending = h.pending[n:]
-}
-
-// fanout queues u for its subscribers; called with h.mu held. Queuing never
-// blocks: a subscriber whose queue is full is cut off.
-func (h *Hub) fanout(u *Update) {
-	for _, t := range u.Topics {
-		if l := h.byTopic[t]; l != nil {
-			for _, s := range l.subs {
-				if !u.Private || topic.MatchAny(s.private, u.Topics) {
-					h.deliver(s, u)
-				}
-			}
-		}
-	}
-	for _, s := range h.wild.subs {
-		if s.lastSeq != u.Seq && s.wants(u) {
-			h.deliver(s, u)
-		}
-	}
-	h.cutOff()
-}
-
-// cutOff ends the subscribers whose queues overflowed during a fan-out;
-// called with h.mu held.
-func (h *Hub) cutOff() {
-	for _, s := range h.cut {
-		h.unindex(s)
-		if s.end(ErrSlowConsumer) {
-			h.slowCut.Add(1)
-		}
-	}
-	clear(h.cut)
-	h.cut = h.cut[:0]
-}
-
-func (h *Hub) deliver(s *Subscriber, u *Update) {
-	if s.lastSeq == u.Seq || u.Seq <= s.minSeq {
-		return
-	}
-	s.lastSeq = u.Seq
-	h.queue(s, u)
-}
-
-// queue enqueues u for s, noting s to be cut off when its queue is full or
-// signalled once the lock is released when its queue was empty; called
-// with h.mu held.
-func (h *Hub) queue(s *Subscriber, u *Update) {
-	switch ok, wake := s.enqueue(u); {
-	case !ok:
-		h.cut = append(h.cut, s)
-	case wake:
-		h.woken = append(h.woken, s)
-	}
-}
-
-// wokenLists recycles the lists of subscribers to signal.
-var wokenLists = sync.Pool{New: func() any { return new([]*Subscriber) }}
-
-// takeWoken hands over the subscribers whose queues the fan-out made
-// non-empty, to be signalled once the lock is released: their writers
-// then find every update of the publishes that advanced together. Called
-// with h.mu held.
-func (h *Hub) takeWoken() *[]*Subscriber {
-	if len(h.woken) == 0 {
-		return nil
-	}
-	w := wokenLists.Get().(*[]*Subscriber)
-	*w, h.woken = h.woken, (*w)[:0]
-	return w
-}
-
-// signalAll signals the subscribers taken by takeWoken.
-func signalAll(w *[]*Subscriber) {
-	if w == nil {
-		return
-	}
-	for _, s := range *w {
-		s.signal()
-	}
-	clear(*w)
-	*w = (*w)[:0]
-	wokenLists.Put(w)
+	return touched
 }

@@ -73,9 +73,9 @@ type SubscribeOptions struct {
 
 // Subscribe registers a subscriber. Updates after the resume point are
 // replayed from history and followed by live updates with no gap and no
-// duplicate: the subscriber is registered and the head noted under the
-// hub's lock, so history supplies exactly (resume point, head] and the live
-// queue exactly what follows.
+// duplicate: the subscriber is registered and the head of its shard noted
+// under the shard's lock, so history supplies exactly (resume point, head]
+// and the live queue exactly what follows.
 func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber, error) {
 	sels, err := topic.CompileAll(opts.Topics)
 	if err != nil || len(sels) == 0 {
@@ -93,21 +93,24 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 		return nil, err
 	}
 	s := newSubscriber(h, sels, private, h.cfg.QueueSize)
-	h.mu.Lock()
-	if h.closed || h.ending {
-		h.mu.Unlock()
+	sh := h.home(s)
+	sh.mu.Lock()
+	if sh.ending {
+		sh.mu.Unlock()
 		return nil, &Error{Code: CodeUnavailable, Err: ErrClosed}
 	}
-	h.index(s)
-	head := h.seq
+	sh.index(s)
+	// Every update of this shard up to its head has been fanned out (and
+	// stored before that); every later one will be, to s too.
+	head := sh.fanned
 	s.minSeq = max(from.after, head) // a live update at or before either is not for it
 	if opts.LastEventID == "" {
-		from = position{after: head, header: h.lastID}
+		from = position{after: head, header: sh.fannedID}
 		if from.header == "" {
 			from.header = Earliest
 		}
 	}
-	h.mu.Unlock()
+	sh.mu.Unlock()
 	s.resumedAfter = from.header
 	if from.after < head {
 		if err := h.replay(ctx, s, from.after, head); err != nil {

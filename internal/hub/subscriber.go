@@ -20,7 +20,7 @@ type Subscriber struct {
 	wildcard  bool             // has a non-exact selector
 
 	// lastSeq dedups an update reaching it through several topics; only
-	// touched under the hub's lock.
+	// touched under its shard's lock.
 	lastSeq uint64
 	// minSeq skips live updates at or before a resume point that was
 	// stored but not yet fanned out when the subscription began.
@@ -150,9 +150,9 @@ func (s *Subscriber) signal() {
 
 // OnReady registers f to be called each time updates are queued, after
 // Ready is signalled: a writer that has no goroutine waiting on Ready uses
-// it to start one. f is called from the goroutine queuing, a publisher
-// holding the hub's lock, so it must be quick, must not block and must not
-// call the hub or this subscriber. Updates queued before OnReady do not
+// it to start one. f is called from the goroutine that queued the updates
+// (a publisher once its fan-out is done, or the subscribing one for a
+// replay), so it must be quick and must not block. Updates queued before OnReady do not
 // call f: drain once after registering it.
 func (s *Subscriber) OnReady(f func()) { s.onReady.Store(&f) }
 

@@ -26,7 +26,7 @@ type TopicCounts struct {
 // may add up to more than Stats.Subscribers. Non-exact selectors are
 // counted under their text ("*", "https://example.com/{id}").
 //
-// It visits every topic under the hub's lock, keeping only n of them in a
+// It visits every topic under the shards' locks, keeping only n of them in a
 // heap: meant for a scrape or a once-a-second snapshot, not a hot path.
 func (h *Hub) TopTopics(n int) TopicCounts {
 	var (
@@ -48,23 +48,22 @@ func (h *Hub) TopTopics(n int) TopicCounts {
 			heap.Fix(&top, 0)
 		}
 	}
-	h.mu.Lock()
-	for t, l := range h.byTopic {
-		keep(t, len(l.subs))
-	}
-	var wild map[string]int
-	for _, s := range h.wild.subs {
-		if wild == nil {
-			wild = map[string]int{}
+	counts := map[string]int{}
+	for _, sh := range h.shards {
+		sh.mu.Lock()
+		for t, l := range sh.byTopic {
+			counts[t] += len(l.subs)
 		}
-		for _, sel := range s.selectors {
-			if !sel.Exact() {
-				wild[sel.String()]++
+		for _, s := range sh.wild.subs {
+			for _, sel := range s.selectors {
+				if !sel.Exact() {
+					counts[sel.String()]++
+				}
 			}
 		}
+		sh.mu.Unlock()
 	}
-	h.mu.Unlock()
-	for t, c := range wild {
+	for t, c := range counts {
 		keep(t, c)
 	}
 	out.Top = []TopicCount(top)
@@ -84,12 +83,13 @@ func (h *Hub) TopTopics(n int) TopicCounts {
 // Listeners returns the number of subscriptions naming topic exactly: for
 // a reserved topic, every subscription that receives its updates.
 func (h *Hub) Listeners(topic string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if l := h.byTopic[topic]; l != nil {
-		return len(l.subs)
+	n := 0
+	for _, sh := range []*shard{h.shards[shardIndex(topic)], h.shared()} {
+		sh.mu.Lock()
+		n += sh.listeners(topic)
+		sh.mu.Unlock()
 	}
-	return 0
+	return n
 }
 
 // less orders topic counts from the least busy; among equals the name
