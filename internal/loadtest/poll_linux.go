@@ -58,15 +58,22 @@ func (p *poller) take(s *subscriber) error {
 	if derr != nil {
 		return derr
 	}
-	_ = tc.Close() // drops Go's descriptor only: the socket stays open through fd
-	s.conn = nil
 	p.mu.Lock()
 	i := len(p.subs)
 	p.subs, p.fds = append(p.subs, s), append(p.fds, fd)
 	p.mu.Unlock()
 	// syscall's EPOLLET is negative (the sign bit of an int32): negated, it is the flag.
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | -syscall.EPOLLET, Fd: int32(i)}
-	return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev)
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		p.mu.Lock()
+		p.fds[i] = -1
+		p.mu.Unlock()
+		_ = syscall.Close(fd)
+		return err // s.conn is untouched: a goroutine can read it instead
+	}
+	_ = tc.Close() // drops Go's descriptor only: the socket stays open through fd
+	s.conn = nil
+	return nil
 }
 
 // dupCloexec duplicates fd, closed on exec (the tool starts child processes).
