@@ -24,7 +24,7 @@ func DefaultRedis() RedisConfig {
 }
 
 func redisFlags(fs *flag.FlagSet, c *RedisConfig) {
-	fs.StringVar(&c.URL, "redis", c.URL, "Redis URL (redis://[user:pass@]host:port/db, rediss:// for TLS) of a cluster: every node on the same Redis and prefix shares history, ids and fan-out; replaces -data-dir")
+	fs.StringVar(&c.URL, "redis", c.URL, "Redis URL (redis://[user:pass@]host:port/db, rediss:// for TLS; Sentinel: the sentinels' host:port with ?master_name=NAME&addr=host2:port) of a cluster: every node on the same Redis and prefix shares history, ids and fan-out; replaces -data-dir")
 	fs.StringVar(&c.Prefix, "redis-prefix", c.Prefix, "prefix of every Redis key, so several clusters can share one Redis")
 	fs.IntVar(&c.LogLength, "redis-log-length", c.LogLength, "entries of the shared log kept in Redis: how far a node may fall behind and how far back a wildcard subscription can resume")
 }

@@ -24,6 +24,12 @@ type node struct {
 func openStore(t testing.TB, srv *redistest.Server, opts redis.Options) *redis.Store {
 	t.Helper()
 	opts.URL = srv.URL()
+	return openStoreURL(t, opts)
+}
+
+// openStoreURL opens a store on opts.URL.
+func openStoreURL(t testing.TB, opts redis.Options) *redis.Store {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
@@ -40,7 +46,14 @@ func openStore(t testing.TB, srv *redistest.Server, opts redis.Options) *redis.S
 // startNode opens a store, builds a hub on it and follows the log.
 func startNode(t testing.TB, srv *redistest.Server, opts redis.Options) *node {
 	t.Helper()
-	st := openStore(t, srv, opts)
+	opts.URL = srv.URL()
+	return startNodeURL(t, opts)
+}
+
+// startNodeURL is startNode on opts.URL.
+func startNodeURL(t testing.TB, opts redis.Options) *node {
+	t.Helper()
+	st := openStoreURL(t, opts)
 	h := hub.New(hub.Config{Log: st})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,18 +79,16 @@ func (k keys) id(id string) string   { return k.prefix + ":id:" + id }
 // Open connects to Redis, makes sure the shared epoch exists and reads the
 // log's head, where this node starts following.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	ro, err := goredis.ParseURL(opts.URL)
+	rdb, where, err := newClient(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = 2*time.Second, 3*time.Second, 3*time.Second
-	ro.MaxRetries = 1
 	opts = withDefaults(opts)
 	quietLogs.Do(func() { goredis.SetLogger(redisLogger{opts.Logger}) })
-	s := &Store{opts: opts, rdb: goredis.NewClient(ro), log: opts.Logger, keys: newKeys(opts.Prefix)}
+	s := &Store{opts: opts, rdb: rdb, log: opts.Logger, keys: newKeys(opts.Prefix)}
 	if err := s.open(ctx); err != nil {
 		_ = s.rdb.Close()
-		return nil, fmt.Errorf("redis %s: %w", ro.Addr, err)
+		return nil, fmt.Errorf("redis %s: %w", where, err)
 	}
 	s.up.Store(true)
 	s.adds, s.closed, s.committed = make(chan *addRequest), make(chan struct{}), make(chan struct{})
@@ -214,8 +213,41 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 
 // CheckURL reports whether url is a Redis URL the store can open.
 func CheckURL(url string) error {
-	if _, err := goredis.ParseURL(url); err != nil {
+	rdb, _, err := newClient(url)
+	if err != nil {
 		return err
 	}
-	return nil
+	return rdb.Close()
 }
+
+// newClient returns a client for url, and where it connects for messages.
+// A URL with a master_name parameter names Redis Sentinels rather than a
+// server (its host and any addr parameters): the client asks them for the
+// master's address, and again after a failover.
+func newClient(url string) (*goredis.Client, string, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return nil, "", err
+	}
+	if u.Query().Has("master_name") {
+		fo, err := goredis.ParseFailoverURL(url)
+		if err != nil {
+			return nil, "", err
+		}
+		fo.DialTimeout, fo.ReadTimeout, fo.WriteTimeout, fo.MaxRetries = dialTimeout, ioTimeout, ioTimeout, 1
+		where := fmt.Sprintf("master %q through sentinels %s", fo.MasterName, strings.Join(fo.SentinelAddrs, ","))
+		return goredis.NewFailoverClient(fo), where, nil
+	}
+	ro, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, "", err
+	}
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.MaxRetries = dialTimeout, ioTimeout, ioTimeout, 1
+	return goredis.NewClient(ro), ro.Addr, nil
+}
+
+// Timeouts of the connections to Redis.
+const (
+	dialTimeout = 2 * time.Second
+	ioTimeout   = 3 * time.Second
+)

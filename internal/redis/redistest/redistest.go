@@ -20,12 +20,15 @@ import (
 	"time"
 )
 
-// Server is a redis-server process owned by a test.
+// Server is a redis-server process owned by a test: a server, a replica
+// or a sentinel.
 type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
 	port int
+	args []string // after the common ones: --replicaof for a replica
+	conf string   // a sentinel's configuration file, which it rewrites
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -34,6 +37,50 @@ type Server struct {
 // Start runs redis-server for the test and stops it when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s := newServer(t)
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartReplica runs a replica of master, stopped when the test ends.
+func StartReplica(t testing.TB, master *Server) *Server {
+	t.Helper()
+	s := newServer(t)
+	s.args = []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.port)}
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartSentinel runs a Redis Sentinel watching master under name, alone
+// (a quorum of one), declaring it down after 500 ms; stopped when the test
+// ends.
+func StartSentinel(t testing.TB, master *Server, name string) *Server {
+	t.Helper()
+	s := newServer(t)
+	s.conf = filepath.Join(s.dir, "sentinel.conf")
+	conf := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n", s.port, s.dir, filepath.Join(s.dir, "redis.log")) +
+		fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\n", name, master.port) +
+		fmt.Sprintf("sentinel down-after-milliseconds %s 500\nsentinel failover-timeout %s 5000\n", name, name)
+	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// SentinelURL is the URL through which a client finds the master named
+// name: this sentinel's address with master_name.
+func (s *Server) SentinelURL(name string) string {
+	return fmt.Sprintf("redis://%s/0?master_name=%s", s.Addr(), name)
+}
+
+// newServer finds redis-server and a free port: skipped when it is
+// missing, except under CI=true where the test fails.
+func newServer(t testing.TB) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -41,10 +88,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skipf("redis-server not installed (make test installs it): %v", err)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
-	s.start()
-	t.Cleanup(s.Stop)
-	return s
+	return &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
 }
 
 // URL is the server's redis:// URL.
@@ -55,9 +99,12 @@ func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.It
 
 func (s *Server) start() {
 	s.t.Helper()
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+	cmd := exec.Command(s.bin, append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-		"--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log"))
+		"--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log")}, s.args...)...)
+	if s.conf != "" {
+		cmd = exec.Command(s.bin, s.conf, "--sentinel")
+	}
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}
