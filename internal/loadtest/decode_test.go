@@ -93,3 +93,42 @@ func appendChunk(dst, p []byte) []byte {
 	dst = fmt.Appendf(dst, "%x\r\n", len(p))
 	return append(append(dst, p...), "\r\n"...)
 }
+
+// FuzzDecoder feeds arbitrary bodies whole and in pieces of 1 to 16 bytes:
+// the decoder never panics, and both ways give the same events and the
+// same kind of end.
+func FuzzDecoder(f *testing.F) {
+	f.Add([]byte("5\r\nhello\r\n0\r\n\r\n"), uint8(2))
+	f.Add(appendChunk(appendChunk(nil, []byte("data: a\n\nid: 1\ndata")), []byte(": b\r\n\r\n")), uint8(0))
+	f.Add([]byte("3;ext\r\n:\r\n\r\nzz\r\n"), uint8(5))
+	f.Fuzz(func(t *testing.T, body []byte, piece uint8) {
+		whole, werr := decodeAll(body, len(body)+1)
+		split, serr := decodeAll(body, int(piece%16)+1)
+		if !slices.Equal(whole, split) || endKind(werr) != endKind(serr) {
+			t.Fatalf("whole: %q, %v; in pieces of %d: %q, %v", whole, werr, piece%16+1, split, serr)
+		}
+	})
+}
+
+// decodeAll feeds body to a decoder in pieces of the given size and
+// returns the events' data and how the body ended.
+func decodeAll(body []byte, piece int) ([]string, error) {
+	d := newDecoder(true, 256)
+	var got []string
+	for rest := body; len(rest) > 0; rest = rest[min(piece, len(rest)):] {
+		if err := d.feed(slices.Clone(rest[:min(piece, len(rest))]), func(b []byte) { got = append(got, string(b)) }); err != nil {
+			return got, err
+		}
+	}
+	return got, d.closed()
+}
+
+// endKind names how a body ended, for comparing errors of the same kind.
+func endKind(err error) string {
+	for _, kind := range []error{io.EOF, io.ErrUnexpectedEOF, errChunk, sse.ErrTooLarge} {
+		if errors.Is(err, kind) {
+			return kind.Error()
+		}
+	}
+	return fmt.Sprint(err)
+}
