@@ -22,8 +22,8 @@ func (a *API) clientAddr(r *http.Request) netip.Addr {
 	}
 	hops := forwardedFor(r.Header)
 	if len(hops) == 0 {
-		if real := strings.TrimSpace(r.Header.Get("X-Real-IP")); real != "" {
-			hops = []string{real}
+		if realIP := strings.TrimSpace(r.Header.Get("X-Real-IP")); realIP != "" {
+			hops = []string{realIP}
 		}
 	}
 	client := peer
