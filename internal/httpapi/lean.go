@@ -43,7 +43,7 @@ type leanStream struct {
 	err error // why the stream ends, set once by end
 
 	// The writer's own state.
-	deadline  time.Time     // renewed once half of the write timeout has passed
+	deadline  writeDeadline
 	batch     []*hub.Update // the updates in out, accounted once written
 	out       net.Buffers   // bytes to write; its array is vecs' while not empty
 	vec       *net.Buffers  // out's array, from vecs

@@ -4,7 +4,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/ssehub/ssehub/internal/sse"
 )
@@ -127,31 +126,20 @@ func (s *leanStream) flush(w *writer) error {
 	return nil
 }
 
-// account counts the written batch and observes the latency of its oldest
-// update, as stream.drain does.
+// account accounts for the written batch (see API.batchWritten).
 func (s *leanStream) account() {
 	if len(s.batch) == 0 {
 		return
 	}
-	internal := 0
-	for _, u := range s.batch {
-		if u.Internal {
-			internal++
-		}
-	}
-	s.api.counts.delivered.Add(uint64(len(s.batch) - internal))
-	if m, first := s.api.cfg.Metrics, s.batch[0]; m != nil && !s.replaying && !first.Time.IsZero() {
-		m.ObserveLatency(time.Since(first.Time))
-	}
+	s.api.batchWritten(s.batch, s.replaying)
 	s.replaying = false
 	s.batch = s.batch[:0]
 }
 
 // renewDeadline keeps at least half of the write timeout ahead.
 func (s *leanStream) renewDeadline() {
-	if now := time.Now(); s.deadline.Sub(now) < s.api.cfg.WriteTimeout/2 {
-		s.deadline = now.Add(s.api.cfg.WriteTimeout)
-		_ = s.conn.SetWriteDeadline(s.deadline)
+	if at, ok := s.deadline.renew(s.api.cfg.WriteTimeout); ok {
+		_ = s.conn.SetWriteDeadline(at)
 	}
 }
 

@@ -14,20 +14,15 @@ import (
 // expiring, the heartbeat and queued updates. Queued updates are written in
 // a batch and flushed once.
 type stream struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	sub     *hub.Subscriber
-	timeout time.Duration
-	// deadline is the write deadline last set on the connection. Setting
-	// one updates a runtime timer, so it is renewed only once half of the
-	// timeout has passed: every write still gets at least timeout/2.
-	deadline time.Time
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	sub      *hub.Subscriber
+	api      *API
+	deadline writeDeadline
 	expiry   time.Time // the subscriber's token expires then; zero for never
 	batch    []*hub.Update
 	scratch  []byte
 
-	counts  *streamCounters
-	metrics Metrics // nil when metrics are off
 	// replaying is true until the batch holding the replayed updates, all
 	// queued before the stream starts, has been written: their age is not
 	// a delivery latency.
@@ -38,8 +33,7 @@ type stream struct {
 // are cleared: the server's ReadTimeout guards request bodies, not streams.
 func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, opening []byte) (*stream, error) {
 	setStreamHeaders(w.Header(), r, sub)
-	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, timeout: a.cfg.WriteTimeout,
-		counts: &a.counts, metrics: a.cfg.Metrics, replaying: sub.Replayed() > 0}
+	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, api: a, replaying: sub.Replayed() > 0}
 	_ = s.rc.SetReadDeadline(time.Time{})
 	// A subscriber cut off as too slow while its write is blocked must not
 	// wait for the write timeout: expire the deadline so the write fails now.
@@ -68,9 +62,8 @@ func setStreamHeaders(h http.Header, r *http.Request, sub *hub.Subscriber) {
 
 // renewDeadline keeps at least half of the write timeout ahead.
 func (s *stream) renewDeadline() {
-	if now := time.Now(); s.deadline.Sub(now) < s.timeout/2 {
-		s.deadline = now.Add(s.timeout)
-		_ = s.rc.SetWriteDeadline(s.deadline)
+	if at, ok := s.deadline.renew(s.api.cfg.WriteTimeout); ok {
+		_ = s.rc.SetWriteDeadline(at)
 	}
 }
 
@@ -83,31 +76,23 @@ func (s *stream) write(b []byte) error {
 	return s.rc.Flush()
 }
 
-// drain writes every queued update and flushes once. It counts the batch
-// and observes the latency of its oldest update: once per batch, with no
-// lock and no allocation.
+// drain writes every queued update and flushes once, then accounts for
+// the batch.
 func (s *stream) drain() error {
 	s.batch = s.sub.Drain(s.batch)
 	if len(s.batch) == 0 {
 		return nil
 	}
 	s.renewDeadline()
-	internal := 0
 	for _, u := range s.batch {
 		if _, err := s.w.Write(u.Wire()); err != nil {
 			return err
-		}
-		if u.Internal {
-			internal++
 		}
 	}
 	if err := s.rc.Flush(); err != nil {
 		return err
 	}
-	s.counts.delivered.Add(uint64(len(s.batch) - internal))
-	if first := s.batch[0]; s.metrics != nil && !s.replaying && !first.Time.IsZero() {
-		s.metrics.ObserveLatency(time.Since(first.Time))
-	}
+	s.api.batchWritten(s.batch, s.replaying)
 	s.replaying = false
 	return nil
 }

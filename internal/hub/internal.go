@@ -24,7 +24,7 @@ func (h *Hub) publishInternal(u *Update) error {
 		return &Error{Code: CodeUnavailable, Err: ErrClosed}
 	}
 	t := u.Topics[0]
-	for _, sh := range []*shard{h.shards[shardIndex(t)], h.shared()} {
+	for _, sh := range h.naming(t) {
 		sh.mu.Lock()
 		if l := sh.byTopic[t]; l != nil {
 			for _, s := range l.subs {

@@ -57,6 +57,10 @@ func newShards(seq uint64, id string) [topicShards + 1]*shard {
 // shared is the shard of the subscriptions to several topics or patterns.
 func (h *Hub) shared() *shard { return h.shards[topicShards] }
 
+// naming returns the shards whose subscriptions may name topic t exactly:
+// its topic shard and the shared one.
+func (h *Hub) naming(t string) [2]*shard { return [2]*shard{h.shards[shardIndex(t)], h.shared()} }
+
 // home is the shard s lives in.
 func (h *Hub) home(s *Subscriber) *shard {
 	if !s.wildcard && len(s.exact) == 1 {

@@ -84,7 +84,7 @@ func (h *Hub) TopTopics(n int) TopicCounts {
 // a reserved topic, every subscription that receives its updates.
 func (h *Hub) Listeners(topic string) int {
 	n := 0
-	for _, sh := range []*shard{h.shards[shardIndex(topic)], h.shared()} {
+	for _, sh := range h.naming(topic) {
 		sh.mu.Lock()
 		n += sh.listeners(topic)
 		sh.mu.Unlock()

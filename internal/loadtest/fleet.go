@@ -38,7 +38,6 @@ type fleet struct {
 	stopping atomic.Bool
 	readers  sync.WaitGroup
 	pollers  []*poller // read the plain TCP streams; none: a goroutine per stream
-	next     int       // the poller of the next stream
 }
 
 func newFleet(cfg Config, ts []target, first, count, dialers int) *fleet {
@@ -122,9 +121,7 @@ func (f *fleet) startReading(s *subscriber) {
 		}
 	}
 	if len(f.pollers) > 0 {
-		p := f.pollers[f.next%len(f.pollers)]
-		f.next++
-		if p.take(s) == nil {
+		if f.pollers[len(f.subs)%len(f.pollers)].take(s) == nil {
 			return
 		}
 	}

@@ -213,37 +213,39 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 
 // CheckURL reports whether url is a Redis URL the store can open.
 func CheckURL(url string) error {
-	rdb, _, err := newClient(url)
-	if err != nil {
-		return err
-	}
-	return rdb.Close()
+	_, _, err := parseURL(url)
+	return err
 }
 
 // newClient returns a client for url, and where it connects for messages.
-// A URL with a master_name parameter names Redis Sentinels rather than a
-// server (its host and any addr parameters): the client asks them for the
-// master's address, and again after a failover.
 func newClient(url string) (*goredis.Client, string, error) {
-	u, err := neturl.Parse(url)
-	if err != nil {
+	fo, ro, err := parseURL(url)
+	switch {
+	case err != nil:
 		return nil, "", err
-	}
-	if u.Query().Has("master_name") {
-		fo, err := goredis.ParseFailoverURL(url)
-		if err != nil {
-			return nil, "", err
-		}
+	case fo != nil:
 		fo.DialTimeout, fo.ReadTimeout, fo.WriteTimeout, fo.MaxRetries = dialTimeout, ioTimeout, ioTimeout, 1
 		where := fmt.Sprintf("master %q through sentinels %s", fo.MasterName, strings.Join(fo.SentinelAddrs, ","))
 		return goredis.NewFailoverClient(fo), where, nil
 	}
-	ro, err := goredis.ParseURL(url)
-	if err != nil {
-		return nil, "", err
-	}
 	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.MaxRetries = dialTimeout, ioTimeout, ioTimeout, 1
 	return goredis.NewClient(ro), ro.Addr, nil
+}
+
+// parseURL reads url as the options of a client of one server, or, with a
+// master_name parameter, of Redis Sentinels (its host and any addr
+// parameters) that name the master, again after each failover.
+func parseURL(url string) (*goredis.FailoverOptions, *goredis.Options, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Query().Has("master_name") {
+		fo, err := goredis.ParseFailoverURL(url)
+		return fo, nil, err
+	}
+	ro, err := goredis.ParseURL(url)
+	return nil, ro, err
 }
 
 // Timeouts of the connections to Redis.
