@@ -205,6 +205,7 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 	}
 	for round := range rounds {
 		p := startBinary(t, "-data-dir", dir, "-heartbeat", "1s")
+		seen := watchLive(t, p.base)
 		acks := publishUntilKilled(p, round, time.Duration(50+rand.IntN(250))*time.Millisecond)
 		if len(acks) == 0 {
 			t.Fatalf("round %d: nothing acknowledged", round)
@@ -212,6 +213,7 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 		all = append(all, acks...)
 
 		p = startBinary(t, "-data-dir", dir, "-heartbeat", "1s")
+		checkNoIDReused(t, p.base, <-seen)
 		last := all[0].id
 		for _, a := range all {
 			if seqOf(t, a.id) > seqOf(t, last) {
@@ -250,6 +252,60 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 		_ = p.cmd.Wait()
 	}
 	t.Logf("%d rounds, %d acknowledged events survived", rounds, len(all))
+}
+
+// watchLive subscribes to the crash topic and, once the stream ends,
+// sends the ids it received: those delivered before the crash, acknowledged
+// or not.
+func watchLive(t *testing.T, base string) <-chan []string {
+	t.Helper()
+	resp, err := http.Get(base + "/events?topic=crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan []string, 1)
+	go func() {
+		defer resp.Body.Close()
+		var ids []string
+		p := sse.NewParser(resp.Body)
+		for {
+			ev, err := p.Next()
+			if err != nil {
+				seen <- ids
+				return
+			}
+			if ev.ID != "" {
+				ids = append(ids, ev.ID)
+			}
+		}
+	}()
+	return seen
+}
+
+// checkNoIDReused publishes after a restart and checks that the new event
+// gets an id past every one delivered before the crash, and that a client
+// resuming from the last id it was delivered (stored or lost with the
+// crash) gets the new event.
+func checkNoIDReused(t *testing.T, base string, seen []string) {
+	t.Helper()
+	if len(seen) == 0 {
+		return
+	}
+	resp, err := http.PostForm(base+"/.well-known/mercure", url.Values{"topic": {"crash"}, "data": {"after the crash"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := string(body)
+	last := seen[len(seen)-1]
+	if resp.StatusCode != http.StatusOK || seqOf(t, id) <= seqOf(t, last) {
+		t.Fatalf("after the crash a new event got %s (status %d), but %s was delivered before it", id, resp.StatusCode, last)
+	}
+	got := readHistory(t, base, last, id)
+	if got[len(got)-1].Data != "after the crash" {
+		t.Fatalf("resuming after %s ends with %+v", last, got[len(got)-1])
+	}
 }
 
 // TestCorruptDataDirStopsStartup checks a clear startup error instead of a

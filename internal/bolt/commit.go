@@ -25,22 +25,11 @@ type appendReq struct {
 // been committed and synced to disk. Appends that arrive while a commit is
 // under way are committed together by the next one.
 func (s *Store) Append(ctx context.Context, u *hub.Update) error {
-	req := &appendReq{u: u, done: make(chan error, 1)}
-	// The read lock keeps Close from stopping the commit loop between the
-	// check and the send, which would leave the append unanswered.
-	s.closing.RLock()
-	if s.closed {
-		s.closing.RUnlock()
-		return ErrClosed
+	durable, err := s.Stage(ctx, u)
+	if err != nil {
+		return err
 	}
-	select {
-	case s.reqs <- req:
-	case <-ctx.Done():
-		s.closing.RUnlock()
-		return ctx.Err()
-	}
-	s.closing.RUnlock()
-	return <-req.done // once queued, the commit always answers
+	return durable()
 }
 
 // commitLoop commits queued appends in batches until Close, then commits
@@ -59,6 +48,7 @@ func (s *Store) commitLoop() {
 				case req := <-s.reqs:
 					s.commit(s.collect(append(batch[:0], req)))
 				default:
+					s.keepPosition()
 					return
 				}
 			}
@@ -98,15 +88,24 @@ func (s *Store) collect(batch []*appendReq) []*appendReq {
 
 // commit writes a batch in one transaction and answers every append.
 func (s *Store) commit(batch []*appendReq) {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	for _, req := range batch {
+		s.newest = max(s.newest, req.u.Seq) // staged, so perhaps delivered
+	}
+	var reserved uint64
+	err := s.db.Update(func(tx *bbolt.Tx) (err error) {
 		for _, req := range batch {
 			if err := put(tx, req.u); err != nil {
 				return err
 			}
 		}
-		return nil
+		reserved, err = s.reserve(tx)
+		return err
 	})
 	if err == nil {
+		s.committedReserve = reserved
+		s.mu.Lock()
+		s.reserved = reserved
+		s.mu.Unlock()
 		for _, req := range batch {
 			for i, t := range req.u.Topics {
 				if !contains(req.u.Topics[:i], t) {
@@ -118,8 +117,21 @@ func (s *Store) commit(batch []*appendReq) {
 	// The publishers of this batch and those that queued meanwhile are
 	// the concurrency the next commit can expect.
 	s.expect = min(len(batch)+len(s.reqs), s.cfg.MaxBatch)
+	s.unstage(batch)
 	for _, req := range batch {
 		req.done <- err
+	}
+}
+
+// keepPosition records, on a clean close, the newest position as the
+// reserved bound: the next run continues right after it, even once
+// retention has deleted every update.
+func (s *Store) keepPosition() {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		return putReserved(tx, max(s.newest, s.lastSeq))
+	})
+	if err != nil {
+		s.log.Warn("history: keep the position at close", "err", err)
 	}
 }
 

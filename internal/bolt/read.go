@@ -16,10 +16,19 @@ import (
 // pages for long.
 const readChunk = 512
 
-// Read calls fn for the retained updates of q's range in position order.
-// With q.Topics it seeks in those topics' indexes; otherwise it scans the
-// updates from q.After on.
+// Read calls fn for the retained updates of q's range in position order,
+// staged ones included. With q.Topics it seeks in those topics' indexes;
+// otherwise it scans the updates from q.After on.
 func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) error) error {
+	// Taken first: an update unstaged since was committed before, so the
+	// transactions below see it; one in both is given once.
+	staged := s.stagedIn(q)
+	emit := func(u *hub.Update) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(u)
+	}
 	after := q.After
 	for {
 		chunk, next, err := s.readChunk(q, after)
@@ -27,18 +36,29 @@ func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) erro
 			return err
 		}
 		for _, u := range chunk {
-			if err := ctx.Err(); err != nil {
-				return err
+			for len(staged) > 0 && staged[0].Seq <= u.Seq {
+				if staged[0].Seq < u.Seq {
+					if err := emit(staged[0]); err != nil {
+						return err
+					}
+				}
+				staged = staged[1:]
 			}
-			if err := fn(u); err != nil {
+			if err := emit(u); err != nil {
 				return err
 			}
 		}
 		if len(chunk) == 0 && next == after {
-			return nil
+			break
 		}
 		after = next
 	}
+	for _, u := range staged {
+		if err := emit(u); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readChunk returns up to readChunk matching updates after `after`, and the
@@ -98,8 +118,12 @@ func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64) []uint64 {
 	return seqs
 }
 
-// Lookup returns the position of a retained update by its id.
+// Lookup returns the position of a retained or staged update by its id.
 func (s *Store) Lookup(_ context.Context, id string) (uint64, bool, error) {
+	// Staged first: one unstaged since is in the transaction below.
+	if seq, ok := s.stagedSeq(id); ok {
+		return seq, true, nil
+	}
 	var seq uint64
 	var ok bool
 	err := s.db.View(func(tx *bbolt.Tx) error {

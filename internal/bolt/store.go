@@ -19,11 +19,13 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/ssehub/ssehub/internal/hub"
 )
 
 // Bucket names.
 var (
-	bucketMeta    = []byte("meta")    // epoch
+	bucketMeta    = []byte("meta")    // epoch, reserved bound
 	bucketUpdates = []byte("updates") // seq → update
 	bucketTopics  = []byte("topics")  // topic → (seq → canonical flag)
 	bucketIDs     = []byte("ids")     // id → seq
@@ -54,8 +56,17 @@ type Store struct {
 	expect int
 
 	epoch   string
+	start   uint64 // where the hub continues: past every position handed out before
 	lastSeq uint64
 	lastID  string
+
+	mu       sync.Mutex
+	staged   []*hub.Update // readable, not yet committed
+	reserved uint64        // positions up to here may be staged (see reserveAhead)
+
+	// The commit loop's own.
+	committedReserve uint64 // the reserved bound on disk
+	newest           uint64 // the newest position given to a commit
 
 	closing  sync.RWMutex // held for reading while an append is queued
 	closed   bool
@@ -149,6 +160,12 @@ func (s *Store) load() (err error) {
 			}
 			s.lastSeq, s.lastID = seq, u.ID
 		}
+		s.start = max(s.lastSeq, getReserved(tx))
+		s.newest = s.start
+		s.reserved, s.committedReserve = s.start+reserveAhead, s.start+reserveAhead
+		if err := putReserved(tx, s.reserved); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketTopics).ForEachBucket(func(name []byte) error {
 			s.count(string(name)).Store(int64(tx.Bucket(bucketTopics).Bucket(name).Stats().KeyN))
 			return nil
@@ -162,10 +179,12 @@ func newEpoch() string {
 	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
 }
 
-// Position returns the store's epoch and newest update: the hub continues
-// from there after a restart.
+// Position returns the store's epoch, the position the hub continues after
+// and the newest stored update's id. The position is past every one handed
+// out before, even those staged and lost with a crash (see reserveAhead),
+// so no id is ever given twice.
 func (s *Store) Position() (epoch string, lastSeq uint64, lastID string) {
-	return s.epoch, s.lastSeq, s.lastID
+	return s.epoch, s.start, s.lastID
 }
 
 // Close finishes the appends already queued, stops retention and closes

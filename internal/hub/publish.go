@@ -46,7 +46,8 @@ func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	h.store(context.WithoutCancel(ctx), ps) // once queued, an append completes even if the publisher leaves
+	ctx = context.WithoutCancel(ctx) // once queued, an append completes even if the publisher leaves
+	h.store(ctx, ps)
 	h.mu.Lock()
 	for _, p := range ps {
 		p.done = true
@@ -56,6 +57,9 @@ func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) 
 	h.drain(touched)
 	ids := make([]string, len(us))
 	for i, p := range ps {
+		if p.durable != nil {
+			p.err = p.durable()
+		}
 		if p.err != nil {
 			return nil, &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", p.err)}
 		}
@@ -84,10 +88,28 @@ func validateBatch(us []*Update) error {
 	return nil
 }
 
-// store appends the updates to history, in parallel so that a durable
-// history commits them together.
+// Stager is a History that can make an update readable (Read, Lookup)
+// before it is durable: subscribers then get it without waiting for the
+// disk, while its publisher still waits for durable.
+type Stager interface {
+	// Stage makes u readable and queues it for storing; durable waits
+	// until it is stored.
+	Stage(ctx context.Context, u *Update) (durable func() error, err error)
+}
+
+// store hands the updates to history and returns once subscribers may see
+// them: staged, or else stored (in parallel, so that a durable history
+// commits them together). What is left to wait for is in each durable.
 func (h *Hub) store(ctx context.Context, ps []*inflight) {
 	if h.cfg.History == nil {
+		return
+	}
+	if st, ok := h.cfg.History.(Stager); ok {
+		for _, p := range ps {
+			if p.err == nil {
+				p.durable, p.err = st.Stage(ctx, p.u)
+			}
+		}
 		return
 	}
 	if len(ps) == 1 {
@@ -108,9 +130,10 @@ func (h *Hub) store(ctx context.Context, ps []*inflight) {
 // inflight is a publish between its position being assigned and its update
 // being stored.
 type inflight struct {
-	u    *Update
-	done bool
-	err  error
+	u       *Update
+	done    bool
+	err     error
+	durable func() error // waits for a staged update to be stored
 }
 
 // assign gives the updates the next positions, their ids and wire bytes,

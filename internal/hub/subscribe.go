@@ -11,8 +11,9 @@ import (
 // the Last-Event-ID response value when no earlier event is known.
 const Earliest = "earliest"
 
-// History keeps published updates so subscribers can resume. Append is called
-// in publish order, with strictly increasing Seq.
+// History keeps published updates so subscribers can resume. Append (or
+// Stage, see Stager) is called once per update; concurrent publishes call
+// it concurrently, so not necessarily in Seq order.
 type History interface {
 	// Append stores u.
 	Append(ctx context.Context, u *Update) error
@@ -101,7 +102,8 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 	}
 	sh.index(s)
 	// Every update of this shard up to its head has been fanned out (and
-	// stored before that); every later one will be, to s too.
+	// stored or staged, so readable, before that); every later one will
+	// be, to s too.
 	head := sh.fanned
 	s.minSeq = max(from.after, head) // a live update at or before either is not for it
 	if opts.LastEventID == "" {

@@ -1,0 +1,29 @@
+package bolt
+
+import (
+	"sync"
+	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// ReserveAhead is reserveAhead, for the tests.
+const ReserveAhead = reserveAhead
+
+// HoldCommits keeps the store's commits waiting, with a write transaction
+// of the test's own, until the returned release is called or the test ends.
+func HoldCommits(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	held, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = s.db.Update(func(*bbolt.Tx) error {
+			close(held)
+			<-done
+			return nil
+		})
+	}()
+	<-held
+	release = sync.OnceFunc(func() { close(done) })
+	t.Cleanup(release) // before the store's Close, registered earlier
+	return release
+}
