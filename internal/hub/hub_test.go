@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/hub"
 )
@@ -21,6 +22,20 @@ func newHub(t testing.TB, cfg hub.Config) *hub.Hub {
 	h := hub.New(cfg)
 	t.Cleanup(h.Close)
 	return h
+}
+
+// forEachHistory runs test with the memory history and with the durable
+// store, whose updates reach subscribers staged, before their commit.
+func forEachHistory(t *testing.T, test func(t *testing.T, hist hub.History)) {
+	t.Run("memory", func(t *testing.T) { test(t, history.NewMemory(history.MemoryConfig{})) })
+	t.Run("bolt", func(t *testing.T) {
+		s, err := bolt.Open(bolt.Config{Dir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() }) // after the hub's Close, registered later
+		test(t, s)
+	})
 }
 
 func publish(t testing.TB, h *hub.Hub, u *hub.Update) string {
@@ -203,7 +218,11 @@ func TestSlowSubscriberIsCutOffOthersContinue(t *testing.T) {
 // checks that replay followed by live updates is exactly the published
 // sequence after the resume point.
 func TestResumeSeamUnderConcurrentPublishes(t *testing.T) {
-	h := newHub(t, hub.Config{})
+	forEachHistory(t, testResumeSeamUnderConcurrentPublishes)
+}
+
+func testResumeSeamUnderConcurrentPublishes(t *testing.T, hist hub.History) {
+	h := newHub(t, hub.Config{History: hist})
 	const publishers, each = 4, 200
 	var wg sync.WaitGroup
 	first := publish(t, h, &hub.Update{Topics: []string{"a"}, Data: "start"})

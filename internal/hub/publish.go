@@ -57,11 +57,12 @@ func (h *Hub) PublishBatch(ctx context.Context, us []*Update) ([]string, error) 
 	h.drain(touched)
 	ids := make([]string, len(us))
 	for i, p := range ps {
-		if p.durable != nil {
-			p.err = p.durable()
+		err := p.err // read-only now: advance may still be reading it
+		if err == nil && p.durable != nil {
+			err = p.durable()
 		}
-		if p.err != nil {
-			return nil, &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", p.err)}
+		if err != nil {
+			return nil, &Error{Code: CodeUnavailable, Err: fmt.Errorf("store update: %w", err)}
 		}
 		ids[i] = p.u.ID
 	}

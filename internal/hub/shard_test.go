@@ -15,7 +15,11 @@ import (
 // point exactly once, in position order: single-topic ones within their
 // topic, the others across all their topics.
 func TestShardedFanOutKeepsOrder(t *testing.T) {
-	h := newHub(t, hub.Config{QueueSize: 1 << 16})
+	forEachHistory(t, testShardedFanOutKeepsOrder)
+}
+
+func testShardedFanOutKeepsOrder(t *testing.T, hist hub.History) {
+	h := newHub(t, hub.Config{QueueSize: 1 << 16, History: hist})
 	const publishers, each, topics = 8, 300, 12
 	topicName := func(i int) string { return fmt.Sprintf("t%d", i%topics) }
 	type watcher struct {
