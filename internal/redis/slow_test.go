@@ -32,7 +32,7 @@ func TestLongReplaysDoNotHoldUpOtherTopics(t *testing.T) {
 			last, batch = ids[len(ids)-1], batch[:0]
 		}
 	}
-	waitHead(t, n.hub, last)
+	waitFanned(t, n.hub, "big", last)
 	live := subscribe(t, n.hub, hub.SubscribeOptions{Topics: []string{"live"}})
 
 	const replays = 8

@@ -125,6 +125,27 @@ func waitHead(t testing.TB, h *hub.Hub, id string) {
 	}
 }
 
+// waitFanned waits until a new subscription to topic starts at or after
+// id: the hub's head moves before the shards have fanned an update out, and
+// a subscriber replays only what its shard has.
+func waitFanned(t *testing.T, h *hub.Hub, topic, id string) {
+	t.Helper()
+	_, want, _ := hub.ParseID(id)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := subscribe(t, h, hub.SubscribeOptions{Topics: []string{topic}})
+		at := s.ResumedAfter()
+		s.Close()
+		if _, seq, ok := hub.ParseID(at); ok && seq >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shard of %s never reached %s (at %s)", topic, id, at)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestRedisOutage: while Redis is down publishes fail as unavailable and
 // subscribers stay; once it is back, both nodes follow on and subscribers
 // get every update acknowledged after the outage, with no gap.
@@ -262,7 +283,8 @@ func TestResumeAfterTrimmedReportsEarliest(t *testing.T) {
 	}
 	quiet := publish(t, a.hub, &hub.Update{Topics: []string{"quiet"}, Data: "q1"})
 	last := publish(t, a.hub, &hub.Update{Topics: []string{"quiet"}, Data: "q2"})
-	waitHead(t, b.hub, last)
+	waitFanned(t, b.hub, "quiet", last)
+	waitFanned(t, b.hub, "busy", all[999])
 
 	s := subscribe(t, b.hub, hub.SubscribeOptions{Topics: []string{"busy"}, LastEventID: all[1]})
 	if s.ResumedAfter() != hub.Earliest || s.Replayed() == 0 || s.Replayed() >= 998 {
