@@ -3,8 +3,10 @@ package bolt_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/history/historytest"
@@ -57,4 +59,35 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "updates/s")
+}
+
+// BenchmarkStageThenDurable stages one update at a time, as a lone
+// publisher does: how long until subscribers may have it (staged) and
+// until its publisher is answered (durable: the commit and its syncs).
+func BenchmarkStageThenDurable(b *testing.B) {
+	s, err := bolt.Open(bolt.Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	staged, durable := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range uint64(b.N) {
+		start := time.Now()
+		wait, err := s.Stage(context.Background(), historytest.Update(i+1, "payload of about a hundred bytes, like a small JSON notification message", "t"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		staged = append(staged, time.Since(start))
+		if err := wait(); err != nil {
+			b.Fatal(err)
+		}
+		durable = append(durable, time.Since(start))
+	}
+	b.StopTimer()
+	for name, d := range map[string][]time.Duration{"staged": staged, "durable": durable} {
+		slices.Sort(d)
+		b.ReportMetric(float64(d[len(d)/2].Microseconds()), name+"-p50-µs")
+		b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), name+"-p99-µs")
+	}
 }
