@@ -171,6 +171,7 @@ func newBackend(cfg Config, log *slog.Logger) (backend, error) {
 	}
 	store, err := bolt.Open(bolt.Config{
 		Dir: cfg.DataDir, MaxEvents: cfg.HistoryEvents, MaxAge: cfg.HistoryMaxAge, Logger: log,
+		SyncBeforeDeliver: cfg.SyncBeforeDeliver,
 	})
 	if err != nil {
 		return backend{}, fmt.Errorf("durable history: %w", err)

@@ -34,6 +34,7 @@ type Config struct {
 	HistoryTotal      int           // bytes kept in all topics
 	DataDir           string        // durable history directory; empty keeps history in memory only
 	HistoryMaxAge     time.Duration // durable history: updates older than this are deleted; 0 keeps them
+	SyncBeforeDeliver bool          // durable history: deliver updates only once synced
 	CORSOrigins       string        // comma-separated allowed origins, "*" for any
 	WriteTimeout      time.Duration // a stream write blocked longer ends the stream
 	ReadHeaderTimeout time.Duration // longest a client may take to send its request headers
@@ -185,6 +186,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.HistoryTotal, "history-total-bytes", cfg.HistoryTotal, "bytes kept for replay in all topics; past it the least recently used topics are dropped")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the durable history; empty keeps history in memory only (lost on restart)")
 	fs.DurationVar(&cfg.HistoryMaxAge, "history-max-age", cfg.HistoryMaxAge, "durable history: delete updates older than this (e.g. 168h); 0 keeps them until -history-events")
+	fs.BoolVar(&cfg.SyncBeforeDeliver, "sync-before-deliver", cfg.SyncBeforeDeliver, "durable history: deliver an update only once it is synced to disk, so that no subscriber sees one a crash could lose (deliveries then wait for the disk)")
 	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, "comma-separated origins allowed cross-origin, * for any, empty for none")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "a stream write blocked longer than this ends the stream")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", cfg.ReadHeaderTimeout, "longest a client may take to send its request headers (slow clients are cut off)")

@@ -30,11 +30,11 @@ func TestParseFlagsPrecedence(t *testing.T) {
 		{"environment", nil, map[string]string{
 			"SSEHUB_HEARTBEAT": "2s", "SSEHUB_MAX_BODY_BYTES": "100", "SSEHUB_CORS_ORIGINS": "https://a.example",
 			"SSEHUB_QUEUE_SIZE": "7", "SSEHUB_HISTORY_EVENTS": "9", "SSEHUB_ADDR": "127.0.0.1:1",
-			"SSEHUB_LOG_FORMAT": "json", "SSEHUB_SHUTDOWN_TIMEOUT": "1m",
+			"SSEHUB_LOG_FORMAT": "json", "SSEHUB_SHUTDOWN_TIMEOUT": "1m", "SSEHUB_SYNC_BEFORE_DELIVER": "true",
 		}, func(c *app.Config) {
 			c.Heartbeat, c.MaxBodyBytes, c.CORSOrigins = 2*time.Second, 100, "https://a.example"
 			c.QueueSize, c.HistoryEvents, c.Addr = 7, 9, "127.0.0.1:1"
-			c.LogFormat, c.ShutdownTimeout = "json", time.Minute
+			c.LogFormat, c.ShutdownTimeout, c.SyncBeforeDeliver = "json", time.Minute, true
 		}},
 		{"flags", []string{"-heartbeat", "3s", "-retry=500", "-history-bytes", "2048", "-cors-origins", ""}, nil, func(c *app.Config) {
 			c.Heartbeat, c.Retry, c.HistoryBytes, c.CORSOrigins = 3*time.Second, 500, 2048, ""

@@ -25,8 +25,9 @@ var keyReserved = []byte("reserved")
 // Stage makes u readable at once (Read and Lookup return it, so the hub can
 // deliver it) and queues it for the next commit; durable waits until that
 // commit is on disk and returns its error. Only a position the store has
-// reserved is staged early; the rare one beyond (more than reserveAhead/2
-// positions within one commit) is readable once durable.
+// reserved is staged early, and none with SyncBeforeDeliver; the rare one
+// beyond (more than reserveAhead/2 positions within one commit) is
+// readable once durable.
 func (s *Store) Stage(ctx context.Context, u *hub.Update) (durable func() error, err error) {
 	req := &appendReq{u: u, done: make(chan error, 1)}
 	// The read lock keeps Close from stopping the commit loop between the
@@ -37,7 +38,7 @@ func (s *Store) Stage(ctx context.Context, u *hub.Update) (durable func() error,
 		return nil, ErrClosed
 	}
 	s.mu.Lock()
-	early := u.Seq <= s.reserved
+	early := u.Seq <= s.reserved && !s.cfg.SyncBeforeDeliver
 	if early {
 		s.staged = append(s.staged, u)
 	}

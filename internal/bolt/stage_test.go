@@ -134,3 +134,31 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSyncBeforeDeliverStagesNothing: with SyncBeforeDeliver an update is
+// readable only once its commit is on disk, and Stage returns only then.
+func TestSyncBeforeDeliverStagesNothing(t *testing.T) {
+	s := open(t, bolt.Config{SyncBeforeDeliver: true})
+	release := bolt.HoldCommits(t, s)
+	staged := make(chan error, 1)
+	go func() {
+		_, err := s.Stage(context.Background(), historytest.Update(1, "a", "t"))
+		staged <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // Stage would have returned long since if it staged early
+	select {
+	case err := <-staged:
+		t.Fatalf("Stage returned (%v) while the commit is held", err)
+	default:
+	}
+	if got := historytest.IDs(t, s, hub.Query{Upto: 9}); got != "" {
+		t.Fatalf("readable before its commit: %q", got)
+	}
+	release()
+	if err := <-staged; err != nil {
+		t.Fatal(err)
+	}
+	if got := historytest.IDs(t, s, hub.Query{Upto: 9}); got != "id1" {
+		t.Fatalf("after the commit: %q", got)
+	}
+}

@@ -42,7 +42,10 @@ type Config struct {
 	MaxAge         time.Duration // updates older than this are deleted; 0 keeps them
 	RetainInterval time.Duration // how often retention runs; default 1s
 	MaxBatch       int           // most updates committed in one transaction; default 4096
-	Logger         *slog.Logger
+	// SyncBeforeDeliver makes Stage wait for the commit: no update is
+	// readable (so delivered) before it is on disk.
+	SyncBeforeDeliver bool
+	Logger            *slog.Logger
 }
 
 // Store is a durable hub.History.
