@@ -99,30 +99,27 @@ type Stager interface {
 }
 
 // store hands the updates to history and returns once subscribers may see
-// them: staged, or else stored (in parallel, so that a durable history
-// commits them together). What is left to wait for is in each durable.
+// them: staged, or else stored. A batch's updates are handed over in
+// parallel, so that a durable history commits them together. What is left
+// to wait for is in each durable.
 func (h *Hub) store(ctx context.Context, ps []*inflight) {
 	if h.cfg.History == nil {
 		return
 	}
+	put := func(p *inflight) { p.err = h.cfg.History.Append(ctx, p.u) }
 	if st, ok := h.cfg.History.(Stager); ok {
-		for _, p := range ps {
-			if p.err == nil {
-				p.durable, p.err = st.Stage(ctx, p.u)
-			}
-		}
-		return
+		put = func(p *inflight) { p.durable, p.err = st.Stage(ctx, p.u) }
 	}
 	if len(ps) == 1 {
 		if p := ps[0]; p.err == nil && !p.u.Internal {
-			p.err = h.cfg.History.Append(ctx, p.u)
+			put(p)
 		}
 		return
 	}
 	var wg sync.WaitGroup
 	for _, p := range ps {
 		if p.err == nil {
-			wg.Go(func() { p.err = h.cfg.History.Append(ctx, p.u) })
+			wg.Go(func() { put(p) })
 		}
 	}
 	wg.Wait()

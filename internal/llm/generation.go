@@ -221,26 +221,25 @@ func (m *Manager) finish(g *Generation, res Result, err error) {
 	} else {
 		u.Type, u.Data = EventDone, mustJSON(map[string]any{"reason": res.FinishReason, "usage": res.Usage})
 	}
-	// The outcome is recorded first: a subscriber may get the closing
-	// event before Publish returns, and then ask for the snapshot.
+	// The lock is held across the publish: a subscriber may get the
+	// closing event before Publish returns, and a snapshot it asks for
+	// then waits for the outcome and the event's id, recorded together.
 	g.mu.Lock()
+	// The closing event must be published even when ctx was cancelled.
+	id, perr := m.pub.Publish(context.Background(), u)
+	if perr != nil {
+		m.log.Warn("publish the end of a generation", slog.String("id", g.id), slog.Any("err", perr))
+	}
 	g.result, g.finished = res, time.Now()
+	if id != "" {
+		g.lastID = id
+	}
 	if err != nil {
 		g.status, g.errMsg = StatusError, err.Error()
 	} else {
 		g.status = StatusDone
 	}
 	g.mu.Unlock()
-	// The closing event must be published even when ctx was cancelled.
-	id, perr := m.pub.Publish(context.Background(), u)
-	if perr != nil {
-		m.log.Warn("publish the end of a generation", slog.String("id", g.id), slog.Any("err", perr))
-	}
-	if id != "" {
-		g.mu.Lock()
-		g.lastID = id
-		g.mu.Unlock()
-	}
 	m.stats.finished[outcomeIndex(res, err)].Add(1)
 	m.mu.Lock()
 	m.running--
