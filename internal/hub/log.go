@@ -58,7 +58,9 @@ func (h *Hub) Deliver(us []*Update) {
 	h.drain(touched)
 }
 
-// Head returns the position and id of the newest update fanned out.
+// Head returns the position and id of the newest update handed to the
+// shards; their fan-out may still be under way (a new subscription's
+// Last-Event-ID header names what its shard has fanned out).
 func (h *Hub) Head() (seq uint64, id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
