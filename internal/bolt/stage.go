@@ -27,7 +27,9 @@ var keyReserved = []byte("reserved")
 // commit is on disk and returns its error. Only a position the store has
 // reserved is staged early, and none with SyncBeforeDeliver; the rare one
 // beyond (more than reserveAhead/2 positions within one commit) is
-// readable once durable.
+// readable once durable. A ctx that ends while the commit queue is full
+// withdraws u, which a read may have returned meanwhile: the hub stages with
+// a context that never ends.
 func (s *Store) Stage(ctx context.Context, u *hub.Update) (durable func() error, err error) {
 	req := &appendReq{u: u, done: make(chan error, 1)}
 	// The read lock keeps Close from stopping the commit loop between the
