@@ -27,15 +27,9 @@ lint:
 unit:
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 
-## fuzz: each fuzz target for FUZZTIME (bounded, so CI stays fast).
+## fuzz: each fuzz target for FUZZTIME (bounded, so CI stays fast); see scripts/fuzz.sh.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
-	  for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
-	    echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 ## bench: Go benchmarks (figures go to docs/benchmarks.md).
 bench:
