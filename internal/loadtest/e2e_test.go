@@ -111,6 +111,16 @@ func TestRunSsehub(t *testing.T) {
 			if res.DeliveriesPerS <= 0 || res.LatencyP50ms <= 0 || res.LatencyMaxms < res.LatencyP99ms || res.ServerRSSAfterKiB <= 0 {
 				t.Errorf("implausible figures: %+v", res)
 			}
+			// The epoll readers also measure when the bytes reached the
+			// socket, which is never after they were read.
+			wantArrivals := want
+			if tt.goroutines {
+				wantArrivals = 0
+			}
+			if res.ArrivalCount != wantArrivals || res.ArrivalP50ms > res.LatencyP50ms || res.ArrivalP99ms > res.LatencyP99ms || res.ArrivalMaxms > res.LatencyMaxms {
+				t.Errorf("arrival: %d measured (want %d), p50 %.3f, p99 %.3f, max %.3f ms; read: p50 %.3f, p99 %.3f, max %.3f ms",
+					res.ArrivalCount, wantArrivals, res.ArrivalP50ms, res.ArrivalP99ms, res.ArrivalMaxms, res.LatencyP50ms, res.LatencyP99ms, res.LatencyMaxms)
+			}
 			if res.TimedOut {
 				t.Error("timed out")
 			}

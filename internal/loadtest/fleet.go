@@ -34,7 +34,7 @@ type fleet struct {
 
 	subs     []*subscriber // the connected ones
 	connect  Report        // connection counts and errors
-	latency  []*Histogram  // shards, so that readers on different CPUs rarely share one
+	latency  []latencies   // shards, so that readers on different CPUs rarely share one
 	stopping atomic.Bool
 	readers  sync.WaitGroup
 	pollers  []*poller // read the plain TCP streams; none: a goroutine per stream
@@ -51,15 +51,25 @@ func newFleet(cfg Config, ts []target, first, count, dialers int) *fleet {
 	}
 }
 
+// latencies are where a stream's delivery latencies are recorded.
+type latencies struct {
+	read    *Histogram // publish → the tool read the event
+	arrival *Histogram // publish → its bytes reached the socket (kernel receive time)
+}
+
+func newLatencies() latencies {
+	return latencies{read: NewHistogram(), arrival: NewHistogram()}
+}
+
 // latencyShards is the number of histograms a fleet's readers record into:
 // a few per CPU, as their counters are updated on every delivery.
 var latencyShards = min(4*runtime.GOMAXPROCS(0), 64)
 
 // newShards returns latencyShards empty histograms ready for Record.
-func newShards() []*Histogram {
-	hs := make([]*Histogram, latencyShards)
+func newShards() []latencies {
+	hs := make([]latencies, latencyShards)
 	for i := range hs {
-		hs[i] = NewHistogram()
+		hs[i] = newLatencies()
 	}
 	return hs
 }
@@ -202,7 +212,13 @@ func (f *fleet) report(expected []int64) Report {
 	r.LostByHub = make([]int64, len(f.dial.targets))
 	r.Latency = &Histogram{}
 	for _, h := range f.latency {
-		r.Latency.Merge(h)
+		r.Latency.Merge(h.read)
+		if h.arrival.Count() > 0 {
+			if r.Arrival == nil {
+				r.Arrival = &Histogram{}
+			}
+			r.Arrival.Merge(h.arrival)
+		}
 	}
 	for _, s := range f.subs {
 		if s.firstAt != 0 && (r.FirstDelivery == 0 || s.firstAt < r.FirstDelivery) {

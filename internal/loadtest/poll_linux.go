@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // poller reads many plain TCP streams with one goroutine and an epoll
@@ -15,11 +16,16 @@ import (
 // descriptor is one read (edge-triggered: a read shorter than the buffer
 // has drained the socket, and new bytes will wake it again), not a read
 // and then a second one that finds nothing. A stream's descriptor is a
-// duplicate taken out of Go's network poller.
+// duplicate taken out of Go's network poller. Reads are recvmsg calls that
+// also return the kernel's receive time of the bytes read (SO_TIMESTAMPNS),
+// for the arrival latency.
 type poller struct {
 	epfd int
 	stop atomic.Bool
 	buf  []byte
+	oob  []byte         // the control messages of a read
+	iov  syscall.Iovec  // buf, for msg
+	msg  syscall.Msghdr // a read's message, reused
 
 	mu   sync.Mutex
 	subs []*subscriber // by the index in their epoll events
@@ -35,7 +41,11 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poller{epfd: fd, buf: make([]byte, 64<<10)}, nil
+	p := &poller{epfd: fd, buf: make([]byte, 64<<10), oob: make([]byte, syscall.CmsgSpace(int(unsafe.Sizeof(syscall.Timespec{}))))}
+	p.iov.Base = &p.buf[0]
+	p.iov.SetLen(len(p.buf))
+	p.msg.Iov, p.msg.Iovlen = &p.iov, 1
+	return p, nil
 }
 
 // errNotPollable is a stream the poller cannot read: not plain TCP.
@@ -58,6 +68,9 @@ func (p *poller) take(s *subscriber) error {
 	if derr != nil {
 		return derr
 	}
+	// Without receive times the stream is still read; its arrival latency
+	// is just not measured.
+	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
 	p.mu.Lock()
 	i := len(p.subs)
 	p.subs, p.fds = append(p.subs, s), append(p.fds, fd)
@@ -110,7 +123,7 @@ func (p *poller) serve(i int, hangup bool, stopping func() bool) {
 	s, fd := p.subs[i], p.fds[i]
 	p.mu.Unlock()
 	for fd >= 0 {
-		n, err := syscall.Read(fd, p.buf)
+		n, arrived, err := p.recv(fd)
 		switch {
 		case err == syscall.EAGAIN:
 			return
@@ -123,7 +136,7 @@ func (p *poller) serve(i int, hangup bool, stopping func() bool) {
 			p.drop(i, s.dec.closed(), stopping())
 			return
 		}
-		if err := s.feed(p.buf[:n], time.Now().UnixNano()); err != nil {
+		if err := s.feed(p.buf[:n], time.Now().UnixNano(), arrived); err != nil {
 			p.drop(i, err, stopping())
 			return
 		}
@@ -131,6 +144,36 @@ func (p *poller) serve(i int, hangup bool, stopping func() bool) {
 			return // drained: the next bytes wake the descriptor again
 		}
 	}
+}
+
+// recv reads what fd has into p.buf, and the kernel's receive time of the
+// last bytes read (Unix nanoseconds; 0 when the kernel gave none).
+func (p *poller) recv(fd int) (n int, arrived int64, err error) {
+	p.msg.Control = &p.oob[0]
+	p.msg.SetControllen(len(p.oob))
+	p.msg.Flags = 0
+	r, _, errno := syscall.Syscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.msg)), 0)
+	if errno != 0 {
+		return 0, 0, errno
+	}
+	return int(r), receiveTime(p.oob[:p.msg.Controllen]), nil
+}
+
+// receiveTime returns the SCM_TIMESTAMPNS time in the control messages
+// oob (Unix nanoseconds), or 0.
+func receiveTime(oob []byte) int64 {
+	for len(oob) >= syscall.SizeofCmsghdr {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		if uint64(h.Len) < syscall.SizeofCmsghdr || uint64(h.Len) > uint64(len(oob)) {
+			return 0
+		}
+		data := oob[syscall.CmsgLen(0):h.Len]
+		if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(syscall.Timespec{})) {
+			return (*syscall.Timespec)(unsafe.Pointer(&data[0])).Nano()
+		}
+		oob = oob[min(len(oob), syscall.CmsgSpace(int(h.Len)-syscall.CmsgLen(0))):]
+	}
+	return 0
 }
 
 // drop closes stream i, which ended for err.

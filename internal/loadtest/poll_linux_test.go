@@ -5,9 +5,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestPoller reads streams with the epoll reader: every event is received;
@@ -39,6 +42,7 @@ func TestPoller(t *testing.T) {
 	}
 	var stop sync.WaitGroup
 	stop.Go(func() { p.run(func() bool { return false }) })
+	lat := newLatencies()
 	subs := make([]*subscriber, streams)
 	servers := make([]net.Conn, streams)
 	for i := range subs {
@@ -46,7 +50,7 @@ func TestPoller(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		subs[i] = newSubscriber(0, cfg, NewHistogram())
+		subs[i] = newSubscriber(0, cfg, lat)
 		subs[i].conn, subs[i].dec = c, newDecoder(true, 4096)
 		if err := p.take(subs[i]); err != nil {
 			t.Fatal(err)
@@ -90,8 +94,49 @@ func TestPoller(t *testing.T) {
 			t.Errorf("stream %d: %d events, %v; want %d, %v", i, s.unique.Load(), s.err, cfg.Events, want)
 		}
 	}
+	// Every read came with the kernel's receive time, which lies between
+	// the publish stamp and the read.
+	n := uint64(streams * cfg.Events)
+	if lat.read.Count() != n || lat.arrival.Count() != n || lat.arrival.Max() > lat.read.Max() {
+		t.Errorf("latencies: %d read (max %d µs), %d with a receive time (max %d µs); want %d each, arrival ≤ read",
+			lat.read.Count(), lat.read.Max(), lat.arrival.Count(), lat.arrival.Max(), n)
+	}
 	if after := openFiles(t); after != before {
 		t.Errorf("%d open files before, %d after", before, after)
+	}
+}
+
+// TestReceiveTime reads the receive time out of control messages: found
+// behind another message, absent, or in a message cut short.
+func TestReceiveTime(t *testing.T) {
+	t.Parallel()
+	msg := func(level, typ int32, data []byte) []byte {
+		b := make([]byte, syscall.CmsgSpace(len(data)))
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&b[0]))
+		h.Level, h.Type = level, typ
+		h.SetLen(syscall.CmsgLen(len(data)))
+		copy(b[syscall.CmsgLen(0):], data)
+		return b
+	}
+	ts := syscall.NsecToTimespec(1_700_000_000_123_456_789)
+	stamp := unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts))
+	other := msg(syscall.SOL_SOCKET, syscall.SCM_RIGHTS, []byte{1, 2, 3, 4})
+	both := append(slices.Clone(other), msg(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, stamp)...)
+	for _, c := range []struct {
+		name string
+		oob  []byte
+		want int64
+	}{
+		{"stamp", msg(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, stamp), 1_700_000_000_123_456_789},
+		{"after another message", both, 1_700_000_000_123_456_789},
+		{"none", nil, 0},
+		{"another message only", other, 0},
+		{"cut short", both[:len(both)-4], 0},
+		{"stamp too short", msg(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, stamp[:8]), 0},
+	} {
+		if got := receiveTime(c.oob); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
 	}
 }
 

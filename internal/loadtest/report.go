@@ -29,7 +29,8 @@ type Report struct {
 	Foreign        int64          `json:"foreign"`                    // events that were not the tool's or not the stream's topic
 	FirstDelivery  int64          `json:"first_delivery"`             // Unix nanoseconds; 0 when none
 	LastDelivery   int64          `json:"last_delivery"`              // Unix nanoseconds; 0 when none
-	Latency        *Histogram     `json:"latency"`                    // publish → receive, microseconds
+	Latency        *Histogram     `json:"latency"`                    // publish → read by the tool, microseconds
+	Arrival        *Histogram     `json:"arrival,omitempty"`          // publish → in the socket (kernel receive time), microseconds; nil when not measured
 	Errors         map[string]int `json:"errors,omitempty"`           // failures by kind
 	ConnectedByHub []int          `json:"connected_by_hub,omitempty"` // Connected by hub, in -url's order
 	LostByHub      []int64        `json:"lost_by_hub,omitempty"`      // Lost by the hub of the stream
@@ -56,6 +57,12 @@ func (r *Report) Merge(o Report) {
 		r.Latency = &Histogram{}
 	}
 	r.Latency.Merge(o.Latency)
+	if o.Arrival != nil {
+		if r.Arrival == nil {
+			r.Arrival = &Histogram{}
+		}
+		r.Arrival.Merge(o.Arrival)
+	}
 	for k, n := range o.Errors {
 		if r.Errors == nil {
 			r.Errors = map[string]int{}
@@ -127,6 +134,16 @@ type Result struct {
 	LatencyP90ms   float64 `json:"p90_ms"`
 	LatencyP99ms   float64 `json:"p99_ms"`
 	LatencyMaxms   float64 `json:"max_ms"`
+	// The same latency up to the moment the event's bytes reached the
+	// subscriber's socket (the kernel's receive timestamp), leaving out how
+	// long the tool took to be scheduled and read them; 0 and left out when
+	// not measured (TLS and goroutine readers, other systems than Linux).
+	// With several events in one read it is that of the last one's bytes.
+	ArrivalCount int64   `json:"arrival_count,omitempty"`
+	ArrivalP50ms float64 `json:"arrival_p50_ms,omitempty"`
+	ArrivalP90ms float64 `json:"arrival_p90_ms,omitempty"`
+	ArrivalP99ms float64 `json:"arrival_p99_ms,omitempty"`
+	ArrivalMaxms float64 `json:"arrival_max_ms,omitempty"`
 
 	ServerRSSBeforeKiB int64   `json:"server_rss_before_kib,omitempty"`
 	ServerRSSAfterKiB  int64   `json:"server_rss_after_kib,omitempty"`
@@ -170,7 +187,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 		r.Published, r.PublishErrors, r.PublishPerSec, r.PublishP50ms, r.PublishP99ms, r.PublishMaxms)
 	row("delivered", "%d of %d expected: %d lost, %d duplicates, %d out of order", r.Delivered, r.Expected, r.Lost, r.Duplicates, r.OutOfOrder)
 	row("throughput", "%.0f deliveries/s over %.2fs (first publish → last delivery)", r.DeliveriesPerS, r.PhaseSeconds)
-	row("latency", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms", r.LatencyP50ms, r.LatencyP90ms, r.LatencyP99ms, r.LatencyMaxms)
+	row("latency", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (publish → read)", r.LatencyP50ms, r.LatencyP90ms, r.LatencyP99ms, r.LatencyMaxms)
+	if r.ArrivalCount > 0 {
+		row("arrival", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (publish → in the socket, %d deliveries)",
+			r.ArrivalP50ms, r.ArrivalP90ms, r.ArrivalP99ms, r.ArrivalMaxms, r.ArrivalCount)
+	}
 	if r.ServerRSSBeforeKiB > 0 {
 		row("server RSS", "%d KiB before, %d KiB with the streams idle: %.1f KiB per connection%s",
 			r.ServerRSSBeforeKiB, r.ServerRSSAfterKiB, r.RSSPerConnKiB, eachText(r.ServerRSSEachKiB))

@@ -193,11 +193,12 @@ func newResult(cfg Config, ts []target, rep Report, pub publishStats) *Result {
 			res.DeliveriesPerS = round(float64(rep.Delivered)/phase, 0)
 		}
 	}
-	ms := func(us uint64) float64 { return float64(us) / 1000 }
-	if h := rep.Latency; h != nil {
-		res.LatencyP50ms, res.LatencyP90ms, res.LatencyP99ms = ms(h.Quantile(0.50)), ms(h.Quantile(0.90)), ms(h.Quantile(0.99))
-		res.LatencyMaxms = ms(h.Max())
+	res.LatencyP50ms, res.LatencyP90ms, res.LatencyP99ms, res.LatencyMaxms = quantilesMs(rep.Latency)
+	if h := rep.Arrival; h != nil && h.Count() > 0 {
+		res.ArrivalCount = int64(h.Count())
+		res.ArrivalP50ms, res.ArrivalP90ms, res.ArrivalP99ms, res.ArrivalMaxms = quantilesMs(h)
 	}
+	ms := func(us uint64) float64 { return float64(us) / 1000 }
 	if h := pub.RoundTrip; h != nil {
 		res.PublishP50ms, res.PublishP99ms, res.PublishMaxms = ms(h.Quantile(0.50)), ms(h.Quantile(0.99)), ms(h.Max())
 	}
@@ -208,6 +209,16 @@ func newResult(cfg Config, ts []target, rep Report, pub publishStats) *Result {
 		addErrors(res.Errors, k, n)
 	}
 	return res
+}
+
+// quantilesMs returns the p50, p90, p99 and maximum of h (microseconds)
+// in milliseconds; zeros for nil.
+func quantilesMs(h *Histogram) (p50, p90, p99, maxMs float64) {
+	if h == nil {
+		return 0, 0, 0, 0
+	}
+	ms := func(us uint64) float64 { return float64(us) / 1000 }
+	return ms(h.Quantile(0.50)), ms(h.Quantile(0.90)), ms(h.Quantile(0.99)), ms(h.Max())
 }
 
 // round rounds x to digits decimals, for a readable JSON line.

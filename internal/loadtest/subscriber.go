@@ -20,12 +20,12 @@ import (
 // touches the plain fields until the reader has ended.
 type subscriber struct {
 	topic  int
-	hub    int        // index of the hub it is connected to
-	topics int        // in the run
-	events int        // in the run
-	conn   net.Conn   // nil once the poller took the stream's descriptor
-	dec    *decoder   // the response body's decoder
-	lat    *Histogram // where its latencies are recorded
+	hub    int       // index of the hub it is connected to
+	topics int       // in the run
+	events int       // in the run
+	conn   net.Conn  // nil once the poller took the stream's descriptor
+	dec    *decoder  // the response body's decoder
+	lat    latencies // where its latencies are recorded
 
 	endedEarly bool // the body ended with the bytes read while connecting
 
@@ -44,7 +44,7 @@ type subscriber struct {
 	err        error // why the stream ended before the run did
 }
 
-func newSubscriber(topic int, cfg Config, lat *Histogram) *subscriber {
+func newSubscriber(topic int, cfg Config, lat latencies) *subscriber {
 	s := &subscriber{
 		lat:     lat,
 		topic:   topic,
@@ -59,16 +59,20 @@ func newSubscriber(topic int, cfg Config, lat *Histogram) *subscriber {
 	return s
 }
 
-// receive accounts for one event received at now (Unix nanoseconds). It
-// reports whether the event was the tool's own.
-func (s *subscriber) receive(data []byte, now int64) bool {
+// receive accounts for one event read at now, whose bytes reached the
+// socket at arrived (Unix nanoseconds; 0 when unknown). It reports whether
+// the event was the tool's own.
+func (s *subscriber) receive(data []byte, now, arrived int64) bool {
 	st, ok := parseData(data)
 	if !ok || st.Seq >= s.events || st.Seq%s.topics != s.topic || st.Pub >= len(s.lastSeq) {
 		s.foreign++
 		return false
 	}
 	s.delivered++
-	s.lat.Record(uint64(max(0, now-st.T)) / 1000)
+	s.lat.read.Record(uint64(max(0, now-st.T)) / 1000)
+	if arrived != 0 {
+		s.lat.arrival.Record(uint64(max(0, arrived-st.T)) / 1000)
+	}
 	idx := st.Seq / s.topics
 	word, bit := idx/64, uint64(1)<<(idx%64)
 	if s.seen[word]&bit != 0 {
@@ -103,7 +107,7 @@ func newDialer(cfg Config, ts []target) dialer {
 // open connects subscriber i (its index in the whole run) to its hub: it
 // dials, sends the subscribe request and waits for a 200 answer and the
 // stream's first bytes, all within the connect timeout.
-func (d dialer) open(ctx context.Context, i int, lat *Histogram) (*subscriber, error) {
+func (d dialer) open(ctx context.Context, i int, lat latencies) (*subscriber, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
 	defer cancel()
 	hub := hubOf(i, d.cfg.Topics, len(d.targets))
@@ -161,7 +165,7 @@ func (d dialer) handshake(ctx context.Context, t target, s *subscriber, conn net
 	}
 	s.dec = newDecoder(slices.Equal(resp.TransferEncoding, []string{"chunked"}), d.cfg.Payload+4096)
 	first, _ := br.Peek(br.Buffered())
-	if err := s.feed(first, time.Now().UnixNano()); err != io.EOF {
+	if err := s.feed(first, time.Now().UnixNano(), 0); err != io.EOF {
 		return err
 	}
 	s.endedEarly = true // connected, and the body ended already
@@ -183,12 +187,13 @@ func (d dialer) request(t target, k int) []byte {
 	return b.Bytes()
 }
 
-// feed decodes the stream's next bytes, read at now (Unix nanoseconds),
-// accounting for each event. It returns io.EOF at the end of the body and
-// an error for a malformed one.
-func (s *subscriber) feed(raw []byte, now int64) error {
+// feed decodes the stream's next bytes, read at now and arrived in the
+// socket at arrived (Unix nanoseconds; 0 when unknown), accounting for each
+// event. It returns io.EOF at the end of the body and an error for a
+// malformed one.
+func (s *subscriber) feed(raw []byte, now, arrived int64) error {
 	return s.dec.feed(raw, func(data []byte) {
-		if s.receive(data, now) {
+		if s.receive(data, now, arrived) {
 			if s.firstAt == 0 {
 				s.firstAt = now
 			}
@@ -214,7 +219,7 @@ func (s *subscriber) read(stopping func() bool) {
 	for {
 		n, err := s.conn.Read(buf)
 		if n > 0 {
-			if ferr := s.feed(buf[:n], time.Now().UnixNano()); ferr != nil {
+			if ferr := s.feed(buf[:n], time.Now().UnixNano(), 0); ferr != nil {
 				s.stop(ferr, stopping())
 				return
 			}
