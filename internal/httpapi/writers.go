@@ -17,6 +17,14 @@ type writerPool struct {
 	wg    sync.WaitGroup
 }
 
+// yieldEvery is how many streams a writer serves before it lets other
+// goroutines run. Its writes are raw system calls (writers_linux.go), which
+// never give the scheduler a chance: while a fan-out keeps every writer
+// busy, a goroutine woken meanwhile (the commit loop after an fsync, the
+// handler answering a publisher) would wait until the writers run out of
+// streams, or for the 10 ms preemption.
+const yieldEvery = 64
+
 // queueSize bounds the streams waiting for a writer; past it a woken
 // stream gets a goroutine of its own.
 const queueSize = 16 << 10
@@ -28,8 +36,12 @@ func (p *writerPool) run() {
 		for range runtime.GOMAXPROCS(0) {
 			w := newWriter()
 			p.wg.Go(func() {
+				served := 0
 				for s := range p.queue {
 					s.run(w)
+					if served++; served%yieldEvery == 0 {
+						runtime.Gosched()
+					}
 				}
 			})
 		}

@@ -20,8 +20,15 @@ func newWriter() *writer {
 	return w
 }
 
+// writev writes iov to fd, a non-blocking socket, so the call never waits
+// for the client: it is made without telling the Go scheduler (a raw
+// system call), which would otherwise hand the writer's P to another
+// thread whenever the kernel's TCP work (on loopback it includes the
+// receiver's) outlasts a scheduler tick of 20 µs, and make the writer win
+// a P back afterwards: thread wake-ups and context switches that cost more
+// than the write on a loaded machine (benchmarks.md, "raw writev").
 func (w *writer) writev(fd uintptr) {
-	w.n, _, w.errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+	w.n, _, w.errno = syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
 }
 
 // write writes as much of s.out as the connection takes without waiting,
