@@ -124,6 +124,29 @@ func TestClusterRedisOutage(t *testing.T) {
 	}
 }
 
+// TestClusterReplicas: a node told to wait for a Redis replica that does
+// not exist answers a publish 503 naming the replicas, after
+// -redis-replica-timeout, and the update is nonetheless delivered (it is
+// stored on the primary).
+func TestClusterReplicas(t *testing.T) {
+	srv := redistest.Start(t)
+	keys := authtest.NewKeys(t)
+	cfg := clusterConfig(t, srv, keys)
+	cfg.Redis.Replicas, cfg.Redis.ReplicaTimeout = 1, 200*time.Millisecond
+	a := serve(t, cfg, "http", &http.Transport{})
+	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
+	_, stream := a.open(t, "/.well-known/mercure?topic=t")
+	waitSubscribers(t, a.app, 1)
+
+	status, body, _ := a.post(t, pub, url.Values{"topic": {"t"}, "data": {"unreplicated"}})
+	var msg struct{ Error string }
+	_ = json.Unmarshal([]byte(body), &msg)
+	if status != http.StatusServiceUnavailable || !strings.Contains(msg.Error, "0 of 1 acknowledged") {
+		t.Fatalf("publish without the replica: %d %q; want 503 saying 0 of 1 replicas acknowledged", status, body)
+	}
+	expectData(t, stream, "unreplicated")
+}
+
 // get returns the body of a GET.
 func (s *served) get(t *testing.T, path string) string {
 	t.Helper()

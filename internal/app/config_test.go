@@ -85,6 +85,9 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"bad log level", []string{"-log-level", "loud"}, nil, "log-level"},
 		{"bad log format", []string{"-log-format", "xml"}, nil, "log-format"},
 		{"stray argument", []string{"serve"}, nil, "serve"},
+		{"negative redis replicas", []string{"-redis", "redis://127.0.0.1:6379", "-redis-replicas", "-1"}, nil, "redis-replicas"},
+		{"redis replica timeout too long", []string{"-redis", "redis://127.0.0.1:6379", "-redis-replica-timeout", "3s"}, nil, "redis-replica-timeout"},
+		{"zero redis replica timeout", []string{"-redis", "redis://127.0.0.1:6379"}, map[string]string{"SSEHUB_REDIS_REPLICA_TIMEOUT": "0s"}, "redis-replica-timeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,16 +138,57 @@ func (s *Store) store(ctx context.Context, us []*hub.Update) error {
 		u.Time = now
 	}
 	args := s.addArgs(us)
-	res, err := addScript.Run(ctx, s.rdb, nil, args...).StringSlice()
+	res, acked, err := s.runAdd(ctx, args)
 	if err != nil && strings.HasPrefix(err.Error(), "NOEPOCH") {
 		if _, err = s.ensureEpoch(ctx); err == nil {
-			res, err = addScript.Run(ctx, s.rdb, nil, args...).StringSlice()
+			res, acked, err = s.runAdd(ctx, args)
 		}
 	}
 	if err := s.note(err); err != nil {
 		return fmt.Errorf("redis add: %w", err)
 	}
-	return assignIDs(us, res)
+	if err := assignIDs(us, res); err != nil {
+		return err
+	}
+	if acked < int64(s.opts.Replicas) {
+		return fmt.Errorf("redis add: %w: %d of %d acknowledged within %v", ErrNotReplicated, acked, s.opts.Replicas, s.opts.ReplicaTimeout)
+	}
+	return nil
+}
+
+// ErrNotReplicated is a commit that fewer replicas than Options.Replicas
+// acknowledged in time: its updates are on the primary (and delivered),
+// but a failover now could lose them.
+var ErrNotReplicated = errors.New("stored on the Redis primary but not confirmed by enough replicas")
+
+// runAdd runs the add script. With Options.Replicas, a WAIT follows the
+// script down the same connection (WAIT counts the replicas that have the
+// writes of its own connection), and runAdd also returns how many replicas
+// acknowledged them.
+func (s *Store) runAdd(ctx context.Context, args []any) (res []string, acked int64, err error) {
+	if s.opts.Replicas == 0 {
+		res, err = addScript.Run(ctx, s.rdb, nil, args...).StringSlice()
+		return res, 0, err
+	}
+	for loaded := false; ; loaded = true {
+		var run, wait *goredis.Cmd
+		_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			run = addScript.EvalSha(ctx, p, nil, args...)
+			wait = p.Do(ctx, "WAIT", s.opts.Replicas, s.opts.ReplicaTimeout.Milliseconds())
+			return nil
+		})
+		if !loaded && goredis.HasErrorPrefix(run.Err(), "NOSCRIPT") {
+			if err := addScript.Load(ctx, s.rdb).Err(); err != nil {
+				return nil, 0, err
+			}
+			continue // a Redis that has not seen the script yet, or lost it
+		}
+		if res, err = run.StringSlice(); err != nil {
+			return nil, 0, err
+		}
+		acked, err = wait.Int64()
+		return res, acked, err
+	}
 }
 
 // assignIDs sets the positions and ids the script returned: the epoch,

@@ -33,6 +33,12 @@ const (
 	// DefaultIDTTL is how long a publisher-chosen id stays resolvable when
 	// no MaxAge bounds the history.
 	DefaultIDTTL = 7 * 24 * time.Hour
+	// DefaultReplicaTimeout is how long a commit waits for Options.Replicas
+	// replicas when Options.ReplicaTimeout is 0.
+	DefaultReplicaTimeout = time.Second
+	// MaxReplicaTimeout bounds Options.ReplicaTimeout: the wait must end
+	// well within the connection's read timeout.
+	MaxReplicaTimeout = 2 * time.Second
 )
 
 // Options configures a Store.
@@ -43,6 +49,15 @@ type Options struct {
 	MaxEvents int           // entries kept per topic
 	MaxAge    time.Duration // entries older than this are trimmed; 0 keeps them until the counts
 	Logger    *slog.Logger
+	// Replicas is how many replicas must have a commit before its
+	// publishes are answered (Redis WAIT on the commit's connection), so
+	// that a failover to a replica cannot take back an acknowledged
+	// update; 0 answers once the primary has it. A commit that fewer
+	// replicas acknowledge within ReplicaTimeout (DefaultReplicaTimeout
+	// when 0, at most MaxReplicaTimeout) fails with ErrNotReplicated,
+	// though its updates are stored on the primary and delivered.
+	Replicas       int
+	ReplicaTimeout time.Duration
 }
 
 // Store is a hub.Log kept in Redis.
@@ -112,6 +127,10 @@ func withDefaults(o Options) Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.ReplicaTimeout <= 0 {
+		o.ReplicaTimeout = DefaultReplicaTimeout
+	}
+	o.ReplicaTimeout = min(o.ReplicaTimeout, MaxReplicaTimeout)
 	return o
 }
 
