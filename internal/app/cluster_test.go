@@ -145,6 +145,9 @@ func TestClusterReplicas(t *testing.T) {
 		t.Fatalf("publish without the replica: %d %q; want 503 saying 0 of 1 replicas acknowledged", status, body)
 	}
 	expectData(t, stream, "unreplicated")
+	if m := a.get(t, "/metrics"); !strings.Contains(m, "ssehub_redis_unreplicated_commits_total 1\n") || !strings.Contains(m, "ssehub_redis_up 1") {
+		t.Errorf("metrics after the unreplicated publish:\n%s", grepLines(m, "redis"))
+	}
 }
 
 // get returns the body of a GET.

@@ -23,6 +23,7 @@ type (
 		Up() bool
 		Errors() uint64
 		Rebases() uint64
+		Unreplicated() uint64
 	}
 )
 
@@ -37,7 +38,7 @@ type collector struct {
 	published, internal, delivered, replayed    *prometheus.Desc
 	slowCut, historyBytes, historyTopics        *prometheus.Desc
 	llmStarted, llmRunning, llmFinished, tokens *prometheus.Desc
-	redisUp, redisErrors, rebases               *prometheus.Desc
+	redisUp, redisErrors, rebases, unreplicated *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -65,6 +66,7 @@ func newCollector(top int) *collector {
 		redisUp:       desc("redis_up", "Cluster mode: 1 when the last command to Redis succeeded, 0 while it fails (publishes get 503)."),
 		redisErrors:   desc("redis_errors_total", "Cluster mode: failed commands to Redis."),
 		rebases:       desc("cluster_rebases_total", "Cluster mode: times this node ended every subscription because Redis was wiped or trimmed entries it had not read."),
+		unreplicated:  desc("redis_unreplicated_commits_total", "Cluster mode with -redis-replicas: commits that too few replicas acknowledged in time (their publishes got 503)."),
 	}
 }
 
@@ -73,7 +75,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
 		c.replayed, c.slowCut, c.historyBytes, c.historyTopics, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
-		c.redisUp, c.redisErrors, c.rebases,
+		c.redisUp, c.redisErrors, c.rebases, c.unreplicated,
 	} {
 		ch <- d
 	}
@@ -147,6 +149,7 @@ func (c *collector) collectCluster(hist hub.Reader, ch chan<- prometheus.Metric)
 	ch <- prometheus.MustNewConstMetric(c.redisUp, prometheus.GaugeValue, up)
 	ch <- prometheus.MustNewConstMetric(c.redisErrors, prometheus.CounterValue, float64(cl.Errors()))
 	ch <- prometheus.MustNewConstMetric(c.rebases, prometheus.CounterValue, float64(cl.Rebases()))
+	ch <- prometheus.MustNewConstMetric(c.unreplicated, prometheus.CounterValue, float64(cl.Unreplicated()))
 }
 
 // series is one topic label and its value.

@@ -151,6 +151,7 @@ func (s *Store) store(ctx context.Context, us []*hub.Update) error {
 		return err
 	}
 	if acked < int64(s.opts.Replicas) {
+		s.unreplicated.Add(1)
 		return fmt.Errorf("redis add: %w: %d of %d acknowledged within %v", ErrNotReplicated, acked, s.opts.Replicas, s.opts.ReplicaTimeout)
 	}
 	return nil

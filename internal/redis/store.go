@@ -71,6 +71,8 @@ type Store struct {
 	up      atomic.Bool
 	errors  atomic.Uint64
 	rebases atomic.Uint64
+	// unreplicated counts commits fewer than Options.Replicas acknowledged.
+	unreplicated atomic.Uint64
 
 	adds       chan *addRequest // to the committer
 	closed     chan struct{}    // closed by Close: the committer ends
@@ -205,6 +207,10 @@ func (s *Store) note(err error) error {
 	s.up.Store(true)
 	return err
 }
+
+// Unreplicated counts the commits (each of one or more publishes) that
+// fewer replicas than Options.Replicas acknowledged in time.
+func (s *Store) Unreplicated() uint64 { return s.unreplicated.Load() }
 
 // Rebases counts the times the follower ended every subscription.
 func (s *Store) Rebases() uint64 { return s.rebases.Load() }
