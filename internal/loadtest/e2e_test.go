@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func TestRunSsehub(t *testing.T) {
 			// The epoll readers also measure when the bytes reached the
 			// socket, which is never after they were read.
 			wantArrivals := want
-			if tt.goroutines {
+			if tt.goroutines || runtime.GOOS != "linux" {
 				wantArrivals = 0
 			}
 			if res.ArrivalCount != wantArrivals || res.ArrivalP50ms > res.LatencyP50ms || res.ArrivalP99ms > res.LatencyP99ms || res.ArrivalMaxms > res.LatencyMaxms {
