@@ -173,6 +173,8 @@ func (s *Store) runAdd(ctx context.Context, args []any) (res []string, acked int
 	}
 	for loaded := false; ; loaded = true {
 		var run, wait *goredis.Cmd
+		// Each command carries its own error (a failed connection fails
+		// both), read below; the pipeline's is the first of them.
 		_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			run = addScript.EvalSha(ctx, p, nil, args...)
 			wait = p.Do(ctx, "WAIT", s.opts.Replicas, s.opts.ReplicaTimeout.Milliseconds())
