@@ -213,12 +213,7 @@ func (f *fleet) report(expected []int64) Report {
 	r.Latency = &Histogram{}
 	for _, h := range f.latency {
 		r.Latency.Merge(h.read)
-		if h.arrival.Count() > 0 {
-			if r.Arrival == nil {
-				r.Arrival = &Histogram{}
-			}
-			r.Arrival.Merge(h.arrival)
-		}
+		mergeOptional(&r.Arrival, h.arrival)
 	}
 	for _, s := range f.subs {
 		if s.firstAt != 0 && (r.FirstDelivery == 0 || s.firstAt < r.FirstDelivery) {

@@ -57,12 +57,7 @@ func (r *Report) Merge(o Report) {
 		r.Latency = &Histogram{}
 	}
 	r.Latency.Merge(o.Latency)
-	if o.Arrival != nil {
-		if r.Arrival == nil {
-			r.Arrival = &Histogram{}
-		}
-		r.Arrival.Merge(o.Arrival)
-	}
+	mergeOptional(&r.Arrival, o.Arrival)
 	for k, n := range o.Errors {
 		if r.Errors == nil {
 			r.Errors = map[string]int{}
@@ -71,6 +66,18 @@ func (r *Report) Merge(o Report) {
 	}
 	r.ConnectedByHub = addEach(r.ConnectedByHub, o.ConnectedByHub)
 	r.LostByHub = addEach(r.LostByHub, o.LostByHub)
+}
+
+// mergeOptional adds o to *h, making *h on first use: a histogram that
+// stays nil while nothing was measured.
+func mergeOptional(h **Histogram, o *Histogram) {
+	if o == nil || o.Count() == 0 {
+		return
+	}
+	if *h == nil {
+		*h = &Histogram{}
+	}
+	(*h).Merge(o)
 }
 
 // addEach adds b to a element by element, growing a to b's length.

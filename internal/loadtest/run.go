@@ -198,9 +198,8 @@ func newResult(cfg Config, ts []target, rep Report, pub publishStats) *Result {
 		res.ArrivalCount = int64(h.Count())
 		res.ArrivalP50ms, res.ArrivalP90ms, res.ArrivalP99ms, res.ArrivalMaxms = quantilesMs(h)
 	}
-	ms := func(us uint64) float64 { return float64(us) / 1000 }
 	if h := pub.RoundTrip; h != nil {
-		res.PublishP50ms, res.PublishP99ms, res.PublishMaxms = ms(h.Quantile(0.50)), ms(h.Quantile(0.99)), ms(h.Max())
+		res.PublishP50ms, res.PublishP99ms, res.PublishMaxms = usToMs(h.Quantile(0.50)), usToMs(h.Quantile(0.99)), usToMs(h.Max())
 	}
 	for k, n := range rep.Errors {
 		addErrors(res.Errors, k, n)
@@ -217,9 +216,11 @@ func quantilesMs(h *Histogram) (p50, p90, p99, maxMs float64) {
 	if h == nil {
 		return 0, 0, 0, 0
 	}
-	ms := func(us uint64) float64 { return float64(us) / 1000 }
-	return ms(h.Quantile(0.50)), ms(h.Quantile(0.90)), ms(h.Quantile(0.99)), ms(h.Max())
+	return usToMs(h.Quantile(0.50)), usToMs(h.Quantile(0.90)), usToMs(h.Quantile(0.99)), usToMs(h.Max())
 }
+
+// usToMs converts microseconds to milliseconds.
+func usToMs(us uint64) float64 { return float64(us) / 1000 }
 
 // round rounds x to digits decimals, for a readable JSON line.
 func round(x float64, digits int) float64 {
