@@ -97,6 +97,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Publishers:    pubs,
 		Subscribers:   subs,
 		DenyAnonymous: !cfg.AnonymousSubscribe,
+		Subscriptions: cfg.Subscriptions,
 	}, h, log)
 	src := metrics.Sources{Hub: h, Streams: api, History: b.reader, LLM: gens}
 	if reg != nil {

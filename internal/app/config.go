@@ -59,6 +59,7 @@ type Config struct {
 	SubscriberJWTKey   string // subscribers' key when it differs from JWTKey
 	SubscriberJWTAlg   string // its algorithm; empty means JWTAlg
 	AnonymousSubscribe bool   // subscribers without a token get public updates
+	Subscriptions      bool   // announce subscriptions and serve the subscriptions API
 
 	Limits  LimitConfig   // what clients may use
 	Metrics MetricsConfig // the /metrics endpoint
@@ -210,6 +211,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.SubscriberJWTKey, "subscriber-jwt-key", cfg.SubscriberJWTKey, "subscribers' JWT key when it differs from -jwt-key")
 	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
+	fs.BoolVar(&cfg.Subscriptions, "subscriptions", cfg.Subscriptions, "active subscriptions (Mercure): announce every subscription that starts or ends with a private update to /.well-known/mercure/subscriptions/{topic}/{subscriber}, and list them at /.well-known/mercure/subscriptions")
 	limitFlags(fs, &cfg.Limits)
 	metricsFlags(fs, &cfg.Metrics)
 	redisFlags(fs, &cfg.Redis)

@@ -81,6 +81,20 @@ func (c *Claims) CanPublish(topics []string) error {
 	return nil
 }
 
+// CanSubscribe returns nil when a selector of Subscribe matches t, else
+// an error wrapping ErrForbidden: the check of the subscriptions web API,
+// whose paths a subscriber's mercure.subscribe claim must match.
+func (c *Claims) CanSubscribe(t string) error {
+	sels, err := topic.CompileAll(c.Subscribe)
+	if err != nil {
+		return fmt.Errorf("%w: mercure.subscribe: %w", ErrForbidden, err)
+	}
+	if !topic.MatchAny(sels, []string{t}) {
+		return fmt.Errorf("%w: no selector of the token's mercure.subscribe claim matches %q", ErrForbidden, t)
+	}
+	return nil
+}
+
 // mercureClaims is the payload of a token: the registered claims and the
 // mercure claim.
 type mercureClaims struct {

@@ -50,6 +50,11 @@ type Config struct {
 	Publishers    *auth.Verifier
 	Subscribers   *auth.Verifier
 	DenyAnonymous bool // subscribing needs a token
+
+	// Subscriptions turns on the protocol's active subscriptions: updates
+	// announcing each subscription that starts or ends, and the web API
+	// listing them.
+	Subscriptions bool
 }
 
 func (c *Config) defaults() {
@@ -80,6 +85,7 @@ type API struct {
 	counts  streamCounters
 	taken   takenStreams
 	writers writerPool
+	subs    *announcer // the active subscriptions; nil when they are off
 }
 
 // New returns the HTTP API of h.
@@ -88,6 +94,9 @@ func New(cfg Config, h *hub.Hub, log *slog.Logger) *API {
 	a := &API{cfg: cfg, hub: h, log: log, mux: http.NewServeMux(), cors: newCORS(cfg.CORSOrigins),
 		conns: &connLimiter{max: cfg.Limits.MaxConnections, perIP: cfg.Limits.MaxConnectionsPerIP},
 		rate:  newRateLimiter(cfg.Limits.PublishRate, cfg.Limits.PublishBurst)}
+	if cfg.Subscriptions {
+		a.subs = newAnnouncer(h, log)
+	}
 	a.routes()
 	return a
 }
@@ -97,6 +106,7 @@ func (a *API) routes() {
 	a.mux.Handle("/.well-known/mercure", mercure)
 	a.mux.Handle("/events", methods{http.MethodGet: a.handleSubscribe})
 	a.mux.Handle("/publish", methods{http.MethodPost: a.handlePublish})
+	a.subscriptionRoutes()
 	a.mux.Handle("/gbi/sse/search", methods{http.MethodGet: a.handleSeedSearch})
 	receive := a.publishing(fixedTopic(SeedTopic), a.handleSeedReceive, writeErr)
 	a.mux.Handle("/gbi/sse/receive", methods{http.MethodGet: receive, http.MethodPost: receive})

@@ -410,10 +410,16 @@ func TestSeparateKeys(t *testing.T) {
 // remoteServer starts a hub in open development mode behind a test-only
 // middleware that makes every request look as if it came from a
 // non-loopback address (no traffic leaves the machine).
-func remoteServer(t *testing.T) *server {
+func remoteServer(t *testing.T) *server { return remoteServerWith(t, nil) }
+
+// remoteServerWith is remoteServer with the configuration changed by mutate.
+func remoteServerWith(t *testing.T, mutate func(*app.Config)) *server {
 	t.Helper()
 	cfg := app.DefaultConfig()
 	cfg.DataDir = ""
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	a, err := app.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

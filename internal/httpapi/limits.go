@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/subscriptions"
 )
 
 // Limits bound what clients may use. A zero field means no limit.
@@ -186,6 +187,12 @@ func (a *API) checkUpdate(u *hub.Update) error {
 	if max := a.cfg.Limits.MaxEventBytes; max > 0 && len(u.Data) > max {
 		return &limitError{status: http.StatusRequestEntityTooLarge, field: "data",
 			msg: fmt.Sprintf("data of %d bytes: at most %d per event", len(u.Data), max)}
+	}
+	for _, t := range u.Topics {
+		if subscriptions.Reserved(t) {
+			return &limitError{status: http.StatusBadRequest, field: "topic",
+				msg: fmt.Sprintf("topic %q: the topics under %s are the hub's own subscription updates", t, subscriptions.Prefix)}
+		}
 	}
 	return a.checkTopics(u.Topics, false)
 }

@@ -22,9 +22,13 @@ const (
 )
 
 // AnswerPeer answers another node's question about a generation this node
-// runs: its snapshot, after stopping it for a stop. It reports false for a
-// generation it does not run or a question it does not know.
+// runs (its snapshot, after stopping it for a stop) or about its active
+// subscriptions. It reports false for a generation it does not run, a
+// subscription it does not have or a question it does not know.
 func (a *API) AnswerPeer(kind, id string) ([]byte, bool) {
+	if body, ok := a.answerSubscriptions(kind, id); ok {
+		return body, true
+	}
 	if a.cfg.Generations == nil {
 		return nil, false
 	}

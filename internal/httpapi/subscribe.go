@@ -41,6 +41,7 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	release = a.track(topics, claims, release)
 	if a.canTakeOver(r) && a.takeOver(w, r, sub, claims, release) {
 		return
 	}

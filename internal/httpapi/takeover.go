@@ -87,8 +87,18 @@ func (a *API) TakeOver(srv *http.Server) {
 // CloseStreams ends the streams the API took over, as a graceful shutdown
 // does, and waits until their connections are closed and their goroutines
 // have returned. Once ctx is done it closes the remaining connections at
-// once. No stream is taken over afterwards.
+// once. No stream is taken over afterwards. Then it waits, until ctx is
+// done too, for the updates announcing the subscriptions' end.
 func (a *API) CloseStreams(ctx context.Context) error {
+	err := a.closeTaken(ctx)
+	if a.subs != nil {
+		err = errors.Join(err, a.subs.close(ctx))
+	}
+	return err
+}
+
+// closeTaken ends the streams taken over and waits for them (CloseStreams).
+func (a *API) closeTaken(ctx context.Context) error {
 	for _, s := range a.taken.list(true) {
 		s.end(errShutdown)
 	}

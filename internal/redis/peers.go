@@ -35,32 +35,57 @@ func (s *Store) requestChannel() string { return s.keys.prefix + ":peers" }
 // the first node that knows it, or false once every node said it does
 // not (or after a timeout).
 func (s *Store) Ask(ctx context.Context, kind, key string) ([]byte, bool, error) {
+	found, err := s.ask(ctx, kind, key, true)
+	if err != nil || len(found) == 0 {
+		return nil, false, err
+	}
+	return found[0], true, nil
+}
+
+// Gather asks every node (this one too) about key and returns the bodies
+// of the nodes that know it. Unlike Ask it fails when a node that heard
+// the request has not answered within the timeout: what it returns comes
+// from every node.
+func (s *Store) Gather(ctx context.Context, kind, key string) ([][]byte, error) {
+	return s.ask(ctx, kind, key, false)
+}
+
+// ask publishes the request and reads the nodes' answers: until the first
+// that knows key when first is set, else all of them.
+func (s *Store) ask(ctx context.Context, kind, key string, first bool) ([][]byte, error) {
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:])
 	reply := s.keys.prefix + ":reply:" + hex.EncodeToString(nonce[:])
 	sub := s.rdb.Subscribe(ctx, reply)
 	defer sub.Close()
 	if _, err := sub.Receive(ctx); err != nil { // the subscription is active
-		return nil, false, fmt.Errorf("redis ask: %w", s.note(err))
+		return nil, fmt.Errorf("redis ask: %w", s.note(err))
 	}
 	req, _ := json.Marshal(peerRequest{Kind: kind, Key: key, Reply: reply})
 	nodes, err := s.rdb.Publish(ctx, s.requestChannel(), req).Result()
 	if err := s.note(err); err != nil {
-		return nil, false, fmt.Errorf("redis ask: %w", err)
+		return nil, fmt.Errorf("redis ask: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
-	for range nodes {
+	var found [][]byte
+	for i := range nodes {
 		msg, err := sub.ReceiveMessage(ctx)
 		if err != nil {
-			return nil, false, nil // a node that went away: nobody found it in time
+			if first {
+				return nil, nil // a node that went away: nobody found it in time
+			}
+			return nil, fmt.Errorf("redis ask: %d of %d nodes answered: %w", i, nodes, err)
 		}
 		var ans peerAnswer
 		if json.Unmarshal([]byte(msg.Payload), &ans) == nil && ans.Found {
-			return ans.Body, true, nil
+			found = append(found, ans.Body)
+			if first {
+				break
+			}
 		}
 	}
-	return nil, false, nil
+	return found, nil
 }
 
 // Answer answers the nodes' requests with fn until ctx ends: fn returns

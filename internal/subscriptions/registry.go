@@ -1,0 +1,84 @@
+package subscriptions
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+)
+
+// Registry is the set of active subscriptions of one node, by subscriber.
+// The zero value is empty and ready; it is safe for concurrent use.
+type Registry struct {
+	mu   sync.RWMutex
+	subs map[string][]Subscription // by subscriber
+}
+
+// Add records the subscriptions of one subscriber, all with the same
+// Subscriber, replacing any it had.
+func (r *Registry) Add(subs []Subscription) {
+	if len(subs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.subs == nil {
+		r.subs = make(map[string][]Subscription)
+	}
+	r.subs[subs[0].Subscriber] = subs
+}
+
+// Remove forgets subscriber's subscriptions and returns them.
+func (r *Registry) Remove(subscriber string) []Subscription {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	subs := r.subs[subscriber]
+	delete(r.subs, subscriber)
+	return subs
+}
+
+// List returns the subscriptions keep accepts (every one when keep is nil),
+// in the order of Sort.
+func (r *Registry) List(keep func(Subscription) bool) []Subscription {
+	var out []Subscription
+	r.mu.RLock()
+	for _, subs := range r.subs {
+		for _, s := range subs {
+			if keep == nil || keep(s) {
+				out = append(out, s)
+			}
+		}
+	}
+	r.mu.RUnlock()
+	Sort(out)
+	return out
+}
+
+// Get returns the subscription of subscriber to the topic selector topic.
+func (r *Registry) Get(topic, subscriber string) (Subscription, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, s := range r.subs[subscriber] {
+		if s.Topic == topic {
+			return s, true
+		}
+	}
+	return Subscription{}, false
+}
+
+// Len returns the number of subscriptions.
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := 0
+	for _, subs := range r.subs {
+		n += len(subs)
+	}
+	return n
+}
+
+// Sort orders subs by subscriber, then topic selector.
+func Sort(subs []Subscription) {
+	slices.SortFunc(subs, func(a, b Subscription) int {
+		return cmp.Or(cmp.Compare(a.Subscriber, b.Subscriber), cmp.Compare(a.Topic, b.Topic))
+	})
+}
