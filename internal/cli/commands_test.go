@@ -42,6 +42,10 @@ func TestToken(t *testing.T) {
 	if c, err := v.Verify(forever); err != nil || !c.Expiry.IsZero() {
 		t.Errorf("-ttl 0: %v, expiry %v", err, c.Expiry)
 	}
+	withPayload := strings.TrimSpace(ok(t, nil, "token", "-key", keys.SecretFile, "-subscribe", "a", "-payload", `{"user": "alice"}`))
+	if c, err := v.Verify(withPayload); err != nil || string(c.Payload) != `{"user":"alice"}` {
+		t.Errorf("-payload: %v, mercure.payload %s", err, c.Payload)
+	}
 
 	// The hub accepts it; without it, pub fails with a hint.
 	ok(t, nil, "pub", "-url", url, "-token", tok, "-topic", "chat", "-data", "secret", "-private")
@@ -84,6 +88,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"token", "-publish", "*"}, cli.ExitUsage, "-key is required"},
 		{[]string{"token", "-key", "0123456789abcdef0123456789abcdef"}, cli.ExitUsage, "-publish or -subscribe"},
 		{[]string{"token", "-key", "short", "-publish", "*"}, cli.ExitFailure, "at least 32"},
+		{[]string{"token", "-key", "0123456789abcdef0123456789abcdef", "-subscribe", "a", "-payload", "{user}"}, cli.ExitUsage, "-payload is not valid JSON"},
 		{[]string{"version", "extra"}, cli.ExitUsage, "unexpected argument"},
 		{[]string{"-colour", "red"}, cli.ExitFailure, "colour"},
 		{[]string{"serve", "-queue-size", "0"}, cli.ExitFailure, "queue-size"},

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -18,6 +19,7 @@ come from the application that authenticates users.
 
   ssehub token -key "$SECRET" -publish '*'
   ssehub token -key secret.txt -subscribe 'https://example.com/users/42/{+rest}' -ttl 24h
+  ssehub token -key "$SECRET" -subscribe 'chat' -payload '{"user":"alice"}'
 
 Flags:
 `
@@ -31,6 +33,7 @@ func token(_ context.Context, args []string, env Env) error {
 	fs.Var(&subscribe, "subscribe", "topic `selector` whose private updates the token may receive (* for all); repeat for several")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token; 0 for a token that never expires")
 	subject := fs.String("subject", "", "the token's sub claim, e.g. a user id (optional)")
+	payload := fs.String("payload", "", `mercure.payload: JSON attached to the subscriber, which the hub's active subscriptions show, e.g. '{"user":"alice"}' (optional)`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +47,8 @@ func token(_ context.Context, args []string, env Env) error {
 		return usagef("give -publish or -subscribe topic selectors, e.g. -publish '*'")
 	case *ttl < 0:
 		return usagef("-ttl must not be negative")
+	case *payload != "" && !json.Valid([]byte(*payload)):
+		return usagef("-payload is not valid JSON: %s", *payload)
 	}
 	secret, err := auth.LoadKey(*key)
 	if err != nil {
@@ -53,7 +58,7 @@ func token(_ context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("-key: %w", err)
 	}
-	s, err := sign(secret, publish, subscribe, *subject, *ttl, time.Now())
+	s, err := sign(secret, claimsOf(publish, subscribe, json.RawMessage(*payload)), *subject, *ttl, time.Now())
 	if err != nil {
 		return err
 	}
@@ -64,9 +69,8 @@ func token(_ context.Context, args []string, env Env) error {
 	return nil
 }
 
-// sign builds the token: iat, exp when ttl > 0, sub when set, and the
-// mercure claim with the lists given.
-func sign(secret []byte, publish, subscribe []string, subject string, ttl time.Duration, now time.Time) (string, error) {
+// claimsOf returns the mercure claim with what is given.
+func claimsOf(publish, subscribe []string, payload json.RawMessage) map[string]any {
 	mercure := map[string]any{}
 	if len(publish) > 0 {
 		mercure["publish"] = publish
@@ -74,6 +78,15 @@ func sign(secret []byte, publish, subscribe []string, subject string, ttl time.D
 	if len(subscribe) > 0 {
 		mercure["subscribe"] = subscribe
 	}
+	if len(payload) > 0 {
+		mercure["payload"] = payload
+	}
+	return mercure
+}
+
+// sign builds the token: iat, exp when ttl > 0, sub when set, and the
+// mercure claim.
+func sign(secret []byte, mercure map[string]any, subject string, ttl time.Duration, now time.Time) (string, error) {
 	claims := jwt.MapClaims{"mercure": mercure, "iat": now.Unix()}
 	if ttl > 0 {
 		claims["exp"] = now.Add(ttl).Unix()
