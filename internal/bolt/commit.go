@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -106,13 +105,15 @@ func (s *Store) commit(batch []*appendReq) {
 		s.mu.Lock()
 		s.reserved = reserved
 		s.mu.Unlock()
+		added := counts{}
 		for _, req := range batch {
 			for i, t := range req.u.Topics {
 				if !contains(req.u.Topics[:i], t) {
-					s.count(t).Add(1)
+					added[t]++
 				}
 			}
 		}
+		s.counts.add(added, 1)
 	}
 	// The publishers of this batch and those that queued meanwhile are
 	// the concurrency the next commit can expect.
@@ -156,14 +157,6 @@ func put(tx *bbolt.Tx, u *hub.Update) error {
 		}
 	}
 	return tx.Bucket(bucketIDs).Put([]byte(u.ID), key)
-}
-
-func (s *Store) count(topic string) *atomic.Int64 {
-	if c, ok := s.counts.Load(topic); ok {
-		return c.(*atomic.Int64)
-	}
-	c, _ := s.counts.LoadOrStore(topic, new(atomic.Int64))
-	return c.(*atomic.Int64)
 }
 
 func contains(list []string, s string) bool {

@@ -27,3 +27,19 @@ func HoldCommits(t *testing.T, s *Store) (release func()) {
 	t.Cleanup(release) // before the store's Close, registered earlier
 	return release
 }
+
+// TopicIndexes returns how many topics the store counts in memory and how
+// many topic indexes its file holds.
+func TopicIndexes(t *testing.T, s *Store) (counted, indexes int) {
+	t.Helper()
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketTopics).ForEachBucket(func([]byte) error {
+			indexes++
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.counts.len(), indexes
+}

@@ -31,13 +31,10 @@ func (s *Store) retainLoop() {
 // those older than MaxAge, in small transactions.
 func (s *Store) Retain(now time.Time) error {
 	if s.cfg.MaxEvents > 0 {
-		var err error
-		s.counts.Range(func(k, v any) bool {
-			err = s.trimTopic(k.(string))
-			return err == nil
-		})
-		if err != nil {
-			return err
+		for _, t := range s.counts.over(int64(s.cfg.MaxEvents)) {
+			if err := s.trimTopic(t); err != nil {
+				return err
+			}
 		}
 	}
 	if s.cfg.MaxAge > 0 {
@@ -50,7 +47,7 @@ func (s *Store) Retain(now time.Time) error {
 // of the update's canonical topic deletes the update itself.
 func (s *Store) trimTopic(topic string) error {
 	for {
-		excess := min(s.count(topic).Load()-int64(s.cfg.MaxEvents), deleteChunk)
+		excess := min(s.counts.get(topic)-int64(s.cfg.MaxEvents), deleteChunk)
 		if excess <= 0 {
 			return nil
 		}
@@ -80,25 +77,16 @@ func (s *Store) trimTopic(topic string) error {
 			return err
 		}
 		if removed[topic] == 0 { // the count was stale
-			s.count(topic).Store(0)
+			s.counts.forget(topic)
 			return nil
 		}
-		s.apply(removed)
-	}
-}
-
-// counts tracks index entries removed per topic in a transaction, applied
-// to the in-memory counts once it commits.
-type counts map[string]int64
-
-func (s *Store) apply(removed counts) {
-	for t, n := range removed {
-		s.count(t).Add(-n)
+		s.counts.add(removed, -1)
 	}
 }
 
 // deleteUpdate deletes the update at key, its id and its remaining index
-// entries, counting those in removed.
+// entries, counting those in removed, and the index of a topic left
+// without entries.
 func deleteUpdate(tx *bbolt.Tx, key []byte, removed counts) error {
 	updates := tx.Bucket(bucketUpdates)
 	v := updates.Get(key)
@@ -121,6 +109,11 @@ func deleteUpdate(tx *bbolt.Tx, key []byte, removed counts) error {
 				return err
 			}
 			removed[t]++
+			if k, _ := b.Cursor().First(); k == nil {
+				if err := tx.Bucket(bucketTopics).DeleteBucket([]byte(t)); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return updates.Delete(key)
@@ -150,7 +143,7 @@ func (s *Store) expire(cutoff time.Time) error {
 		if err != nil {
 			return err
 		}
-		s.apply(removed)
+		s.counts.add(removed, -1)
 		if n < deleteChunk {
 			return nil
 		}

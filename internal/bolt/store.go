@@ -73,7 +73,7 @@ type Store struct {
 
 	closing  sync.RWMutex // held for reading while an append is queued
 	closed   bool
-	counts   sync.Map // topic → *atomic.Int64 of indexed updates, for retention
+	counts   topicCounts // index entries per topic, for retention
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeErr error
@@ -169,10 +169,13 @@ func (s *Store) load() (err error) {
 		if err := putReserved(tx, s.reserved); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketTopics).ForEachBucket(func(name []byte) error {
-			s.count(string(name)).Store(int64(tx.Bucket(bucketTopics).Bucket(name).Stats().KeyN))
+		found := counts{}
+		err := tx.Bucket(bucketTopics).ForEachBucket(func(name []byte) error {
+			found[string(name)] = int64(tx.Bucket(bucketTopics).Bucket(name).Stats().KeyN)
 			return nil
 		})
+		s.counts.add(found, 1)
+		return err
 	})
 }
 

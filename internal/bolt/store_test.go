@@ -2,6 +2,7 @@ package bolt_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,50 @@ func TestRetentionByCountAndAge(t *testing.T) {
 	}
 	if got := historytest.IDs(t, old, hub.Query{Upto: 99, Topics: []string{"a"}}); got != "id4,id5" {
 		t.Fatalf("after expiry %q", got)
+	}
+}
+
+// TestRetentionForgetsTopics: once retention has deleted every update of
+// a topic used once (a generation's, a subscription's), neither the file
+// nor the store's memory keeps anything of it, also after a reopen, while
+// the topics still in use keep their index and count.
+func TestRetentionForgetsTopics(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, bolt.Config{Dir: dir, MaxEvents: 5, MaxAge: time.Minute, RetainInterval: time.Hour})
+	for i := uint64(1); i <= 100; i++ {
+		u := historytest.Update(i, "", fmt.Sprintf("once/%d", i), "all")
+		u.Time = time.Now().Add(-time.Hour)
+		historytest.Append(t, s, u)
+	}
+	historytest.Append(t, s, historytest.Update(101, "", "kept", "all"), historytest.Update(102, "", "kept"), historytest.Update(103, "", "kept"))
+	if counted, indexes := bolt.TopicIndexes(t, s); counted != 102 || indexes != 102 {
+		t.Fatalf("before retention: %d topics counted, %d indexes; want 102", counted, indexes)
+	}
+	if err := s.Retain(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if counted, indexes := bolt.TopicIndexes(t, s); counted != 2 || indexes != 2 {
+		t.Errorf("after retention: %d topics counted, %d indexes; want 2 (kept, all)", counted, indexes)
+	}
+	if got := historytest.IDs(t, s, hub.Query{Upto: 999, Topics: []string{"kept", "all"}}); got != "id101,id102,id103" {
+		t.Errorf("what remains: %q", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, bolt.Config{Dir: dir, MaxEvents: 2, RetainInterval: time.Hour})
+	if counted, indexes := bolt.TopicIndexes(t, s); counted != 2 || indexes != 2 {
+		t.Errorf("after reopening: %d topics counted, %d indexes; want 2", counted, indexes)
+	}
+	// kept has 3 entries: the oldest goes, and with it the last of all.
+	if err := s.Retain(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := historytest.IDs(t, s, hub.Query{Upto: 999, Topics: []string{"kept", "all"}}); got != "id102,id103" {
+		t.Errorf("after the count bound: %q", got)
+	}
+	if counted, indexes := bolt.TopicIndexes(t, s); counted != 1 || indexes != 1 {
+		t.Errorf("after the count bound: %d topics counted, %d indexes; want 1 (kept)", counted, indexes)
 	}
 }
 
