@@ -62,6 +62,10 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Subscriptions && b.closer != nil && cfg.HistoryMaxAge == 0 {
+		log.Warn("with -subscriptions each subscription leaves two updates in the history, under a topic of its own, and -history-events never removes them",
+			"fix", "set -history-max-age (SSEHUB_HISTORY_MAX_AGE), e.g. 24h, to delete them (and every other update) past that age")
+	}
 	hcfg := hub.Config{History: b.history, QueueSize: cfg.QueueSize}
 	if b.cluster != nil {
 		hcfg.Log = b.cluster
