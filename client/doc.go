@@ -38,4 +38,15 @@
 // [*Error]; so does a failing token function. Everything else (network
 // errors, 408, 429, 5xx, streams ending) is retried until the context ends
 // or [Subscription.Close] is called.
+//
+// On a hub with active subscriptions (presence: who is subscribed to
+// what), [Client.ActiveSubscriptions] lists them and the id to follow
+// their changes from:
+//
+//	subs, last, err := c.ActiveSubscriptions(ctx, "")
+//	if err != nil {
+//		return err
+//	}
+//	changes, err := c.Subscribe(ctx, []string{client.SubscriptionsTopic}, client.FromID(last))
+//	// each event's data: client.ParseActiveSubscription(ev.Data)
 package client
