@@ -78,12 +78,7 @@ func (a *API) handleSubscriptions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sel := r.PathValue("topic")
-	if r.Pattern == topicSubscriptionsPattern && sel == "" {
-		writeError(w, http.StatusBadRequest, "topic", "the topic selector in the path is empty")
-		return
-	}
-	subs, err := a.listSubscriptions(r.Context(), sel)
+	subs, err := a.listSubscriptions(r.Context(), r.PathValue("topic")) // never empty: the mux needs a segment
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "", "list the subscriptions of every node: "+err.Error())
 		return
