@@ -219,8 +219,11 @@ func TestExampleThinkPHPController(t *testing.T) {
 // TestExampleNode runs examples/node/subscribe.mjs with the pinned npm
 // eventsource package against a hub that wants a subscriber token: it
 // replays the history, then prints live events, and stops at its count.
-func TestExampleNode(t *testing.T) {
-	node := needProgram(t, "node")
+// nodeExample returns node and a copy of the example examples/node/name
+// beside the test's node_modules, as a user runs it after npm install.
+func nodeExample(t *testing.T, name string) (node, script string) {
+	t.Helper()
+	node = needProgram(t, "node")
 	modules := filepath.Join(repoRoot(t), "e2e", "node", "node_modules")
 	if _, err := os.Stat(filepath.Join(modules, "eventsource")); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -229,20 +232,23 @@ func TestExampleNode(t *testing.T) {
 		t.Skipf("e2e/node/node_modules/eventsource missing (run make deps): %v", err)
 	}
 	checkPinned(t)
-	// The example, beside the test's node_modules, as a user runs it after npm install.
 	dir := t.TempDir()
-	src, err := os.ReadFile(examplePath(t, "node", "subscribe.mjs"))
+	src, err := os.ReadFile(examplePath(t, "node", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := filepath.Join(dir, "subscribe.mjs")
+	script = filepath.Join(dir, name)
 	if err := os.WriteFile(script, src, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
 		t.Fatal(err)
 	}
+	return node, script
+}
 
+func TestExampleNode(t *testing.T) {
+	node, script := nodeExample(t, "subscribe.mjs")
 	keys := authtest.NewKeys(t)
 	srv := startServer(t, serverOptions{configure: func(c *app.Config) {
 		c.JWTKey, c.AnonymousSubscribe = string(keys.Secret), false
