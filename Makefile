@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 15s
 PKGS     := ./...
 
-.PHONY: all build run test deps lint unit fuzz bench screenshot clean
+.PHONY: all build run test deps lint cross unit fuzz bench screenshot clean
 
 all: build
 
@@ -13,8 +13,8 @@ build:
 run:
 	$(GO) run ./cmd/ssehub
 
-## test: everything CI runs: deps, gofmt, vet, unit + integration + browser tests (race), bounded fuzzing.
-test: deps lint unit fuzz
+## test: everything CI runs: deps, gofmt, vet, cross-system builds, unit + integration + browser tests (race), bounded fuzzing.
+test: deps lint cross unit fuzz
 
 deps:
 	./scripts/deps.sh
@@ -23,6 +23,16 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+## cross: the code builds and vets for the other systems users run: Windows and
+## macOS developers' machines, arm64 servers, the BSDs.
+CROSS := windows/amd64 darwin/arm64 linux/arm64 freebsd/amd64
+cross:
+	@for t in $(CROSS); do \
+	  echo "build and vet for $$t"; \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) build -o /dev/null $(PKGS) || exit 1; \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) vet $(PKGS) || exit 1; \
+	done
 
 unit:
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"syscall"
 
 	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/hub"
@@ -80,9 +79,8 @@ func (l LimitConfig) validate() error {
 func (l LimitConfig) api() httpapi.Limits {
 	maxConns := l.MaxConnections
 	if maxConns == 0 {
-		var rl syscall.Rlimit
-		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > fdReserve*2 {
-			maxConns = int(min(rl.Cur-fdReserve, 1<<30))
+		if n, ok := openFileLimit(); ok && n > fdReserve*2 {
+			maxConns = int(min(n-fdReserve, 1<<30))
 		}
 	}
 	return httpapi.Limits{

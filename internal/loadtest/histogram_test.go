@@ -28,7 +28,7 @@ func TestBuckets(t *testing.T) {
 		prevHi = int64(hi)
 	}
 	if prevHi != maxValue {
-		t.Fatalf("last bucket ends at %d, want %d", prevHi, maxValue)
+		t.Fatalf("last bucket ends at %d, want %d", prevHi, int64(maxValue))
 	}
 	if got := bucketOf(1 << 62); got != numBuckets-1 {
 		t.Fatalf("a value past the range went to bucket %d, want the last", got)

@@ -1,3 +1,5 @@
+//go:build linux && !386
+
 package loadtest
 
 import (
@@ -31,6 +33,10 @@ type poller struct {
 	subs []*subscriber // by the index in their epoll events
 	fds  []int         // their descriptors; -1 once closed
 }
+
+// epollET is EPOLLET as the flag it is: syscall's constant is negative on
+// some architectures (the sign bit of an int32) and positive on others.
+const epollET = 1 << 31
 
 // pollWait is how long the poller waits for events before it looks at
 // whether it must stop.
@@ -75,8 +81,7 @@ func (p *poller) take(s *subscriber) error {
 	i := len(p.subs)
 	p.subs, p.fds = append(p.subs, s), append(p.fds, fd)
 	p.mu.Unlock()
-	// syscall's EPOLLET is negative (the sign bit of an int32): negated, it is the flag.
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | -syscall.EPOLLET, Fd: int32(i)}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(i)}
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		p.mu.Lock()
 		p.fds[i] = -1

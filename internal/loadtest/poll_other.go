@@ -1,11 +1,12 @@
-//go:build !linux
+//go:build !linux || 386
 
 package loadtest
 
 import "errors"
 
-// poller is Linux's epoll reader (poll_linux.go); elsewhere every stream
-// has a goroutine of its own.
+// poller is Linux's epoll reader (poll_linux.go; not on 32-bit x86, which
+// has no recvmsg system call of its own); elsewhere every stream has a
+// goroutine of its own.
 type poller struct{}
 
 func newPoller() (*poller, error) { return nil, errors.New("no epoll") }

@@ -7,9 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"runtime"
 	"strings"
-	"syscall"
 )
 
 // ErrNotLoopback is returned (wrapped) for a hub URL whose host is not a
@@ -102,22 +100,4 @@ func sourceAddr(i, n int) *net.TCPAddr {
 		return nil
 	}
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%n))}
-}
-
-// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT of <linux/in.h>.
-const ipBindAddressNoPort = 24
-
-// bindNoPort asks Linux to pick a socket's local port when it connects
-// rather than when it is bound to its source address: the search for a free
-// port then only avoids the same four-tuple, and stays fast when most of
-// the ephemeral range is in use (a bind-time search slows connecting 19,000
-// streams from one address from 3 s to 10 s). Elsewhere it does nothing.
-func bindNoPort(network, _ string, c syscall.RawConn) error {
-	if network != "tcp4" || runtime.GOOS != "linux" {
-		return nil
-	}
-	_ = c.Control(func(fd uintptr) {
-		_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
-	})
-	return nil
 }

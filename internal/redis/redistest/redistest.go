@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -144,12 +143,12 @@ func (s *Server) Stop() {
 // stopping it.
 func (s *Server) Pause() {
 	s.t.Helper()
-	s.signal(syscall.SIGSTOP)
+	s.signal(sigStop)
 	s.t.Cleanup(s.Resume)
 }
 
 // Resume undoes Pause.
-func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+func (s *Server) Resume() { s.signal(sigCont) }
 
 func (s *Server) signal(sig os.Signal) {
 	s.mu.Lock()
