@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -254,5 +255,60 @@ func TestSubscriptionsOpenDevAndOff(t *testing.T) {
 		if ans.status != 404 || !strings.Contains(ans.body, "-subscriptions") {
 			t.Errorf("GET %s with the feature off: %d %s", path, ans.status, ans.body)
 		}
+	}
+}
+
+// TestSubscriptionsBurst opens and closes many streams at once: every
+// subscription is announced once as it starts and once as it ends, the end
+// after the start, and the registry is empty again afterwards.
+func TestSubscriptionsBurst(t *testing.T) {
+	t.Parallel()
+	const n = 300
+	k := authtest.NewKeys(t)
+	s := jwtServer(t, k, withSubscriptions)
+	watch := k.HS256(t, authtest.Claims(nil, []string{watchAll}, time.Now().Add(time.Hour)))
+	watcher := s.openStream(t, query("/.well-known/mercure", "topic", watchAll), header("Authorization", bearer(watch)))
+	nextAnnounced(t, watcher, nil) // its own
+
+	streams := make(chan *stream, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			st, err := s.dial(fmt.Sprintf("/events?topic=burst/%d", i), nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			streams <- st
+		}()
+	}
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case st := <-streams:
+			defer st.close()
+			go st.close()
+		}
+	}
+	started := map[string]bool{}
+	for ended := 0; ended < n; {
+		a := nextAnnounced(t, watcher, nil)
+		switch {
+		case a.doc.Active && started[a.doc.ID]:
+			t.Fatalf("%s announced as started twice", a.doc.ID)
+		case a.doc.Active:
+			started[a.doc.ID] = true
+		case !started[a.doc.ID]:
+			t.Fatalf("%s announced as ended before it started (or twice)", a.doc.ID)
+		default:
+			delete(started, a.doc.ID)
+			ended++
+		}
+	}
+	var all subscriptions.Collection
+	getLD(t, s, subscriptions.Prefix, watch, &all)
+	if len(all.Subscriptions) != 1 || all.Subscriptions[0].Topic != watchAll {
+		t.Errorf("after the burst the hub lists %v, want the watcher alone", topicsOf(all))
 	}
 }
