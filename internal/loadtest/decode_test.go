@@ -88,32 +88,79 @@ func TestDecoderEvents(t *testing.T) {
 	}
 }
 
+// TestDecoderPlainEvents feeds events of every shape, after the stream's
+// opening, to a decoder and to one that leaves every event to the parser:
+// both give the same data, and the first reads the plain events itself
+// (its parser never sees their ids) up to the first that is not plain.
+func TestDecoderPlainEvents(t *testing.T) {
+	t.Parallel()
+	const plain = "data:x\ndata\n: c\nid: 2\nevent: e\ndata:  y\nretry: 9\n\n\n\n" +
+		"data: a\ndata: b\ndata: c\n\nfield\n\n: only a comment\n\ndata\n\n"
+	for _, tt := range []struct {
+		name, rest string
+		lastID     string // the parser's, after the rest
+	}{
+		{"plain only", "", ""},
+		{"then a CR", "id: 3\r\ndata: cr\r\n\r\ndata: after\n\n", "3"},
+		{"then invalid UTF-8", "id: 4\ndata: \xff\n\n", "4"},
+		{"then too large", "id: 5\ndata: " + strings.Repeat("z", 300) + "\n\n", ""},
+		{"then cut", "id: 6\ndata: cut", ""},
+	} {
+		var results [2][]string
+		var errs [2]error
+		for i, slowOnly := range []bool{false, true} {
+			d := newDecoder(false, 256)
+			d.slowOnly = slowOnly
+			collect := func(b []byte) { results[i] = append(results[i], string(b)) }
+			if err := d.feed([]byte("retry: 5\n\n"), collect); err != nil {
+				t.Fatal(err)
+			}
+			errs[i] = d.feed([]byte(plain+tt.rest), collect)
+			if !slowOnly && d.parser.LastEventID() != tt.lastID {
+				t.Errorf("%s: the parser's last event id is %q, want %q: it read events the decoder should have", tt.name, d.parser.LastEventID(), tt.lastID)
+			}
+		}
+		if !slices.Equal(results[0], results[1]) || endKind(errs[0]) != endKind(errs[1]) {
+			t.Errorf("%s: %q, %v; by the parser alone: %q, %v", tt.name, results[0], errs[0], results[1], errs[1])
+		}
+	}
+}
+
 // appendChunk appends p as one chunk of a chunked body.
 func appendChunk(dst, p []byte) []byte {
 	dst = fmt.Appendf(dst, "%x\r\n", len(p))
 	return append(append(dst, p...), "\r\n"...)
 }
 
-// FuzzDecoder feeds arbitrary bodies whole and in pieces of 1 to 16 bytes:
-// the decoder never panics, and both ways give the same events and the
-// same kind of end.
+// FuzzDecoder feeds arbitrary bodies whole and in pieces of various sizes,
+// and whole to a decoder that leaves every event to the parser: the decoder
+// never panics, and every way gives the same events and the same kind of
+// end, so the decoder's own reading of plain events is the parser's.
 func FuzzDecoder(f *testing.F) {
 	f.Add([]byte("5\r\nhello\r\n0\r\n\r\n"), uint8(2))
 	f.Add(appendChunk(appendChunk(nil, []byte("data: a\n\nid: 1\ndata")), []byte(": b\r\n\r\n")), uint8(0))
 	f.Add([]byte("3;ext\r\n:\r\n\r\nzz\r\n"), uint8(5))
+	f.Add(appendChunk(appendChunk(nil, []byte("retry: 5\n\n")), []byte("data:x\ndata\n: c\nid: 2\ndata:  y\n\n\n\ndata: \xff\n\ndata: z\n\ndata: cut")), uint8(12))
 	f.Fuzz(func(t *testing.T, body []byte, piece uint8) {
-		whole, werr := decodeAll(body, len(body)+1)
-		split, serr := decodeAll(body, int(piece%16)+1)
-		if !slices.Equal(whole, split) || endKind(werr) != endKind(serr) {
-			t.Fatalf("whole: %q, %v; in pieces of %d: %q, %v", whole, werr, piece%16+1, split, serr)
+		slow, slerr := decodeAll(body, len(body)+1, true)
+		// Whole, the first bytes start the stream and the parser reads them
+		// all; in pieces (of 1 to 256 bytes), the decoder reads the plain
+		// events of every piece that starts between events.
+		for _, n := range []int{len(body) + 1, int(piece%16) + 1, int(piece) + 1} {
+			got, err := decodeAll(body, n, false)
+			if !slices.Equal(got, slow) || endKind(err) != endKind(slerr) {
+				t.Fatalf("in pieces of %d: %q, %v; by the parser alone: %q, %v", n, got, err, slow, slerr)
+			}
 		}
 	})
 }
 
 // decodeAll feeds body to a decoder in pieces of the given size and
-// returns the events' data and how the body ended.
-func decodeAll(body []byte, piece int) ([]string, error) {
+// returns the events' data and how the body ended; slowOnly leaves every
+// event to the parser.
+func decodeAll(body []byte, piece int, slowOnly bool) ([]string, error) {
 	d := newDecoder(true, 256)
+	d.slowOnly = slowOnly
 	var got []string
 	for rest := body; len(rest) > 0; rest = rest[min(piece, len(rest)):] {
 		if err := d.feed(slices.Clone(rest[:min(piece, len(rest))]), func(b []byte) { got = append(got, string(b)) }); err != nil {

@@ -96,6 +96,12 @@ func (f *fields) lastIDString() string {
 	return f.lastIDStr
 }
 
+// between reports whether no field of an event not yet dispatched was read.
+func (f *fields) between() bool {
+	return f.pendingReset || len(f.data) == 0 && len(f.typ) == 0 && !f.hasComment &&
+		f.evRetry == 0 && bytes.Equal(f.id, f.lastID)
+}
+
 // resetIfDispatched starts a new event if the last one was dispatched.
 func (f *fields) resetIfDispatched() {
 	if f.pendingReset {

@@ -130,6 +130,17 @@ func (p *Parser) advance() ([]byte, error) {
 	}
 }
 
+// Idle reports whether the parser stands between two events: the stream
+// has started, every byte read is used, and no line or event is partly
+// read. A caller feeding the parser (see [ErrNoInput]) may then take the
+// next events of the stream itself, as a fast path for a shape it knows,
+// and come back to the parser at an event boundary; the parser does not see
+// those events (its last event ID and reconnection time stay as they were).
+func (p *Parser) Idle() bool {
+	return p.err == nil && p.readErr == nil && p.started && p.start == p.end &&
+		len(p.line) == 0 && !p.skipLF && p.between()
+}
+
 // LastEventID returns the stream's last event ID as of the last blank line:
 // the value a client sends as Last-Event-ID when it reconnects. An id field
 // of an event not yet dispatched does not count.

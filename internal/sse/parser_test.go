@@ -227,3 +227,65 @@ func TestParserNoProgress(t *testing.T) {
 		t.Fatalf("Next error = %v, want io.ErrNoProgress", err)
 	}
 }
+
+// feeder is a reader of the bytes fed so far, answering ErrNoInput when it
+// has none, as a non-blocking socket would.
+type feeder struct{ in []byte }
+
+func (f *feeder) Read(b []byte) (int, error) {
+	if len(f.in) == 0 {
+		return 0, ErrNoInput
+	}
+	n := copy(b, f.in)
+	f.in = f.in[n:]
+	return n, nil
+}
+
+// TestParserIdle feeds streams that stop at various places and checks
+// whether the parser says it stands between two events.
+func TestParserIdle(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		idle bool
+	}{
+		{"", false}, // not started: a BOM may come
+		{"data: a\n\n", true},
+		{"retry: 10\n\n", true},
+		{": heartbeat\n\n", true},
+		{"\n\n\n", true},
+		{"data: a\n\ndata: b\n\n", true},
+		{"data: a\n", false},
+		{"data: a\n\ndata", false},
+		{"data: a\n\nid: 7\n", false},
+		{"data: a\n\nevent: x\n", false},
+		{"data: a\n\n: comment\n", false},
+		{"data: a\n\nretry: 5\n", false},
+		{"data: a\r", false}, // an LF may follow
+		{"data: a\r\n\r", false},
+		{"data: a\r\n\r\n", true},
+		{"id: 1\n\n", true},
+	} {
+		f := &feeder{in: []byte(tt.in)}
+		p := NewParser(f)
+		for {
+			if _, err := p.NextData(); err != nil {
+				if err != ErrNoInput {
+					t.Fatalf("%q: %v", tt.in, err)
+				}
+				break
+			}
+		}
+		if p.Idle() != tt.idle {
+			t.Errorf("%q: Idle() = %v, want %v", tt.in, !tt.idle, tt.idle)
+		}
+	}
+	p := NewParser(strings.NewReader("data: a\n\n"))
+	for {
+		if _, err := p.NextData(); err != nil {
+			break
+		}
+	}
+	if p.Idle() {
+		t.Error("Idle() after the end of the stream")
+	}
+}
