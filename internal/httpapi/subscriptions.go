@@ -78,7 +78,12 @@ func (a *API) handleSubscriptions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	subs, err := a.listSubscriptions(r.Context(), r.PathValue("topic")) // never empty: the mux needs a segment
+	sel := r.PathValue("topic") // "" for all; never empty in the path: the mux needs a segment
+	if err := a.checkTopics([]string{sel}, false); err != nil {
+		writeErr(w, err) // a selector over -max-topic-length, as for a subscription
+		return
+	}
+	subs, err := a.listSubscriptions(r.Context(), sel)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "", "list the subscriptions of every node: "+err.Error())
 		return

@@ -206,6 +206,7 @@ func TestSubscriptionsRefusals(t *testing.T) {
 		{"token for other topics", subscriptions.Prefix, books, 403, "Authorization"},
 		{"token for the collection only", byTopic, listOnly, 403, "Authorization"},
 		{"token for the collection", subscriptions.Prefix, listOnly, 200, ""},
+		{"selector too long", subscriptions.Prefix + "/" + strings.Repeat("a", 1025), k.HS256(t, authtest.Claims(nil, []string{watchAll}, hour)), 400, "topic"},
 	} {
 		var hdr []string
 		if tt.tok != "" {
