@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ssehub/ssehub/internal/subscriptions"
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+// The active subscriptions of every node: on a cluster a node answering
+// the web API asks the others for theirs (see Peers).
+
+// Kinds of questions nodes ask each other about their subscriptions.
+const (
+	peerListSubscriptions = "subscriptions.list" // key: a topic selector, "" for all
+	peerGetSubscription   = "subscriptions.get"  // key: the JSON of [topic, subscriber]
+)
+
+// gatherer is Peers that can also collect the answers of every node.
+type gatherer interface {
+	Gather(ctx context.Context, kind, key string) ([][]byte, error)
+}
+
+// listSubscriptions returns the active subscriptions whose topic selector
+// sel matches (all for ""), of every node of a cluster.
+func (a *API) listSubscriptions(ctx context.Context, sel string) ([]subscriptions.Subscription, error) {
+	g, ok := a.cfg.Peers.(gatherer)
+	if !ok {
+		return a.localSubscriptions(sel), nil
+	}
+	bodies, err := g.Gather(ctx, peerListSubscriptions, sel)
+	if err != nil {
+		return nil, err
+	}
+	var all []subscriptions.Subscription
+	for _, b := range bodies {
+		var subs []subscriptions.Subscription
+		if err := json.Unmarshal(b, &subs); err != nil {
+			return nil, fmt.Errorf("a node's answer: %w", err)
+		}
+		all = append(all, subs...)
+	}
+	subscriptions.Sort(all)
+	return all, nil
+}
+
+// localSubscriptions returns this node's active subscriptions whose topic
+// selector sel matches (all for "").
+func (a *API) localSubscriptions(sel string) []subscriptions.Subscription {
+	if sel == "" {
+		return a.subs.reg.List(nil)
+	}
+	s, err := topic.Compile(sel)
+	if err != nil {
+		return nil
+	}
+	return a.subs.reg.List(func(sub subscriptions.Subscription) bool { return s.Match(sub.Topic) })
+}
+
+// findSubscription returns the active subscription of subscriber to the
+// topic selector t, on this node or another.
+func (a *API) findSubscription(ctx context.Context, t, subscriber string) (subscriptions.Subscription, bool, error) {
+	if s, ok := a.subs.reg.Get(t, subscriber); ok || a.cfg.Peers == nil {
+		return s, ok, nil
+	}
+	key, _ := json.Marshal([2]string{t, subscriber})
+	body, found, err := a.cfg.Peers.Ask(ctx, peerGetSubscription, string(key))
+	if err != nil || !found {
+		return subscriptions.Subscription{}, false, err
+	}
+	var s subscriptions.Subscription
+	if err := json.Unmarshal(body, &s); err != nil {
+		return s, false, fmt.Errorf("a node's answer: %w", err)
+	}
+	return s, true, nil
+}
+
+// answerSubscriptions answers another node's question about this node's
+// subscriptions; it reports false for a question it does not know.
+func (a *API) answerSubscriptions(kind, key string) ([]byte, bool) {
+	if a.subs == nil {
+		return nil, false
+	}
+	var v any
+	switch kind {
+	case peerListSubscriptions:
+		subs := a.localSubscriptions(key)
+		if subs == nil {
+			subs = []subscriptions.Subscription{}
+		}
+		v = subs
+	case peerGetSubscription:
+		var k [2]string
+		if json.Unmarshal([]byte(key), &k) != nil {
+			return nil, false
+		}
+		s, ok := a.subs.reg.Get(k[0], k[1])
+		if !ok {
+			return nil, false
+		}
+		v = s
+	default:
+		return nil, false
+	}
+	body, err := json.Marshal(v)
+	return body, err == nil
+}
