@@ -30,7 +30,6 @@ type decoder struct {
 	left     int64  // data bytes left in the current chunk
 	in       []byte // body bytes not yet taken by the parser
 	parser   *sse.Parser
-	maxEvent int    // the parser's MaxEventSize
 	slowOnly bool   // never take events itself (for tests)
 	joined   []byte // the data of an event of several data lines
 }
@@ -53,7 +52,7 @@ var errChunk = errors.New("malformed chunked body")
 const maxChunkHead = 256
 
 func newDecoder(chunked bool, maxEvent int) *decoder {
-	d := &decoder{chunked: chunked, maxEvent: maxEvent}
+	d := &decoder{chunked: chunked}
 	d.parser = sse.NewParser(d)
 	d.parser.MaxEventSize = maxEvent
 	return d
@@ -204,33 +203,33 @@ func (d *decoder) plainEvents(b []byte, event func(data []byte)) int {
 // when the lines are not of the plain shape (a CR, invalid UTF-8, or more
 // than the parser's size limit), which only the parser may read.
 func (d *decoder) plainData(lines []byte) (data []byte, ok, plain bool) {
-	limit := d.maxEvent
+	limit := d.parser.MaxEventSize
 	if limit <= 0 {
 		limit = sse.DefaultMaxEventSize
 	}
 	if len(lines) > limit || bytes.IndexByte(lines, '\r') >= 0 || !utf8.Valid(lines) {
 		return nil, false, false
 	}
-	joined := false
+	n := 0 // data lines
 	for len(lines) > 0 {
 		i := bytes.IndexByte(lines, '\n')
 		line := lines[:i]
 		lines = lines[i+1:]
 		name, value, _ := bytes.Cut(line, []byte(":"))
-		if len(name) == 0 || string(name) != "data" {
-			continue // a comment (empty name) or another field
+		if string(name) != "data" {
+			continue // a comment (no name) or another field
 		}
 		value, _ = bytes.CutPrefix(value, []byte(" "))
-		switch {
-		case !ok:
-			data, ok = value, true
-		case !joined:
+		switch n++; n {
+		case 1: // in place
+			data = value
+		case 2:
 			d.joined = append(append(append(d.joined[:0], data...), '\n'), value...)
-			data, joined = d.joined, true
+			data = d.joined
 		default:
 			d.joined = append(append(d.joined, '\n'), value...)
 			data = d.joined
 		}
 	}
-	return data, ok, true
+	return data, n > 0, true
 }
