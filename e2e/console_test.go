@@ -200,3 +200,32 @@ func TestConsoleDevBanner(t *testing.T) {
 		t.Fatal("banner shown with a JWT key configured")
 	}
 }
+
+// TestConsolePresence: with -subscriptions the console shows how many
+// subscribers its topic has, as tabs connect and leave; without, nothing.
+func TestConsolePresence(t *testing.T) {
+	srv := startServer(t, serverOptions{configure: func(c *app.Config) { c.Subscriptions, c.HistoryMaxAge = true, time.Hour }})
+	b := newBrowser(t)
+	tabA, tabB := b.tab("A"), b.tab("B")
+	for _, tb := range []*tab{tabA, tabB} {
+		tb.openConsole(srv)
+		tb.do("choose the topic", chromedp.SetValue(chromedp.ID("topic"), "presence-test"))
+		tb.connect()
+	}
+	const count = `document.getElementById('presence').hidden ? 'hidden' : document.getElementById('onlineCount').textContent`
+	for _, tb := range []*tab{tabA, tabB} {
+		tb.waitFor("2 subscribers online", count+` === '2'`)
+	}
+	tabB.do("click Disconnect", chromedp.Click(chromedp.ID("disconnectBtn")))
+	tabB.waitFor("the count hidden once disconnected", count+` === 'hidden'`)
+	tabA.waitFor("1 subscriber online", count+` === '1'`)
+
+	off := startServer(t, serverOptions{})
+	tabC := b.tab("C")
+	tabC.openConsole(off)
+	tabC.connect()
+	tabC.waitFor("the hub saying the subscriptions are off", `document.getElementById('presence').dataset.presence === 'off'`)
+	if got := eval[string](tabC, count); got != "hidden" {
+		t.Errorf("without -subscriptions the count shows %q", got)
+	}
+}

@@ -36,6 +36,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/assets/log.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/connection.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/publish.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/assets/presence.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/chat.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/bubbles.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/assets/llm.js", 200, "text/javascript; charset=utf-8"},

@@ -1,10 +1,11 @@
-// app: wires the console's parts (i18n, log, connection, publish, chat) to the page.
+// app: wires the console's parts (i18n, log, connection, presence, publish, chat) to the page.
 
 import * as i18n from './i18n.js';
 import { createLog, clock } from './log.js';
 import { createConnection, parseTopics, BASE_TYPES } from './connection.js';
 import { publish, buildData, PublishError } from './publish.js';
 import { createChat } from './chat.js';
+import { createPresence } from './presence.js';
 import { render as renderMarkdown } from './markdown.js';
 
 const TYPE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -55,8 +56,13 @@ function chosenType(conn) {
 function main() {
   i18n.apply();
   const log = createLog($('eventLog'));
+  const presence = createPresence($('presence'), $('onlineCount'));
   const conn = createConnection({
-    onState: setStatus,
+    onState: (state, labelKey) => {
+      setStatus(state, labelKey);
+      if (state === 'connected') presence.start(conn.topics[0]);
+      else if (state === 'disconnected') presence.stop();
+    },
     onEvent: (type, id, data) => {
       log.event(type, id, data);
       showLastId(conn.lastId);
