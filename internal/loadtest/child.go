@@ -145,6 +145,7 @@ func childArgs(cfg Config, sub childRange, timeout time.Duration) []string {
 		"-connect-timeout", cfg.ConnectTimeout.String(),
 		"-dialers", strconv.Itoa(cfg.Dialers),
 		"-goroutine-readers=" + strconv.FormatBool(cfg.NoPoll),
+		"-protocol", cfg.Protocol,
 		"-" + childFlag, fmt.Sprintf("%d:%d", sub.First, sub.Count),
 	}
 }

@@ -49,7 +49,8 @@ type Config struct {
 	Drain          time.Duration // after publishing, how long without a delivery before the rest count as lost
 	ConnectTimeout time.Duration // bound on one subscriber's dial, request and first bytes
 	Dialers        int           // subscriber connections being set up at once (over all processes)
-	JWT            string        // bearer token sent when publishing and subscribing; empty for none
+	JWT            string        // bearer token sent when publishing and subscribing (Centrifugo: the API key); empty for none
+	Protocol       string        // ProtocolMercure or ProtocolCentrifugo
 	JSON           bool          // print only the JSON line
 	NoPoll         bool          // read each stream with a goroutine of its own rather than with epoll
 
@@ -70,6 +71,7 @@ func DefaultConfig() Config {
 		Drain:          5 * time.Second,
 		ConnectTimeout: 10 * time.Second,
 		Dialers:        DefaultDialers,
+		Protocol:       ProtocolMercure,
 	}
 }
 
@@ -99,6 +101,7 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", cfg.ConnectTimeout, "bound on one subscriber's dial, request and first bytes")
 	fs.IntVar(&cfg.Dialers, "dialers", cfg.Dialers, "subscriber connections being set up at once")
 	fs.StringVar(&cfg.JWT, "jwt", "", "bearer token for publishing and subscribing, for hubs that require one; empty takes $"+jwtEnv)
+	fs.StringVar(&cfg.Protocol, "protocol", cfg.Protocol, "how to subscribe and publish: mercure (ssehub, Mercure; -url is the hub's endpoint) or centrifugo (-url is Centrifugo's root; subscribers use /connection/uni_sse with a server-side subscription, publishers /api/publish with -jwt as the API key)")
 	fs.BoolVar(&cfg.JSON, "json", cfg.JSON, "print only the JSON line")
 	fs.BoolVar(&cfg.NoPoll, "goroutine-readers", cfg.NoPoll, "read each stream with a goroutine of its own (as before ssehub-bench read them with epoll, one reader per CPU); TLS streams always are")
 	fs.Func(childFlag, "internal: serve subscribers FIRST…FIRST+COUNT-1 of a parent run (FIRST:COUNT)", func(s string) error {
@@ -127,6 +130,9 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateHubs()...)
+	if err := checkProtocol(c.Protocol); err != nil {
+		errs = append(errs, err)
+	}
 	check(c.Subscribers < 1, "-subscribers must be at least 1")
 	check(c.Topics < 1, "-topics must be at least 1")
 	check(c.Events < 0 || c.Events > math.MaxInt32, "-events must be between 0 and %d", math.MaxInt32)

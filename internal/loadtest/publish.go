@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -139,16 +138,16 @@ func (p *publisher) loop(ctx context.Context, pub int, start time.Time) publishS
 	return st
 }
 
-// send publishes one event to hub as a Mercure form.
+// send publishes one event to hub: a Mercure form, or a Centrifugo API call.
 func (p *publisher) send(ctx context.Context, hub int, topic, data string) error {
-	body := "topic=" + url.QueryEscape(topic) + "&data=" + url.QueryEscape(data)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.targets[hub].url.String(), strings.NewReader(body))
+	target, ctype, body, header, key := publishRequest(p.cfg.Protocol, p.targets[hub].url, topic, data, p.cfg.JWT)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if p.cfg.JWT != "" {
-		req.Header.Set("Authorization", "Bearer "+p.cfg.JWT)
+	req.Header.Set("Content-Type", ctype)
+	if key != "" {
+		req.Header.Set(header, key)
 	}
 	resp, err := p.clients[hub].Do(req)
 	if err != nil {
@@ -158,10 +157,11 @@ func (p *publisher) send(ctx context.Context, hub int, topic, data string) error
 	if resp.StatusCode != http.StatusOK {
 		return statusError(resp)
 	}
-	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)); err != nil {
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
 		return fmt.Errorf("read answer: %w", err)
 	}
-	return nil
+	return answerError(p.cfg.Protocol, answer)
 }
 
 // sleepUntil waits until t; it reports false if ctx ended first.

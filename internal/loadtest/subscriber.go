@@ -19,13 +19,14 @@ import (
 // subscriber is one stream and what it received. Only its reader goroutine
 // touches the plain fields until the reader has ended.
 type subscriber struct {
-	topic  int
-	hub    int       // index of the hub it is connected to
-	topics int       // in the run
-	events int       // in the run
-	conn   net.Conn  // nil once the poller took the stream's descriptor
-	dec    *decoder  // the response body's decoder
-	lat    latencies // where its latencies are recorded
+	topic    int
+	protocol string    // the Config's
+	hub      int       // index of the hub it is connected to
+	topics   int       // in the run
+	events   int       // in the run
+	conn     net.Conn  // nil once the poller took the stream's descriptor
+	dec      *decoder  // the response body's decoder
+	lat      latencies // where its latencies are recorded
 
 	endedEarly bool // the body ended with the bytes read while connecting
 
@@ -46,12 +47,13 @@ type subscriber struct {
 
 func newSubscriber(topic int, cfg Config, lat latencies) *subscriber {
 	s := &subscriber{
-		lat:     lat,
-		topic:   topic,
-		topics:  cfg.Topics,
-		events:  cfg.Events,
-		seen:    make([]uint64, (ceilDiv(cfg.Events, cfg.Topics)+63)/64),
-		lastSeq: make([]int32, cfg.Publishers),
+		lat:      lat,
+		topic:    topic,
+		protocol: cfg.Protocol,
+		topics:   cfg.Topics,
+		events:   cfg.Events,
+		seen:     make([]uint64, (ceilDiv(cfg.Events, cfg.Topics)+63)/64),
+		lastSeq:  make([]int32, cfg.Publishers),
 	}
 	for i := range s.lastSeq {
 		s.lastSeq[i] = -1
@@ -63,7 +65,7 @@ func newSubscriber(topic int, cfg Config, lat latencies) *subscriber {
 // socket at arrived (Unix nanoseconds; 0 when unknown). It reports whether
 // the event was the tool's own.
 func (s *subscriber) receive(data []byte, now, arrived int64) bool {
-	st, ok := parseData(data)
+	st, ok := parseData(stampOf(s.protocol, data))
 	if !ok || st.Seq >= s.events || st.Seq%s.topics != s.topic || st.Pub >= len(s.lastSeq) {
 		s.foreign++
 		return false
@@ -174,13 +176,10 @@ func (d dialer) handshake(ctx context.Context, t target, s *subscriber, conn net
 
 // request returns the subscribe request to t for topic k.
 func (d dialer) request(t target, k int) []byte {
-	u := *t.url
-	q := u.Query()
-	q.Add("topic", topic(k))
-	u.RawQuery = q.Encode()
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: ssehub-bench\r\n", u.RequestURI(), u.Host)
-	if d.cfg.JWT != "" {
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: ssehub-bench\r\n",
+		subscribePath(d.cfg.Protocol, t.url, k), t.url.Host)
+	if d.cfg.JWT != "" && d.cfg.Protocol == ProtocolMercure {
 		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", d.cfg.JWT)
 	}
 	b.WriteString("\r\n")
