@@ -57,10 +57,3 @@ func (c *topicCounts) over(limit int64) []string {
 	}
 	return out
 }
-
-// len returns how many topics have entries.
-func (c *topicCounts) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.n)
-}

@@ -41,5 +41,7 @@ func TopicIndexes(t *testing.T, s *Store) (counted, indexes int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.counts.len(), indexes
+	s.counts.mu.Lock()
+	defer s.counts.mu.Unlock()
+	return len(s.counts.n), indexes
 }

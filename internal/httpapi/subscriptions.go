@@ -108,7 +108,7 @@ func (a *API) subscriptionsReader(w http.ResponseWriter, r *http.Request) (lastE
 		writeErr(w, err)
 		return "", false
 	}
-	last := a.hub.Stats().LastID
+	last := a.hub.LastID()
 	if last == "" {
 		last = "earliest"
 	}

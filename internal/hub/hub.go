@@ -145,11 +145,17 @@ type Stats struct {
 	LastID      string // id of the newest update, internal ones aside
 }
 
+// LastID returns the id of the newest update dispatched, internal ones
+// aside; "" before any.
+func (h *Hub) LastID() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lastID
+}
+
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {
-	h.mu.Lock()
-	last := h.lastID
-	h.mu.Unlock()
+	last := h.LastID()
 	n := 0
 	for _, sh := range h.shards {
 		sh.mu.Lock()

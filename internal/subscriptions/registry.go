@@ -65,17 +65,6 @@ func (r *Registry) Get(topic, subscriber string) (Subscription, bool) {
 	return Subscription{}, false
 }
 
-// Len returns the number of subscriptions.
-func (r *Registry) Len() int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	n := 0
-	for _, subs := range r.subs {
-		n += len(subs)
-	}
-	return n
-}
-
 // Sort orders subs by subscriber, then topic selector.
 func Sort(subs []Subscription) {
 	slices.SortFunc(subs, func(a, b Subscription) int {
