@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: Debian's Chromium for
 # the browser tests, Node.js with the pinned npm packages (e2e/node) used as
-# real clients, php-cli for the PHP examples, nginx for the reverse-proxy
-# test of deploy/nginx.conf, redis-server for the cluster tests (each test
-# starts its own on a free port; the package's service is not used). Safe to run again; does nothing when all is
-# present.
+# real clients, php-cli and Debian's symfony/mercure (the PHP Mercure
+# library) for the PHP examples, nginx for the reverse-proxy test of
+# deploy/nginx.conf, redis-server for the cluster tests (each test starts its
+# own on a free port; the package's service is not used). Safe to run again;
+# does nothing when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v php >/dev/null 2>&1 || need+=(php-cli)
+[ -f /usr/share/php/Symfony/Component/Mercure/autoload.php ] || need+=(php-symfony-mercure)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
