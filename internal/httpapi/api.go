@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -94,6 +95,11 @@ func New(cfg Config, h *hub.Hub, log *slog.Logger) *API {
 	a := &API{cfg: cfg, hub: h, log: log, mux: http.NewServeMux(), cors: newCORS(cfg.CORSOrigins),
 		conns: &connLimiter{max: cfg.Limits.MaxConnections, perIP: cfg.Limits.MaxConnectionsPerIP},
 		rate:  newRateLimiter(cfg.Limits.PublishRate, cfg.Limits.PublishBurst)}
+	a.counts.shared = newTally(cfg.Metrics)
+	a.writers.tallies = make([]*tally, runtime.GOMAXPROCS(0))
+	for i := range a.writers.tallies {
+		a.writers.tallies[i] = newTally(cfg.Metrics)
+	}
 	if cfg.Subscriptions {
 		a.subs = newAnnouncer(h, log)
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/hub"
@@ -22,19 +23,38 @@ func (d *writeDeadline) renew(timeout time.Duration) (time.Time, bool) {
 	return d.at, true
 }
 
+// tally is where goroutines that write streams count what they wrote.
+// Each pool writer has one of its own, so that writers on different cores
+// never update the same counters (their cache lines would move from core
+// to core at every batch); streams with a goroutine of their own share the
+// API's. StreamStats sums them.
+type tally struct {
+	delivered atomic.Uint64
+	latency   func(time.Duration) // the latency histogram's, or nil
+	_         [48]byte            // a cache line of its own
+}
+
+func newTally(m Metrics) *tally {
+	t := new(tally)
+	if m != nil {
+		t.latency = m.LatencyObserver()
+	}
+	return t
+}
+
 // batchWritten counts a written batch of a stream and observes the latency
 // of its oldest update, unless the batch held the replayed updates, whose
 // age is not a delivery latency: once per batch, with no lock and no
 // allocation.
-func (a *API) batchWritten(batch []*hub.Update, replay bool) {
+func (t *tally) batchWritten(batch []*hub.Update, replay bool) {
 	internal := 0
 	for _, u := range batch {
 		if u.Internal {
 			internal++
 		}
 	}
-	a.counts.delivered.Add(uint64(len(batch) - internal))
-	if m, first := a.cfg.Metrics, batch[0]; m != nil && !replay && !first.Time.IsZero() {
-		m.ObserveLatency(time.Since(first.Time))
+	t.delivered.Add(uint64(len(batch) - internal))
+	if first := batch[0]; t.latency != nil && !replay && !first.Time.IsZero() {
+		t.latency(time.Since(first.Time))
 	}
 }

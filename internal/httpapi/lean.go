@@ -29,6 +29,12 @@ type leanStream struct {
 	release func() // gives back the stream's place in the connection limits
 	remote  string
 
+	// fd is raw's descriptor, which the pool writers write to without
+	// going through raw (see writer.write). Only the stream's writer closes
+	// conn, in finish, after its last write: until then the number cannot
+	// be given to another connection (abort shuts the socket down instead).
+	fd uintptr
+
 	// Set before the first wake, then touched only by the writer.
 	heartbeat *time.Timer
 	expiry    *time.Timer // nil when the token never expires
@@ -79,7 +85,7 @@ func (s *leanStream) beat() {
 }
 
 // end ends the stream for err, once. A graceful end lets the writer close
-// the body; any other resets the connection at once, so that a write
+// the body; any other aborts the connection at once, so that a write
 // blocked on a client that stopped reading fails now.
 func (s *leanStream) end(err error) {
 	if err == nil {
@@ -100,13 +106,14 @@ func (s *leanStream) end(err error) {
 	s.wake()
 }
 
-// abort closes the connection with a reset: the client learns at once,
-// and whatever it did not read is dropped rather than kept in the kernel.
+// abort resets the connection: a write or read waiting on it fails now,
+// and once the writer closes it (finish) the client gets a reset and
+// whatever it did not read is dropped rather than kept in the kernel.
 func (s *leanStream) abort() {
 	if tc, ok := s.conn.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
-	_ = s.conn.Close()
+	s.interrupt()
 }
 
 // graceful reports whether a stream ending for err closes its body.
@@ -154,8 +161,8 @@ func (s *leanStream) finish(err error) {
 	if s.expiry != nil {
 		s.expiry.Stop()
 	}
-	if !s.last || len(s.out) > 0 {
-		s.abort() // not a graceful end, or its last chunk was not written
+	if tc, ok := s.conn.(*net.TCPConn); ok && (!s.last || len(s.out) > 0) {
+		_ = tc.SetLinger(0) // not a graceful end, or its last chunk was not written: reset
 	}
 	_ = s.conn.Close()
 	s.putVec()

@@ -46,7 +46,7 @@ func (s *leanStream) step(w *writer) error {
 	if err := s.flush(w); err != nil {
 		return err
 	}
-	s.account()
+	s.account(w)
 	if s.last {
 		return s.ended()
 	}
@@ -126,12 +126,17 @@ func (s *leanStream) flush(w *writer) error {
 	return nil
 }
 
-// account accounts for the written batch (see API.batchWritten).
-func (s *leanStream) account() {
+// account accounts for the written batch in the tally of w, or the
+// shared one for the stream's own goroutine (nil).
+func (s *leanStream) account(w *writer) {
 	if len(s.batch) == 0 {
 		return
 	}
-	s.api.batchWritten(s.batch, s.replaying)
+	t := s.api.counts.shared
+	if w != nil {
+		t = w.tally
+	}
+	t.batchWritten(s.batch, s.replaying)
 	s.replaying = false
 	s.batch = s.batch[:0]
 }

@@ -13,8 +13,10 @@ import (
 // /metrics and a histogram of the time from publish to write.
 type Metrics interface {
 	http.Handler
-	// ObserveLatency records the publish-to-write latency of one batch.
-	ObserveLatency(d time.Duration)
+	// LatencyObserver returns a recorder of the publish-to-write latency
+	// of written batches, with counters of its own: each pool writer gets
+	// one.
+	LatencyObserver() func(time.Duration)
 }
 
 // Pinger is a history that can tell whether it is usable: the durable
@@ -34,14 +36,19 @@ type StreamStats struct {
 }
 
 // streamCounters are the running totals of StreamStats, kept with atomics:
-// a stream adds to them once per written batch.
+// a stream adds to them once per written batch, to its writer's tally.
 type streamCounters struct {
-	delivered, replayed atomic.Uint64
+	replayed atomic.Uint64
+	shared   *tally // the streams' own goroutines'
 }
 
 // StreamStats returns the counts of the API's event streams.
 func (a *API) StreamStats() StreamStats {
-	return StreamStats{Open: a.conns.open(), Delivered: a.counts.delivered.Load(), Replayed: a.counts.replayed.Load()}
+	delivered := a.counts.shared.delivered.Load()
+	for _, t := range a.writers.tallies {
+		delivered += t.delivered.Load()
+	}
+	return StreamStats{Open: a.conns.open(), Delivered: delivered, Replayed: a.counts.replayed.Load()}
 }
 
 // handleMetrics serves the metrics, to a scraper presenting the token when

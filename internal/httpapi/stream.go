@@ -92,7 +92,7 @@ func (s *stream) drain() error {
 	if err := s.rc.Flush(); err != nil {
 		return err
 	}
-	s.api.batchWritten(s.batch, s.replaying)
+	s.api.counts.shared.batchWritten(s.batch, s.replaying)
 	s.replaying = false
 	return nil
 }

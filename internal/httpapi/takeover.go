@@ -144,7 +144,9 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: a.clientIP(r),
 		replaying: sub.Replayed() > 0}
 	if sc, ok := conn.(syscall.Conn); ok {
-		s.raw, _ = sc.SyscallConn()
+		if s.raw, _ = sc.SyscallConn(); s.raw != nil && s.raw.Control(func(fd uintptr) { s.fd = fd }) != nil {
+			s.raw = nil
+		}
 	}
 	s.pend.Store(1) // this goroutine is the stream's writer until run returns
 	if !a.taken.add(s) {

@@ -11,10 +11,11 @@ import (
 // and a stream woken while others are written collects more updates
 // before its turn: busy hubs write bigger batches.
 type writerPool struct {
-	queue chan *leanStream
-	start sync.Once
-	stop  sync.Once
-	wg    sync.WaitGroup
+	queue   chan *leanStream
+	tallies []*tally // one per writer, set before run
+	start   sync.Once
+	stop    sync.Once
+	wg      sync.WaitGroup
 }
 
 // yieldEvery is how many streams a writer serves before it lets other
@@ -33,8 +34,8 @@ const queueSize = 16 << 10
 func (p *writerPool) run() {
 	p.start.Do(func() {
 		p.queue = make(chan *leanStream, queueSize)
-		for range runtime.GOMAXPROCS(0) {
-			w := newWriter()
+		for _, t := range p.tallies {
+			w := newWriter(t)
 			p.wg.Go(func() {
 				served := 0
 				for s := range p.queue {

@@ -8,16 +8,14 @@ import (
 
 // writer is one of the pool's goroutines, with what its writes reuse.
 type writer struct {
+	tally *tally // where it counts what it writes
 	iov   []syscall.Iovec
 	n     uintptr
 	errno syscall.Errno
-	do    func(fd uintptr) // writev of iov, bound once
 }
 
-func newWriter() *writer {
-	w := &writer{iov: make([]syscall.Iovec, 0, 1024)}
-	w.do = w.writev
-	return w
+func newWriter(t *tally) *writer {
+	return &writer{tally: t, iov: make([]syscall.Iovec, 0, 1024)}
 }
 
 // writev writes iov to fd, a non-blocking socket, so the call never waits
@@ -52,15 +50,14 @@ func (w *writer) write(s *leanStream) error {
 			s.out = s.out[:0]
 			break
 		}
-		// Control rather than Write: the write never waits for the
-		// descriptor, so it needs the descriptor kept open (Control holds
-		// a reference) but not the poller's write lock and readiness reset.
-		// Only this writer writes the stream meanwhile (see leanStream.run).
-		err := s.raw.Control(w.do)
+		// The descriptor itself rather than Write, or even Control: the
+		// write never waits, so it needs neither the poller's write lock
+		// and readiness reset nor a reference that keeps the descriptor
+		// open, as only the stream's writer, which is this one meanwhile
+		// (see leanStream.run), closes the connection.
+		w.writev(s.fd)
 		clear(w.iov)
 		switch {
-		case err != nil:
-			return err
 		case w.errno == syscall.EINTR:
 			continue
 		case w.errno == syscall.EAGAIN:
@@ -86,4 +83,15 @@ func consume(v *net.Buffers, n int) {
 	if len(*v) > 0 {
 		(*v)[0] = (*v)[0][n:]
 	}
+}
+
+// interrupt shuts the socket down, which fails a write or read waiting on
+// it, without closing the descriptor that pool writers may be writing to.
+// Shutdown goes through raw, so a connection already closed is left alone.
+func (s *leanStream) interrupt() {
+	if s.raw == nil {
+		_ = s.conn.Close()
+		return
+	}
+	_ = s.raw.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
 }

@@ -5,9 +5,15 @@ package httpapi
 // writer is one of the pool's goroutines. Elsewhere than on Linux it has
 // no write that never waits, so every stream is written by a goroutine of
 // its own.
-type writer struct{}
+type writer struct {
+	tally *tally // where it counts what it writes
+}
 
-func newWriter() *writer { return &writer{} }
+func newWriter(t *tally) *writer { return &writer{tally: t} }
 
 // write leaves the stream to a goroutine of its own.
 func (w *writer) write(*leanStream) error { return errWouldBlock }
+
+// interrupt closes the connection, which fails a write or read waiting on
+// it: elsewhere than on Linux no pool writer writes to its descriptor.
+func (s *leanStream) interrupt() { _ = s.conn.Close() }

@@ -8,7 +8,7 @@
 // and take a bounded snapshot of the subscriptions by topic, only when
 // Prometheus scrapes or the feed ticks. The one instrument fed on the way
 // of events, the delivery latency histogram, is observed once per written
-// batch and costs a few atomic adds.
+// batch, with two atomic adds to counters of the writer's own.
 package metrics
 
 import (
@@ -71,7 +71,7 @@ type Config struct {
 // the text exposition format and satisfies httpapi.Metrics.
 type Registry struct {
 	reg     *prometheus.Registry
-	latency prometheus.Histogram
+	latency *latencyHistogram
 	col     *collector
 	handler http.Handler
 }
@@ -83,13 +83,7 @@ func New(cfg Config) *Registry {
 		cfg.TopTopics = DefaultTopTopics
 	}
 	reg := prometheus.NewRegistry()
-	latency := prometheus.NewHistogram(prometheus.HistogramOpts{
-		Namespace: Namespace,
-		Name:      "delivery_latency_seconds",
-		Help: "Time from the hub accepting an update to its being written to a subscriber's stream, " +
-			"observed once per written batch for the batch's oldest update; replayed batches are not observed.",
-		Buckets: LatencyBuckets(),
-	})
+	latency := newLatencyHistogram(LatencyBuckets())
 	col := newCollector(cfg.TopTopics)
 	// Fixed, distinct descriptors: registering them cannot fail.
 	reg.MustRegister(latency, col, collectors.NewGoCollector(),
@@ -105,8 +99,10 @@ func New(cfg Config) *Registry {
 // sources include that API: so they come second.
 func (r *Registry) Watch(src Sources) { r.col.src.Store(&src) }
 
-// ObserveLatency records the publish-to-write latency of one batch.
-func (r *Registry) ObserveLatency(d time.Duration) { r.latency.Observe(d.Seconds()) }
+// LatencyObserver returns a recorder of the publish-to-write latency of
+// written batches with counters of its own, for one goroutine that writes
+// streams (several may share one).
+func (r *Registry) LatencyObserver() func(time.Duration) { return r.latency.observer() }
 
 // ServeHTTP serves the metrics in the Prometheus text format (or another
 // format the scraper asks for).

@@ -91,7 +91,7 @@ func TestCollector(t *testing.T) {
 		t.Fatal("before Watch: want the Go metrics and none of ssehub's")
 	}
 	r.Watch(Sources{Hub: h, Streams: streams, History: mem, LLM: gens})
-	r.ObserveLatency(3 * time.Millisecond)
+	r.LatencyObserver()(3 * time.Millisecond)
 	fams := gather(t, r)
 	want := map[string]float64{
 		"ssehub_connections": 7, "ssehub_subscribers": 78, "ssehub_subscribed_topics": 12,
