@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -45,14 +44,14 @@ type leanStream struct {
 	pend    atomic.Int64
 	beatDue atomic.Bool
 
-	mu  sync.Mutex
-	err error // why the stream ends, set once by end
+	err atomic.Pointer[error] // why the stream ends, set once by end
 
 	// The writer's own state.
 	deadline  writeDeadline
 	batch     []*hub.Update // the updates in out, accounted once written
-	out       net.Buffers   // bytes to write; its array is vecs' while not empty
-	vec       *net.Buffers  // out's array, from vecs
+	out       net.Buffers   // bytes to write; its array is vec's while not empty
+	vec       *net.Buffers  // out's array: from vecs, or borrowed from a pool writer
+	borrowed  bool          // vec is the pool writer's, given back once out is written
 	last      bool          // out holds, or held, the body's last chunk
 	replaying bool          // the next batch holds the replayed updates
 	head      [20]byte      // the size line of out's chunk
@@ -91,13 +90,7 @@ func (s *leanStream) end(err error) {
 	if err == nil {
 		err = errStreamEnded
 	}
-	s.mu.Lock()
-	first := s.err == nil
-	if first {
-		s.err = err
-	}
-	s.mu.Unlock()
-	if !first {
+	if !s.err.CompareAndSwap(nil, &err) {
 		return
 	}
 	if !graceful(err) {
@@ -123,9 +116,10 @@ func graceful(err error) bool {
 
 // ended returns why the stream ends, or nil.
 func (s *leanStream) ended() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
+	if err := s.err.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // run serves wakes until none is pending or the stream is finished. w is
@@ -137,6 +131,7 @@ func (s *leanStream) run(w *writer) {
 		n := s.pend.Load()
 		err := s.step(w)
 		if errors.Is(err, errWouldBlock) {
+			s.unborrow()
 			go s.run(nil) // pend is unchanged: it serves the wakes
 			return
 		}

@@ -36,10 +36,14 @@ func appendChunk(dst, p []byte) []byte {
 // gracefully. It returns the end's reason once all is written.
 func (s *leanStream) step(w *writer) error {
 	if len(s.out) == 0 {
+		if s.vec == nil && w != nil && w.scratch() != nil {
+			s.vec, s.borrowed = w.scratch(), true
+		}
 		if err := s.fill(); err != nil {
 			return err
 		}
 		if len(s.out) == 0 {
+			s.putVec() // never keep a writer's array past its turn
 			return nil
 		}
 	}
@@ -83,26 +87,45 @@ func (s *leanStream) fill() error {
 	return nil
 }
 
-// queue appends b to out, taking an array from vecs for an empty out.
+// queue appends b to out, in the array of vec: the pool writer's own, or
+// else one taken from vecs.
 func (s *leanStream) queue(b []byte) {
 	if s.vec == nil {
 		s.vec = vecs.Get().(*net.Buffers)
+	}
+	if len(s.out) == 0 {
 		s.out = (*s.vec)[:0]
 	}
 	s.out = append(s.out, b)
 	*s.vec = s.out
 }
 
-// putVec gives out's array back to vecs.
+// putVec gives out's array back: to vecs, or to the writer it was borrowed
+// from. Only the part of the array used since it was taken is cleared:
+// the rest was cleared when it was given back before.
 func (s *leanStream) putVec() {
 	if s.vec == nil {
 		return
 	}
-	b := (*s.vec)[:cap(*s.vec)]
-	clear(b)
-	*s.vec = b[:0]
-	vecs.Put(s.vec)
-	s.vec, s.out = nil, nil
+	clear(*s.vec)
+	*s.vec = (*s.vec)[:0]
+	if !s.borrowed {
+		vecs.Put(s.vec)
+	}
+	s.vec, s.out, s.borrowed = nil, nil, false
+}
+
+// unborrow moves what is left of out from the pool writer's array to one
+// of vecs, for the stream's own goroutine, which the writer hands it to.
+func (s *leanStream) unborrow() {
+	if !s.borrowed {
+		return
+	}
+	v := vecs.Get().(*net.Buffers)
+	*v = append((*v)[:0], s.out...)
+	clear(*s.vec)
+	*s.vec = (*s.vec)[:0]
+	s.vec, s.out, s.borrowed = v, *v, false
 }
 
 // flush writes out. A pool writer's writes never wait: what the connection

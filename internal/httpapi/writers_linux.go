@@ -8,7 +8,8 @@ import (
 
 // writer is one of the pool's goroutines, with what its writes reuse.
 type writer struct {
-	tally *tally // where it counts what it writes
+	tally *tally      // where it counts what it writes
+	vec   net.Buffers // lent to the stream it writes, for its bytes to write
 	iov   []syscall.Iovec
 	n     uintptr
 	errno syscall.Errno
@@ -17,6 +18,9 @@ type writer struct {
 func newWriter(t *tally) *writer {
 	return &writer{tally: t, iov: make([]syscall.Iovec, 0, 1024)}
 }
+
+// scratch is the array the stream being written queues its bytes in.
+func (w *writer) scratch() *net.Buffers { return &w.vec }
 
 // writev writes iov to fd, a non-blocking socket, so the call never waits
 // for the client: it is made without telling the Go scheduler (a raw

@@ -2,6 +2,8 @@
 
 package httpapi
 
+import "net"
+
 // writer is one of the pool's goroutines. Elsewhere than on Linux it has
 // no write that never waits, so every stream is written by a goroutine of
 // its own.
@@ -10,6 +12,10 @@ type writer struct {
 }
 
 func newWriter(t *tally) *writer { return &writer{tally: t} }
+
+// scratch is nil: the stream's bytes go to an array of its own, as its
+// own goroutine writes them.
+func (w *writer) scratch() *net.Buffers { return nil }
 
 // write leaves the stream to a goroutine of its own.
 func (w *writer) write(*leanStream) error { return errWouldBlock }

@@ -60,7 +60,8 @@ func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscribe
 	return s
 }
 
-// Ready is signalled when updates are waiting to be drained.
+// Ready is signalled when updates are waiting to be drained, unless
+// OnReady registered a function to call instead.
 func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
 
 // Done is closed when the subscription ends; Err says why.
@@ -139,17 +140,18 @@ func (s *Subscriber) prepend(replay []*Update) {
 }
 
 func (s *Subscriber) signal() {
+	if f := s.onReady.Load(); f != nil {
+		(*f)()
+		return
+	}
 	select {
 	case s.ready <- struct{}{}:
 	default:
 	}
-	if f := s.onReady.Load(); f != nil {
-		(*f)()
-	}
 }
 
-// OnReady registers f to be called each time updates are queued, after
-// Ready is signalled: a writer that has no goroutine waiting on Ready uses
+// OnReady registers f to be called each time updates are queued, instead
+// of signalling Ready: a writer that has no goroutine waiting on Ready uses
 // it to start one. f is called from the goroutine that queued the updates
 // (a publisher once its fan-out is done, or the subscribing one for a
 // replay), so it must be quick and must not block. Updates queued before OnReady do not
