@@ -44,6 +44,7 @@ func TestPoller(t *testing.T) {
 	}
 	var stop sync.WaitGroup
 	stop.Go(func() { p.run(func() bool { return false }) })
+	waitReceiveTimes(t)
 	lat := newLatencies()
 	subs := make([]*subscriber, streams)
 	servers := make([]net.Conn, streams)
@@ -150,4 +151,50 @@ func openFiles(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(fds)
+}
+
+// waitReceiveTimes waits until the kernel stamps received packets with
+// their time. The first socket that asks for receive times turns the
+// stamping on for every packet, but the kernel does that a little later,
+// from a work queue: packets received meanwhile have no time.
+func waitReceiveTimes(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
+		t.Fatal(err)
+	}
+	buf, oob := make([]byte, 16), make([]byte, 64)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, err := s.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		_, oobn, _, _, err := syscall.Recvmsg(fd, buf, oob, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if receiveTime(oob[:oobn]) != 0 {
+			return
+		}
+	}
+	t.Fatal("the kernel gave no receive time in 5s")
 }
