@@ -152,15 +152,15 @@ func (p *poller) serve(i int, hangup bool, stopping func() bool) {
 }
 
 // recv reads what fd has into p.buf, and the kernel's receive time of the
-// last bytes read (Unix nanoseconds; 0 when the kernel gave none). The
-// socket is non-blocking, so the call never waits: it is made without
-// telling the Go scheduler (a raw system call), which saves the
-// scheduler's bookkeeping on every read.
+// last bytes read (Unix nanoseconds; 0 when the kernel gave none). It is
+// not a raw system call, although the socket never blocks: a raw call
+// would keep the poller's P through a whole fan-out, and the publishers'
+// goroutines, which share the Ps, would see their answers late.
 func (p *poller) recv(fd int) (n int, arrived int64, err error) {
 	p.msg.Control = &p.oob[0]
 	p.msg.SetControllen(len(p.oob))
 	p.msg.Flags = 0
-	r, _, errno := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.msg)), syscall.MSG_DONTWAIT)
+	r, _, errno := syscall.Syscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&p.msg)), 0)
 	if errno != 0 {
 		return 0, 0, errno
 	}
