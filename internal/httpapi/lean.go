@@ -66,14 +66,11 @@ var errClientLeft = errors.New("the client left")
 var errWouldBlock = errors.New("write would block")
 
 // wake makes sure a writer will look at the stream. It never blocks: when
-// the writers' queue is full the stream gets a goroutine of its own.
+// no pool writer will take it (before they start, after they stop) the
+// stream gets a goroutine of its own.
 func (s *leanStream) wake() {
-	if s.pend.Add(1) == 1 {
-		select {
-		case s.api.writers.queue <- s:
-		default:
-			go s.run(nil)
-		}
+	if s.pend.Add(1) == 1 && !s.api.writers.push(s) {
+		go s.run(nil)
 	}
 }
 
