@@ -54,7 +54,8 @@ func TestPoller(t *testing.T) {
 			t.Fatal(err)
 		}
 		subs[i] = newSubscriber(0, cfg, lat)
-		subs[i].conn, subs[i].dec = c, newDecoder(true, 4096)
+		subs[i].conn = c
+		subs[i].dec.init(true, 4096)
 		if err := p.take(subs[i]); err != nil {
 			t.Fatal(err)
 		}

@@ -25,7 +25,6 @@ type subscriber struct {
 	topics   int       // in the run
 	events   int       // in the run
 	conn     net.Conn  // nil once the poller took the stream's descriptor
-	dec      *decoder  // the response body's decoder
 	lat      latencies // where its latencies are recorded
 
 	endedEarly bool // the body ended with the bytes read while connecting
@@ -43,6 +42,8 @@ type subscriber struct {
 	outOfOrder int64 // events older than one already received from the same publisher
 	foreign    int64 // events that are not the tool's, or not of this topic
 	err        error // why the stream ended before the run did
+
+	dec decoder // the response body's, in the same allocation (one memory access fewer per read)
 }
 
 func newSubscriber(topic int, cfg Config, lat latencies) *subscriber {
@@ -165,7 +166,7 @@ func (d dialer) handshake(ctx context.Context, t target, s *subscriber, conn net
 	if _, err := br.Peek(1); err != nil {
 		return fmt.Errorf("first bytes: %w", unexpected(err))
 	}
-	s.dec = newDecoder(slices.Equal(resp.TransferEncoding, []string{"chunked"}), d.cfg.Payload+4096)
+	s.dec.init(slices.Equal(resp.TransferEncoding, []string{"chunked"}), d.cfg.Payload+4096)
 	first, _ := br.Peek(br.Buffered())
 	if err := s.feed(first, time.Now().UnixNano(), 0); err != io.EOF {
 		return err
