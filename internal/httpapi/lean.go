@@ -21,40 +21,44 @@ import (
 // client. A write the connection cannot take at once is finished by a
 // goroutine of the stream's own, which keeps writing until nothing is left.
 type leanStream struct {
-	api     *API
-	conn    net.Conn
-	raw     syscall.RawConn // conn's descriptor, for writes that must not wait; nil if none
-	sub     *hub.Subscriber
-	release func() // gives back the stream's place in the connection limits
-	remote  string
-
-	// fd is raw's descriptor, which the pool writers write to without
-	// going through raw (see writer.write). Only the stream's writer closes
-	// conn, in finish, after its last write: until then the number cannot
-	// be given to another connection (abort shuts the socket down instead).
-	fd uintptr
-
-	// Set before the first wake, then touched only by the writer.
-	heartbeat *time.Timer
-	expiry    *time.Timer // nil when the token never expires
+	// What a wake and the writer touch at every delivery comes first, in
+	// two cache lines: with thousands of streams each one's state is out
+	// of the CPU's cache when its turn comes, and every line of it costs a
+	// memory access.
 
 	// pend counts the wakes not yet served; the wake that raises it from
 	// zero hands the stream to a writer. A finished stream leaves it above
 	// zero for good, so that no writer takes it again.
-	pend    atomic.Int64
-	beatDue atomic.Bool
-
-	err atomic.Pointer[error] // why the stream ends, set once by end
+	pend atomic.Int64
+	err  atomic.Pointer[error] // why the stream ends, set once by end
+	sub  *hub.Subscriber
+	// fd is the connection's descriptor, which the pool writers write to
+	// directly when direct is set. Only the stream's writer closes conn,
+	// in finish, after its last write: until then the number cannot be
+	// given to another connection (abort shuts the socket down instead).
+	fd uintptr
 
 	// The writer's own state.
-	deadline  writeDeadline
 	batch     []*hub.Update // the updates in out, accounted once written
 	out       net.Buffers   // bytes to write; its array is vec's while not empty
 	vec       *net.Buffers  // out's array: from vecs, or borrowed from a pool writer
-	borrowed  bool          // vec is the pool writer's, given back once out is written
-	last      bool          // out holds, or held, the body's last chunk
-	replaying bool          // the next batch holds the replayed updates
-	head      [20]byte      // the size line of out's chunk
+	beatDue   atomic.Bool
+	direct    bool     // fd is set
+	borrowed  bool     // vec is the pool writer's, given back once out is written
+	last      bool     // out holds, or held, the body's last chunk
+	replaying bool     // the next batch holds the replayed updates
+	head      [20]byte // the size line of out's chunk
+	deadline  writeDeadline
+
+	api     *API
+	conn    net.Conn
+	raw     syscall.RawConn // conn's descriptor, for writes that must not wait; nil if none
+	release func()          // gives back the stream's place in the connection limits
+	remote  string
+
+	// Set before the first wake, then touched only by the writer.
+	heartbeat *time.Timer
+	expiry    *time.Timer // nil when the token never expires
 
 	rbuf [64]byte // the reader's: whatever the client sends is discarded
 }
@@ -73,6 +77,9 @@ func (s *leanStream) wake() {
 		go s.run(nil)
 	}
 }
+
+// Wake is wake, for the hub (hub.Waker).
+func (s *leanStream) Wake() { s.wake() }
 
 // beat asks the writer for a heartbeat; the writer re-arms the timer.
 func (s *leanStream) beat() {

@@ -144,8 +144,8 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: a.clientIP(r),
 		replaying: sub.Replayed() > 0}
 	if sc, ok := conn.(syscall.Conn); ok {
-		if s.raw, _ = sc.SyscallConn(); s.raw != nil && s.raw.Control(func(fd uintptr) { s.fd = fd }) != nil {
-			s.raw = nil
+		if s.raw, _ = sc.SyscallConn(); s.raw != nil {
+			s.direct = s.raw.Control(func(fd uintptr) { s.fd = fd }) == nil
 		}
 	}
 	s.pend.Store(1) // this goroutine is the stream's writer until run returns
@@ -162,7 +162,7 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 		s.expiry = time.AfterFunc(time.Until(claims.Expiry), func() { s.end(errTokenExpired) })
 	}
 	sub.OnEnd(func() { s.end(sub.Err()) })
-	sub.OnReady(s.wake)
+	sub.OnReady(s)
 	if err := s.write(responseHead(w.Header(), a.cfg.Retry)); err != nil {
 		s.end(err)
 	}

@@ -44,7 +44,7 @@ func (w *writer) send(fd uintptr) {
 // write writes as much of s.out as the connection takes without waiting,
 // with one sendmsg per 1,024 buffers; errWouldBlock tells that some is left.
 func (w *writer) write(s *leanStream) error {
-	if s.raw == nil {
+	if !s.direct {
 		return errWouldBlock
 	}
 	for len(s.out) > 0 {

@@ -38,7 +38,10 @@ type Subscriber struct {
 	onEnd   func()
 	ready   chan struct{}
 	done    chan struct{}
-	onReady atomic.Pointer[func()]
+	// waker, once wakerSet says it is set (OnReady), is told of queued
+	// updates instead of ready: set once, it needs no lock to read.
+	waker    Waker
+	wakerSet atomic.Bool
 }
 
 func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscriber {
@@ -140,8 +143,8 @@ func (s *Subscriber) prepend(replay []*Update) {
 }
 
 func (s *Subscriber) signal() {
-	if f := s.onReady.Load(); f != nil {
-		(*f)()
+	if s.wakerSet.Load() {
+		s.waker.Wake()
 		return
 	}
 	select {
@@ -150,13 +153,22 @@ func (s *Subscriber) signal() {
 	}
 }
 
-// OnReady registers f to be called each time updates are queued, instead
-// of signalling Ready: a writer that has no goroutine waiting on Ready uses
-// it to start one. f is called from the goroutine that queued the updates
-// (a publisher once its fan-out is done, or the subscribing one for a
-// replay), so it must be quick and must not block. Updates queued before OnReady do not
-// call f: drain once after registering it.
-func (s *Subscriber) OnReady(f func()) { s.onReady.Store(&f) }
+// A Waker is told that a subscriber has updates queued (see OnReady).
+type Waker interface {
+	// Wake is called from the goroutine that queued the updates (a
+	// publisher once its fan-out is done, or the subscribing one for a
+	// replay), so it must be quick and must not block.
+	Wake()
+}
+
+// OnReady registers w to be woken each time updates are queued, instead of
+// signalling Ready: a writer that has no goroutine waiting on Ready uses it
+// to start one. Call it at most once. Updates queued before OnReady do not
+// wake w: drain once after registering it.
+func (s *Subscriber) OnReady(w Waker) {
+	s.waker = w
+	s.wakerSet.Store(true)
+}
 
 // OnEnd registers f to be called, once, when the subscription ends, from
 // the goroutine that ends it; f must not block. The writer uses it to
