@@ -303,3 +303,59 @@ func TestShutdownSequence(t *testing.T) {
 		t.Fatalf("publish after close: %v", err)
 	}
 }
+
+// TestDrainArrays: the queues Drain hands out are the caller's until it
+// passes them back: neither draining without passing one back nor
+// passing one back overwrites a batch the caller still holds, whatever
+// the queue's length.
+func TestDrainArrays(t *testing.T) {
+	h := newHub(t, hub.Config{})
+	s := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"t"}})
+	n := 0
+	publishN := func(k int) {
+		for range k {
+			n++
+			publish(t, h, &hub.Update{Topics: []string{"t"}, Data: fmt.Sprint(n)})
+		}
+	}
+	data := func(b []*hub.Update) string {
+		var out []string
+		for _, u := range b {
+			out = append(out, u.Data)
+		}
+		return strings.Join(out, ",")
+	}
+	var held [][]*hub.Update
+	var want []string
+	keep := func(b []*hub.Update) {
+		held, want = append(held, b), append(want, data(b))
+	}
+	publishN(1)
+	keep(s.Drain(nil))
+	publishN(2)
+	keep(s.Drain(nil))
+	publishN(3)
+	keep(s.Drain(nil))
+	var buf []*hub.Update
+	for _, k := range []int{1, 2, 5, 1, 1} {
+		publishN(k)
+		buf = s.Drain(buf)
+		if got := data(buf); got != seqs(n-k+1, n) {
+			t.Fatalf("batch %q, want updates %d to %d", got, n-k+1, n)
+		}
+	}
+	for i, b := range held {
+		if data(b) != want[i] {
+			t.Errorf("batch %d held by the caller changed: %q, was %q", i, data(b), want[i])
+		}
+	}
+}
+
+// seqs renders the numbers from a to b as Drain's batches are rendered.
+func seqs(a, b int) string {
+	var out []string
+	for i := a; i <= b; i++ {
+		out = append(out, fmt.Sprint(i))
+	}
+	return strings.Join(out, ",")
+}

@@ -13,35 +13,46 @@ import (
 // client leaves, calling Close. The hub never blocks on a subscriber: when the queue exceeds its
 // bound the subscriber is cut off with ErrSlowConsumer.
 type Subscriber struct {
-	hub       *Hub
-	selectors []topic.Selector
-	private   []topic.Selector // topics whose private updates it may see
-	exact     []string         // exact selectors, indexed by the hub
-	wildcard  bool             // has a non-exact selector
+	// What a fan-out and a drain touch for every update comes first, in
+	// two cache lines: with thousands of subscribers each one's state is
+	// out of the CPU's cache when its turn comes, and every line of it
+	// costs a memory access.
 
 	// lastSeq dedups an update reaching it through several topics; only
 	// touched under its shard's lock.
 	lastSeq uint64
 	// minSeq skips live updates at or before a resume point that was
 	// stored but not yet fanned out when the subscription began.
-	minSeq uint64
-
-	resumedAfter string
-	replayed     int
-
+	minSeq  uint64
 	mu      sync.Mutex
 	pending []*Update
 	limit   int
 	slack   int // replayed updates allowed beyond limit until drained
-	closed  bool
-	err     error
-	onEnd   func()
-	ready   chan struct{}
-	done    chan struct{}
 	// waker, once wakerSet says it is set (OnReady), is told of queued
 	// updates instead of ready: set once, it needs no lock to read.
 	waker    Waker
 	wakerSet atomic.Bool
+	closed   bool
+	// queue1Given: Drain has handed out queues[1].
+	queue1Given bool
+	// queues are the arrays the queue and the owner's batch start in, so
+	// that a queue of a few updates lives in the subscriber's memory
+	// (Drain swaps the two); a longer one moves to an array of its own.
+	queues [2][2]*Update
+
+	hub       *Hub
+	selectors []topic.Selector
+	private   []topic.Selector // topics whose private updates it may see
+	exact     []string         // exact selectors, indexed by the hub
+	wildcard  bool             // has a non-exact selector
+
+	resumedAfter string
+	replayed     int
+
+	err   error
+	onEnd func()
+	ready chan struct{}
+	done  chan struct{}
 }
 
 func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscriber {
@@ -53,6 +64,7 @@ func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscribe
 		ready:     make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
+	s.pending = s.queues[0][:0]
 	for _, sel := range sels {
 		if sel.Exact() {
 			s.exact = append(s.exact, sel.String())
@@ -92,6 +104,12 @@ func (s *Subscriber) Replayed() int { return s.replayed }
 func (s *Subscriber) Drain(buf []*Update) []*Update {
 	clear(buf)
 	s.mu.Lock()
+	if buf == nil && !s.queue1Given {
+		// The first Drain without an array takes the second inline one: it
+		// has never been handed out. Later ones start a new array, as
+		// the caller may still hold both.
+		s.queue1Given, buf = true, s.queues[1][:0]
+	}
 	batch := s.pending
 	s.pending = buf[:0]
 	s.slack = 0
