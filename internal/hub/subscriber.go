@@ -76,7 +76,7 @@ func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscribe
 }
 
 // Ready is signalled when updates are waiting to be drained, unless
-// OnReady registered a function to call instead.
+// OnReady registered a Waker to wake instead.
 func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
 
 // Done is closed when the subscription ends; Err says why.
