@@ -15,16 +15,34 @@ import (
 // autoloader (scripts/deps.sh installs it).
 const symfonyMercure = "/usr/share/php/Symfony/Component/Mercure/autoload.php"
 
-// needSymfonyMercure skips without the symfony/mercure library, or fails
-// under CI=true.
-func needSymfonyMercure(t *testing.T) {
+// symfonyHub is a hub with a JWT key and what a test of
+// examples/php/symfony-mercure.php needs to run it.
+type symfonyHub struct {
+	php, script string
+	keys        *authtest.Keys
+	url         string
+}
+
+// newSymfonyHub starts a hub whose publishers sign with an HMAC key. It
+// skips without php or the symfony/mercure library, or fails under
+// CI=true.
+func newSymfonyHub(t *testing.T) symfonyHub {
 	t.Helper()
+	php := needProgram(t, "php")
 	if _, err := os.Stat(symfonyMercure); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("symfony/mercure is required under CI (make deps installs php-symfony-mercure): %v", err)
 		}
 		t.Skipf("symfony/mercure not installed (make deps installs php-symfony-mercure): %v", err)
 	}
+	keys := authtest.NewKeys(t)
+	srv := startServer(t, serverOptions{configure: func(c *app.Config) { c.JWTKey = string(keys.Secret) }})
+	return symfonyHub{php: php, script: examplePath(t, "php", "symfony-mercure.php"), keys: keys, url: srv.URL}
+}
+
+// env is the example's environment: the hub's URL and key.
+func (h symfonyHub) env(vars ...string) []string {
+	return append([]string{"SSEHUB_URL=" + h.url, "SSEHUB_JWT_KEY=" + string(h.keys.Secret)}, vars...)
 }
 
 // TestSymfonyMercure publishes with symfony/mercure, the PHP library of
@@ -33,14 +51,11 @@ func needSymfonyMercure(t *testing.T) {
 // every field of its Update; a wrong key gets the hub's 401 through the
 // library's exception.
 func TestSymfonyMercure(t *testing.T) {
-	php := needProgram(t, "php")
-	needSymfonyMercure(t)
-	script := examplePath(t, "php", "symfony-mercure.php")
-	keys := authtest.NewKeys(t)
-	srv := startServer(t, serverOptions{configure: func(c *app.Config) { c.JWTKey = string(keys.Secret) }})
-	sub := goSubscribe(t, srv.URL, []string{"orders", "https://example.com/books/{id}"},
-		client.WithToken(keys.HS256(t, authtest.Claims(nil, []string{"*"}, time.Time{}))))
-	env := []string{"SSEHUB_URL=" + srv.URL, "SSEHUB_JWT_KEY=" + string(keys.Secret), "SCRIPT=" + script}
+	h := newSymfonyHub(t)
+	php, script := h.php, h.script
+	sub := goSubscribe(t, h.url, []string{"orders", "https://example.com/books/{id}"},
+		client.WithToken(h.keys.HS256(t, authtest.Claims(nil, []string{"*"}, time.Time{}))))
+	env := h.env("SCRIPT=" + script)
 
 	data := `{"id":42,"item":"茶"}`
 	out, stderr, err := runProgram(t, env, php, script, "orders", data, "notification")
@@ -65,7 +80,7 @@ echo $hub->publish(new Symfony\Component\Mercure\Update($topics, "line 1\nline 2
 		t.Errorf("library event %+v", ev)
 	}
 
-	bad := append(env[:1:1], "SSEHUB_JWT_KEY=not-the-hub-key")
+	bad := []string{"SSEHUB_URL=" + h.url, "SSEHUB_JWT_KEY=not-the-hub-key"}
 	_, stderr, err = runProgram(t, bad, php, script, "orders", "x")
 	if err == nil || !strings.Contains(stderr, "401") || !strings.Contains(stderr, `"field":"Authorization"`) {
 		t.Errorf("publish with a wrong key: %v\n%s", err, stderr)
@@ -75,15 +90,12 @@ echo $hub->publish(new Symfony\Component\Mercure\Update($topics, "line 1\nline 2
 // TestSymfonyMercurePrivate checks that a private update published with
 // symfony/mercure reaches only subscribers allowed its topic.
 func TestSymfonyMercurePrivate(t *testing.T) {
-	php := needProgram(t, "php")
-	needSymfonyMercure(t)
-	script := examplePath(t, "php", "symfony-mercure.php")
-	keys := authtest.NewKeys(t)
-	srv := startServer(t, serverOptions{configure: func(c *app.Config) { c.JWTKey = string(keys.Secret) }})
-	allowed := goSubscribe(t, srv.URL, []string{"inbox/7"},
-		client.WithToken(keys.HS256(t, authtest.Claims(nil, []string{"inbox/7"}, time.Time{}))))
-	anonymous := goSubscribe(t, srv.URL, []string{"inbox/7"})
-	env := []string{"SSEHUB_URL=" + srv.URL, "SSEHUB_JWT_KEY=" + string(keys.Secret)}
+	h := newSymfonyHub(t)
+	php, script := h.php, h.script
+	allowed := goSubscribe(t, h.url, []string{"inbox/7"},
+		client.WithToken(h.keys.HS256(t, authtest.Claims(nil, []string{"inbox/7"}, time.Time{}))))
+	anonymous := goSubscribe(t, h.url, []string{"inbox/7"})
+	env := h.env()
 
 	if _, stderr, err := runProgram(t, env, php, script, "inbox/7", "secret", "", "private"); err != nil {
 		t.Fatalf("private publish: %v\n%s", err, stderr)
