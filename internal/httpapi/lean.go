@@ -17,7 +17,7 @@ import (
 // which only waits for the client to leave. Queued updates, a heartbeat
 // or the stream's end wake it: the wake that finds it asleep hands it to
 // the API's writers, which write everything queued as one chunk of the
-// updates' shared encoded bytes (writev) without ever waiting on the
+// updates' shared encoded bytes (one sendmsg) without ever waiting on the
 // client. A write the connection cannot take at once is finished by a
 // goroutine of the stream's own, which keeps writing until nothing is left.
 type leanStream struct {
