@@ -54,34 +54,26 @@ func TestNoCrossTalk(t *testing.T) {
 	}
 	for i := range clients {
 		wg.Go(func() {
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			untilClosed(stop, func(n int) bool {
 				if err := crossTalkVisit(host, i, n, &received); err != nil {
 					fail("client %d, visit %d: %v", i, n, err)
-					return
+					return false
 				}
-			}
+				return true
+			})
 		})
 	}
 	wg.Go(func() {
-		for n := 0; ; n++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+		untilClosed(stop, func(n int) bool {
 			topic := fmt.Sprintf("ct/%d", rand.IntN(clients))
 			code, body, err := s.publishForm(context.Background(), "/.well-known/mercure",
 				url.Values{"topic": {topic}, "data": {fmt.Sprintf("%s:%d:%s", topic, n, strings.Repeat("x", 200))}})
 			if err != nil || code != http.StatusOK {
 				fail("publish: %d %s %v", code, body, err)
-				return
+				return false
 			}
-		}
+			return true
+		})
 	})
 	time.Sleep(3 * time.Second)
 	close(stop)
@@ -145,4 +137,19 @@ func crossTalkVisit(host string, i, n int, received *atomic.Int64) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
+}
+
+// untilClosed calls step with 0, 1, 2… until it returns false or stop is
+// closed.
+func untilClosed(stop <-chan struct{}, step func(n int) bool) {
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if !step(n) {
+			return
+		}
+	}
 }

@@ -69,22 +69,20 @@ var errClientLeft = errors.New("the client left")
 // errWouldBlock is a write the connection could not take at once.
 var errWouldBlock = errors.New("write would block")
 
-// wake makes sure a writer will look at the stream. It never blocks: when
-// no pool writer will take it (before they start, after they stop) the
-// stream gets a goroutine of its own.
-func (s *leanStream) wake() {
+// Wake makes sure a writer will look at the stream (the hub calls it as
+// the subscription's hub.Waker). It never blocks: when no pool writer will
+// take it (before they start, after they stop) the stream gets a goroutine
+// of its own.
+func (s *leanStream) Wake() {
 	if s.pend.Add(1) == 1 && !s.api.writers.push(s) {
 		go s.run(nil)
 	}
 }
 
-// Wake is wake, for the hub (hub.Waker).
-func (s *leanStream) Wake() { s.wake() }
-
 // beat asks the writer for a heartbeat; the writer re-arms the timer.
 func (s *leanStream) beat() {
 	s.beatDue.Store(true)
-	s.wake()
+	s.Wake()
 }
 
 // end ends the stream for err, once. A graceful end lets the writer close
@@ -100,7 +98,7 @@ func (s *leanStream) end(err error) {
 	if !graceful(err) {
 		s.abort()
 	}
-	s.wake()
+	s.Wake()
 }
 
 // abort resets the connection: a write or read waiting on it fails now,

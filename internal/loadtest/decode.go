@@ -60,12 +60,6 @@ var errChunk = errors.New("malformed chunked body")
 // maxChunkHead bounds a chunk's size line (extensions included).
 const maxChunkHead = 256
 
-func newDecoder(chunked bool, maxEvent int) *decoder {
-	d := new(decoder)
-	d.init(chunked, maxEvent)
-	return d
-}
-
 // init readies d, the decoder of a body that is chunked or not, whose
 // events are at most maxEvent bytes (0: sse.DefaultMaxEventSize).
 func (d *decoder) init(chunked bool, maxEvent int) {

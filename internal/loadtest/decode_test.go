@@ -179,3 +179,10 @@ func endKind(err error) string {
 	}
 	return fmt.Sprint(err)
 }
+
+// newDecoder returns a decoder ready for a body (see decoder.init).
+func newDecoder(chunked bool, maxEvent int) *decoder {
+	d := new(decoder)
+	d.init(chunked, maxEvent)
+	return d
+}
