@@ -93,7 +93,7 @@ func (s *Store) commit(batch []*appendReq) {
 	var reserved uint64
 	err := s.db.Update(func(tx *bbolt.Tx) (err error) {
 		for _, req := range batch {
-			if err := put(tx, req.u); err != nil {
+			if err := s.put(tx, req.u); err != nil {
 				return err
 			}
 		}
@@ -136,10 +136,19 @@ func (s *Store) keepPosition() {
 	}
 }
 
-// put writes one update with its topic index entries and its id.
-func put(tx *bbolt.Tx, u *hub.Update) error {
+// appendFill is how full the buckets keyed by position pack their pages:
+// their keys only ever grow, so a split page is never written to again and
+// may be full. Fewer, fuller pages also mean smaller branch nodes, which
+// every commit reads in whole into memory (the most of its allocations).
+const appendFill = 1.0
+
+// put writes one update with its topic index entries and, unless the id
+// names its position itself, its id.
+func (s *Store) put(tx *bbolt.Tx, u *hub.Update) error {
 	key := seqKey(u.Seq)
-	if err := tx.Bucket(bucketUpdates).Put(key, encodeUpdate(u)); err != nil {
+	updates := tx.Bucket(bucketUpdates)
+	updates.FillPercent = appendFill
+	if err := updates.Put(key, encodeUpdate(u)); err != nil {
 		return err
 	}
 	topics := tx.Bucket(bucketTopics)
@@ -148,6 +157,7 @@ func put(tx *bbolt.Tx, u *hub.Update) error {
 		if err != nil {
 			return err
 		}
+		b.FillPercent = appendFill
 		flag := []byte{0}
 		if i == 0 {
 			flag[0] = 1 // canonical: deleting this entry deletes the update
@@ -156,7 +166,18 @@ func put(tx *bbolt.Tx, u *hub.Update) error {
 			return err
 		}
 	}
+	if seq, ok := s.generatedSeq(u.ID); ok && seq == u.Seq {
+		return nil
+	}
 	return tx.Bucket(bucketIDs).Put([]byte(u.ID), key)
+}
+
+// generatedSeq returns the position an id the hub generated in this
+// store's epoch names; ok is false for any other id. Publishers may not use
+// the hub's id prefix, so such an id is never a publisher's.
+func (s *Store) generatedSeq(id string) (seq uint64, ok bool) {
+	epoch, seq, ok := hub.ParseID(id)
+	return seq, ok && epoch == s.epoch
 }
 
 func contains(list []string, s string) bool {

@@ -45,3 +45,17 @@ func TopicIndexes(t *testing.T, s *Store) (counted, indexes int) {
 	defer s.counts.mu.Unlock()
 	return len(s.counts.n), indexes
 }
+
+// IDIndexSize returns how many ids the store's id index holds.
+func IDIndexSize(t *testing.T, s *Store) int {
+	t.Helper()
+	n := 0
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		n = tx.Bucket(bucketIDs).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

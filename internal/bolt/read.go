@@ -119,6 +119,8 @@ func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64) []uint64 {
 }
 
 // Lookup returns the position of a retained or staged update by its id.
+// An id the hub generated names its position; a publisher's id is looked
+// up in the id index.
 func (s *Store) Lookup(_ context.Context, id string) (uint64, bool, error) {
 	// Staged first: one unstaged since is in the transaction below.
 	if seq, ok := s.stagedSeq(id); ok {
@@ -127,15 +129,24 @@ func (s *Store) Lookup(_ context.Context, id string) (uint64, bool, error) {
 	var seq uint64
 	var ok bool
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		k := tx.Bucket(bucketIDs).Get([]byte(id))
-		if k == nil {
-			return nil
-		}
-		seq, ok = keySeq(k)
-		if ok && tx.Bucket(bucketUpdates).Get(k) == nil {
-			ok = false // retention deleted it
+		seq, ok = s.positionOf(tx, id)
+		if ok && tx.Bucket(bucketUpdates).Get(seqKey(seq)) == nil {
+			ok = false // retention deleted it, or it never was
 		}
 		return nil
 	})
 	return seq, ok, err
+}
+
+// positionOf returns the position id names: its own for an id the hub
+// generated, else the id index's entry.
+func (s *Store) positionOf(tx *bbolt.Tx, id string) (uint64, bool) {
+	if seq, ok := s.generatedSeq(id); ok {
+		return seq, true
+	}
+	k := tx.Bucket(bucketIDs).Get([]byte(id))
+	if k == nil {
+		return 0, false
+	}
+	return keySeq(k)
 }

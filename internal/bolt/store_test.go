@@ -156,3 +156,40 @@ func TestAppendAfterCloseFails(t *testing.T) {
 		t.Fatal("append after close succeeded")
 	}
 }
+
+// TestGeneratedIDsNeedNoIndex: an id the hub generated names its position,
+// so only publishers' ids take room in the id index. Both kinds are found,
+// and neither once retention has deleted its update.
+func TestGeneratedIDsNeedNoIndex(t *testing.T) {
+	s := open(t, bolt.Config{MaxEvents: 2, RetainInterval: time.Hour})
+	epoch, _, _ := s.Position()
+	generated := func(seq uint64) *hub.Update {
+		u := historytest.Update(seq, "", "a")
+		u.ID = hub.FormatID(epoch, seq)
+		if err := u.Encode(); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	historytest.Append(t, s, generated(1), historytest.Update(2, "", "a"), generated(3))
+	if n := bolt.IDIndexSize(t, s); n != 1 {
+		t.Errorf("the id index holds %d ids, want 1 (the publisher's)", n)
+	}
+	ctx := context.Background()
+	for id, want := range map[string]uint64{hub.FormatID(epoch, 1): 1, "id2": 2, hub.FormatID(epoch, 3): 3} {
+		if seq, ok, err := s.Lookup(ctx, id); err != nil || !ok || seq != want {
+			t.Errorf("lookup %s = %d %v %v, want %d", id, seq, ok, err, want)
+		}
+	}
+	for _, id := range []string{hub.FormatID("another-epoch", 1), hub.FormatID(epoch, 9)} {
+		if seq, ok, err := s.Lookup(ctx, id); ok || err != nil {
+			t.Errorf("lookup %s = %d %v %v, want not found", id, seq, ok, err)
+		}
+	}
+	if err := s.Retain(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Lookup(ctx, hub.FormatID(epoch, 1)); ok {
+		t.Error("a trimmed generated id is still found")
+	}
+}
