@@ -86,6 +86,7 @@ type API struct {
 	counts  streamCounters
 	taken   takenStreams
 	writers writerPool
+	hangups hangups    // notices clients leaving their taken-over streams
 	subs    *announcer // the active subscriptions; nil when they are off
 }
 

@@ -13,8 +13,9 @@ import (
 )
 
 // leanStream is a subscription stream on a connection taken over from
-// net/http (see API.TakeOver). While idle it has one goroutine, its reader,
-// which only waits for the client to leave. Queued updates, a heartbeat
+// net/http (see API.TakeOver). While idle it has no goroutine: the API's
+// hangup watcher (on Linux; elsewhere a reader goroutine of its own) waits
+// for the client to leave. Queued updates, a heartbeat
 // or the stream's end wake it: the wake that finds it asleep hands it to
 // the API's writers, which write everything queued as one chunk of the
 // updates' shared encoded bytes (one sendmsg) without ever waiting on the
@@ -60,7 +61,7 @@ type leanStream struct {
 	heartbeat *time.Timer
 	expiry    *time.Timer // nil when the token never expires
 
-	rbuf [64]byte // the reader's: whatever the client sends is discarded
+	watched int32 // the stream's slot in API.hangups plus one; 0 if none
 }
 
 // Reasons a taken-over stream ends besides those of the hub.
@@ -161,6 +162,7 @@ func (s *leanStream) finish(err error) {
 	if tc, ok := s.conn.(*net.TCPConn); ok && (!s.last || len(s.out) > 0) {
 		_ = tc.SetLinger(0) // not a graceful end, or its last chunk was not written: reset
 	}
+	s.api.hangups.forget(s)
 	_ = s.conn.Close()
 	s.putVec()
 	s.sub.Close()
@@ -173,11 +175,22 @@ func (s *leanStream) finish(err error) {
 	s.api.taken.wg.Done()
 }
 
+// watch has the API notice s's client leaving: its hangup watcher when it
+// can, else a reader goroutine of the stream's own.
+func (a *API) watch(s *leanStream) {
+	if a.hangups.watch(s) {
+		return
+	}
+	a.taken.wg.Add(1)
+	go s.read()
+}
+
 // read waits for the client to leave, discarding whatever it sends.
 func (s *leanStream) read() {
 	defer s.api.taken.wg.Done()
+	var buf [64]byte
 	for {
-		if _, err := s.conn.Read(s.rbuf[:]); err != nil {
+		if _, err := s.conn.Read(buf[:]); err != nil {
 			s.end(errClientLeft)
 			return
 		}

@@ -22,8 +22,8 @@ type takenStreams struct {
 	servers map[*http.Server]bool
 	open    map[*leanStream]struct{}
 	closing bool // CloseStreams or a server's Shutdown began: take no more
-	// wg counts two per open stream: its reader goroutine, and its writer
-	// until the stream is finished.
+	// wg counts, per open stream, its writer until the stream is finished,
+	// and its reader goroutine if it has one (see API.watch).
 	wg sync.WaitGroup
 }
 
@@ -38,7 +38,7 @@ func (t *takenStreams) add(s *leanStream) bool {
 		t.open = map[*leanStream]struct{}{}
 	}
 	t.open[s] = struct{}{}
-	t.wg.Add(2)
+	t.wg.Add(1)
 	return true
 }
 
@@ -64,11 +64,11 @@ func (t *takenStreams) list(closing bool) []*leanStream {
 // TakeOver lets the API take over from srv the connections of its
 // subscription streams over plain HTTP/1.1 (not TLS, not HTTP/2): once the
 // response headers are out, the handler returns and net/http forgets the
-// connection. An idle stream then costs one small goroutine watching for the
-// client to leave; updates are written by a goroutine started when they are
-// queued, which returns once they are written. srv's Shutdown ends these
-// streams (without waiting for them: call CloseStreams for that), and so
-// does the hub's EndSubscriptions. Call TakeOver before srv serves.
+// connection. An idle stream then has no goroutine of its own (on Linux;
+// elsewhere one small reader): one watcher notices the clients leaving, and
+// a pool of writers writes the updates as they are queued. srv's Shutdown
+// ends these streams (without waiting for them: call CloseStreams for
+// that), and so does the hub's EndSubscriptions. Call TakeOver before srv serves.
 func (a *API) TakeOver(srv *http.Server) {
 	a.taken.mu.Lock()
 	if a.taken.servers == nil {
@@ -107,6 +107,7 @@ func (a *API) closeTaken(ctx context.Context) error {
 		a.taken.wg.Wait()
 		close(done)
 	}()
+	defer a.hangups.close()
 	defer a.writers.close()
 	select {
 	case <-done:
@@ -156,7 +157,7 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 		return true
 	}
 	a.counts.replayed.Add(uint64(sub.Replayed()))
-	go s.read()
+	a.watch(s)
 	s.heartbeat = time.AfterFunc(a.cfg.Heartbeat, s.beat)
 	if claims != nil && !claims.Expiry.IsZero() {
 		s.expiry = time.AfterFunc(time.Until(claims.Expiry), func() { s.end(errTokenExpired) })

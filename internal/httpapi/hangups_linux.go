@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// hangups notices clients leaving their taken-over streams: one epoll
+// instance and one goroutine watch every stream's connection, so that an
+// idle stream has no goroutine, and no stack, of its own. A client that
+// closes or resets its connection ends its stream; bytes a client sends
+// (a stream never reads any) are discarded.
+//
+// An epoll event names its stream by a slot and the slot's generation, not
+// by the descriptor, whose number a closed connection gives back: a stream
+// is forgotten, under mu, before its connection is closed, and an event
+// that was already on its way then finds the generation changed.
+type hangups struct {
+	start sync.Once
+	mu    sync.Mutex
+	epfd  int // -1 when epoll is unavailable or the watcher has stopped
+	stop  int // an eventfd in the epoll set, written to stop the watcher
+	slots []hangupSlot
+	free  []int32 // slots to reuse
+	done  chan struct{}
+	buf   [512]byte // the watcher's, for the bytes it discards
+}
+
+type hangupSlot struct {
+	s   *leanStream // nil while free
+	gen int32
+}
+
+// stopSlot marks the stop eventfd's events.
+const stopSlot = -1
+
+// open creates the epoll instance and starts the watcher; without one,
+// every stream gets a reader goroutine instead.
+func (h *hangups) open() {
+	h.epfd, h.stop = -1, -1
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return
+	}
+	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err == nil {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: stopSlot}
+		err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, stop, &ev)
+	}
+	if err != nil {
+		_ = unix.Close(epfd)
+		if stop >= 0 {
+			_ = unix.Close(stop)
+		}
+		return
+	}
+	h.epfd, h.stop, h.done = epfd, stop, make(chan struct{})
+	go h.run(epfd)
+}
+
+// watch starts watching s's connection; false tells that it cannot (not
+// a plain socket, or the watcher is unavailable or stopped), and s needs a
+// reader goroutine. Only s's writer calls it, before s runs.
+func (h *hangups) watch(s *leanStream) bool {
+	if !s.direct {
+		return false
+	}
+	h.start.Do(h.open)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.epfd < 0 {
+		return false
+	}
+	var i int32
+	if n := len(h.free); n > 0 {
+		i, h.free = h.free[n-1], h.free[:n-1]
+	} else {
+		i = int32(len(h.slots))
+		h.slots = append(h.slots, hangupSlot{})
+	}
+	h.slots[i].s = s
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: i, Pad: h.slots[i].gen}
+	if err := unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, int(s.fd), &ev); err != nil {
+		h.release(i)
+		return false
+	}
+	s.watched = i + 1
+	return true
+}
+
+// forget stops watching s; its writer calls it before closing the
+// connection.
+func (h *hangups) forget(s *leanStream) {
+	if s.watched == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.epfd >= 0 {
+		_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_DEL, int(s.fd), nil)
+	}
+	h.release(s.watched - 1)
+	s.watched = 0
+}
+
+// release frees slot i for reuse, under mu.
+func (h *hangups) release(i int32) {
+	h.slots[i] = hangupSlot{gen: h.slots[i].gen + 1}
+	h.free = append(h.free, i)
+}
+
+// run waits for the events of epfd's connections until close.
+func (h *hangups) run(epfd int) {
+	defer close(h.done)
+	events := make([]unix.EpollEvent, 128)
+	for {
+		n, err := unix.EpollWait(epfd, events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		for _, ev := range events[:n] {
+			if ev.Fd == stopSlot {
+				return
+			}
+			h.serve(ev)
+		}
+	}
+}
+
+// serve handles the event of one connection: a hangup or an error ends
+// its stream; bytes from the client are discarded, and the end behind
+// them ends it too.
+func (h *hangups) serve(ev unix.EpollEvent) {
+	h.mu.Lock()
+	slot := h.slots[ev.Fd]
+	h.mu.Unlock()
+	if slot.s == nil || slot.gen != ev.Pad {
+		return // forgotten since the event came
+	}
+	if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 || !h.discard(slot.s) {
+		slot.s.end(errClientLeft)
+	}
+}
+
+// discard reads and drops what the client of s sent, without waiting. It
+// reports false once the client has closed its side or the connection
+// failed, or was closed meanwhile: the read goes through the connection,
+// which keeps its descriptor open while it lasts.
+func (h *hangups) discard(s *leanStream) bool {
+	open := true
+	err := s.raw.Read(func(fd uintptr) bool {
+		for {
+			n, _, err := unix.Recvfrom(int(fd), h.buf[:], unix.MSG_DONTWAIT)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				return true
+			case err != nil || n == 0:
+				open = false
+				return true
+			}
+		}
+	})
+	return open && err == nil
+}
+
+// close stops the watcher, once every stream is finished.
+func (h *hangups) close() {
+	h.start.Do(func() { h.epfd, h.stop = -1, -1 }) // never start after this
+	h.mu.Lock()
+	epfd, stop, done := h.epfd, h.stop, h.done
+	h.epfd, h.stop = -1, -1
+	h.mu.Unlock()
+	if epfd < 0 {
+		return
+	}
+	one := [8]byte{1}
+	_, _ = unix.Write(stop, one[:])
+	<-done
+	_ = unix.Close(epfd)
+	_ = unix.Close(stop)
+}

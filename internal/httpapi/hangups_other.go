@@ -1,0 +1,16 @@
+//go:build !linux
+
+package httpapi
+
+// hangups would watch the streams' connections for their clients leaving;
+// elsewhere than on Linux every stream has a reader goroutine instead.
+type hangups struct{}
+
+// watch reports false: s needs a reader goroutine.
+func (*hangups) watch(*leanStream) bool { return false }
+
+// forget does nothing.
+func (*hangups) forget(*leanStream) {}
+
+// close does nothing.
+func (*hangups) close() {}
