@@ -35,6 +35,9 @@ type hangupSlot struct {
 // stopSlot marks the stop eventfd's events.
 const stopSlot = -1
 
+// run starts the watcher, once (TakeOver).
+func (h *hangups) run() { h.start.Do(h.open) }
+
 // open creates the epoll instance and starts the watcher; without one,
 // every stream gets a reader goroutine instead.
 func (h *hangups) open() {
@@ -56,7 +59,7 @@ func (h *hangups) open() {
 		return
 	}
 	h.epfd, h.stop, h.done = epfd, stop, make(chan struct{})
-	go h.run(epfd)
+	go h.watchAll(epfd)
 }
 
 // watch starts watching s's connection; false tells that it cannot (not
@@ -66,7 +69,7 @@ func (h *hangups) watch(s *leanStream) bool {
 	if !s.direct {
 		return false
 	}
-	h.start.Do(h.open)
+	h.run()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.epfd < 0 {
@@ -110,8 +113,8 @@ func (h *hangups) release(i int32) {
 	h.free = append(h.free, i)
 }
 
-// run waits for the events of epfd's connections until close.
-func (h *hangups) run(epfd int) {
+// watchAll waits for the events of epfd's connections until close.
+func (h *hangups) watchAll(epfd int) {
 	defer close(h.done)
 	events := make([]unix.EpollEvent, 128)
 	for {

@@ -6,6 +6,9 @@ package httpapi
 // elsewhere than on Linux every stream has a reader goroutine instead.
 type hangups struct{}
 
+// run does nothing.
+func (*hangups) run() {}
+
 // watch reports false: s needs a reader goroutine.
 func (*hangups) watch(*leanStream) bool { return false }
 
