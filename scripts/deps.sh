@@ -4,8 +4,9 @@
 # real clients, php-cli and Debian's symfony/mercure (the PHP Mercure
 # library) for the PHP examples, nginx for the reverse-proxy test of
 # deploy/nginx.conf, redis-server for the cluster tests (each test starts its
-# own on a free port; the package's service is not used). Safe to run again;
-# does nothing when all is present.
+# own on a free port; the package's service is not used), podman to build and
+# run deploy/Dockerfile's image. Safe to run again; does nothing when all is
+# present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,12 @@ command -v php >/dev/null 2>&1 || need+=(php-cli)
 [ -f /usr/share/php/Symfony/Component/Mercure/autoload.php ] || need+=(php-symfony-mercure)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# podman builds and runs deploy/Dockerfile's image (e2e/container_test.go);
+# runc runs it where crun cannot (cgroups v1/v2 hybrids); debootstrap makes
+# the build stage's base image when no registry is reachable.
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || need+=(runc)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}" >&2
@@ -36,3 +43,6 @@ if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
   npm ci --prefix e2e/node --no-audit --no-fund --loglevel=error
   cp "$lock" "$stamp"
 fi
+
+# The base image of deploy/Dockerfile's build stage, for the container test.
+PATH=$PATH:/usr/sbin scripts/golang-image.sh
