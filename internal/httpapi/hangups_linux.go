@@ -24,7 +24,11 @@ type hangups struct {
 	slots []hangupSlot
 	free  []int32 // slots to reuse
 	done  chan struct{}
-	buf   [512]byte // the watcher's, for the bytes it discards
+	// failed tells that epoll_wait failed, which it cannot with a valid
+	// instance: streams are no longer watched (those watched end at their
+	// next heartbeat's failed write, as a client leaves).
+	failed bool
+	buf    [512]byte // the watcher's, for the bytes it discards
 }
 
 type hangupSlot struct {
@@ -72,7 +76,7 @@ func (h *hangups) watch(s *leanStream) bool {
 	h.run()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.epfd < 0 {
+	if h.epfd < 0 || h.failed {
 		return false
 	}
 	var i int32
@@ -123,6 +127,9 @@ func (h *hangups) watchAll(epfd int) {
 			continue
 		}
 		if err != nil {
+			h.mu.Lock()
+			h.failed = true
+			h.mu.Unlock()
 			return
 		}
 		for _, ev := range events[:n] {
