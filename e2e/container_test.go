@@ -25,9 +25,9 @@ import (
 const goldenImage = "docker.io/library/golang:1.26"
 
 // podman runs podman commands for the container test: with runc when it is
-// installed (crun refuses hosts that mix cgroup v1 and v2), and with the
-// limits of this process, which a container may not raise where root lacks
-// CAP_SYS_RESOURCE.
+// installed (crun refuses hosts that mix cgroup v1 and v2; deps.sh installs
+// runc), and with limits no higher than this process's, which a container
+// may not raise where root lacks CAP_SYS_RESOURCE.
 type podman struct {
 	path    string
 	global  []string // before the command
@@ -38,8 +38,11 @@ type podman struct {
 func newPodman(t *testing.T) *podman {
 	t.Helper()
 	p := &podman{path: needProgram(t, "podman"), timeout: 10 * time.Minute}
-	if runc := needProgram(t, "runc"); runc != "" {
-		p.global = []string{"--runtime", runc}
+	for _, runc := range []string{"/usr/sbin/runc", "/usr/bin/runc"} {
+		if _, err := os.Stat(runc); err == nil {
+			p.global = []string{"--runtime", runc}
+			break
+		}
 	}
 	// Lowering a limit is always allowed: the open files to this process's,
 	// the processes to plenty for one hub.
