@@ -138,8 +138,13 @@ func TestContainerImage(t *testing.T) {
 	if ev := nextClientEvent(t, sub); ev.Data != "from the host" || ev.ID != id {
 		t.Fatalf("got %q (%s), want %q (%s)", ev.Data, ev.ID, "from the host", id)
 	}
-	if resp, err := http.Post(base+"/.well-known/mercure", "application/x-www-form-urlencoded", strings.NewReader("topic=boxed&data=x")); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("publish without a token: %v %v, want 401", resp, err)
+	resp, err := http.Post(base+"/.well-known/mercure", "application/x-www-form-urlencoded", strings.NewReader("topic=boxed&data=x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("publish without a token: %s, want 401", resp.Status)
 	}
 
 	// SIGTERM (podman stop) ends it cleanly. A new container on the same
