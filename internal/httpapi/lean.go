@@ -15,12 +15,12 @@ import (
 // leanStream is a subscription stream on a connection taken over from
 // net/http (see API.TakeOver). While idle it has no goroutine: the API's
 // hangup watcher (on Linux; elsewhere a reader goroutine of its own) waits
-// for the client to leave. Queued updates, a heartbeat
-// or the stream's end wake it: the wake that finds it asleep hands it to
-// the API's writers, which write everything queued as one chunk of the
-// updates' shared encoded bytes (one sendmsg) without ever waiting on the
-// client. A write the connection cannot take at once is finished by a
-// goroutine of the stream's own, which keeps writing until nothing is left.
+// for the client to leave. Queued updates, a heartbeat or the stream's end
+// wake it: the wake that finds it asleep hands it to the API's writers,
+// which write everything queued as one chunk of the updates' shared encoded
+// bytes (one sendmsg) without ever waiting on the client. A write the
+// connection cannot take at once is finished by a goroutine of the stream's
+// own, which keeps writing until nothing is left.
 type leanStream struct {
 	// What a wake and the writer touch at every delivery comes first, in
 	// two cache lines: with thousands of streams each one's state is out

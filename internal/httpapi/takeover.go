@@ -67,8 +67,8 @@ func (t *takenStreams) list(closing bool) []*leanStream {
 // connection. An idle stream then has no goroutine of its own (on Linux;
 // elsewhere one small reader): one watcher notices the clients leaving, and
 // a pool of writers writes the updates as they are queued. srv's Shutdown
-// ends these streams (without waiting for them: call CloseStreams for
-// that), and so does the hub's EndSubscriptions. Call TakeOver before srv serves.
+// ends these streams (without waiting for them: call CloseStreams for that),
+// and so does the hub's EndSubscriptions. Call TakeOver before srv serves.
 func (a *API) TakeOver(srv *http.Server) {
 	a.taken.mu.Lock()
 	if a.taken.servers == nil {
