@@ -45,7 +45,7 @@ type server struct {
 // newServer starts the app configured by DefaultConfig and then mutate.
 // Cleanup ends the streams, closes the client's idle connections and the
 // server, in that order.
-func newServer(t *testing.T, mutate func(*app.Config)) *server {
+func newServer(t testing.TB, mutate func(*app.Config)) *server {
 	t.Helper()
 	cfg := app.DefaultConfig()
 	cfg.DataDir = "" // memory history: these tests check its immediate bounds
@@ -76,7 +76,7 @@ func newServer(t *testing.T, mutate func(*app.Config)) *server {
 }
 
 // waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	if err := poll(10*time.Second, cond); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
@@ -109,7 +109,7 @@ func (s *server) connState(addr net.Addr) (http.ConnState, bool) {
 }
 
 // waitSubscribers waits until the hub has exactly n subscriptions.
-func (s *server) waitSubscribers(t *testing.T, n int) {
+func (s *server) waitSubscribers(t testing.TB, n int) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d subscribers", n), func() bool { return s.app.Hub().Stats().Subscribers == n })
 }
