@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +29,8 @@ type hangups struct {
 	// instance: streams are no longer watched (those watched end at their
 	// next heartbeat's failed write, as a client leaves).
 	failed bool
-	buf    [512]byte // the watcher's, for the bytes it discards
+	log    *slog.Logger // nil: no logging
+	buf    [512]byte    // the watcher's, for the bytes it discards
 }
 
 type hangupSlot struct {
@@ -39,8 +41,13 @@ type hangupSlot struct {
 // stopSlot marks the stop eventfd's events.
 const stopSlot = -1
 
-// run starts the watcher, once (TakeOver).
-func (h *hangups) run() { h.start.Do(h.open) }
+// run starts the watcher, once (TakeOver), logging to log.
+func (h *hangups) run(log *slog.Logger) {
+	h.start.Do(func() {
+		h.log = log
+		h.open()
+	})
+}
 
 // open creates the epoll instance and starts the watcher; without one,
 // every stream gets a reader goroutine instead.
@@ -48,6 +55,7 @@ func (h *hangups) open() {
 	h.epfd, h.stop = -1, -1
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
+		h.warn("epoll_create1", err)
 		return
 	}
 	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
@@ -56,6 +64,7 @@ func (h *hangups) open() {
 		err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, stop, &ev)
 	}
 	if err != nil {
+		h.warn("eventfd", err)
 		_ = unix.Close(epfd)
 		if stop >= 0 {
 			_ = unix.Close(stop)
@@ -66,6 +75,13 @@ func (h *hangups) open() {
 	go h.watchAll(epfd)
 }
 
+// warn logs that the watcher cannot work, for the error of call.
+func (h *hangups) warn(call string, err error) {
+	if h.log != nil {
+		h.log.Warn("hangup watcher unavailable: every stream gets a reader goroutine", "call", call, "err", err)
+	}
+}
+
 // watch starts watching s's connection; false tells that it cannot (not
 // a plain socket, or the watcher is unavailable or stopped), and s needs a
 // reader goroutine. Only s's writer calls it, before s runs.
@@ -73,7 +89,7 @@ func (h *hangups) watch(s *leanStream) bool {
 	if !s.direct {
 		return false
 	}
-	h.run()
+	h.start.Do(h.open) // TakeOver has started it, unless a test skipped that
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.epfd < 0 || h.failed {
@@ -127,6 +143,7 @@ func (h *hangups) watchAll(epfd int) {
 			continue
 		}
 		if err != nil {
+			h.warn("epoll_wait", err)
 			h.mu.Lock()
 			h.failed = true
 			h.mu.Unlock()

@@ -2,12 +2,14 @@
 
 package httpapi
 
+import "log/slog"
+
 // hangups would watch the streams' connections for their clients leaving;
 // elsewhere than on Linux every stream has a reader goroutine instead.
 type hangups struct{}
 
 // run does nothing.
-func (*hangups) run() {}
+func (*hangups) run(*slog.Logger) {}
 
 // watch reports false: s needs a reader goroutine.
 func (*hangups) watch(*leanStream) bool { return false }

@@ -77,7 +77,7 @@ func (a *API) TakeOver(srv *http.Server) {
 	a.taken.servers[srv] = true
 	a.taken.mu.Unlock()
 	a.writers.run()
-	a.hangups.run()
+	a.hangups.run(a.log)
 	srv.RegisterOnShutdown(func() {
 		for _, s := range a.taken.list(true) {
 			s.end(errShutdown)
