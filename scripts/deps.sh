@@ -25,8 +25,9 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || need+=(runc)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
-# (podman's port publishing, -p, goes through iptables)
-command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
+# slirp4netns publishes the container's port in user space (the default
+# bridge would leave NAT rules, and connection tracking, on the host).
+command -v slirp4netns >/dev/null 2>&1 || need+=(slirp4netns)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}" >&2

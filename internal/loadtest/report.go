@@ -164,6 +164,12 @@ type Result struct {
 	// all its subscribers are in this process.
 	BenchPublishCPUSeconds float64 `json:"bench_cpu_publishing_s,omitempty"`
 
+	// HostTracked is how many connections the host's firewall tracked
+	// once the streams were open: as many as the streams or more means
+	// every packet of the run went through connection tracking, which
+	// costs both sides CPU (docs/loadtest.md); 0 and left out when none.
+	HostTracked int64 `json:"host_conntrack_entries,omitempty"`
+
 	Seconds  float64        `json:"duration_s"`
 	TimedOut bool           `json:"timed_out"`
 	Errors   map[string]int `json:"errors,omitempty"`
@@ -208,6 +214,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		row("bench CPU", "%.2f s, %.2f s of it while publishing", r.BenchCPUSeconds, r.BenchPublishCPUSeconds)
 	} else {
 		row("bench CPU", "%.2f s", r.BenchCPUSeconds)
+	}
+	if r.HostTracked > 0 && r.HostTracked >= int64(r.Connections) {
+		row("host", "the firewall tracks %d connections: every packet pays for connection tracking (docs/loadtest.md)", r.HostTracked)
 	}
 	row("duration", "%.2f s%s", r.Seconds, map[bool]string{true: " (TIMED OUT: partial results)"}[r.TimedOut])
 	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {

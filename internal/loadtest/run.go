@@ -65,6 +65,7 @@ type runner struct {
 	children []*childGroup
 	cpuIdle  time.Duration // this process's CPU time when publishing began
 	cpuEnd   time.Duration // and once the streams were closed
+	tracked  int64         // connections the host's firewall tracked once the streams were open
 }
 
 // phases connects, idles, publishes and waits for the deliveries until run
@@ -77,6 +78,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 	fmt.Fprintf(r.progress, "connected %d, failed %d, in %.2fs; idle for %v\n", conn.Connected, conn.Failed, conn.ConnectSeconds, cfg.Warmup)
 	sleepUntil(run, time.Now().Add(cfg.Warmup))
 	r.server.idle()
+	r.tracked = trackedConnections()
 	r.cpuIdle = selfCPU()
 
 	pub := newPublishStats(cfg.Topics)
@@ -96,6 +98,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 func (r *runner) result(rep Report, pub publishStats, errs []error) (*Result, error) {
 	res := newResult(r.cfg, r.targets, rep, pub)
 	r.server.fill(res)
+	res.HostTracked = r.tracked
 	cpu := selfCPU()
 	for _, c := range r.children {
 		cpu += c.childCPU()
