@@ -77,24 +77,3 @@ func parseCPU(stat []byte) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
-
-// conntrackCount is where Linux tells how many connections netfilter's
-// connection tracking holds; it is missing while nothing loaded it.
-const conntrackCount = "/proc/sys/net/netfilter/nf_conntrack_count"
-
-// trackedConnections returns how many connections the host's firewall
-// tracks, 0 when it tracks none or cannot tell. NAT rules (Docker's,
-// podman's bridge) make it track every connection, loopback included, and
-// every packet then pays for a lookup (docs/loadtest.md, "Reading the
-// figures").
-func trackedConnections() int64 {
-	b, err := os.ReadFile(conntrackCount)
-	if err != nil {
-		return 0
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return n
-}

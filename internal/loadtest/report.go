@@ -169,6 +169,11 @@ type Result struct {
 	// every packet of the run went through connection tracking, which
 	// costs both sides CPU (docs/loadtest.md); 0 and left out when none.
 	HostTracked int64 `json:"host_conntrack_entries,omitempty"`
+	// HostStolenSeconds is the CPU time the hypervisor took from the
+	// machine's CPUs over the span of server_cpu_s ("steal" in /proc/stat,
+	// summed over the CPUs): on a virtual machine, time the hub and the
+	// tool were ready to run and could not. 0 and left out when none.
+	HostStolenSeconds float64 `json:"host_steal_s,omitempty"`
 
 	Seconds  float64        `json:"duration_s"`
 	TimedOut bool           `json:"timed_out"`
@@ -217,6 +222,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if r.HostTracked > 0 && r.HostTracked >= int64(r.Connections) {
 		row("host", "the firewall tracks %d connections: every packet pays for connection tracking (docs/loadtest.md)", r.HostTracked)
+	}
+	if r.HostStolenSeconds > 0 {
+		row("host", "%.2f s of CPU taken by the hypervisor while publishing (steal)", r.HostStolenSeconds)
 	}
 	row("duration", "%.2f s%s", r.Seconds, map[bool]string{true: " (TIMED OUT: partial results)"}[r.TimedOut])
 	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {

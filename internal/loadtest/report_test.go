@@ -122,22 +122,3 @@ func TestReadProcSelf(t *testing.T) {
 		t.Errorf("own RSS %d KiB", s.RSSKiB)
 	}
 }
-
-// TestTableWarnsOfConnectionTracking: a run whose connections the host's
-// firewall tracked says so; a few tracked connections of others do not.
-func TestTableWarnsOfConnectionTracking(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		tracked int64
-		warns   bool
-	}{{0, false}, {6, false}, {1000, true}, {1500, true}} {
-		r := &Result{Connections: 1000, HostTracked: c.tracked}
-		var buf bytes.Buffer
-		if err := r.WriteTable(&buf); err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.Contains(buf.String(), "connection tracking"); got != c.warns {
-			t.Errorf("%d tracked of 1,000: warning %v, want %v\n%s", c.tracked, got, c.warns, buf.String())
-		}
-	}
-}

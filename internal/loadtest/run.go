@@ -61,11 +61,11 @@ type runner struct {
 	began    time.Time
 	progress io.Writer
 	server   serverProbe
+	host     hostProbe
 	groups   []group
 	children []*childGroup
 	cpuIdle  time.Duration // this process's CPU time when publishing began
 	cpuEnd   time.Duration // and once the streams were closed
-	tracked  int64         // connections the host's firewall tracked once the streams were open
 }
 
 // phases connects, idles, publishes and waits for the deliveries until run
@@ -78,7 +78,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 	fmt.Fprintf(r.progress, "connected %d, failed %d, in %.2fs; idle for %v\n", conn.Connected, conn.Failed, conn.ConnectSeconds, cfg.Warmup)
 	sleepUntil(run, time.Now().Add(cfg.Warmup))
 	r.server.idle()
-	r.tracked = trackedConnections()
+	r.host.idle()
 	r.cpuIdle = selfCPU()
 
 	pub := newPublishStats(cfg.Topics)
@@ -90,6 +90,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 	fmt.Fprintf(r.progress, "published %d (%d errors); waiting for deliveries\n", pub.Published, pub.Errors)
 	rep, finishErrs := collect(r.groups, func(g group) (Report, error) { return g.finish(hard, until, pub.PerTopic, cfg.Drain) })
 	r.server.done()
+	r.host.done()
 	r.cpuEnd = selfCPU()
 	return rep, pub, append(errs, finishErrs...)
 }
@@ -98,7 +99,7 @@ func (r *runner) phases(run, hard context.Context) (Report, publishStats, []erro
 func (r *runner) result(rep Report, pub publishStats, errs []error) (*Result, error) {
 	res := newResult(r.cfg, r.targets, rep, pub)
 	r.server.fill(res)
-	res.HostTracked = r.tracked
+	r.host.fill(res)
 	cpu := selfCPU()
 	for _, c := range r.children {
 		cpu += c.childCPU()
