@@ -38,6 +38,7 @@ type podman struct {
 func newPodman(t *testing.T) *podman {
 	t.Helper()
 	p := &podman{path: needProgram(t, "podman"), timeout: 10 * time.Minute}
+	needProgram(t, "slirp4netns") // publishes the hub's port without touching the host's firewall
 	for _, runc := range []string{"/usr/sbin/runc", "/usr/bin/runc"} {
 		if _, err := os.Stat(runc); err == nil {
 			p.global = []string{"--runtime", runc}

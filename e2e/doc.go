@@ -5,9 +5,10 @@
 // and run with podman) are tested against real servers too.
 //
 // The tests need what scripts/deps.sh installs (Chromium at
-// /usr/bin/chromium, php-cli, Node.js, nginx, redis-server, podman). Without
-// it they skip, except under CI=true, where they fail. With SSEHUB_SCREENSHOT=path set,
-// TestConsoleScreenshot saves a PNG of the console there (a relative path is
-// taken from the repository root); with SSEHUB_STATS_SCREENSHOT=path,
-// TestStatsPage saves one of the live stats page.
+// /usr/bin/chromium, php-cli, Node.js, nginx, redis-server, podman and
+// slirp4netns). Without it they skip, except under CI=true, where they
+// fail. With SSEHUB_SCREENSHOT=path set, TestConsoleScreenshot saves a PNG
+// of the console there (a relative path is taken from the repository
+// root); with SSEHUB_STATS_SCREENSHOT=path, TestStatsPage saves one of the
+// live stats page.
 package e2e
