@@ -1,9 +1,11 @@
 package bolt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -92,10 +94,14 @@ func (s *Store) commit(batch []*appendReq) {
 	}
 	var reserved uint64
 	err := s.db.Update(func(tx *bbolt.Tx) (err error) {
+		entries := map[string][]indexRecord{}
 		for _, req := range batch {
-			if err := s.put(tx, req.u); err != nil {
+			if err := s.put(tx, req.u, entries); err != nil {
 				return err
 			}
+		}
+		if err := writeIndexes(tx, entries); err != nil {
+			return err
 		}
 		reserved, err = s.reserve(tx)
 		return err
@@ -142,34 +148,41 @@ func (s *Store) keepPosition() {
 // every commit reads in whole into memory (the most of its allocations).
 const appendFill = 1.0
 
-// put writes one update with its topic index entries and, unless the id
-// names its position itself, its id.
-func (s *Store) put(tx *bbolt.Tx, u *hub.Update) error {
+// put writes one update and, unless the id names its position itself, its
+// id; it adds the update's topic index entries to entries, for
+// writeIndexes. The first topic is canonical: removing its entry deletes
+// the update.
+func (s *Store) put(tx *bbolt.Tx, u *hub.Update, entries map[string][]indexRecord) error {
 	key := seqKey(u.Seq)
 	updates := tx.Bucket(bucketUpdates)
 	updates.FillPercent = appendFill
 	if err := updates.Put(key, encodeUpdate(u)); err != nil {
 		return err
 	}
-	topics := tx.Bucket(bucketTopics)
 	for i, t := range u.Topics {
-		b, err := topics.CreateBucketIfNotExists([]byte(t))
-		if err != nil {
-			return err
-		}
-		b.FillPercent = appendFill
-		flag := []byte{0}
-		if i == 0 {
-			flag[0] = 1 // canonical: deleting this entry deletes the update
-		}
-		if err := b.Put(key, flag); err != nil {
-			return err
+		if !contains(u.Topics[:i], t) {
+			entries[t] = append(entries[t], indexRecord{u.Seq, i == 0})
 		}
 	}
 	if seq, ok := s.generatedSeq(u.ID); ok && seq == u.Seq {
 		return nil
 	}
 	return tx.Bucket(bucketIDs).Put([]byte(u.ID), key)
+}
+
+// writeIndexes adds a commit's index entries to their topics' indexes.
+func writeIndexes(tx *bbolt.Tx, entries map[string][]indexRecord) error {
+	for t, recs := range entries {
+		x, err := createIndex(tx, t)
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(recs, func(a, b indexRecord) int { return cmp.Compare(a.seq, b.seq) })
+		if err := x.appendAll(recs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generatedSeq returns the position an id the hub generated in this

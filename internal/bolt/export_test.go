@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -58,4 +59,51 @@ func IDIndexSize(t *testing.T, s *Store) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// UnpackTopicIndexes rewrites the topic indexes of the closed store in
+// dir as stores wrote them before blocks: one entry per position, its
+// value the canonical flag.
+func UnpackTopicIndexes(t *testing.T, dir string) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		topics := tx.Bucket(bucketTopics)
+		var names []string
+		_ = topics.ForEachBucket(func(name []byte) error {
+			names = append(names, string(name))
+			return nil
+		})
+		for _, name := range names {
+			var all []indexRecord
+			err := topics.Bucket([]byte(name)).ForEach(func(k, v []byte) error {
+				recs, err := decodeBlock(k, v)
+				all = append(all, recs...)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if err := topics.DeleteBucket([]byte(name)); err != nil {
+				return err
+			}
+			b, err := topics.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			for _, r := range all {
+				if err := b.Put(seqKey(r.seq), []byte{map[bool]byte{true: 1}[r.canonical]}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

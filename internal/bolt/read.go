@@ -67,7 +67,10 @@ func (s *Store) readChunk(q hub.Query, after uint64) ([]*hub.Update, uint64, err
 	var out []*hub.Update
 	next := after
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		seqs := s.positions(tx, q, after)
+		seqs, err := s.positions(tx, q, after)
+		if err != nil {
+			return err
+		}
 		updates := tx.Bucket(bucketUpdates)
 		for _, seq := range seqs {
 			next = seq
@@ -89,25 +92,25 @@ func (s *Store) readChunk(q hub.Query, after uint64) ([]*hub.Update, uint64, err
 }
 
 // positions lists, in order, up to readChunk positions in (after, q.Upto].
-func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64) []uint64 {
-	upto := seqKey(q.Upto)
-	scan := func(c *bbolt.Cursor, into []uint64) []uint64 {
-		n := 0
-		for k, _ := c.Seek(seqKey(after + 1)); k != nil && bytes.Compare(k, upto) <= 0 && n < readChunk; k, _ = c.Next() {
-			n++
+func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64) ([]uint64, error) {
+	if q.Topics == nil {
+		upto := seqKey(q.Upto)
+		var seqs []uint64
+		c := tx.Bucket(bucketUpdates).Cursor()
+		for k, _ := c.Seek(seqKey(after + 1)); k != nil && bytes.Compare(k, upto) <= 0 && len(seqs) < readChunk; k, _ = c.Next() {
 			if seq, ok := keySeq(k); ok {
-				into = append(into, seq)
+				seqs = append(seqs, seq)
 			}
 		}
-		return into
-	}
-	if q.Topics == nil {
-		return scan(tx.Bucket(bucketUpdates).Cursor(), nil)
+		return seqs, nil
 	}
 	var seqs []uint64
 	for _, t := range q.Topics {
-		if b := tx.Bucket(bucketTopics).Bucket([]byte(t)); b != nil {
-			seqs = scan(b.Cursor(), seqs)
+		if x, ok := openIndex(tx, t); ok {
+			var err error
+			if seqs, err = x.scan(after, q.Upto, readChunk, seqs); err != nil {
+				return nil, fmt.Errorf("topic %q: %w", t, err)
+			}
 		}
 	}
 	slices.Sort(seqs)
@@ -115,7 +118,7 @@ func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64) []uint64 {
 	if len(seqs) > readChunk {
 		seqs = seqs[:readChunk]
 	}
-	return seqs
+	return seqs, nil
 }
 
 // Lookup returns the position of a retained or staged update by its id.

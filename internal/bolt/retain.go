@@ -54,24 +54,7 @@ func (s *Store) trimTopic(topic string) error {
 		removed := counts{}
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			clear(removed)
-			b := tx.Bucket(bucketTopics).Bucket([]byte(topic))
-			if b == nil {
-				return nil
-			}
-			cur := b.Cursor()
-			for k, flag := cur.First(); k != nil && removed[topic] < excess; k, flag = cur.First() {
-				key := append([]byte(nil), k...)
-				if err := cur.Delete(); err != nil {
-					return err
-				}
-				removed[topic]++
-				if len(flag) == 1 && flag[0] == 1 {
-					if err := deleteUpdate(tx, key, removed); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return trimIndex(tx, topic, excess, removed)
 		})
 		if err != nil {
 			return err
@@ -82,6 +65,29 @@ func (s *Store) trimTopic(topic string) error {
 		}
 		s.counts.add(removed, -1)
 	}
+}
+
+// trimIndex removes up to excess of topic's oldest index entries, and the
+// updates of those that were canonical, counting them in removed.
+func trimIndex(tx *bbolt.Tx, topic string, excess int64, removed counts) error {
+	x, ok := openIndex(tx, topic)
+	if !ok {
+		return nil
+	}
+	recs, err := x.trim(excess)
+	if err != nil {
+		return err
+	}
+	removed[topic] += int64(len(recs))
+	for _, r := range recs {
+		if !r.canonical {
+			continue
+		}
+		if err := deleteUpdate(tx, seqKey(r.seq), removed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deleteUpdate deletes the update at key, its id and its remaining index
@@ -101,15 +107,19 @@ func deleteUpdate(tx *bbolt.Tx, key []byte, removed counts) error {
 			}
 		}
 		for i, t := range u.Topics {
-			b := tx.Bucket(bucketTopics).Bucket([]byte(t))
-			if b == nil || contains(u.Topics[:i], t) || b.Get(key) == nil {
+			x, ok := openIndex(tx, t)
+			if !ok || contains(u.Topics[:i], t) {
 				continue
 			}
-			if err := b.Delete(key); err != nil {
+			found, err := x.remove(seq)
+			if err != nil {
 				return err
 			}
+			if !found {
+				continue
+			}
 			removed[t]++
-			if k, _ := b.Cursor().First(); k == nil {
+			if x.empty() {
 				if err := tx.Bucket(bucketTopics).DeleteBucket([]byte(t)); err != nil {
 					return err
 				}

@@ -27,7 +27,7 @@ import (
 var (
 	bucketMeta    = []byte("meta")    // epoch, reserved bound
 	bucketUpdates = []byte("updates") // seq → update
-	bucketTopics  = []byte("topics")  // topic → (seq → canonical flag)
+	bucketTopics  = []byte("topics")  // topic → its index (topicindex.go)
 	bucketIDs     = []byte("ids")     // id → seq
 	keyEpoch      = []byte("epoch")
 )
@@ -171,7 +171,7 @@ func (s *Store) load() (err error) {
 		}
 		found := counts{}
 		err := tx.Bucket(bucketTopics).ForEachBucket(func(name []byte) error {
-			found[string(name)] = int64(tx.Bucket(bucketTopics).Bucket(name).Stats().KeyN)
+			found[string(name)] = topicIndex{tx.Bucket(bucketTopics).Bucket(name)}.count()
 			return nil
 		})
 		s.counts.add(found, 1)

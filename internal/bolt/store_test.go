@@ -193,3 +193,51 @@ func TestGeneratedIDsNeedNoIndex(t *testing.T) {
 		t.Error("a trimmed generated id is still found")
 	}
 }
+
+// TestStoreWrittenBeforeBlocks: a store whose topic indexes hold one entry
+// per position (as before blocks) opens, reads, appends and retains
+// without a migration; so does one that mixes both.
+func TestStoreWrittenBeforeBlocks(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, bolt.Config{Dir: dir, RetainInterval: time.Hour})
+	for i := uint64(1); i <= 20; i++ {
+		topics := []string{"a"}
+		if i%4 == 0 {
+			topics = []string{"b", "a"}
+		}
+		historytest.Append(t, s, historytest.Update(i, "", topics...))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bolt.UnpackTopicIndexes(t, dir)
+
+	s = open(t, bolt.Config{Dir: dir, MaxEvents: 5, RetainInterval: time.Hour})
+	if got := historytest.IDs(t, s, hub.Query{After: 13, Upto: 99, Topics: []string{"a"}}); got != "id14,id15,id16,id17,id18,id19,id20" {
+		t.Fatalf("topic a after 13: %q", got)
+	}
+	for i := uint64(21); i <= 30; i++ {
+		historytest.Append(t, s, historytest.Update(i, "", "a"))
+	}
+	if got := historytest.IDs(t, s, hub.Query{After: 19, Upto: 22, Topics: []string{"a", "b"}}); got != "id20,id21,id22" {
+		t.Fatalf("topics a and b in (19, 22]: %q", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Both layouts in one index now; the counts at open decide the trim.
+	s = open(t, bolt.Config{Dir: dir, MaxEvents: 5, RetainInterval: time.Hour})
+	if err := s.Retain(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := historytest.IDs(t, s, hub.Query{Upto: 99, Topics: []string{"a"}}); got != "id26,id27,id28,id29,id30" {
+		t.Fatalf("topic a keeps %q", got)
+	}
+	if got := historytest.IDs(t, s, hub.Query{Upto: 99, Topics: []string{"b"}}); got != "id4,id8,id12,id16,id20" {
+		t.Fatalf("topic b keeps %q", got)
+	}
+	if _, ok, _ := s.Lookup(context.Background(), "id19"); ok {
+		t.Error("an update trimmed from its only topic is still found")
+	}
+}
