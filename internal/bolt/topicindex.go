@@ -136,6 +136,9 @@ func blockAt(c *bbolt.Cursor, seq uint64) (k, v []byte) {
 // other position goes through add.
 func (x topicIndex) appendAll(recs []indexRecord) error {
 	k, v := x.b.Cursor().Last()
+	if k != nil && len(v) != 1 && (len(v) == 0 || len(v)%recordSize != 0) {
+		return fmt.Errorf("topic index block of %d bytes: %w", len(v), errCorrupt)
+	}
 	if k != nil && recs[0].seq <= lastPosition(k, v) {
 		for _, r := range recs {
 			if err := x.add(r.seq, r.canonical); err != nil {
@@ -144,7 +147,7 @@ func (x topicIndex) appendAll(recs []indexRecord) error {
 		}
 		return nil
 	}
-	if k != nil && len(v) > 0 && recordCount(v) < blockRecords {
+	if k != nil && recordCount(v) < blockRecords {
 		n := min(blockRecords-recordCount(v), len(recs))
 		val := blockBytes(make([]byte, 0, (recordCount(v)+n)*recordSize), k, v)
 		if err := x.b.Put(k, appendRecords(val, recs[:n])); err != nil {

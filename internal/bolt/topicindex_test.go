@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -280,5 +281,14 @@ func TestTopicIndexRejectsCorruptBlocks(t *testing.T) {
 	}
 	if _, err := decodeBlock([]byte{1, 2}, []byte{1}); err == nil {
 		t.Error("decodeBlock with a 2-byte key: no error")
+	}
+	db := openTestDB(t)
+	onIndex(t, db, func(x topicIndex) error { return x.b.Put(seqKey(5), []byte{1, 2, 3, 4, 5}) })
+	err := db.Update(func(tx *bbolt.Tx) error {
+		x, _ := openIndex(tx, "t")
+		return x.appendAll([]indexRecord{{9, true}})
+	})
+	if !errors.Is(err, errCorrupt) {
+		t.Errorf("appending after a corrupt block: %v, want a corrupt error", err)
 	}
 }
