@@ -40,6 +40,7 @@ type Config struct {
 	ReadHeaderTimeout time.Duration // longest a client may take to send its request headers
 	ReadTimeout       time.Duration // longest a client may take to send a whole request
 	ShutdownTimeout   time.Duration // how long a graceful shutdown waits
+	ReconnectSpread   time.Duration // after a shutdown, subscribers reconnect over Retry plus up to this
 	LLMBaseURL        string        // OpenAI-compatible upstream; empty serves only the simulated model
 	LLMAPIKey         string        // upstream API key
 	LLMModel          string        // upstream default model
@@ -81,6 +82,7 @@ func DefaultConfig() Config {
 		CORSOrigins:       "*",
 		WriteTimeout:      httpapi.DefaultWriteTimeout,
 		ShutdownTimeout:   10 * time.Second,
+		ReconnectSpread:   5 * time.Second,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		LLMMaxRunning:     llm.DefaultMaxConcurrent,
@@ -193,6 +195,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", cfg.ReadHeaderTimeout, "longest a client may take to send its request headers (slow clients are cut off)")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout, "longest a client may take to send a whole request, body included (streams are not bound by it)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long a graceful shutdown waits for requests in flight")
+	fs.DurationVar(&cfg.ReconnectSpread, "reconnect-spread", cfg.ReconnectSpread, "on shutdown, tell each subscriber to reconnect after -retry plus a random part of this, so that they come back spread out rather than all at once; 0 to send nothing")
 	fs.StringVar(&cfg.LLMBaseURL, "llm-base-url", cfg.LLMBaseURL, "OpenAI-compatible API root of an upstream model, e.g. https://api.deepseek.com/v1 or http://localhost:11434/v1; empty serves only the simulated model")
 	fs.StringVar(&cfg.LLMAPIKey, "llm-api-key", cfg.LLMAPIKey, "API key of the upstream model")
 	fs.StringVar(&cfg.LLMModel, "llm-model", cfg.LLMModel, "upstream model used when a request names none, e.g. gpt-4o-mini, deepseek-chat, qwen-plus, llama3.2")
@@ -274,6 +277,9 @@ func (c Config) Validate() error {
 	}
 	if c.SimTTFT < 0 {
 		errs = append(errs, errors.New("-sim-ttft must not be negative"))
+	}
+	if c.ReconnectSpread < 0 {
+		errs = append(errs, errors.New("-reconnect-spread must not be negative"))
 	}
 	if c.LLMBaseURL != "" {
 		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

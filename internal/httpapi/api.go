@@ -28,11 +28,16 @@ const (
 
 // Config configures the API. Zero values take the defaults.
 type Config struct {
-	Heartbeat    time.Duration // comment sent on idle streams
-	Retry        int           // reconnection time (ms) sent when a stream opens
-	MaxBodyBytes int64         // publish body limit; larger gets 413
-	WriteTimeout time.Duration // a stream write blocked longer ends the stream
-	CORSOrigins  []string      // allowed origins; "*" allows any; empty allows none
+	Heartbeat time.Duration // comment sent on idle streams
+	Retry     int           // reconnection time (ms) sent when a stream opens
+	// ReconnectSpread spreads the subscribers' return after a shutdown: a
+	// stream that ends because the hub closes first sends a retry of Retry
+	// plus a random part of ReconnectSpread, so that browsers reconnect
+	// over that span rather than all at once. 0 sends no such retry.
+	ReconnectSpread time.Duration
+	MaxBodyBytes    int64         // publish body limit; larger gets 413
+	WriteTimeout    time.Duration // a stream write blocked longer ends the stream
+	CORSOrigins     []string      // allowed origins; "*" allows any; empty allows none
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client (see clientAddr); empty: the connection's peer is the client.
 	TrustedProxies []netip.Prefix

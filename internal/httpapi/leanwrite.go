@@ -64,6 +64,11 @@ func (s *leanStream) fill() error {
 			return err
 		}
 		s.last = true
+		if goingAway(err) {
+			if bye := s.api.farewell(nil); len(bye) > 0 {
+				s.queue(chunk(bye))
+			}
+		}
 		s.queue(lastChunk)
 		return nil
 	}

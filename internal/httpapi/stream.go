@@ -124,6 +124,11 @@ func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra *tic
 		case <-done:
 			return nil
 		case <-s.sub.Done():
+			if goingAway(s.sub.Err()) {
+				if bye := s.api.farewell(s.scratch[:0]); len(bye) > 0 {
+					_ = s.write(bye) // the stream ends either way
+				}
+			}
 			return errStreamEnded
 		case <-expired:
 			return errTokenExpired

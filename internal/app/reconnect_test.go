@@ -1,0 +1,74 @@
+package app_test
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// TestShutdownSpreadsReconnections: streams ending with a graceful shutdown
+// tell their clients a reconnection time of their own, -retry plus a
+// random part of -reconnect-spread, over HTTP/1.1 (streams taken over) and
+// HTTP/2 (net/http's) alike; with a spread of 0 they keep -retry.
+func TestShutdownSpreadsReconnections(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name    string
+		spread  time.Duration
+		streams int
+		tls     bool
+	}{
+		{"http1", 4 * time.Second, 20, false},
+		{"http2", 4 * time.Second, 8, true},
+		{"no spread", 0, 5, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			cfg.Retry, cfg.ReconnectSpread = 1000, c.spread
+			scheme, tr := "http", &http.Transport{}
+			if c.tls {
+				var roots *x509.CertPool
+				cfg.TLSCert, cfg.TLSKey, roots = selfSigned(t)
+				scheme, tr = "https", h2Transport(roots)
+			}
+			s := serve(t, cfg, scheme, tr)
+			var parsers []*sse.Parser
+			for i := range c.streams {
+				resp, p := s.open(t, fmt.Sprintf("/events?topic=t%d", i))
+				if c.tls && resp.ProtoMajor != 2 {
+					t.Fatalf("stream over %s, want HTTP/2", resp.Proto)
+				}
+				parsers = append(parsers, p)
+			}
+			waitSubscribers(t, s.app, c.streams)
+			if err := s.stop(t, cfg.ShutdownTimeout+time.Second); err != nil {
+				t.Fatalf("Serve: %v", err)
+			}
+			retries := map[int]int{}
+			for i, p := range parsers {
+				if _, err := p.Next(); !errors.Is(err, io.EOF) {
+					t.Fatalf("stream %d ended with %v, want a clean end", i, err)
+				}
+				retries[p.Retry()]++
+			}
+			for r := range retries {
+				if r < 1000 || r > 1000+int(c.spread.Milliseconds()) {
+					t.Errorf("retry %d ms, want 1000 to %d", r, 1000+c.spread.Milliseconds())
+				}
+			}
+			if c.spread == 0 && retries[1000] != c.streams {
+				t.Errorf("retries %v, want %d × 1000", retries, c.streams)
+			}
+			if c.spread > 0 && len(retries) < c.streams/2 {
+				t.Errorf("retries %v: %d streams told %d times, want them spread", retries, c.streams, len(retries))
+			}
+		})
+	}
+}

@@ -1,0 +1,41 @@
+package httpapi
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// Spreading reconnections after a shutdown: every stream ends at the same
+// moment, and every browser would come back Retry milliseconds later, all
+// at once, to a hub just started (or to the other nodes), each with a
+// replay to serve. A stream that ends because the hub closes therefore
+// first tells its client a reconnection time of its own, Retry plus a
+// random part of ReconnectSpread (EventSource applies a retry field at
+// once, without an event).
+
+// farewell appends to dst the retry a stream sends before it ends because
+// the hub is going away; nothing when ReconnectSpread is 0.
+func (a *API) farewell(dst []byte) []byte {
+	spread := a.cfg.ReconnectSpread.Milliseconds()
+	if spread <= 0 {
+		return dst
+	}
+	return sse.AppendRetry(dst, a.cfg.Retry+int(rand.Int64N(spread+1)))
+}
+
+// goingAway reports whether a stream ending for err ends because the hub
+// closes (a graceful shutdown), rather than for its subscriber's sake.
+func goingAway(err error) bool {
+	return errors.Is(err, hub.ErrClosed) || errors.Is(err, errShutdown)
+}
+
+// chunk returns b as one chunk of a chunked HTTP/1.1 body.
+func chunk(b []byte) []byte {
+	c := strconv.AppendInt(make([]byte, 0, len(b)+12), int64(len(b)), 16)
+	c = append(append(append(c, crlf...), b...), crlf...)
+	return c
+}
