@@ -115,7 +115,7 @@ func TestContainerImage(t *testing.T) {
 	// The image's port 8080 is published on addr by slirp4netns, in user
 	// space: podman's default bridge would add NAT rules to the host's
 	// firewall, which stay after the test and put every loopback packet
-	// through connection tracking, ~12 % more CPU per delivery for the
+	// through connection tracking, 8–22 % more CPU per delivery for the
 	// benchmarks run next (docs/benchmarks.md).
 	addr := freeAddr(t)
 	run := append([]string{"run", "-d", "--name", name, "-p", addr + ":8080",
