@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/auth/authtest"
+	"github.com/ssehub/ssehub/internal/redis/redistest"
 	"github.com/ssehub/ssehub/internal/sse"
 )
 
@@ -70,5 +74,60 @@ func TestShutdownSpreadsReconnections(t *testing.T) {
 				t.Errorf("retries %v: %d streams told %d times, want them spread", retries, c.streams, len(retries))
 			}
 		})
+	}
+}
+
+// TestRebaseSpreadsReconnections: when Redis loses its data every node
+// ends its streams to have their clients resume from the new history; the
+// streams end cleanly, each with a reconnection time of its own, as at a
+// shutdown (every node of the cluster does it in the same instant).
+func TestRebaseSpreadsReconnections(t *testing.T) {
+	srv := redistest.Start(t)
+	keys := authtest.NewKeys(t)
+	configure := func() app.Config {
+		cfg := clusterConfig(t, srv, keys)
+		cfg.Retry, cfg.ReconnectSpread = 1000, 4*time.Second
+		return cfg
+	}
+	a := serve(t, configure(), "http", &http.Transport{})
+	b := serve(t, configure(), "http", &http.Transport{})
+	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
+	if status, body, _ := a.post(t, pub, url.Values{"topic": {"t"}, "data": {"old"}}); status != http.StatusOK {
+		t.Fatalf("publish: %d %s", status, body)
+	}
+	const streams = 12
+	var parsers []*sse.Parser
+	for range streams {
+		_, p := b.open(t, "/.well-known/mercure?topic=t&lastEventID=earliest")
+		expectData(t, p, "old")
+		parsers = append(parsers, p)
+	}
+	if _, err := srv.Do("FLUSHALL"); err != nil {
+		t.Fatal(err)
+	}
+	if status, body, _ := a.post(t, pub, url.Values{"topic": {"t"}, "data": {"new"}}); status != http.StatusOK {
+		t.Fatalf("publish after the wipe: %d %s", status, body)
+	}
+	retries := map[int]int{}
+	for i, p := range parsers {
+		for {
+			_, err := p.Next()
+			if err == nil {
+				continue // "new", if it came before the rebase
+			}
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("stream %d ended with %v, want a clean end", i, err)
+			}
+			break
+		}
+		retries[p.Retry()]++
+	}
+	for r := range retries {
+		if r < 1000 || r > 5000 {
+			t.Errorf("retry %d ms, want 1000 to 5000", r)
+		}
+	}
+	if len(retries) < streams/2 {
+		t.Errorf("retries %v: %d streams told %d times, want them spread", retries, streams, len(retries))
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/ssehub/ssehub/internal/sse"
 )
 
-// Spreading reconnections after a shutdown: every stream ends at the same
-// moment, and every browser would come back Retry milliseconds later, all
+// Spreading reconnections after a shutdown (or a rebase, see goingAway):
+// every stream ends at the same moment, and every browser would come back Retry milliseconds later, all
 // at once, to a hub just started (or to the other nodes), each with a
 // replay to serve. A stream that ends because the hub closes therefore
 // first tells its client a reconnection time of its own, Retry plus a
@@ -27,10 +27,12 @@ func (a *API) farewell(dst []byte) []byte {
 	return sse.AppendRetry(dst, a.cfg.Retry+int(rand.Int64N(spread+1)))
 }
 
-// goingAway reports whether a stream ending for err ends because the hub
-// closes (a graceful shutdown), rather than for its subscriber's sake.
+// goingAway reports whether a stream ending for err ends with every other
+// stream of the hub, rather than for its subscriber's sake: a graceful
+// shutdown, or the hub moving to another history (in a cluster, every
+// node at once).
 func goingAway(err error) bool {
-	return errors.Is(err, hub.ErrClosed) || errors.Is(err, errShutdown)
+	return errors.Is(err, hub.ErrClosed) || errors.Is(err, errShutdown) || errors.Is(err, hub.ErrRebased)
 }
 
 // chunk returns b as one chunk of a chunked HTTP/1.1 body.

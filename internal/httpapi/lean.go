@@ -114,7 +114,7 @@ func (s *leanStream) abort() {
 
 // graceful reports whether a stream ending for err closes its body.
 func graceful(err error) bool {
-	return errors.Is(err, hub.ErrClosed) || errors.Is(err, errTokenExpired) || errors.Is(err, errShutdown)
+	return goingAway(err) || errors.Is(err, errTokenExpired)
 }
 
 // ended returns why the stream ends, or nil.

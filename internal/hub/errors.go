@@ -9,6 +9,10 @@ var (
 	// ErrSlowConsumer ends a subscription whose queue overflowed; the client
 	// can reconnect and resume with Last-Event-ID.
 	ErrSlowConsumer = errors.New("subscriber too slow: queue overflowed")
+	// ErrRebased ends every subscription when the hub moves to another
+	// history (Rebase), wrapping the reason: clients reconnect and resume
+	// from the history as it now is.
+	ErrRebased = errors.New("the history moved: resume from it")
 	// ErrUnsubscribed ends a subscription closed by its owner.
 	ErrUnsubscribed = errors.New("unsubscribed")
 	// ErrReserved refuses an update mixing reserved and ordinary topics,

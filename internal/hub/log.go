@@ -70,7 +70,8 @@ func (h *Hub) Head() (seq uint64, id string) {
 // Rebase moves the hub to another history: a shared log that was wiped
 // (new epoch) or that dropped updates this node never read. Every
 // subscription ends with reason, so clients reconnect and resume from the
-// history as it now is; new subscriptions start at the given head.
+// history as it now is (their error is ErrRebased, wrapping reason); new
+// subscriptions start at the given head.
 func (h *Hub) Rebase(epoch string, seq uint64, lastID string, reason error) {
 	h.mu.Lock()
 	h.epoch, h.seq, h.assigned, h.lastID = epoch, seq, seq, lastID
@@ -79,8 +80,9 @@ func (h *Hub) Rebase(epoch string, seq uint64, lastID string, reason error) {
 	}
 	subs := h.detachAll(false)
 	h.mu.Unlock()
+	err := fmt.Errorf("%w: %w", ErrRebased, reason)
 	for _, s := range subs {
-		s.end(reason)
+		s.end(err)
 	}
 }
 
