@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sort"
 
 	bbolt "go.etcd.io/bbolt"
 )
@@ -203,22 +204,35 @@ func (x topicIndex) add(seq uint64, canonical bool) error {
 	return x.b.Put(seqKey(recs[half].seq), encodeBlock(recs[half:]))
 }
 
-// remove removes seq from the index and tells whether it was there.
+// remove removes seq from the index and tells whether it was there. It
+// works on the block's bytes: a position not there costs no allocation.
 func (x topicIndex) remove(seq uint64) (bool, error) {
 	k, v := blockAt(x.b.Cursor(), seq)
 	if k == nil {
 		return false, nil
 	}
-	recs, err := decodeBlock(k, v)
-	if err != nil {
-		return false, err
-	}
-	for i, r := range recs {
-		if r.seq == seq {
-			return true, x.replace(k, append(recs[:i:i], recs[i+1:]...))
+	if len(v) == 1 { // an entry of before blocks: its key is its position
+		if first, _ := keySeq(k); first != seq {
+			return false, nil
 		}
+		return true, x.b.Delete(append([]byte(nil), k...))
 	}
-	return false, nil
+	if len(v) == 0 || len(v)%recordSize != 0 {
+		return false, fmt.Errorf("topic index block of %d bytes: %w", len(v), errCorrupt)
+	}
+	n := len(v) / recordSize
+	at := func(i int) uint64 { return binary.BigEndian.Uint64(v[i*recordSize:]) }
+	i := sort.Search(n, func(i int) bool { return at(i) >= seq })
+	if i == n || at(i) != seq {
+		return false, nil
+	}
+	k = append([]byte(nil), k...) // the cursor's key is the page's memory
+	if n == 1 {
+		return true, x.b.Delete(k)
+	}
+	rest := make([]byte, 0, len(v)-recordSize)
+	rest = append(append(rest, v[:i*recordSize]...), v[(i+1)*recordSize:]...)
+	return true, x.b.Put(k, rest)
 }
 
 // replace stores recs as the block at key k, or deletes it when empty. The
