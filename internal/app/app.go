@@ -226,8 +226,9 @@ func (a *App) closeStore() error {
 
 // Server returns an http.Server for the app with timeouts that keep slow
 // clients from pinning resources; streams manage their own write deadlines.
-// The app takes over its plain HTTP/1.1 subscription streams from it (see
-// httpapi.API.TakeOver); Close or Serve's shutdown closes them.
+// The app takes over its HTTP/1.1 subscription streams from it, over TLS
+// too when it serves Listener's listener (see httpapi.API.TakeOver); Close
+// or Serve's shutdown closes them.
 func (a *App) Server() *http.Server {
 	srv := &http.Server{
 		Handler:           a.handler,
@@ -241,6 +242,10 @@ func (a *App) Server() *http.Server {
 	return srv
 }
 
+// Listener wraps ln for a server from Server that serves TLS, so that the
+// app takes over its HTTP/1.1 streams over TLS too (Serve does it).
+func (a *App) Listener(ln net.Listener) net.Listener { return a.api.Listener(ln) }
+
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully:
 // streams end, publishes in flight finish, all within ShutdownTimeout.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
@@ -248,7 +253,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() {
 		if a.cfg.TLSCert != "" {
-			errc <- srv.ServeTLS(ln, a.cfg.TLSCert, a.cfg.TLSKey)
+			errc <- srv.ServeTLS(a.Listener(ln), a.cfg.TLSCert, a.cfg.TLSKey)
 			return
 		}
 		errc <- srv.Serve(ln)

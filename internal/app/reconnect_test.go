@@ -18,8 +18,9 @@ import (
 
 // TestShutdownSpreadsReconnections: streams ending with a graceful shutdown
 // tell their clients a reconnection time of their own, -retry plus a
-// random part of -reconnect-spread, over HTTP/1.1 (streams taken over) and
-// HTTP/2 (net/http's) alike; with a spread of 0 they keep -retry.
+// random part of -reconnect-spread, over HTTP/1.1, plain or over TLS
+// (streams taken over), and HTTP/2 (net/http's) alike; with a spread of 0
+// they keep -retry.
 func TestShutdownSpreadsReconnections(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -27,10 +28,12 @@ func TestShutdownSpreadsReconnections(t *testing.T) {
 		spread  time.Duration
 		streams int
 		tls     bool
+		h2      bool
 	}{
-		{"http1", 4 * time.Second, 20, false},
-		{"http2", 4 * time.Second, 8, true},
-		{"no spread", 0, 5, false},
+		{"http1", 4 * time.Second, 20, false, false},
+		{"http2", 4 * time.Second, 8, true, true},
+		{"http1 over TLS", 4 * time.Second, 8, true, false},
+		{"no spread", 0, 5, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -40,14 +43,17 @@ func TestShutdownSpreadsReconnections(t *testing.T) {
 			if c.tls {
 				var roots *x509.CertPool
 				cfg.TLSCert, cfg.TLSKey, roots = selfSigned(t)
-				scheme, tr = "https", h2Transport(roots)
+				scheme, tr = "https", h1TLSTransport(roots)
+				if c.h2 {
+					tr = h2Transport(roots)
+				}
 			}
 			s := serve(t, cfg, scheme, tr)
 			var parsers []*sse.Parser
 			for i := range c.streams {
 				resp, p := s.open(t, fmt.Sprintf("/events?topic=t%d", i))
-				if c.tls && resp.ProtoMajor != 2 {
-					t.Fatalf("stream over %s, want HTTP/2", resp.Proto)
+				if want := map[bool]int{true: 2, false: 1}[c.h2]; resp.ProtoMajor != want {
+					t.Fatalf("stream over %s, want HTTP/%d", resp.Proto, want)
 				}
 				parsers = append(parsers, p)
 			}

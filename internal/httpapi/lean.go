@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -62,6 +63,11 @@ type leanStream struct {
 	expiry    *time.Timer // nil when the token never expires
 
 	watched int32 // the stream's slot in API.hangups plus one; 0 if none
+
+	// Over TLS (tlsstreams.go): conn is the TCP connection under tls, which
+	// encrypts the stream's bytes into sealed; plain gathers them first.
+	tls           *tls.Conn
+	plain, sealed []byte
 }
 
 // Reasons a taken-over stream ends besides those of the hub.

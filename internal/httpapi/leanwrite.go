@@ -46,6 +46,11 @@ func (s *leanStream) step(w *writer) error {
 			s.putVec() // never keep a writer's array past its turn
 			return nil
 		}
+		if s.tls != nil {
+			if err := s.encrypt(); err != nil {
+				return err
+			}
+		}
 	}
 	if err := s.flush(w); err != nil {
 		return err
@@ -151,6 +156,9 @@ func (s *leanStream) flush(w *writer) error {
 		s.out = s.out[min(len(s.out), maxVecs):]
 	}
 	s.putVec()
+	if s.tls != nil {
+		s.trimBuffers()
+	}
 	return nil
 }
 
@@ -179,6 +187,12 @@ func (s *leanStream) renewDeadline() {
 // write writes b, waiting for the connection as long as the write timeout.
 func (s *leanStream) write(b []byte) error {
 	s.renewDeadline()
+	if s.tls != nil {
+		var err error
+		if b, err = s.seal(b); err != nil {
+			return err
+		}
+	}
 	_, err := s.conn.Write(b)
 	return err
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"crypto/tls"
 	"context"
 	"errors"
 	"fmt"
@@ -62,13 +63,14 @@ func (t *takenStreams) list(closing bool) []*leanStream {
 }
 
 // TakeOver lets the API take over from srv the connections of its
-// subscription streams over plain HTTP/1.1 (not TLS, not HTTP/2): once the
-// response headers are out, the handler returns and net/http forgets the
-// connection. An idle stream then has no goroutine of its own (on Linux;
-// elsewhere one small reader): one watcher notices the clients leaving, and
-// a pool of writers writes the updates as they are queued. srv's Shutdown
-// ends these streams (without waiting for them: call CloseStreams for that),
-// and so does the hub's EndSubscriptions. Call TakeOver before srv serves.
+// subscription streams over HTTP/1.1 (plain, or over TLS when srv serves
+// the API's Listener; not HTTP/2): once the response headers are out, the
+// handler returns and net/http forgets the connection. An idle stream then
+// has no goroutine of its own (on Linux; elsewhere one small reader): one
+// watcher notices the clients leaving, and a pool of writers writes the
+// updates as they are queued. srv's Shutdown ends these streams (without
+// waiting for them: call CloseStreams for that), and so does the hub's
+// EndSubscriptions. Call TakeOver before srv serves.
 func (a *API) TakeOver(srv *http.Server) {
 	a.taken.mu.Lock()
 	if a.taken.servers == nil {
@@ -76,6 +78,7 @@ func (a *API) TakeOver(srv *http.Server) {
 	}
 	a.taken.servers[srv] = true
 	a.taken.mu.Unlock()
+	rememberConn(srv)
 	a.writers.run()
 	a.hangups.run(a.log)
 	srv.RegisterOnShutdown(func() {
@@ -124,7 +127,7 @@ func (a *API) closeTaken(ctx context.Context) error {
 
 // canTakeOver reports whether r's stream may be taken over.
 func (a *API) canTakeOver(r *http.Request) bool {
-	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.TLS != nil {
+	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || (r.TLS != nil && sealedUnder(r) == nil) {
 		return false
 	}
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
@@ -138,6 +141,7 @@ func (a *API) canTakeOver(r *http.Request) bool {
 // opening and any replayed updates, then returns. It reports false, having
 // written nothing, when the connection cannot be hijacked.
 func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, claims *auth.Claims, release func()) bool {
+	sealed := sealedUnder(r)
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
@@ -145,7 +149,11 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 	setStreamHeaders(w.Header(), r, sub)
 	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: a.clientIP(r),
 		replaying: sub.Replayed() > 0}
-	if sc, ok := conn.(syscall.Conn); ok {
+	if tc, ok := conn.(*tls.Conn); ok && sealed != nil {
+		s.tls, s.conn = tc, sealed.TCPConn
+		sealed.sealed = &s.sealed
+	}
+	if sc, ok := s.conn.(syscall.Conn); ok {
 		if s.raw, _ = sc.SyscallConn(); s.raw != nil {
 			s.direct = s.raw.Control(func(fd uintptr) { s.fd = fd }) == nil
 		}

@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+)
+
+// Streams over TLS taken over: an HTTP/1.1 stream over TLS is taken over as
+// a plain one is (see API.TakeOver), its updates encrypted by the
+// connection's tls.Conn into the stream's own buffer (sealConn) and written
+// from there, raw, by the pool writers, which must never wait. That needs
+// the connection under tls.Conn to be a sealConn: serve TLS on
+// API.Listener's listener. HTTP/2 streams stay net/http's.
+
+// sealConn is a TCP connection whose writes, once sealed points at a
+// buffer, are appended to it instead of sent: the tls.Conn above it then
+// encrypts into that buffer without ever waiting on the client.
+type sealConn struct {
+	*net.TCPConn
+	sealed *[]byte // set once the stream is taken over; then only its writer writes
+}
+
+// Write sends b, or appends it to the sealed buffer.
+func (c *sealConn) Write(b []byte) (int, error) {
+	if c.sealed != nil {
+		*c.sealed = append(*c.sealed, b...)
+		return len(b), nil
+	}
+	return c.TCPConn.Write(b)
+}
+
+// ReadFrom copies through Write, not TCPConn's own ReadFrom.
+func (c *sealConn) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{c}, r)
+}
+
+// sealListener gives its connections as sealConns.
+type sealListener struct{ net.Listener }
+
+// Accept returns the next connection, a sealConn when it is TCP.
+func (l sealListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		return &sealConn{TCPConn: tc}, nil
+	}
+	return c, err
+}
+
+// Listener wraps ln so that, served with TLS (http.Server.ServeTLS) by a
+// server given to TakeOver, its HTTP/1.1 streams are taken over too.
+// Plain connections pass through it unchanged.
+func (a *API) Listener(ln net.Listener) net.Listener { return sealListener{ln} }
+
+// connKey is the request context's key for its connection (see
+// rememberConn).
+type connKey struct{}
+
+// rememberConn has srv put each connection in its requests' context, for
+// canTakeOver to find what lies under a tls.Conn.
+func rememberConn(srv *http.Server) {
+	prev := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if prev != nil {
+			ctx = prev(ctx, c)
+		}
+		if _, ok := c.(*tls.Conn); !ok {
+			return ctx
+		}
+		return context.WithValue(ctx, connKey{}, c)
+	}
+}
+
+// sealedUnder returns the sealConn under r's TLS connection, or nil when
+// there is none (a listener not from API.Listener).
+func sealedUnder(r *http.Request) *sealConn {
+	tc, _ := r.Context().Value(connKey{}).(*tls.Conn)
+	if tc == nil {
+		return nil
+	}
+	sc, _ := tc.NetConn().(*sealConn)
+	return sc
+}
+
+// seal encrypts plain through the stream's tls.Conn and returns the TLS
+// records, in the stream's buffer (valid until the next seal).
+func (s *leanStream) seal(plain []byte) ([]byte, error) {
+	s.sealed = s.sealed[:0]
+	if _, err := s.tls.Write(plain); err != nil {
+		return nil, err
+	}
+	return s.sealed, nil
+}
+
+// encrypt replaces out's plaintext with its TLS records: one write of the
+// connection's tls.Conn, so one record per 16 KiB rather than per piece.
+func (s *leanStream) encrypt() error {
+	s.plain = s.plain[:0]
+	for _, b := range s.out {
+		s.plain = append(s.plain, b...)
+	}
+	sealed, err := s.seal(s.plain)
+	if err != nil {
+		return err
+	}
+	clear(s.out)
+	s.out = append(s.out[:0], sealed)
+	*s.vec = s.out
+	return nil
+}
+
+// trimBuffers drops the TLS buffers after a large batch (a replay), so that
+// an idle stream keeps only small ones.
+func (s *leanStream) trimBuffers() {
+	const keep = 16 << 10
+	if cap(s.plain) > keep {
+		s.plain = nil
+	}
+	if cap(s.sealed) > keep {
+		s.sealed = nil
+	}
+}
