@@ -14,6 +14,7 @@ import (
 	"github.com/ssehub/ssehub/internal/auth/authtest"
 	"github.com/ssehub/ssehub/internal/redis/redistest"
 	"github.com/ssehub/ssehub/internal/sse"
+	"github.com/ssehub/ssehub/internal/tlstest"
 )
 
 // TestShutdownSpreadsReconnections: streams ending with a graceful shutdown
@@ -42,7 +43,7 @@ func TestShutdownSpreadsReconnections(t *testing.T) {
 			scheme, tr := "http", &http.Transport{}
 			if c.tls {
 				var roots *x509.CertPool
-				cfg.TLSCert, cfg.TLSKey, roots = selfSigned(t)
+				cfg.TLSCert, cfg.TLSKey, roots = tlstest.SelfSigned(t)
 				scheme, tr = "https", h1TLSTransport(roots)
 				if c.h2 {
 					tr = h2Transport(roots)

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/tlstest"
 )
 
 // TestGracefulShutdown cancels Serve with streams open: each stream must end
@@ -61,7 +62,7 @@ func TestGracefulShutdown(t *testing.T) {
 func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	t.Parallel()
 	const short = 200 * time.Millisecond
-	certFile, keyFile, roots := selfSigned(t)
+	certFile, keyFile, roots := tlstest.SelfSigned(t)
 	tests := []struct {
 		name  string
 		tls   bool
@@ -179,7 +180,7 @@ func TestShutdownClosesStalledStreams(t *testing.T) {
 // work, fail to parse, or fail to load.
 func TestMainWiring(t *testing.T) {
 	t.Parallel()
-	certFile, _, _ := selfSigned(t)
+	certFile, _, _ := tlstest.SelfSigned(t)
 	dir := t.TempDir()
 	quiet := []string{"-addr", "127.0.0.1:0", "-log-level", "error", "-data-dir", dir}
 	tests := []struct {

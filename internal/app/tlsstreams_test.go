@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/sse"
+	"github.com/ssehub/ssehub/internal/tlstest"
 )
 
 // h1TLSTransport trusts roots and speaks HTTP/1.1 only.
@@ -33,7 +34,7 @@ func streamGoroutines() int {
 func TestTLSStreamsTakenOver(t *testing.T) {
 	cfg := testConfig(t)
 	var roots *x509.CertPool
-	cfg.TLSCert, cfg.TLSKey, roots = selfSigned(t)
+	cfg.TLSCert, cfg.TLSKey, roots = tlstest.SelfSigned(t)
 	s := serve(t, cfg, "https", h1TLSTransport(roots))
 
 	const streams = 30
@@ -75,7 +76,7 @@ func TestTLSSlowStreamIsCutOff(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.QueueSize = 50
 	var roots *x509.CertPool
-	cfg.TLSCert, cfg.TLSKey, roots = selfSigned(t)
+	cfg.TLSCert, cfg.TLSKey, roots = tlstest.SelfSigned(t)
 	s := serve(t, cfg, "https", h1TLSTransport(roots))
 
 	_, reader := s.open(t, "/events?topic=slow")
