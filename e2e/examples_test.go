@@ -269,11 +269,34 @@ func TestExampleNode(t *testing.T) {
 		{"id": publish("", "before\n2"), "type": "message", "data": "before\n2"},
 	}
 
+	env := []string{"SSEHUB_URL=" + srv.URL, "SSEHUB_LAST_EVENT_ID=earliest", "SSEHUB_COUNT=4",
+		"SSEHUB_TOKEN=" + keys.HS256(t, authtest.Claims(nil, []string{"news"}, time.Now().Add(time.Hour)))}
+	got, log := nodeSubscribe(t, node, script, env, []string{"news"}, func() {
+		want = append(want,
+			map[string]string{"id": publish("alert", `{"level":"high"}`), "type": "alert", "data": `{"level":"high"}`},
+			map[string]string{"id": publish("", "live 2"), "type": "message", "data": "live 2"})
+	})
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("node printed\n%v\nwant\n%v\nstderr:\n%s", got, want, log)
+	}
+
+	// Without a token the hub refuses, and the example says so.
+	_, errOut, err := runProgram(t, []string{"SSEHUB_URL=" + srv.URL}, node, script, "news")
+	if err == nil || !strings.Contains(errOut, "401") {
+		t.Errorf("without a token: %v\n%s", err, errOut)
+	}
+}
+
+// nodeSubscribe runs the Node.js subscribe example on topics with env
+// (besides a hermetic environment), for at most 30 s; live runs once the
+// example reports its subscription. It returns the events the example
+// printed, one JSON object each, and what it wrote to its standard error.
+func nodeSubscribe(t *testing.T, node, script string, env, topics []string, live func()) ([]map[string]string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script, "news")
-	cmd.Env = hermeticEnv("SSEHUB_URL="+srv.URL, "SSEHUB_LAST_EVENT_ID=earliest", "SSEHUB_COUNT=4",
-		"SSEHUB_TOKEN="+keys.HS256(t, authtest.Claims(nil, []string{"news"}, time.Now().Add(time.Hour))))
+	cmd := exec.CommandContext(ctx, node, append([]string{script}, topics...)...)
+	cmd.Env = hermeticEnv(env...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderr, err := cmd.StderrPipe()
@@ -288,32 +311,22 @@ func TestExampleNode(t *testing.T) {
 	for sc.Scan() && !strings.HasPrefix(sc.Text(), "subscribed to") {
 		fmt.Fprintln(&log, sc.Text())
 	}
-	want = append(want,
-		map[string]string{"id": publish("alert", `{"level":"high"}`), "type": "alert", "data": `{"level":"high"}`},
-		map[string]string{"id": publish("", "live 2"), "type": "message", "data": "live 2"})
+	live()
 	for sc.Scan() {
 		fmt.Fprintln(&log, sc.Text())
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("node subscribe.mjs: %v\n%s", err, log.String())
+		t.Fatalf("node %s: %v\n%s", filepath.Base(script), err, log.String())
 	}
 	var got []map[string]string
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		var ev map[string]string
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("node printed %q: %v", line, err)
+			t.Fatalf("node printed %.200q: %v", line, err)
 		}
 		got = append(got, ev)
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("node printed\n%v\nwant\n%v\nstderr:\n%s", got, want, log.String())
-	}
-
-	// Without a token the hub refuses, and the example says so.
-	_, errOut, err := runProgram(t, []string{"SSEHUB_URL=" + srv.URL}, node, script, "news")
-	if err == nil || !strings.Contains(errOut, "401") {
-		t.Errorf("without a token: %v\n%s", err, errOut)
-	}
+	return got, log.String()
 }
 
 // checkPinned checks that examples/node pins the eventsource package, and

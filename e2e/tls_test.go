@@ -1,18 +1,13 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ssehub/ssehub/client"
 	"github.com/ssehub/ssehub/internal/app"
@@ -54,42 +49,12 @@ func TestExampleNodeOverTLS(t *testing.T) {
 	}
 	publish("notification", "from the history")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script, "secure")
-	cmd.Env = hermeticEnv("SSEHUB_URL="+base, "SSEHUB_LAST_EVENT_ID=earliest", "SSEHUB_COUNT=3",
-		"NODE_EXTRA_CA_CERTS="+certFile)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	var log strings.Builder
-	for sc.Scan() && !strings.HasPrefix(sc.Text(), "subscribed to") {
-		fmt.Fprintln(&log, sc.Text())
-	}
-	publish("alert", strings.Repeat("large ", 8000)) // several TLS records
-	publish("", "live")
-	for sc.Scan() {
-		fmt.Fprintln(&log, sc.Text())
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("node subscribe.mjs over TLS: %v\n%s", err, log.String())
-	}
-	var got []map[string]string
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var ev map[string]string
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("node printed %.200q: %v", line, err)
-		}
-		got = append(got, ev)
-	}
+	env := []string{"SSEHUB_URL=" + base, "SSEHUB_LAST_EVENT_ID=earliest", "SSEHUB_COUNT=3", "NODE_EXTRA_CA_CERTS=" + certFile}
+	got, log := nodeSubscribe(t, node, script, env, []string{"secure"}, func() {
+		publish("alert", strings.Repeat("large ", 8000)) // several TLS records
+		publish("", "live")
+	})
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("node printed\n%.500v\nwant\n%.500v\nstderr:\n%s", got, want, log.String())
+		t.Errorf("node printed\n%.500v\nwant\n%.500v\nstderr:\n%s", got, want, log)
 	}
 }
