@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -64,10 +63,9 @@ type leanStream struct {
 
 	watched int32 // the stream's slot in API.hangups plus one; 0 if none
 
-	// Over TLS (tlsstreams.go): conn is the TCP connection under tls, which
-	// encrypts the stream's bytes into sealed; plain gathers them first.
-	tls           *tls.Conn
-	plain, sealed []byte
+	// tls is set over TLS (tlsstreams.go); conn is then the TCP connection
+	// under it.
+	tls *sealing
 }
 
 // Reasons a taken-over stream ends besides those of the hub.

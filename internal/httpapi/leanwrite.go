@@ -157,7 +157,7 @@ func (s *leanStream) flush(w *writer) error {
 	}
 	s.putVec()
 	if s.tls != nil {
-		s.trimBuffers()
+		s.tls.trim()
 	}
 	return nil
 }
@@ -189,7 +189,7 @@ func (s *leanStream) write(b []byte) error {
 	s.renewDeadline()
 	if s.tls != nil {
 		var err error
-		if b, err = s.seal(b); err != nil {
+		if b, err = s.tls.seal(b); err != nil {
 			return err
 		}
 	}

@@ -150,8 +150,8 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: a.clientIP(r),
 		replaying: sub.Replayed() > 0}
 	if tc, ok := conn.(*tls.Conn); ok && sealed != nil {
-		s.tls, s.conn = tc, sealed.TCPConn
-		sealed.sealed = &s.sealed
+		s.tls, s.conn = &sealing{conn: tc}, sealed.TCPConn
+		sealed.sealed = &s.tls.sealed
 	}
 	if sc, ok := s.conn.(syscall.Conn); ok {
 		if s.raw, _ = sc.SyscallConn(); s.raw != nil {

@@ -84,24 +84,33 @@ func sealedUnder(r *http.Request) *sealConn {
 	return sc
 }
 
-// seal encrypts plain through the stream's tls.Conn and returns the TLS
-// records, in the stream's buffer (valid until the next seal).
-func (s *leanStream) seal(plain []byte) ([]byte, error) {
-	s.sealed = s.sealed[:0]
-	if _, err := s.tls.Write(plain); err != nil {
+// sealing is what a stream over TLS encrypts with: the connection's
+// tls.Conn, which writes its records into sealed (see sealConn), and plain,
+// where a batch's pieces are gathered first.
+type sealing struct {
+	conn          *tls.Conn
+	plain, sealed []byte
+}
+
+// seal encrypts plain and returns the TLS records, in the stream's buffer
+// (valid until the next seal).
+func (t *sealing) seal(plain []byte) ([]byte, error) {
+	t.sealed = t.sealed[:0]
+	if _, err := t.conn.Write(plain); err != nil {
 		return nil, err
 	}
-	return s.sealed, nil
+	return t.sealed, nil
 }
 
 // encrypt replaces out's plaintext with its TLS records: one write of the
 // connection's tls.Conn, so one record per 16 KiB rather than per piece.
 func (s *leanStream) encrypt() error {
-	s.plain = s.plain[:0]
+	t := s.tls
+	t.plain = t.plain[:0]
 	for _, b := range s.out {
-		s.plain = append(s.plain, b...)
+		t.plain = append(t.plain, b...)
 	}
-	sealed, err := s.seal(s.plain)
+	sealed, err := t.seal(t.plain)
 	if err != nil {
 		return err
 	}
@@ -111,14 +120,14 @@ func (s *leanStream) encrypt() error {
 	return nil
 }
 
-// trimBuffers drops the TLS buffers after a large batch (a replay), so that
-// an idle stream keeps only small ones.
-func (s *leanStream) trimBuffers() {
+// trim drops the buffers after a large batch (a replay), so that an idle
+// stream keeps only small ones.
+func (t *sealing) trim() {
 	const keep = 16 << 10
-	if cap(s.plain) > keep {
-		s.plain = nil
+	if cap(t.plain) > keep {
+		t.plain = nil
 	}
-	if cap(s.sealed) > keep {
-		s.sealed = nil
+	if cap(t.sealed) > keep {
+		t.sealed = nil
 	}
 }
