@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"math/rand/v2"
-	"strconv"
 
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/sse"
@@ -33,11 +32,4 @@ func (a *API) farewell(dst []byte) []byte {
 // node at once).
 func goingAway(err error) bool {
 	return errors.Is(err, hub.ErrClosed) || errors.Is(err, errShutdown) || errors.Is(err, hub.ErrRebased)
-}
-
-// chunk returns b as one chunk of a chunked HTTP/1.1 body.
-func chunk(b []byte) []byte {
-	c := strconv.AppendInt(make([]byte, 0, len(b)+12), int64(len(b)), 16)
-	c = append(append(append(c, crlf...), b...), crlf...)
-	return c
 }

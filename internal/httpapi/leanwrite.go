@@ -71,7 +71,7 @@ func (s *leanStream) fill() error {
 		s.last = true
 		if goingAway(err) {
 			if bye := s.api.farewell(nil); len(bye) > 0 {
-				s.queue(chunk(bye))
+				s.queue(appendChunk(nil, bye))
 			}
 		}
 		s.queue(lastChunk)
