@@ -2,6 +2,8 @@
 GO       ?= go
 FUZZTIME ?= 15s
 PKGS     := ./...
+# staticcheck, pinned; `go run` fetches it through the module proxy like any dependency.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build run test deps lint cross unit fuzz bench screenshot clean
 
@@ -13,7 +15,7 @@ build:
 run:
 	$(GO) run ./cmd/ssehub
 
-## test: everything CI runs: deps, gofmt, vet, cross-system builds, unit + integration + browser tests (race), bounded fuzzing.
+## test: everything CI runs: deps, gofmt, vet, staticcheck, cross-system builds, unit + integration + browser tests (race), bounded fuzzing.
 test: deps lint cross unit fuzz
 
 deps:
@@ -23,6 +25,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(STATICCHECK) $(PKGS)
 
 ## cross: the code builds and vets for the other systems users run: Windows and
 ## macOS developers' machines, arm64 servers, the BSDs.

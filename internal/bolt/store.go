@@ -19,6 +19,7 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/ssehub/ssehub/internal/hub"
 )
@@ -122,7 +123,7 @@ func openDB(path string) (db *bbolt.DB, err error) {
 		Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType,
 	})
 	switch {
-	case errors.Is(err, bbolt.ErrTimeout):
+	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("open %s: the data directory is in use by another process", path)
 	case errors.Is(err, fs.ErrPermission):
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -82,8 +82,7 @@ func (s *server) waitMetric(t *testing.T, what string, cond func(float64) bool, 
 	})
 }
 
-func atLeast(n float64) func(float64) bool { return func(v float64) bool { return v >= n } }
-func equal(n float64) func(float64) bool   { return func(v float64) bool { return v == n } }
+func equal(n float64) func(float64) bool { return func(v float64) bool { return v == n } }
 
 // TestMetricsMove scrapes /metrics over a real listener and checks that its
 // values follow what clients do: subscribing, publishing, resuming, being

@@ -116,12 +116,9 @@ func capitalize(s string) string {
 
 // slug is an ASCII identifier for s joined by sep, "topic" if s has none.
 func slug(s, sep string) string {
-	var parts []string
-	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+	parts := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r))
-	}) {
-		parts = append(parts, w)
-	}
+	})
 	if len(parts) == 0 {
 		return "topic"
 	}
