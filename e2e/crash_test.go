@@ -157,13 +157,13 @@ func publishUntilKilled(p *process, round int, killAfter time.Duration) []ack {
 	return acks
 }
 
-// readHistory subscribes after lastID and reads until it has seen the id
-// stop (or the stream stays idle past the heartbeat), returning the events.
-func readHistory(t *testing.T, base, lastID, stop string) []sse.Event {
+// readHistory subscribes to topic after lastID and reads until it has seen
+// the id stop, returning the events.
+func readHistory(t *testing.T, base, topic, lastID, stop string) []sse.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events?topic=crash&lastEventID="+url.QueryEscape(lastID), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events?topic="+url.QueryEscape(topic)+"&lastEventID="+url.QueryEscape(lastID), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 				last = a.id
 			}
 		}
-		history := readHistory(t, p.base, "earliest", last)
+		history := readHistory(t, p.base, "crash", "earliest", last)
 		pos := map[string]int{}
 		for i, ev := range history {
 			if i > 0 && seqOf(t, ev.ID) <= seqOf(t, history[i-1].ID) {
@@ -242,7 +242,7 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 			if from == last {
 				continue // nothing follows it: readHistory would wait for an event that never comes
 			}
-			got := readHistory(t, p.base, from, last)
+			got := readHistory(t, p.base, "crash", from, last)
 			want := history[pos[from]+1:]
 			if len(got) != len(want) || (len(got) > 0 && got[0].ID != want[0].ID) {
 				t.Fatalf("round %d: resume after %s gave %d events, want %d", round, from, len(got), len(want))
@@ -302,7 +302,7 @@ func checkNoIDReused(t *testing.T, base string, seen []string) {
 	if resp.StatusCode != http.StatusOK || seqOf(t, id) <= seqOf(t, last) {
 		t.Fatalf("after the crash a new event got %s (status %d), but %s was delivered before it", id, resp.StatusCode, last)
 	}
-	got := readHistory(t, base, last, id)
+	got := readHistory(t, base, "crash", last, id)
 	if got[len(got)-1].Data != "after the crash" {
 		t.Fatalf("resuming after %s ends with %+v", last, got[len(got)-1])
 	}

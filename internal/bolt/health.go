@@ -7,8 +7,9 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Ping reports whether the store is usable: it is open and a read
-// transaction sees its buckets. Readiness checks call it.
+// Ping reports whether the store is usable: it is open, a read
+// transaction sees its buckets and, after a failed write transaction, a
+// write transaction of its own succeeds. Readiness checks call it.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -28,7 +29,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read transaction: %w", err)
 	}
-	return nil
+	return s.probeWrites()
 }
 
 // Size returns the size in bytes of the database file, as a read

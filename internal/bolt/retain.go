@@ -20,7 +20,8 @@ func (s *Store) retainLoop() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			if err := s.Retain(time.Now()); err != nil {
+			// A failed transaction is logged once per outage (writes.go).
+			if err := s.Retain(time.Now()); err != nil && s.Writable() {
 				s.log.Warn("history retention", "err", err)
 			}
 		}
@@ -52,10 +53,10 @@ func (s *Store) trimTopic(topic string) error {
 			return nil
 		}
 		removed := counts{}
-		err := s.db.Update(func(tx *bbolt.Tx) error {
+		err := s.writes.note(s.db.Update(func(tx *bbolt.Tx) error {
 			clear(removed)
 			return trimIndex(tx, topic, excess, removed)
-		})
+		}))
 		if err != nil {
 			return err
 		}
@@ -131,10 +132,13 @@ func deleteUpdate(tx *bbolt.Tx, key []byte, removed counts) error {
 
 // expire deletes updates published before cutoff, oldest first.
 func (s *Store) expire(cutoff time.Time) error {
+	if !s.expiresBefore(cutoff) {
+		return nil // no write transaction (and fsync) every tick for nothing
+	}
 	for {
 		removed := counts{}
 		n := 0
-		err := s.db.Update(func(tx *bbolt.Tx) error {
+		err := s.writes.note(s.db.Update(func(tx *bbolt.Tx) error {
 			clear(removed)
 			n = 0
 			cur := tx.Bucket(bucketUpdates).Cursor()
@@ -149,7 +153,7 @@ func (s *Store) expire(cutoff time.Time) error {
 				n++
 			}
 			return nil
-		})
+		}))
 		if err != nil {
 			return err
 		}
@@ -158,4 +162,21 @@ func (s *Store) expire(cutoff time.Time) error {
 			return nil
 		}
 	}
+}
+
+// expiresBefore reports whether the oldest update, if any, was published
+// before cutoff (or cannot be read, which the deleting transaction reports).
+func (s *Store) expiresBefore(cutoff time.Time) bool {
+	expired := false
+	_ = s.db.View(func(tx *bbolt.Tx) error {
+		k, v := tx.Bucket(bucketUpdates).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		seq, _ := keySeq(k)
+		u, err := decodeFields(seq, v)
+		expired = err != nil || u.Time.Before(cutoff)
+		return nil
+	})
+	return expired
 }

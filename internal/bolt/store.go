@@ -51,10 +51,12 @@ type Config struct {
 
 // Store is a durable hub.History.
 type Store struct {
-	cfg  Config
-	db   *bbolt.DB
-	log  *slog.Logger
-	reqs chan *appendReq
+	cfg Config
+	db  *bbolt.DB
+	log *slog.Logger
+	// writes is whether write transactions succeed (writes.go).
+	writes writes
+	reqs   chan *appendReq
 	// expect is how many appends the next commit may wait for; only the
 	// commit loop touches it.
 	expect int
@@ -103,6 +105,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, db: db, log: cfg.Logger, reqs: make(chan *appendReq, cfg.MaxBatch), stop: make(chan struct{})}
+	s.writes.log = cfg.Logger
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("data directory %s holds a corrupt database (move it away to start with an empty history): %w", cfg.Dir, err)

@@ -16,6 +16,11 @@ type (
 	memorySize interface{ Bytes() int }
 	// fileSize is a durable store: the size of its file.
 	fileSize interface{ Size() (int64, error) }
+	// storeWrites is a durable store: whether its writes succeed.
+	storeWrites interface {
+		Writable() bool
+		WriteErrors() uint64
+	}
 	// topicCount is a history that counts the topics it retains.
 	topicCount interface{ Topics() int }
 	// cluster is the Redis engine of a cluster node.
@@ -37,6 +42,7 @@ type collector struct {
 	connections, subscribers, topicSubs, topics *prometheus.Desc
 	published, internal, delivered, replayed    *prometheus.Desc
 	slowCut, historyBytes, historyTopics        *prometheus.Desc
+	historyWritable, historyWriteErrors         *prometheus.Desc
 	llmStarted, llmRunning, llmFinished, tokens *prometheus.Desc
 	redisUp, redisErrors, rebases, unreplicated *prometheus.Desc
 }
@@ -47,26 +53,28 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 
 func newCollector(top int) *collector {
 	return &collector{
-		top:           top,
-		connections:   desc("connections", "Event streams open now (SSE connections to /events, /.well-known/mercure and /gbi/sse/search)."),
-		subscribers:   desc("subscribers", "Subscriptions registered in the hub now."),
-		topicSubs:     desc("topic_subscribers", "Subscriptions per topic (or non-exact selector) for the busiest topics; the rest are summed under topic=\"_other\".", "topic"),
-		topics:        desc("subscribed_topics", "Topics and non-exact selectors with at least one subscription."),
-		published:     desc("events_published_total", "Updates published, the hub's internal stats feed aside."),
-		internal:      desc("internal_events_published_total", "Internal updates the hub published to its reserved $ssehub/ topics (the stats feed)."),
-		delivered:     desc("events_delivered_total", "Updates written to event streams, replayed ones included and the internal stats feed aside."),
-		replayed:      desc("events_replayed_total", "Updates replayed from history to subscribers that resumed."),
-		slowCut:       desc("slow_subscribers_cut_total", "Subscribers cut off because their queue overflowed."),
-		historyBytes:  desc("history_bytes", "Size of the history: bytes of the retained updates (memory) or of the database file (durable store)."),
-		historyTopics: desc("history_topics", "Topics with retained updates (memory history only)."),
-		llmStarted:    desc("llm_generations_started_total", "LLM generations started."),
-		llmRunning:    desc("llm_generations_running", "LLM generations running now."),
-		llmFinished:   desc("llm_generations_finished_total", "LLM generations finished, by outcome: done, stopped, timeout, interrupted, error.", "outcome"),
-		tokens:        desc("llm_tokens_total", "Tokens the LLM generations published."),
-		redisUp:       desc("redis_up", "Cluster mode: 1 when the last command to Redis succeeded, 0 while it fails (publishes get 503)."),
-		redisErrors:   desc("redis_errors_total", "Cluster mode: failed commands to Redis."),
-		rebases:       desc("cluster_rebases_total", "Cluster mode: times this node ended every subscription because Redis was wiped or trimmed entries it had not read."),
-		unreplicated:  desc("redis_unreplicated_commits_total", "Cluster mode with -redis-replicas: commits that too few replicas acknowledged in time (their publishes got 503)."),
+		top:                top,
+		connections:        desc("connections", "Event streams open now (SSE connections to /events, /.well-known/mercure and /gbi/sse/search)."),
+		subscribers:        desc("subscribers", "Subscriptions registered in the hub now."),
+		topicSubs:          desc("topic_subscribers", "Subscriptions per topic (or non-exact selector) for the busiest topics; the rest are summed under topic=\"_other\".", "topic"),
+		topics:             desc("subscribed_topics", "Topics and non-exact selectors with at least one subscription."),
+		published:          desc("events_published_total", "Updates published, the hub's internal stats feed aside."),
+		internal:           desc("internal_events_published_total", "Internal updates the hub published to its reserved $ssehub/ topics (the stats feed)."),
+		delivered:          desc("events_delivered_total", "Updates written to event streams, replayed ones included and the internal stats feed aside."),
+		replayed:           desc("events_replayed_total", "Updates replayed from history to subscribers that resumed."),
+		slowCut:            desc("slow_subscribers_cut_total", "Subscribers cut off because their queue overflowed."),
+		historyBytes:       desc("history_bytes", "Size of the history: bytes of the retained updates (memory) or of the database file (durable store)."),
+		historyTopics:      desc("history_topics", "Topics with retained updates (memory history only)."),
+		historyWritable:    desc("history_writable", "Durable history: 1 when its last write transaction succeeded, 0 while they fail (a full disk, a failing device: publishes get 503)."),
+		historyWriteErrors: desc("history_write_errors_total", "Durable history: failed write transactions (commits, retention, the readiness probe)."),
+		llmStarted:         desc("llm_generations_started_total", "LLM generations started."),
+		llmRunning:         desc("llm_generations_running", "LLM generations running now."),
+		llmFinished:        desc("llm_generations_finished_total", "LLM generations finished, by outcome: done, stopped, timeout, interrupted, error.", "outcome"),
+		tokens:             desc("llm_tokens_total", "Tokens the LLM generations published."),
+		redisUp:            desc("redis_up", "Cluster mode: 1 when the last command to Redis succeeded, 0 while it fails (publishes get 503)."),
+		redisErrors:        desc("redis_errors_total", "Cluster mode: failed commands to Redis."),
+		rebases:            desc("cluster_rebases_total", "Cluster mode: times this node ended every subscription because Redis was wiped or trimmed entries it had not read."),
+		unreplicated:       desc("redis_unreplicated_commits_total", "Cluster mode with -redis-replicas: commits that too few replicas acknowledged in time (their publishes got 503)."),
 	}
 }
 
@@ -74,7 +82,7 @@ func newCollector(top int) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
-		c.replayed, c.slowCut, c.historyBytes, c.historyTopics, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
+		c.replayed, c.slowCut, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
 		c.redisUp, c.redisErrors, c.rebases, c.unreplicated,
 	} {
 		ch <- d
@@ -110,6 +118,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.replayed, ss.Replayed)
 	}
 	c.collectHistory(src.History, gauge)
+	if h, ok := src.History.(storeWrites); ok {
+		writable := 0.0
+		if h.Writable() {
+			writable = 1
+		}
+		gauge(c.historyWritable, writable)
+		counter(c.historyWriteErrors, h.WriteErrors())
+	}
 	c.collectCluster(src.History, ch)
 	if src.LLM != nil {
 		ls := src.LLM.Stats()
