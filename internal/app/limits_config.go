@@ -79,8 +79,8 @@ func (l LimitConfig) validate() error {
 func (l LimitConfig) api() httpapi.Limits {
 	maxConns := l.MaxConnections
 	if maxConns == 0 {
-		if n, ok := openFileLimit(); ok && n > fdReserve*2 {
-			maxConns = int(min(n-fdReserve, 1<<30))
+		if n, ok := openFileLimit(); ok {
+			maxConns = streamsFor(n)
 		}
 	}
 	return httpapi.Limits{
@@ -88,6 +88,12 @@ func (l LimitConfig) api() httpapi.Limits {
 		PublishRate: l.PublishRate, PublishBurst: l.PublishBurst, MaxTopics: l.MaxTopics,
 		MaxTopicLength: l.MaxTopicLength, MaxEventBytes: l.MaxEventBytes,
 	}
+}
+
+// streamsFor is how many streams a process may hold with n open files:
+// all but fdReserve of them, or half of a limit below twice the reserve.
+func streamsFor(n uint64) int {
+	return int(min(n-min(fdReserve, n/2), 1<<30))
 }
 
 // parsePrefixes parses a comma-separated list of addresses (each its own
