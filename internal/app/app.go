@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/bolt"
@@ -36,6 +38,7 @@ type App struct {
 	gens    *llm.Manager
 	api     *httpapi.API
 	handler http.Handler
+	keys    keys // what Reload replaces
 	// stopFeed ends the stats feed's goroutine and waits for it.
 	stopFeed func()
 	// stopFollow ends the goroutines following the cluster's Redis log and
@@ -51,6 +54,13 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	pubs, subs, err := cfg.verifiers()
 	if err != nil {
 		return nil, err
+	}
+	k := keys{pubs: pubs, subs: subs, files: cfg.keyFiles()}
+	if cfg.TLSCert != "" {
+		k.cert = &certificate{certFile: cfg.TLSCert, keyFile: cfg.TLSKey}
+		if err := k.cert.load(); err != nil {
+			return nil, err
+		}
 	}
 	if pubs == nil && subs == nil {
 		log.Warn("OPEN DEVELOPMENT MODE: no JWT key is configured, authorization is off",
@@ -122,7 +132,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		stopPeers := launch(func(ctx context.Context) { b.cluster.Answer(ctx, api.AnswerPeer) })
 		stopFollow = func() { stopPeers(); stopLog() }
 	}
-	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, api: api, handler: handler,
+	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, api: api, handler: handler, keys: k,
 		stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
 }
 
@@ -228,7 +238,8 @@ func (a *App) closeStore() error {
 // clients from pinning resources; streams manage their own write deadlines.
 // The app takes over its HTTP/1.1 subscription streams from it, over TLS
 // too when it serves Listener's listener (see httpapi.API.TakeOver); Close
-// or Serve's shutdown closes them.
+// or Serve's shutdown closes them. With -tls-cert, its TLSConfig serves the
+// certificate that Reload renews (ServeTLS with empty file names).
 func (a *App) Server() *http.Server {
 	srv := &http.Server{
 		Handler:           a.handler,
@@ -237,6 +248,9 @@ func (a *App) Server() *http.Server {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if a.keys.cert != nil {
+		srv.TLSConfig = &tls.Config{GetCertificate: a.keys.cert.get}
 	}
 	a.api.TakeOver(srv)
 	return srv
@@ -253,7 +267,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() {
 		if a.cfg.TLSCert != "" {
-			errc <- srv.ServeTLS(a.Listener(ln), a.cfg.TLSCert, a.cfg.TLSKey)
+			errc <- srv.ServeTLS(a.Listener(ln), "", "") // the certificate of srv.TLSConfig
 			return
 		}
 		errc <- srv.Serve(ln)
@@ -299,9 +313,6 @@ func Main(ctx context.Context, args []string, getenv func(string) string, enviro
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
-		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
-			return fmt.Errorf("load TLS key pair: %w", err)
-		}
 		scheme = "https"
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -318,7 +329,26 @@ func Main(ctx context.Context, args []string, getenv func(string) string, enviro
 		return err
 	}
 	log.Info("ssehub listening", "addr", ln.Addr().String(), "console", scheme+"://"+displayAddr(ln.Addr())+"/")
+	defer reloadOnHangup(a)()
 	return a.Serve(ctx, ln)
+}
+
+// reloadOnHangup reloads a at every SIGHUP (systemctl reload, kill -HUP),
+// which would otherwise end the process, until the returned stop is called.
+func reloadOnHangup(a *App) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	stopLoop := launch(func(ctx context.Context) {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = a.Reload() // logs its outcome
+			}
+		}
+	})
+	return func() { signal.Stop(hup); stopLoop() }
 }
 
 func displayAddr(addr net.Addr) string {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -106,16 +107,25 @@ type mercureClaims struct {
 	} `json:"mercure"`
 }
 
-// Verifier checks tokens signed with one algorithm and key. It is safe for
-// concurrent use.
+// Verifier checks tokens signed with one algorithm and key, which Replace
+// may change while it is in use. It is safe for concurrent use.
 type Verifier struct {
-	alg    string
-	key    any
-	parser *jwt.Parser
+	current atomic.Pointer[signingKey]
+	parser  *jwt.Parser
+}
+
+// signingKey is a verifier's algorithm and key.
+type signingKey struct {
+	alg string
+	key any
 }
 
 // Alg returns the algorithm the verifier accepts.
-func (v *Verifier) Alg() string { return v.alg }
+func (v *Verifier) Alg() string { return v.current.Load().alg }
+
+// Replace makes v verify with w's algorithm and key from now on (a key
+// file reloaded); tokens verified before stay verified.
+func (v *Verifier) Replace(w *Verifier) { v.current.Store(w.current.Load()) }
 
 // Verify checks a compact JWS: its algorithm (only the configured one; never
 // "none"), its signature, exp and nbf, and the shape of its mercure claim.
@@ -125,9 +135,10 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		return nil, invalid(ErrMalformed, "the token is empty")
 	}
 	var mc mercureClaims
-	t, err := v.parser.ParseWithClaims(token, &mc, v.keyFor)
+	k := v.current.Load()
+	t, err := v.parser.ParseWithClaims(token, &mc, k.keyFor)
 	if err != nil {
-		return nil, v.refusal(t, err)
+		return nil, k.refusal(t, err)
 	}
 	now := time.Now()
 	if mc.ExpiresAt != nil && !now.Before(mc.ExpiresAt.Time) {
@@ -152,16 +163,16 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 // keyFor returns the key when the token claims the configured algorithm.
 // Checking it here, before any signature check, refuses "none" and the
 // confusion of algorithms (an HS256 token whose secret is a public key).
-func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
+func (k *signingKey) keyFor(t *jwt.Token) (any, error) {
 	alg, _ := t.Header["alg"].(string)
-	if alg != v.alg {
-		return nil, invalid(ErrAlgorithm, "the token is signed with %q, this hub accepts only %s", alg, v.alg)
+	if alg != k.alg {
+		return nil, invalid(ErrAlgorithm, "the token is signed with %q, this hub accepts only %s", alg, k.alg)
 	}
-	return v.key, nil
+	return k.key, nil
 }
 
 // refusal turns a parse error of the jwt package into one of ours.
-func (v *Verifier) refusal(t *jwt.Token, err error) error {
+func (k *signingKey) refusal(t *jwt.Token, err error) error {
 	var (
 		te  *tokenError
 		alg string
@@ -175,9 +186,9 @@ func (v *Verifier) refusal(t *jwt.Token, err error) error {
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return invalid(ErrMalformed, "%v", err)
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		return invalid(ErrAlgorithm, "the token is signed with %q, which is unknown; this hub accepts only %s", alg, v.alg)
+		return invalid(ErrAlgorithm, "the token is signed with %q, which is unknown; this hub accepts only %s", alg, k.alg)
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return invalid(ErrSignature, "the signature does not verify with the hub's %s key", v.alg)
+		return invalid(ErrSignature, "the signature does not verify with the hub's %s key", k.alg)
 	}
 	return invalid(ErrMalformed, "%v", err)
 }

@@ -68,7 +68,9 @@ func NewVerifier(alg string, key []byte) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Verifier{alg: alg, key: k, parser: jwt.NewParser(jwt.WithoutClaimsValidation())}, nil
+	v := &Verifier{parser: jwt.NewParser(jwt.WithoutClaimsValidation())}
+	v.current.Store(&signingKey{alg: alg, key: k})
+	return v, nil
 }
 
 // hmacSecret refuses short secrets and PEM text: an HS256 "secret" that is a

@@ -1,0 +1,147 @@
+package app_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/pem"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ssehub/ssehub/internal/auth/authtest"
+	"github.com/ssehub/ssehub/internal/tlstest"
+)
+
+// copyFile copies src to dst, replacing it.
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// certDER is the DER of the first certificate of a PEM file.
+func certDER(t *testing.T, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatalf("%s: no PEM block", file)
+	}
+	return block.Bytes
+}
+
+// servedCert is the certificate a new TLS connection to s gets.
+func servedCert(t *testing.T, s *served) []byte {
+	t.Helper()
+	c, err := tls.Dial("tcp", strings.TrimPrefix(s.url, "https://"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].Raw
+}
+
+// TestReloadTLSCertificate: Reload serves a renewed certificate to new
+// connections while a stream opened before goes on; a certificate that does
+// not load leaves the one served before, and Reload names the flag.
+func TestReloadTLSCertificate(t *testing.T) {
+	certA, keyA, _ := tlstest.SelfSigned(t)
+	certB, keyB, _ := tlstest.SelfSigned(t)
+	dir := t.TempDir()
+	cfg := testConfig(t)
+	cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	copyFile(t, certA, cfg.TLSCert)
+	copyFile(t, keyA, cfg.TLSKey)
+	s := serve(t, cfg, "https", &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}})
+	if !bytes.Equal(servedCert(t, s), certDER(t, certA)) {
+		t.Fatal("the first certificate is not the one served")
+	}
+	_, stream := s.open(t, "/events?topic=reload")
+	waitSubscribers(t, s.app, 1)
+
+	copyFile(t, certB, cfg.TLSCert)
+	copyFile(t, keyB, cfg.TLSKey)
+	if err := s.app.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if !bytes.Equal(servedCert(t, s), certDER(t, certB)) {
+		t.Fatal("after the reload new connections do not get the renewed certificate")
+	}
+	s.publish(t, "reload", "after the reload")
+	expectData(t, stream, "after the reload")
+
+	if err := os.WriteFile(cfg.TLSCert, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.app.Reload(); err == nil || !strings.Contains(err.Error(), "-tls-cert") {
+		t.Fatalf("reload of a broken certificate: %v, want an error naming -tls-cert", err)
+	}
+	if !bytes.Equal(servedCert(t, s), certDER(t, certB)) {
+		t.Fatal("a broken certificate replaced the one served")
+	}
+}
+
+// hs256 signs a publisher's token with secret.
+func hs256(t *testing.T, secret string) string {
+	t.Helper()
+	return authtest.Sign(t, jwt.SigningMethodHS256, []byte(secret), authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
+}
+
+// TestReloadJWTKeyFile: Reload verifies new requests with a rotated key
+// file; a key file that vanished is an error (not read as the key itself)
+// and leaves the key in use.
+func TestReloadJWTKeyFile(t *testing.T) {
+	const old, rotated = "the first secret, 32 bytes or more", "the rotated secret, 32 bytes or more"
+	cfg := testConfig(t)
+	cfg.JWTKey = filepath.Join(t.TempDir(), "jwt.key")
+	if err := os.WriteFile(cfg.JWTKey, []byte(old+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, cfg, "http", &http.Transport{})
+	publish := func(token string) int {
+		status, _, _ := s.post(t, token, url.Values{"topic": {"t"}, "data": {"x"}})
+		return status
+	}
+	if code := publish(hs256(t, old)); code != http.StatusOK {
+		t.Fatalf("publish with the first key: %d", code)
+	}
+	if err := os.WriteFile(cfg.JWTKey, []byte(rotated+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := publish(hs256(t, rotated)); code != http.StatusUnauthorized {
+		t.Fatalf("publish with the rotated key before the reload: %d, want 401", code)
+	}
+	if err := s.app.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if code := publish(hs256(t, old)); code != http.StatusUnauthorized {
+		t.Fatalf("publish with the old key after the reload: %d, want 401", code)
+	}
+	if code := publish(hs256(t, rotated)); code != http.StatusOK {
+		t.Fatalf("publish with the rotated key after the reload: %d", code)
+	}
+
+	if err := os.Remove(cfg.JWTKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.app.Reload(); err == nil || !strings.Contains(err.Error(), "-jwt-key") {
+		t.Fatalf("reload without the key file: %v, want an error naming -jwt-key", err)
+	}
+	if code := publish(hs256(t, rotated)); code != http.StatusOK {
+		t.Fatalf("publish after a failed reload: %d, want the key in use kept", code)
+	}
+}
