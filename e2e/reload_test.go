@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/tls"
-	"encoding/pem"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -22,38 +19,15 @@ func TestHangupReloads(t *testing.T) {
 	certB, keyB, _ := tlstest.SelfSigned(t)
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	install := func(c, k string) {
-		for src, dst := range map[string]string{c: cert, k: key} {
-			b, err := os.ReadFile(src)
-			if err == nil {
-				err = os.WriteFile(dst, b, 0o600)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	install(certA, keyA)
+	tlstest.Install(t, certA, keyA, cert, key)
 	p := startBinary(t, "-data-dir", t.TempDir(), "-tls-cert", cert, "-tls-key", key, "-log-level", "info")
 	addr := strings.TrimPrefix(p.base, "http://")
-	served := func() []byte {
-		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
-		if err != nil {
-			t.Fatalf("TLS to the hub: %v\n%s", err, p.stderr)
-		}
-		defer c.Close()
-		return c.ConnectionState().PeerCertificates[0].Raw
-	}
-	der := func(file string) []byte {
-		b, _ := os.ReadFile(file)
-		block, _ := pem.Decode(b)
-		return block.Bytes
-	}
-	if !bytes.Equal(served(), der(certA)) {
+	served := func() []byte { return tlstest.ServedCert(t, addr) }
+	if !bytes.Equal(served(), tlstest.CertDER(t, certA)) {
 		t.Fatal("the hub does not serve its first certificate")
 	}
 
-	install(certB, keyB)
+	tlstest.Install(t, certB, keyB, cert, key)
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +38,7 @@ func TestHangupReloads(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if !bytes.Equal(served(), der(certB)) {
+	if !bytes.Equal(served(), tlstest.CertDER(t, certB)) {
 		t.Fatalf("after SIGHUP new connections do not get the renewed certificate\n%s", p.stderr)
 	}
 	if err := p.cmd.Process.Signal(syscall.Signal(0)); err != nil {

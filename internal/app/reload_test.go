@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"crypto/tls"
-	"encoding/pem"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,43 +17,6 @@ import (
 	"github.com/ssehub/ssehub/internal/tlstest"
 )
 
-// copyFile copies src to dst, replacing it.
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// certDER is the DER of the first certificate of a PEM file.
-func certDER(t *testing.T, file string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		t.Fatalf("%s: no PEM block", file)
-	}
-	return block.Bytes
-}
-
-// servedCert is the certificate a new TLS connection to s gets.
-func servedCert(t *testing.T, s *served) []byte {
-	t.Helper()
-	c, err := tls.Dial("tcp", strings.TrimPrefix(s.url, "https://"), &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.ConnectionState().PeerCertificates[0].Raw
-}
-
 // TestReloadTLSCertificate: Reload serves a renewed certificate to new
 // connections while a stream opened before goes on; a certificate that does
 // not load leaves the one served before, and Reload names the flag.
@@ -64,21 +26,20 @@ func TestReloadTLSCertificate(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t)
 	cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	copyFile(t, certA, cfg.TLSCert)
-	copyFile(t, keyA, cfg.TLSKey)
+	tlstest.Install(t, certA, keyA, cfg.TLSCert, cfg.TLSKey)
 	s := serve(t, cfg, "https", &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}})
-	if !bytes.Equal(servedCert(t, s), certDER(t, certA)) {
+	servedCert := func() []byte { return tlstest.ServedCert(t, strings.TrimPrefix(s.url, "https://")) }
+	if !bytes.Equal(servedCert(), tlstest.CertDER(t, certA)) {
 		t.Fatal("the first certificate is not the one served")
 	}
 	_, stream := s.open(t, "/events?topic=reload")
 	waitSubscribers(t, s.app, 1)
 
-	copyFile(t, certB, cfg.TLSCert)
-	copyFile(t, keyB, cfg.TLSKey)
+	tlstest.Install(t, certB, keyB, cfg.TLSCert, cfg.TLSKey)
 	if err := s.app.Reload(); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
-	if !bytes.Equal(servedCert(t, s), certDER(t, certB)) {
+	if !bytes.Equal(servedCert(), tlstest.CertDER(t, certB)) {
 		t.Fatal("after the reload new connections do not get the renewed certificate")
 	}
 	s.publish(t, "reload", "after the reload")
@@ -90,7 +51,7 @@ func TestReloadTLSCertificate(t *testing.T) {
 	if err := s.app.Reload(); err == nil || !strings.Contains(err.Error(), "-tls-cert") {
 		t.Fatalf("reload of a broken certificate: %v, want an error naming -tls-cert", err)
 	}
-	if !bytes.Equal(servedCert(t, s), certDER(t, certB)) {
+	if !bytes.Equal(servedCert(), tlstest.CertDER(t, certB)) {
 		t.Fatal("a broken certificate replaced the one served")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -59,4 +60,45 @@ func SelfSigned(t testing.TB) (certFile, keyFile string, roots *x509.CertPool) {
 	roots = x509.NewCertPool()
 	roots.AddCert(cert)
 	return certFile, keyFile, roots
+}
+
+// CertDER returns the DER bytes of the first certificate in a PEM file.
+func CertDER(t testing.TB, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatalf("%s: no PEM block", file)
+	}
+	return block.Bytes
+}
+
+// ServedCert returns the DER bytes of the certificate a new TLS connection
+// to addr (host:port) gets, without verifying it.
+func ServedCert(t testing.TB, addr string) []byte {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("TLS to %s: %v", addr, err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0].Raw
+}
+
+// Install copies a certificate and its key (from SelfSigned) over the
+// files certFile and keyFile, as a renewal does.
+func Install(t testing.TB, fromCert, fromKey, certFile, keyFile string) {
+	t.Helper()
+	for src, dst := range map[string]string{fromCert: certFile, fromKey: keyFile} {
+		b, err := os.ReadFile(src)
+		if err == nil {
+			err = os.WriteFile(dst, b, 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
