@@ -37,8 +37,11 @@ cross:
 	  GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) vet $(PKGS) || exit 1; \
 	done
 
+## unit: every package's tests; then the stream path of macOS, Windows and the BSDs
+## (no writes that never wait, a reader goroutine per stream), built on Linux with -tags portable.
 unit:
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+	$(GO) test -race -count=1 -timeout 5m -tags portable ./internal/httpapi/ ./internal/app/
 
 ## fuzz: each fuzz target for FUZZTIME (bounded, so CI stays fast); see scripts/fuzz.sh.
 fuzz:

@@ -31,27 +31,40 @@ func appendChunk(dst, p []byte) []byte {
 	return append(dst, crlf...)
 }
 
-// step writes what is due: what is left of a write, else queued updates
-// and a heartbeat, or the body's last chunk once the stream ends
-// gracefully. It returns the end's reason once all is written.
+// step writes what is due: first what is left of a write, then queued
+// updates and a heartbeat, or the body's last chunk once the stream ends
+// gracefully. It returns the end's reason once all is written. Every step
+// that returns nil has drained the queue after it began, so the wakes run
+// counted before it are served (a step that wrote only what was left would
+// lose the wake of an update queued meanwhile: its queue was not empty, so
+// no later update wakes the stream again).
 func (s *leanStream) step(w *writer) error {
-	if len(s.out) == 0 {
-		if s.vec == nil && w != nil && w.scratch() != nil {
-			s.vec, s.borrowed = w.scratch(), true
-		}
-		if err := s.fill(); err != nil {
+	if len(s.out) > 0 {
+		if err := s.send(w); err != nil || s.last {
 			return err
 		}
-		if len(s.out) == 0 {
-			s.putVec() // never keep a writer's array past its turn
-			return nil
-		}
-		if s.tls != nil {
-			if err := s.encrypt(); err != nil {
-				return err
-			}
+	}
+	if s.vec == nil && w != nil && w.scratch() != nil {
+		s.vec, s.borrowed = w.scratch(), true
+	}
+	if err := s.fill(); err != nil {
+		return err
+	}
+	if len(s.out) == 0 {
+		s.putVec() // never keep a writer's array past its turn
+		return nil
+	}
+	if s.tls != nil {
+		if err := s.encrypt(); err != nil {
+			return err
 		}
 	}
+	return s.send(w)
+}
+
+// send flushes out and accounts for its batch; once the body's last chunk
+// is written it returns why the stream ends.
+func (s *leanStream) send(w *writer) error {
 	if err := s.flush(w); err != nil {
 		return err
 	}

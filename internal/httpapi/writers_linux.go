@@ -1,3 +1,5 @@
+//go:build linux && !portable
+
 package httpapi
 
 import (
@@ -17,6 +19,11 @@ type writer struct {
 	n     uintptr
 	errno syscall.Errno
 }
+
+// PooledStreams is true: the pool writers write taken-over streams with
+// writes that never wait, and an idle stream has no goroutine of its own
+// (the hangup watcher notices its client leaving).
+const PooledStreams = true
 
 func newWriter(t *tally) *writer {
 	return &writer{tally: t, iov: make([]unix.Iovec, 0, 1024)}

@@ -1,4 +1,7 @@
-//go:build !linux
+//go:build !linux || portable
+
+// This is the stream path of the systems other than Linux. With the build
+// tag portable, Linux builds it too, so that its tests run here (make test).
 
 package httpapi
 
@@ -12,6 +15,10 @@ type writer struct {
 }
 
 func newWriter(t *tally) *writer { return &writer{tally: t} }
+
+// PooledStreams is false: every stream that writes has a goroutine of its
+// own, and every stream a reader goroutine.
+const PooledStreams = false
 
 // scratch is nil: the stream's bytes go to an array of its own, as its
 // own goroutine writes them.
