@@ -114,6 +114,9 @@ func TestDiskFull(t *testing.T) {
 	if _, m := getBody(t, p.base+"/metrics"); !strings.Contains(m, "ssehub_history_writable 0") || strings.Contains(m, "ssehub_history_write_errors_total 0\n") {
 		t.Errorf("metrics on a full disk:\n%s", m)
 	}
+	for end := time.Now().Add(5 * time.Second); len(outageLines(p.stderr.String())) < 1 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond) // the log reaches p.stderr through a pipe
+	}
 	if lines := outageLines(p.stderr.String()); len(lines) != 1 || lines[0] != "failing" {
 		t.Fatalf("outage log lines %v, want the outage logged once\n%s", lines, p.stderr)
 	}
@@ -131,6 +134,11 @@ func TestDiskFull(t *testing.T) {
 			t.Fatalf("/readyz 10 s after space was freed: %d %s", code, body)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The log line was written before /readyz answered, but it reaches
+	// p.stderr through a pipe.
+	for end := time.Now().Add(5 * time.Second); len(outageLines(p.stderr.String())) < 2 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if lines := outageLines(p.stderr.String()); len(lines) != 2 || lines[1] != "back" {
 		t.Errorf("outage log lines %v, want its end logged once", lines)

@@ -44,7 +44,7 @@ func TestPoller(t *testing.T) {
 	}
 	var stop sync.WaitGroup
 	stop.Go(func() { p.run(func() bool { return false }) })
-	waitReceiveTimes(t)
+	release := waitReceiveTimes(t)
 	lat := newLatencies()
 	subs := make([]*subscriber, streams)
 	servers := make([]net.Conn, streams)
@@ -105,6 +105,7 @@ func TestPoller(t *testing.T) {
 		t.Errorf("latencies: %d read (max %d µs), %d with a receive time (max %d µs); want %d each, arrival ≤ read",
 			lat.read.Count(), lat.read.Max(), lat.arrival.Count(), lat.arrival.Max(), n)
 	}
+	release()
 	if after := openFiles(t); after != before {
 		t.Errorf("%d open files before, %d after", before, after)
 	}
@@ -155,31 +156,44 @@ func openFiles(t *testing.T) int {
 }
 
 // waitReceiveTimes waits until the kernel stamps received packets with
-// their time. The first socket that asks for receive times turns the
-// stamping on for every packet, but the kernel does that a little later,
-// from a work queue: packets received meanwhile have no time.
-func waitReceiveTimes(t *testing.T) {
+// their time, and keeps it doing so until release is called. The first
+// socket that asks for receive times turns the stamping on for every
+// packet, and the last one to close turns it off, but the kernel does both
+// a little later, from a work queue: packets received meanwhile have no
+// time. So the socket that waited stays open until release.
+func waitReceiveTimes(t *testing.T) (release func()) {
 	t.Helper()
+	var closers []io.Closer
+	release = func() {
+		for _, c := range closers {
+			_ = c.Close()
+		}
+	}
+	defer func() {
+		if t.Failed() {
+			release()
+		}
+	}()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	closers = append(closers, ln)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	closers = append(closers, c)
 	s, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	closers = append(closers, s)
 	f, err := c.(*net.TCPConn).File()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	closers = append(closers, f)
 	fd := int(f.Fd())
 	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
 		t.Fatal(err)
@@ -194,8 +208,9 @@ func waitReceiveTimes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if receiveTime(oob[:oobn]) != 0 {
-			return
+			return release
 		}
 	}
 	t.Fatal("the kernel gave no receive time in 5s")
+	return release
 }
