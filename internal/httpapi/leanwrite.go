@@ -34,10 +34,10 @@ func appendChunk(dst, p []byte) []byte {
 // step writes what is due: first what is left of a write, then queued
 // updates and a heartbeat, or the body's last chunk once the stream ends
 // gracefully. It returns the end's reason once all is written. Every step
-// that returns nil has drained the queue after it began, so the wakes run
-// counted before it are served (a step that wrote only what was left would
-// lose the wake of an update queued meanwhile: its queue was not empty, so
-// no later update wakes the stream again).
+// that returns nil has drained the queue after it began, so it serves the
+// wakes that run counted before calling it (a step that wrote only what was
+// left would lose the wake of an update queued meanwhile: its queue was not
+// empty, so no later update wakes the stream again).
 func (s *leanStream) step(w *writer) error {
 	if len(s.out) > 0 {
 		if err := s.send(w); err != nil || s.last {
