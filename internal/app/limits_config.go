@@ -44,8 +44,8 @@ const fdReserve = 128
 
 func limitFlags(fs *flag.FlagSet, l *LimitConfig) {
 	fs.IntVar(&l.MaxConnections, "max-connections", l.MaxConnections, "open streams in all (more get 503); 0 means as many as the open-file limit allows")
-	fs.IntVar(&l.MaxConnectionsPerIP, "max-connections-per-ip", l.MaxConnectionsPerIP, "open streams per client address (more get 429); 0 for no limit (behind a proxy every client has its address)")
-	fs.Float64Var(&l.PublishRate, "publish-rate", l.PublishRate, "publishes per second per client address (more get 429 with Retry-After); 0 for no limit")
+	fs.IntVar(&l.MaxConnectionsPerIP, "max-connections-per-ip", l.MaxConnectionsPerIP, "open streams per client address, or IPv6 /64 (more get 429); 0 for no limit (behind a proxy every client has its address)")
+	fs.Float64Var(&l.PublishRate, "publish-rate", l.PublishRate, "publishes per second per client address, or IPv6 /64 (more get 429 with Retry-After); 0 for no limit")
 	fs.IntVar(&l.PublishBurst, "publish-burst", l.PublishBurst, "publishes a client may make at once above -publish-rate")
 	fs.IntVar(&l.MaxTopics, "max-topics", l.MaxTopics, "topic selectors per subscription (more get 400)")
 	fs.IntVar(&l.MaxTopicLength, "max-topic-length", l.MaxTopicLength, fmt.Sprintf("bytes of a topic or selector (longer get 400; at most %d)", hub.MaxTopicLength))

@@ -40,12 +40,31 @@ func (a *API) clientAddr(r *http.Request) netip.Addr {
 	return client
 }
 
-// clientIP is clientAddr as a string, the key of the per-client limits.
+// clientIP is clientAddr as a string, for the logs.
 func (a *API) clientIP(r *http.Request) string {
 	if addr := a.clientAddr(r); addr.IsValid() {
 		return addr.String()
 	}
 	return r.RemoteAddr
+}
+
+// limitPrefix6 is the IPv6 network the per-client limits count as one
+// client: a home line or a host is given at least a /64 and may draw its
+// addresses from all of it, so limits per address would not hold it.
+const limitPrefix6 = 64
+
+// clientKey is the key of the per-client limits: the client's IPv4
+// address, or the /64 network of its IPv6 address.
+func (a *API) clientKey(r *http.Request) string {
+	addr := a.clientAddr(r)
+	switch {
+	case !addr.IsValid():
+		return r.RemoteAddr
+	case addr.Is6():
+		p, _ := addr.Prefix(limitPrefix6)
+		return p.String()
+	}
+	return addr.String()
 }
 
 // trusted reports whether addr is one of the trusted proxies.

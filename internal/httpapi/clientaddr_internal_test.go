@@ -49,3 +49,25 @@ func TestClientAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestClientKey: the per-client limits count an IPv4 address, or the /64
+// network of an IPv6 one, as one client.
+func TestClientKey(t *testing.T) {
+	t.Parallel()
+	a := &API{}
+	a.cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	for _, tt := range []struct{ client, want string }{
+		{"203.0.113.5", "203.0.113.5"},
+		{"2001:db8:1:2::7", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::7", "2001:db8:1:3::/64"},
+		{"::ffff:203.0.113.5", "203.0.113.5"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "127.0.0.1:5000"
+		r.Header.Set("X-Forwarded-For", tt.client)
+		if got := a.clientKey(r); got != tt.want {
+			t.Errorf("client %s: key %s, want %s", tt.client, got, tt.want)
+		}
+	}
+}

@@ -141,12 +141,12 @@ func (e *limitError) Error() string { return e.msg }
 // admitStream takes a place for a stream, or answers the refusal. The
 // returned function gives the place back.
 func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
-	ip := a.clientIP(r)
+	ip := a.clientKey(r)
 	ok, status := a.conns.acquire(ip)
 	if !ok {
 		msg := fmt.Sprintf("the hub holds its maximum of %d streams; retry later", a.cfg.Limits.MaxConnections)
 		if status == http.StatusTooManyRequests {
-			msg = fmt.Sprintf("this client already holds the maximum of %d streams", a.cfg.Limits.MaxConnectionsPerIP)
+			msg = fmt.Sprintf("this client (its address, or its IPv6 /64) already holds the maximum of %d streams", a.cfg.Limits.MaxConnectionsPerIP)
 		}
 		writeErr(w, &limitError{status: status, msg: msg, retryAfter: 5 * time.Second})
 		return nil, false
@@ -157,7 +157,7 @@ func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(
 // admitPublish applies the publish rate of the client, answering 429 with
 // Retry-After past it.
 func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := a.rate.allow(a.clientIP(r))
+	ok, wait := a.rate.allow(a.clientKey(r))
 	if !ok {
 		writeErr(w, &limitError{status: http.StatusTooManyRequests, retryAfter: wait,
 			msg: fmt.Sprintf("publish rate over %g per second for this client", a.cfg.Limits.PublishRate)})

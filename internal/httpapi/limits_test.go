@@ -62,6 +62,24 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestPerClientLimitsCountIPv6Networks: behind a trusted proxy, two
+// addresses of one IPv6 /64 share the per-client stream limit; another
+// /64 is another client.
+func TestPerClientLimitsCountIPv6Networks(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, func(c *app.Config) {
+		c.Limits.MaxConnectionsPerIP, c.Limits.TrustedProxies = 1, "127.0.0.1"
+	})
+	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+	path := query("/events", "topic", "a")
+	s.openStream(t, path, from("2001:db8:0:1::1"))
+	if _, err := s.dial(path, from("2001:db8:0:1:8000::2")); statusOf(err) != http.StatusTooManyRequests {
+		t.Fatalf("a second stream from the same /64: %v, want 429", err)
+	}
+	s.openStream(t, path, from("2001:db8:0:2::1"))
+	s.openStream(t, path, from("203.0.113.5"))
+}
+
 func TestPublishRateLimit(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, func(c *app.Config) { c.Limits.PublishRate, c.Limits.PublishBurst = 1, 2 })
