@@ -55,6 +55,7 @@ type Config struct {
 	// Authorization. With no key at all ssehub runs in open development mode.
 	JWTKey             string // HS256 secret, or a PEM file (or text) of the RS256/ES256 public key or certificate
 	JWTAlg             string // HS256, RS256 or ES256
+	JWTKeyPrevious     string // a previous JWTKey still accepted after a rotation
 	PublisherJWTKey    string // publishers' key when it differs from JWTKey
 	PublisherJWTAlg    string // its algorithm; empty means JWTAlg
 	SubscriberJWTKey   string // subscribers' key when it differs from JWTKey
@@ -209,6 +210,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 
 	fs.StringVar(&cfg.JWTKey, "jwt-key", cfg.JWTKey, "JWT key of publishers and subscribers: the HS256 secret, or a PEM file of the RS256/ES256 public key or certificate; with no key at all the hub runs in open development mode")
 	fs.StringVar(&cfg.JWTAlg, "jwt-alg", cfg.JWTAlg, "JWT signing algorithm: HS256, RS256 or ES256")
+	fs.StringVar(&cfg.JWTKeyPrevious, "jwt-key-previous", cfg.JWTKeyPrevious, "a previous -jwt-key (same form and algorithm) still accepted while the tokens signed with it expire after a rotation: the key, or a file (an empty file: none; SIGHUP reads it again)")
 	fs.StringVar(&cfg.PublisherJWTKey, "publisher-jwt-key", cfg.PublisherJWTKey, "publishers' JWT key when it differs from -jwt-key")
 	fs.StringVar(&cfg.PublisherJWTAlg, "publisher-jwt-alg", cfg.PublisherJWTAlg, "algorithm of -publisher-jwt-key; empty means -jwt-alg")
 	fs.StringVar(&cfg.SubscriberJWTKey, "subscriber-jwt-key", cfg.SubscriberJWTKey, "subscribers' JWT key when it differs from -jwt-key")

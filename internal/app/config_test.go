@@ -87,6 +87,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"stray argument", []string{"serve"}, nil, "serve"},
 		{"negative redis replicas", []string{"-redis", "redis://127.0.0.1:6379", "-redis-replicas", "-1"}, nil, "redis-replicas"},
 		{"redis replica timeout too long", []string{"-redis", "redis://127.0.0.1:6379", "-redis-replica-timeout", "3s"}, nil, "redis-replica-timeout"},
+		{"previous key without a key", []string{"-jwt-key-previous", "an old secret of 32 bytes or more"}, nil, "jwt-key-previous"},
+		{"previous key that does not parse", []string{"-jwt-key", "a secret of 32 bytes or more, yes", "-jwt-key-previous", "short"}, nil, "jwt-key-previous"},
 		{"zero redis replica timeout", []string{"-redis", "redis://127.0.0.1:6379"}, map[string]string{"SSEHUB_REDIS_REPLICA_TIMEOUT": "0s"}, "redis-replica-timeout"},
 	}
 	for _, tc := range tests {

@@ -15,7 +15,8 @@ import (
 
 // keySettings are the JWT key settings, by flag name.
 func (c Config) keySettings() map[string]string {
-	return map[string]string{"jwt-key": c.JWTKey, "publisher-jwt-key": c.PublisherJWTKey, "subscriber-jwt-key": c.SubscriberJWTKey}
+	return map[string]string{"jwt-key": c.JWTKey, "jwt-key-previous": c.JWTKeyPrevious,
+		"publisher-jwt-key": c.PublisherJWTKey, "subscriber-jwt-key": c.SubscriberJWTKey}
 }
 
 // keyFiles returns the key settings that name a file (auth.LoadKey reads

@@ -106,3 +106,44 @@ func TestReloadJWTKeyFile(t *testing.T) {
 		t.Fatalf("publish after a failed reload: %d, want the key in use kept", code)
 	}
 }
+
+// TestRotateJWTKeyWithPrevious: the rotation deploy.md describes. With
+// -jwt-key-previous naming an empty file, only the key is accepted; the key
+// moved to the previous file and a new one written, a reload accepts both;
+// the previous file emptied, a reload accepts only the new key.
+func TestRotateJWTKeyWithPrevious(t *testing.T) {
+	const first, second = "the first secret, 32 bytes or more", "the second secret, 32 bytes or more"
+	dir := t.TempDir()
+	cfg := testConfig(t)
+	cfg.JWTKey, cfg.JWTKeyPrevious = filepath.Join(dir, "jwt.key"), filepath.Join(dir, "jwt.key.previous")
+	write := func(file, key string) {
+		if err := os.WriteFile(file, []byte(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(cfg.JWTKey, first)
+	write(cfg.JWTKeyPrevious, "")
+	s := serve(t, cfg, "http", &http.Transport{})
+	accepts := func(secret string) bool {
+		status, _, _ := s.post(t, hs256(t, secret), url.Values{"topic": {"t"}, "data": {"x"}})
+		return status == http.StatusOK
+	}
+	if !accepts(first) || accepts(second) {
+		t.Fatal("before the rotation: want the first key only")
+	}
+	write(cfg.JWTKeyPrevious, first)
+	write(cfg.JWTKey, second)
+	if err := s.app.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !accepts(first) || !accepts(second) {
+		t.Fatal("during the rotation: want both keys")
+	}
+	write(cfg.JWTKeyPrevious, "")
+	if err := s.app.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if accepts(first) || !accepts(second) {
+		t.Fatal("after the rotation: want the second key only")
+	}
+}

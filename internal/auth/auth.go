@@ -114,10 +114,11 @@ type Verifier struct {
 	parser  *jwt.Parser
 }
 
-// signingKey is a verifier's algorithm and key.
+// signingKey is a verifier's algorithm and keys: the current one, and any
+// previous one still accepted.
 type signingKey struct {
-	alg string
-	key any
+	alg  string
+	keys []jwt.VerificationKey
 }
 
 // Alg returns the algorithm the verifier accepts.
@@ -168,7 +169,10 @@ func (k *signingKey) keyFor(t *jwt.Token) (any, error) {
 	if alg != k.alg {
 		return nil, invalid(ErrAlgorithm, "the token is signed with %q, this hub accepts only %s", alg, k.alg)
 	}
-	return k.key, nil
+	if len(k.keys) == 1 {
+		return k.keys[0], nil
+	}
+	return jwt.VerificationKeySet{Keys: k.keys}, nil
 }
 
 // refusal turns a parse error of the jwt package into one of ours.

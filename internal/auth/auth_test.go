@@ -228,3 +228,48 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestAcceptPreviousKey: a verifier that also accepts a previous key
+// verifies tokens signed with either, still refuses any other key and
+// algorithm, and refuses a previous key of another algorithm.
+func TestAcceptPreviousKey(t *testing.T) {
+	t.Parallel()
+	current, previous, stranger := authtest.NewKeys(t), authtest.NewKeys(t), authtest.NewKeys(t)
+	claims := authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour))
+	for _, alg := range []struct {
+		name          string
+		cur, prev     string
+		sign          func(*authtest.Keys) string
+		wrongAlgToken string
+	}{
+		{auth.HS256, current.SecretFile, previous.SecretFile, func(k *authtest.Keys) string { return k.HS256(t, claims) }, current.ES256(t, claims)},
+		{auth.ES256, current.ECFile, previous.ECFile, func(k *authtest.Keys) string { return k.ES256(t, claims) }, current.HS256(t, claims)},
+	} {
+		v := verifier(t, alg.name, alg.cur)
+		prev, err := auth.LoadKey(alg.prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(alg.sign(previous)); !errors.Is(err, auth.ErrSignature) {
+			t.Fatalf("%s: the previous key before Accept: %v, want a bad signature", alg.name, err)
+		}
+		if err := v.Accept(prev); err != nil {
+			t.Fatalf("%s: Accept: %v", alg.name, err)
+		}
+		for who, k := range map[string]*authtest.Keys{"current": current, "previous": previous} {
+			if _, err := v.Verify(alg.sign(k)); err != nil {
+				t.Errorf("%s: token of the %s key: %v", alg.name, who, err)
+			}
+		}
+		if _, err := v.Verify(alg.sign(stranger)); !errors.Is(err, auth.ErrSignature) {
+			t.Errorf("%s: token of another key: %v, want a bad signature", alg.name, err)
+		}
+		if _, err := v.Verify(alg.wrongAlgToken); !errors.Is(err, auth.ErrAlgorithm) {
+			t.Errorf("%s: token of another algorithm: %v, want refused", alg.name, err)
+		}
+	}
+	es := verifier(t, auth.ES256, current.ECFile)
+	if err := es.Accept(current.Secret); err == nil {
+		t.Error("an ES256 verifier accepted an HMAC secret as its previous key")
+	}
+}

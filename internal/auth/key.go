@@ -51,26 +51,38 @@ func LoadKey(value string) ([]byte, error) {
 // the shared secret; for RS256 and ES256 a PEM public key (PKIX, or PKCS #1
 // for RSA) or a PEM certificate.
 func NewVerifier(alg string, key []byte) (*Verifier, error) {
-	var (
-		k   any
-		err error
-	)
-	switch alg {
-	case HS256:
-		k, err = hmacSecret(key)
-	case RS256:
-		k, err = rsaPublicKey(key)
-	case ES256:
-		k, err = ecPublicKey(key)
-	default:
-		return nil, fmt.Errorf("unsupported algorithm %q: use HS256, RS256 or ES256", alg)
-	}
+	k, err := parseKey(alg, key)
 	if err != nil {
 		return nil, err
 	}
 	v := &Verifier{parser: jwt.NewParser(jwt.WithoutClaimsValidation())}
-	v.current.Store(&signingKey{alg: alg, key: k})
+	v.current.Store(&signingKey{alg: alg, keys: []jwt.VerificationKey{k}})
 	return v, nil
+}
+
+// Accept has v also accept tokens signed with key, in v's algorithm: the
+// previous key during a rotation, until the tokens signed with it expire.
+func (v *Verifier) Accept(key []byte) error {
+	cur := v.current.Load()
+	k, err := parseKey(cur.alg, key)
+	if err != nil {
+		return err
+	}
+	v.current.Store(&signingKey{alg: cur.alg, keys: append(cur.keys[:len(cur.keys):len(cur.keys)], k)})
+	return nil
+}
+
+// parseKey parses a key of alg: see NewVerifier.
+func parseKey(alg string, key []byte) (jwt.VerificationKey, error) {
+	switch alg {
+	case HS256:
+		return hmacSecret(key)
+	case RS256:
+		return rsaPublicKey(key)
+	case ES256:
+		return ecPublicKey(key)
+	}
+	return nil, fmt.Errorf("unsupported algorithm %q: use HS256, RS256 or ES256", alg)
 }
 
 // hmacSecret refuses short secrets and PEM text: an HS256 "secret" that is a
