@@ -93,7 +93,7 @@ func (s *Store) commit(batch []*appendReq) {
 		s.newest = max(s.newest, req.u.Seq) // staged, so perhaps delivered
 	}
 	var reserved uint64
-	err := s.writes.note(s.db.Update(func(tx *bbolt.Tx) (err error) {
+	err := s.writes.Note(s.db.Update(func(tx *bbolt.Tx) (err error) {
 		entries := map[string][]indexRecord{}
 		for _, req := range batch {
 			if err := s.put(tx, req.u, entries); err != nil {

@@ -53,7 +53,7 @@ func (s *Store) trimTopic(topic string) error {
 			return nil
 		}
 		removed := counts{}
-		err := s.writes.note(s.db.Update(func(tx *bbolt.Tx) error {
+		err := s.writes.Note(s.db.Update(func(tx *bbolt.Tx) error {
 			clear(removed)
 			return trimIndex(tx, topic, excess, removed)
 		}))
@@ -138,7 +138,7 @@ func (s *Store) expire(cutoff time.Time) error {
 	for {
 		removed := counts{}
 		n := 0
-		err := s.writes.note(s.db.Update(func(tx *bbolt.Tx) error {
+		err := s.writes.Note(s.db.Update(func(tx *bbolt.Tx) error {
 			clear(removed)
 			n = 0
 			cur := tx.Bucket(bucketUpdates).Cursor()

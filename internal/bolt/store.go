@@ -22,6 +22,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/outage"
 )
 
 // Bucket names.
@@ -55,7 +56,7 @@ type Store struct {
 	db  *bbolt.DB
 	log *slog.Logger
 	// writes is whether write transactions succeed (writes.go).
-	writes writes
+	writes *outage.Tracker
 	reqs   chan *appendReq
 	// expect is how many appends the next commit may wait for; only the
 	// commit loop touches it.
@@ -105,7 +106,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, db: db, log: cfg.Logger, reqs: make(chan *appendReq, cfg.MaxBatch), stop: make(chan struct{})}
-	s.writes.log = cfg.Logger
+	s.writes = outage.New(cfg.Logger, "history writes")
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("data directory %s holds a corrupt database (move it away to start with an empty history): %w", cfg.Dir, err)

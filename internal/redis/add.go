@@ -144,7 +144,7 @@ func (s *Store) store(ctx context.Context, us []*hub.Update) error {
 			res, acked, err = s.runAdd(ctx, args)
 		}
 	}
-	if err := s.note(err); err != nil {
+	if err := s.writes.Note(s.note(err)); err != nil {
 		return fmt.Errorf("redis add: %w", err)
 	}
 	if err := assignIDs(us, res); err != nil {

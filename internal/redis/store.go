@@ -23,6 +23,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/outage"
 )
 
 // Defaults for Options.
@@ -73,6 +74,9 @@ type Store struct {
 	rebases atomic.Uint64
 	// unreplicated counts commits fewer than Options.Replicas acknowledged.
 	unreplicated atomic.Uint64
+	// writes is whether the add script's writes succeed (a Redis at its
+	// maxmemory refuses them while it still answers PING).
+	writes *outage.Tracker
 
 	adds       chan *addRequest // to the committer
 	closed     chan struct{}    // closed by Close: the committer ends
@@ -102,7 +106,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	opts = withDefaults(opts)
 	quietLogs.Do(func() { goredis.SetLogger(redisLogger{opts.Logger}) })
-	s := &Store{opts: opts, rdb: rdb, log: opts.Logger, keys: newKeys(opts.Prefix)}
+	s := &Store{opts: opts, rdb: rdb, log: opts.Logger, keys: newKeys(opts.Prefix), writes: outage.New(opts.Logger, "redis writes")}
 	if err := s.open(ctx); err != nil {
 		_ = s.rdb.Close()
 		return nil, fmt.Errorf("redis %s: %w", where, err)
@@ -183,13 +187,37 @@ func (s *Store) Position() (epoch string, lastSeq uint64, lastID string) {
 	return s.Epoch(), s.start.seq, s.start.id
 }
 
-// Ping checks that Redis answers; it backs the readiness probe.
+// Ping checks that Redis answers and, after a failed write, that it takes
+// writes again; it backs the readiness probe.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
+	return s.probeWrites(ctx)
+}
+
+// probeAfter is how long after a failed write Ping reports it as it is,
+// before it tries a write of its own.
+const probeAfter = 2 * time.Second
+
+// probeWrites, while writes fail, reports the outage; from probeAfter after
+// the latest failure it writes a short-lived key of its own, so that the
+// end of an outage is seen even when nobody publishes.
+func (s *Store) probeWrites(ctx context.Context) error {
+	if !s.writes.Failing() || s.writes.FailedWithin(probeAfter) {
+		return s.writes.Err()
+	}
+	if s.writes.Note(s.rdb.Set(ctx, s.keys.prefix+":probe", "1", 10*time.Second).Err()) != nil {
+		return s.writes.Err()
+	}
 	return nil
 }
+
+// Writable reports whether the last write of the add script succeeded.
+func (s *Store) Writable() bool { return !s.writes.Failing() }
+
+// WriteErrors counts the add script's failed writes (and failed probes).
+func (s *Store) WriteErrors() uint64 { return s.writes.Errors() }
 
 // Up reports whether the last command to Redis succeeded.
 func (s *Store) Up() bool { return s.up.Load() }
