@@ -84,15 +84,7 @@ func smallWindowSubscriber(t *testing.T, s *server, path string) net.Conn {
 		}
 		return err
 	}}
-	c, err := d.Dial("tcp", s.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, s.srv.Listener.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return dialSubscriber(t, s, path, d)
 }
 
 // readUpdates reads a raw stream's response and then n updates, each

@@ -31,7 +31,13 @@ func stalledSubscriber(t *testing.T, s *server, path string) net.Conn {
 // rawSubscriber opens a stream over a raw connection, reading nothing.
 func rawSubscriber(t *testing.T, s *server, path string) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", s.srv.Listener.Addr().String(), 5*time.Second)
+	return dialSubscriber(t, s, path, net.Dialer{Timeout: 5 * time.Second})
+}
+
+// dialSubscriber opens a stream over a raw connection that d dials.
+func dialSubscriber(t *testing.T, s *server, path string, d net.Dialer) net.Conn {
+	t.Helper()
+	c, err := d.Dial("tcp", s.srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
