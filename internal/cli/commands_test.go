@@ -131,6 +131,9 @@ func TestHealth(t *testing.T) {
 		t.Errorf("health: %q", out)
 	}
 	ok(t, map[string]string{"SSEHUB_URL": url + "/healthz"}, "health")
+	if out := ok(t, nil, "health", "-ready", "-url", url); !strings.Contains(out, `"status":"ready"`) {
+		t.Errorf("health -ready: %q", out)
+	}
 	r := run(t, nil, "health", "-url", url+"/no-such-page")
 	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "404") {
 		t.Errorf("health of a wrong URL: exit %d\n%s", r.code, r.stderr)

@@ -9,26 +9,32 @@ import (
 	"time"
 )
 
-const healthUsage = `Usage: ssehub health [-url URL] [-timeout 3s]
+const healthUsage = `Usage: ssehub health [-ready] [-url URL] [-timeout 3s]
 
-Asks a hub's /healthz whether it is up: exits with status 0 and prints its
-answer when it answers 200, else exits with status 1. Made for container
-health checks, where there is no curl:
+Asks a hub's /healthz whether it is up (with -ready, its /readyz whether it
+can serve: not shutting down, its history readable and taking writes):
+exits with status 0 and prints its answer when it answers 200, else exits
+with status 1. Made for container health checks, where there is no curl:
 
   HEALTHCHECK CMD ["/ssehub", "health", "-url", "http://127.0.0.1:8080"]
 
 Flags:
 `
 
-// health checks a hub's /healthz.
+// health checks a hub's /healthz, or its /readyz.
 func health(ctx context.Context, args []string, env Env) error {
 	fs := newFlagSet("health", healthUsage, env)
 	hubURL := fs.String("url", defaultURL(env), "the hub's root URL, or its health URL")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	ready := fs.Bool("ready", false, "ask /readyz (ready to serve) instead of /healthz (alive)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	u, err := endpoint(*hubURL, "/healthz")
+	path := "/healthz"
+	if *ready {
+		path = "/readyz"
+	}
+	u, err := endpoint(*hubURL, path)
 	if err != nil {
 		return err
 	}
