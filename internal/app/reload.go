@@ -35,7 +35,7 @@ func (c Config) keyFiles() map[string]bool {
 type keys struct {
 	cert       *certificate   // nil without TLS
 	pubs, subs *auth.Verifier // nil when that role needs no token
-	files      map[string]bool
+	files      map[string]bool // the key settings that named files at startup
 }
 
 // certificate is the TLS key pair served to new connections.
