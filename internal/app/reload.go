@@ -33,8 +33,8 @@ func (c Config) keyFiles() map[string]bool {
 
 // keys is what a reload replaces: the certificate and the verifiers.
 type keys struct {
-	cert       *certificate   // nil without TLS
-	pubs, subs *auth.Verifier // nil when that role needs no token
+	cert       *certificate    // nil without TLS
+	pubs, subs *auth.Verifier  // nil when that role needs no token
 	files      map[string]bool // the key settings that named files at startup
 }
 
