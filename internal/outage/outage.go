@@ -85,6 +85,23 @@ func (t *Tracker) FailedWithin(d time.Duration) bool {
 	return t.failing.Load() && time.Since(t.at) < d
 }
 
+// ProbeAfter is how long after a failed write Probe reports the failure as
+// it is, before it tries a write of its own: a full store may still take a
+// probe's few bytes while it refuses the publishes' larger writes.
+const ProbeAfter = 2 * time.Second
+
+// Probe backs a readiness check: nil while writes succeed; during an
+// outage its error, and from ProbeAfter after the latest failure the
+// outcome of write, a small write of the caller's, so that the end of an
+// outage is seen even when nobody publishes (a node taken out of rotation
+// by its failing readiness gets no publishes).
+func (t *Tracker) Probe(write func() error) error {
+	if t.Failing() && !t.FailedWithin(ProbeAfter) {
+		_ = t.Note(write())
+	}
+	return t.Err()
+}
+
 // Err describes the current outage, or is nil when writes succeed.
 func (t *Tracker) Err() error {
 	t.mu.Lock()

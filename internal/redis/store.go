@@ -196,21 +196,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.probeWrites(ctx)
 }
 
-// probeAfter is how long after a failed write Ping reports it as it is,
-// before it tries a write of its own.
-const probeAfter = 2 * time.Second
-
-// probeWrites, while writes fail, reports the outage; from probeAfter after
-// the latest failure it writes a short-lived key of its own, so that the
-// end of an outage is seen even when nobody publishes.
+// probeWrites backs Ping: during an outage, its error, or the outcome of
+// writing a short-lived key of its own (outage.Tracker.Probe).
 func (s *Store) probeWrites(ctx context.Context) error {
-	if !s.writes.Failing() || s.writes.FailedWithin(probeAfter) {
-		return s.writes.Err()
-	}
-	if s.writes.Note(s.rdb.Set(ctx, s.keys.prefix+":probe", "1", 10*time.Second).Err()) != nil {
-		return s.writes.Err()
-	}
-	return nil
+	return s.writes.Probe(func() error {
+		return s.rdb.Set(ctx, s.keys.prefix+":probe", "1", 10*time.Second).Err()
+	})
 }
 
 // Writable reports whether the last write of the add script succeeded.
