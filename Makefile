@@ -41,7 +41,7 @@ cross:
 ## (no writes that never wait, a reader goroutine per stream), built on Linux with -tags portable.
 unit:
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
-	$(GO) test -race -count=1 -timeout 5m -tags portable ./internal/httpapi/ ./internal/app/
+	$(GO) test -race -count=1 -timeout 5m -tags portable ./internal/stream/ ./internal/httpapi/ ./internal/app/
 
 ## fuzz: each fuzz target for FUZZTIME (bounded, so CI stays fast); see scripts/fuzz.sh.
 fuzz:

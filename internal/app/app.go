@@ -24,9 +24,11 @@ import (
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/llm/sim"
+	"github.com/ssehub/ssehub/internal/llmapi"
 	"github.com/ssehub/ssehub/internal/metrics"
 	"github.com/ssehub/ssehub/internal/openai"
 	"github.com/ssehub/ssehub/internal/redis"
+	"github.com/ssehub/ssehub/internal/stream"
 )
 
 // App is a configured ssehub: a hub and its HTTP handler.
@@ -36,6 +38,7 @@ type App struct {
 	hub     *hub.Hub
 	store   io.Closer // the durable history or Redis, nil in memory-only mode
 	gens    *llm.Manager
+	streams *stream.Engine
 	api     *httpapi.API
 	handler http.Handler
 	keys    keys // what Reload replaces
@@ -87,33 +90,43 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Timeout: cfg.LLMTimeout, Logger: log,
 	}, h)
 	var reg *metrics.Registry
-	var apiMetrics httpapi.Metrics // stays a nil interface when metrics are off
+	var (
+		apiMetrics http.Handler // stay nil interfaces when metrics are off
+		latency    stream.Observer
+	)
 	if cfg.Metrics.Enabled {
 		reg = metrics.New(metrics.Config{})
-		apiMetrics = reg
+		apiMetrics, latency = reg, reg
 	}
-	api := httpapi.New(httpapi.Config{
+	streams := stream.New(stream.Config{
 		Heartbeat:       cfg.Heartbeat,
 		Retry:           cfg.Retry,
 		ReconnectSpread: cfg.ReconnectSpread,
-		MaxBodyBytes:    cfg.MaxBodyBytes,
 		WriteTimeout:    cfg.WriteTimeout,
-		CORSOrigins:     cfg.origins(),
-		Limits:          cfg.Limits.api(),
-		TrustedProxies:  cfg.Limits.trustedProxies(),
-		Console:         console.Handler(),
-		Generations:     gens,
-		Peers:           b.peers(),
-		Models:          models,
-		History:         b.reader,
-		Metrics:         apiMetrics,
-		MetricsToken:    cfg.Metrics.Token,
+		Latency:         latency,
+		Logger:          log,
+	})
+	api := httpapi.New(httpapi.Config{
+		Streams:        streams,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		CORSOrigins:    cfg.origins(),
+		Limits:         cfg.Limits.api(),
+		TrustedProxies: cfg.Limits.trustedProxies(),
+		Console:        console.Handler(),
+		Peers:          b.subscriptionPeers(),
+		History:        b.reader,
+		Metrics:        apiMetrics,
+		MetricsToken:   cfg.Metrics.Token,
 
 		Publishers:    pubs,
 		Subscribers:   subs,
 		DenyAnonymous: !cfg.AnonymousSubscribe,
 		Subscriptions: cfg.Subscriptions,
 	}, h, log)
+	llmAPI := llmapi.New(llmapi.Config{
+		Generations: gens, Models: models, Gate: api, Peers: b.generationPeers(), MaxBodyBytes: cfg.MaxBodyBytes,
+	})
+	llmAPI.Register(api)
 	src := metrics.Sources{Hub: h, Streams: api, History: b.reader, LLM: gens}
 	if reg != nil {
 		reg.Watch(src)
@@ -129,10 +142,16 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	stopFollow := func() {}
 	if b.cluster != nil {
 		stopLog := launch(func(ctx context.Context) { b.cluster.Follow(ctx, h) })
-		stopPeers := launch(func(ctx context.Context) { b.cluster.Answer(ctx, api.AnswerPeer) })
+		answer := func(kind, key string) ([]byte, bool) {
+			if body, ok := api.AnswerPeer(kind, key); ok {
+				return body, true
+			}
+			return llmAPI.AnswerPeer(kind, key)
+		}
+		stopPeers := launch(func(ctx context.Context) { b.cluster.Answer(ctx, answer) })
 		stopFollow = func() { stopPeers(); stopLog() }
 	}
-	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, api: api, handler: handler, keys: k,
+	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, streams: streams, api: api, handler: handler, keys: k,
 		stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
 }
 
@@ -160,8 +179,18 @@ type backend struct {
 	closer  io.Closer    // nil in memory
 }
 
-// peers are the other nodes of a cluster; nil (a nil interface) on one node.
-func (b backend) peers() httpapi.Peers {
+// subscriptionPeers are the other nodes of a cluster, asked about their
+// subscriptions; nil (a nil interface) on one node.
+func (b backend) subscriptionPeers() httpapi.Peers {
+	if b.cluster == nil {
+		return nil
+	}
+	return b.cluster
+}
+
+// generationPeers are the other nodes of a cluster, asked about their
+// generations; nil (a nil interface) on one node.
+func (b backend) generationPeers() llmapi.Peers {
 	if b.cluster == nil {
 		return nil
 	}
@@ -237,7 +266,7 @@ func (a *App) closeStore() error {
 // Server returns an http.Server for the app with timeouts that keep slow
 // clients from pinning resources; streams manage their own write deadlines.
 // The app takes over its HTTP/1.1 subscription streams from it, over TLS
-// too when it serves Listener's listener (see httpapi.API.TakeOver); Close
+// too when it serves Listener's listener (see stream.Engine.TakeOver); Close
 // or Serve's shutdown closes them. With -tls-cert, its TLSConfig serves the
 // certificate that Reload renews (ServeTLS with empty file names).
 func (a *App) Server() *http.Server {
@@ -252,13 +281,13 @@ func (a *App) Server() *http.Server {
 	if a.keys.cert != nil {
 		srv.TLSConfig = &tls.Config{GetCertificate: a.keys.cert.get}
 	}
-	a.api.TakeOver(srv)
+	a.streams.TakeOver(srv)
 	return srv
 }
 
 // Listener wraps ln for a server from Server that serves TLS, so that the
 // app takes over its HTTP/1.1 streams over TLS too (Serve does it).
-func (a *App) Listener(ln net.Listener) net.Listener { return a.api.Listener(ln) }
+func (a *App) Listener(ln net.Listener) net.Listener { return a.streams.Listener(ln) }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully:
 // streams end, publishes in flight finish, all within ShutdownTimeout.

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
 	"github.com/ssehub/ssehub/internal/redis/redistest"
 )
 
 // clusterConfig is a node of the cluster on srv, with JWT keys.
 func clusterConfig(t *testing.T, srv *redistest.Server, keys *authtest.Keys) app.Config {
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	cfg.Redis.URL = srv.URL()
 	cfg.JWTKey = keys.SecretFile
 	return cfg
@@ -42,9 +43,9 @@ func TestClusterOverHTTP(t *testing.T) {
 	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
 	sub := keys.HS256(t, authtest.Claims(nil, []string{"orders/{id}"}, time.Now().Add(time.Hour)))
 
-	_, plain := b.open(t, "/.well-known/mercure?topic=orders/1")
-	_, authorized := b.open(t, "/.well-known/mercure?topic=orders/1&authorization="+sub)
-	waitSubscribers(t, b.app, 2)
+	_, plain := b.Open(t, "/.well-known/mercure?topic=orders/1")
+	_, authorized := b.Open(t, "/.well-known/mercure?topic=orders/1&authorization="+sub)
+	apptest.WaitHub(t, b.App, 2)
 
 	status, id1, _ := a.post(t, pub, url.Values{"topic": {"orders/1"}, "data": {"public"}})
 	if status != http.StatusOK {
@@ -60,7 +61,7 @@ func TestClusterOverHTTP(t *testing.T) {
 	if err != nil || ev.ID != id1 || ev.Data != "public" {
 		t.Fatalf("node b, plain subscriber: %+v %v, want id %s", ev, err, id1)
 	}
-	expectData(t, plain, "third") // not the private one
+	apptest.ExpectData(t, plain, "third") // not the private one
 	ev, err = authorized.Next()
 	if err != nil || ev.ID != id1 {
 		t.Fatalf("node b, authorized: %+v %v", ev, err)
@@ -71,11 +72,11 @@ func TestClusterOverHTTP(t *testing.T) {
 	}
 
 	// The client that read id1 on b resumes on a.
-	resp, resumed := a.open(t, "/.well-known/mercure?topic=orders/1&lastEventID="+url.QueryEscape(id1))
+	resp, resumed := a.Open(t, "/.well-known/mercure?topic=orders/1&lastEventID="+url.QueryEscape(id1))
 	if got := resp.Header.Get("Last-Event-ID"); got != id1 {
 		t.Errorf("Last-Event-ID response header %q, want %q", got, id1)
 	}
-	expectData(t, resumed, "third")
+	apptest.ExpectData(t, resumed, "third")
 }
 
 // TestClusterRedisOutage: with Redis down a publish answers 503 naming
@@ -87,8 +88,8 @@ func TestClusterRedisOutage(t *testing.T) {
 	a := serve(t, clusterConfig(t, srv, keys), "http", &http.Transport{})
 	b := serve(t, clusterConfig(t, srv, keys), "http", &http.Transport{})
 	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
-	_, stream := b.open(t, "/.well-known/mercure?topic=t")
-	waitSubscribers(t, b.app, 1)
+	_, stream := b.Open(t, "/.well-known/mercure?topic=t")
+	apptest.WaitHub(t, b.App, 1)
 
 	srv.Stop()
 	status, body, h := a.post(t, pub, url.Values{"topic": {"t"}, "data": {"lost?"}})
@@ -97,7 +98,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.Contains(msg.Error, "redis") || h.Get("Retry-After") == "" {
 		t.Fatalf("publish with Redis down: %d %q (Retry-After %q), want 503 naming redis with Retry-After", status, body, h.Get("Retry-After"))
 	}
-	if resp, err := a.client.Get(a.url + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+	if resp, err := a.Client.Get(a.URL + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with Redis down: %v %v", resp.StatusCode, err)
 	} else {
 		resp.Body.Close()
@@ -105,7 +106,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	if m := a.get(t, "/metrics"); !strings.Contains(m, "ssehub_redis_up 0") || strings.Contains(m, "ssehub_redis_errors_total 0\n") {
 		t.Errorf("metrics during the outage do not show Redis down:\n%s", grepLines(m, "redis"))
 	}
-	if n := b.app.Hub().Stats().Subscribers; n != 1 {
+	if n := b.App.Hub().Stats().Subscribers; n != 1 {
 		t.Fatalf("%d subscribers during the outage, want the stream kept", n)
 	}
 	srv.Restart()
@@ -118,7 +119,7 @@ func TestClusterRedisOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	expectData(t, stream, "back")
+	apptest.ExpectData(t, stream, "back")
 	if m := a.get(t, "/metrics"); !strings.Contains(m, "ssehub_redis_up 1") {
 		t.Errorf("metrics after the outage:\n%s", grepLines(m, "redis"))
 	}
@@ -135,8 +136,8 @@ func TestClusterReplicas(t *testing.T) {
 	cfg.Redis.Replicas, cfg.Redis.ReplicaTimeout = 1, 200*time.Millisecond
 	a := serve(t, cfg, "http", &http.Transport{})
 	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
-	_, stream := a.open(t, "/.well-known/mercure?topic=t")
-	waitSubscribers(t, a.app, 1)
+	_, stream := a.Open(t, "/.well-known/mercure?topic=t")
+	apptest.WaitHub(t, a.App, 1)
 
 	status, body, _ := a.post(t, pub, url.Values{"topic": {"t"}, "data": {"unreplicated"}})
 	var msg struct{ Error string }
@@ -144,7 +145,7 @@ func TestClusterReplicas(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.Contains(msg.Error, "0 of 1 acknowledged") {
 		t.Fatalf("publish without the replica: %d %q; want 503 saying 0 of 1 replicas acknowledged", status, body)
 	}
-	expectData(t, stream, "unreplicated")
+	apptest.ExpectData(t, stream, "unreplicated")
 	if m := a.get(t, "/metrics"); !strings.Contains(m, "ssehub_redis_unreplicated_commits_total 1\n") || !strings.Contains(m, "ssehub_redis_up 1") {
 		t.Errorf("metrics after the unreplicated publish:\n%s", grepLines(m, "redis"))
 	}
@@ -153,7 +154,7 @@ func TestClusterReplicas(t *testing.T) {
 // get returns the body of a GET.
 func (s *served) get(t *testing.T, path string) string {
 	t.Helper()
-	resp, err := s.client.Get(s.url + path)
+	resp, err := s.Client.Get(s.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func TestClusterGenerations(t *testing.T) {
 	if status != http.StatusCreated || json.Unmarshal([]byte(body), &started) != nil {
 		t.Fatalf("start on a: %d %s", status, body)
 	}
-	_, events := b.open(t, "/events?topic="+url.QueryEscape(started.Topic)+"&lastEventID=earliest&authorization="+pub)
+	_, events := b.Open(t, "/events?topic="+url.QueryEscape(started.Topic)+"&lastEventID=earliest&authorization="+pub)
 	if ev, err := events.Next(); err != nil || ev.Type != "token" {
 		t.Fatalf("first event through b: %+v %v", ev, err)
 	}
@@ -232,12 +233,12 @@ func (s *served) do(t *testing.T, token, method, path, body string) (int, string
 // send sends a request with a token and returns status, body and headers.
 func (s *served) send(t *testing.T, token, method, path, contentType, body string) (int, string, http.Header) {
 	t.Helper()
-	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +254,7 @@ func TestClusterStartupErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "-redis") {
 		t.Errorf("bad URL: %v, want an error naming -redis", err)
 	}
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	cfg.Redis.URL = "redis://127.0.0.1:1/0"
 	if _, err := app.New(cfg, discard()); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("unreachable Redis: %v, want an error naming its address", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/llm/sim"
+	"github.com/ssehub/ssehub/internal/stream"
 )
 
 // Config is every setting of ssehub. DefaultConfig gives the values used
@@ -72,8 +73,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr:              ":8080",
-		Heartbeat:         httpapi.DefaultHeartbeat,
-		Retry:             httpapi.DefaultRetry,
+		Heartbeat:         stream.DefaultHeartbeat,
+		Retry:             stream.DefaultRetry,
 		MaxBodyBytes:      httpapi.DefaultMaxBodyBytes,
 		QueueSize:         hub.DefaultQueueSize,
 		HistoryEvents:     history.DefaultMaxEvents,
@@ -81,7 +82,7 @@ func DefaultConfig() Config {
 		HistoryTotal:      history.DefaultMaxTotalBytes,
 		DataDir:           "./data",
 		CORSOrigins:       "*",
-		WriteTimeout:      httpapi.DefaultWriteTimeout,
+		WriteTimeout:      stream.DefaultWriteTimeout,
 		ShutdownTimeout:   10 * time.Second,
 		ReconnectSpread:   5 * time.Second,
 		ReadHeaderTimeout: 10 * time.Second,

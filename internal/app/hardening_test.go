@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 // rawConn dials the server for hand-written requests.
 func rawConn(t *testing.T, s *served) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +36,7 @@ func closedWithin(c net.Conn, limit time.Duration) bool {
 // cannot pin the server's resources, and it keeps answering others.
 func TestSlowAndOversizedClients(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	cfg.ReadHeaderTimeout, cfg.ReadTimeout = 300*time.Millisecond, 600*time.Millisecond
 	s := serve(t, cfg, "http", &http.Transport{})
 
@@ -55,7 +57,7 @@ func TestSlowAndOversizedClients(t *testing.T) {
 		t.Errorf("huge headers: %v %v, want 431", resp, err)
 	}
 
-	if resp, err := s.client.Get(s.url + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+	if resp, err := s.Client.Get(s.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the server stopped answering: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
@@ -66,7 +68,7 @@ func TestSlowAndOversizedClients(t *testing.T) {
 // stream that reports "earliest", never an error or a crash.
 func TestBadLastEventIDs(t *testing.T) {
 	t.Parallel()
-	s := serve(t, testConfig(t), "http", &http.Transport{})
+	s := serve(t, apptest.TestConfig(t), "http", &http.Transport{})
 	for name, id := range map[string]string{
 		"very long":        strings.Repeat("x", 8<<10),
 		"NUL":              "a\x00b",
@@ -75,7 +77,7 @@ func TestBadLastEventIDs(t *testing.T) {
 		"future position":  "urn:ssehub:zzz:99999999999999999999",
 		"spaces":           "   ",
 	} {
-		resp, err := s.client.Get(s.url + "/events?topic=a&lastEventID=" + url.QueryEscape(id))
+		resp, err := s.Client.Get(s.URL + "/events?topic=a&lastEventID=" + url.QueryEscape(id))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -91,16 +93,16 @@ func TestBadLastEventIDs(t *testing.T) {
 // only with the metrics token when one is set.
 func TestPprofIsOptIn(t *testing.T) {
 	t.Parallel()
-	off := serve(t, testConfig(t), "http", &http.Transport{})
-	cfg := testConfig(t)
+	off := serve(t, apptest.TestConfig(t), "http", &http.Transport{})
+	cfg := apptest.TestConfig(t)
 	cfg.Metrics.Pprof, cfg.Metrics.Token = true, "tok"
 	on := serve(t, cfg, "http", &http.Transport{})
 	get := func(s *served, token string) int {
-		req, _ := http.NewRequest(http.MethodGet, s.url+"/debug/pprof/", nil)
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/debug/pprof/", nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
-		resp, err := s.client.Do(req)
+		resp, err := s.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

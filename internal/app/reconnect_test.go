@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
 	"github.com/ssehub/ssehub/internal/redis/redistest"
 	"github.com/ssehub/ssehub/internal/sse"
@@ -38,13 +39,13 @@ func TestShutdownSpreadsReconnections(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := testConfig(t)
+			cfg := apptest.TestConfig(t)
 			cfg.Retry, cfg.ReconnectSpread = 1000, c.spread
 			scheme, tr := "http", &http.Transport{}
 			if c.tls {
 				var roots *x509.CertPool
 				cfg.TLSCert, cfg.TLSKey, roots = tlstest.SelfSigned(t)
-				scheme, tr = "https", h1TLSTransport(roots)
+				scheme, tr = "https", apptest.HTTP1TLS(roots)
 				if c.h2 {
 					tr = h2Transport(roots)
 				}
@@ -52,14 +53,14 @@ func TestShutdownSpreadsReconnections(t *testing.T) {
 			s := serve(t, cfg, scheme, tr)
 			var parsers []*sse.Parser
 			for i := range c.streams {
-				resp, p := s.open(t, fmt.Sprintf("/events?topic=t%d", i))
+				resp, p := s.Open(t, fmt.Sprintf("/events?topic=t%d", i))
 				if want := map[bool]int{true: 2, false: 1}[c.h2]; resp.ProtoMajor != want {
 					t.Fatalf("stream over %s, want HTTP/%d", resp.Proto, want)
 				}
 				parsers = append(parsers, p)
 			}
-			waitSubscribers(t, s.app, c.streams)
-			if err := s.stop(t, cfg.ShutdownTimeout+time.Second); err != nil {
+			apptest.WaitHub(t, s.App, c.streams)
+			if err := s.Stop(t, cfg.ShutdownTimeout+time.Second); err != nil {
 				t.Fatalf("Serve: %v", err)
 			}
 			retries := map[int]int{}
@@ -105,8 +106,8 @@ func TestRebaseSpreadsReconnections(t *testing.T) {
 	const streams = 12
 	var parsers []*sse.Parser
 	for range streams {
-		_, p := b.open(t, "/.well-known/mercure?topic=t&lastEventID=earliest")
-		expectData(t, p, "old")
+		_, p := b.Open(t, "/.well-known/mercure?topic=t&lastEventID=earliest")
+		apptest.ExpectData(t, p, "old")
 		parsers = append(parsers, p)
 	}
 	if _, err := srv.Do("FLUSHALL"); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
 	"github.com/ssehub/ssehub/internal/tlstest"
 )
@@ -24,31 +25,31 @@ func TestReloadTLSCertificate(t *testing.T) {
 	certA, keyA, _ := tlstest.SelfSigned(t)
 	certB, keyB, _ := tlstest.SelfSigned(t)
 	dir := t.TempDir()
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	tlstest.Install(t, certA, keyA, cfg.TLSCert, cfg.TLSKey)
 	s := serve(t, cfg, "https", &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}})
-	servedCert := func() []byte { return tlstest.ServedCert(t, strings.TrimPrefix(s.url, "https://")) }
+	servedCert := func() []byte { return tlstest.ServedCert(t, strings.TrimPrefix(s.URL, "https://")) }
 	if !bytes.Equal(servedCert(), tlstest.CertDER(t, certA)) {
 		t.Fatal("the first certificate is not the one served")
 	}
-	_, stream := s.open(t, "/events?topic=reload")
-	waitSubscribers(t, s.app, 1)
+	_, stream := s.Open(t, "/events?topic=reload")
+	apptest.WaitHub(t, s.App, 1)
 
 	tlstest.Install(t, certB, keyB, cfg.TLSCert, cfg.TLSKey)
-	if err := s.app.Reload(); err != nil {
+	if err := s.App.Reload(); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
 	if !bytes.Equal(servedCert(), tlstest.CertDER(t, certB)) {
 		t.Fatal("after the reload new connections do not get the renewed certificate")
 	}
-	s.publish(t, "reload", "after the reload")
-	expectData(t, stream, "after the reload")
+	s.Publish(t, "reload", "after the reload")
+	apptest.ExpectData(t, stream, "after the reload")
 
 	if err := os.WriteFile(cfg.TLSCert, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.app.Reload(); err == nil || !strings.Contains(err.Error(), "-tls-cert") {
+	if err := s.App.Reload(); err == nil || !strings.Contains(err.Error(), "-tls-cert") {
 		t.Fatalf("reload of a broken certificate: %v, want an error naming -tls-cert", err)
 	}
 	if !bytes.Equal(servedCert(), tlstest.CertDER(t, certB)) {
@@ -67,7 +68,7 @@ func hs256(t *testing.T, secret string) string {
 // and leaves the key in use.
 func TestReloadJWTKeyFile(t *testing.T) {
 	const old, rotated = "the first secret, 32 bytes or more", "the rotated secret, 32 bytes or more"
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	cfg.JWTKey = filepath.Join(t.TempDir(), "jwt.key")
 	if err := os.WriteFile(cfg.JWTKey, []byte(old+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func TestReloadJWTKeyFile(t *testing.T) {
 	if code := publish(hs256(t, rotated)); code != http.StatusUnauthorized {
 		t.Fatalf("publish with the rotated key before the reload: %d, want 401", code)
 	}
-	if err := s.app.Reload(); err != nil {
+	if err := s.App.Reload(); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
 	if code := publish(hs256(t, old)); code != http.StatusUnauthorized {
@@ -99,7 +100,7 @@ func TestReloadJWTKeyFile(t *testing.T) {
 	if err := os.Remove(cfg.JWTKey); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.app.Reload(); err == nil || !strings.Contains(err.Error(), "-jwt-key") {
+	if err := s.App.Reload(); err == nil || !strings.Contains(err.Error(), "-jwt-key") {
 		t.Fatalf("reload without the key file: %v, want an error naming -jwt-key", err)
 	}
 	if code := publish(hs256(t, rotated)); code != http.StatusOK {
@@ -114,7 +115,7 @@ func TestReloadJWTKeyFile(t *testing.T) {
 func TestRotateJWTKeyWithPrevious(t *testing.T) {
 	const first, second = "the first secret, 32 bytes or more", "the second secret, 32 bytes or more"
 	dir := t.TempDir()
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	cfg.JWTKey, cfg.JWTKeyPrevious = filepath.Join(dir, "jwt.key"), filepath.Join(dir, "jwt.key.previous")
 	write := func(file, key string) {
 		if err := os.WriteFile(file, []byte(key), 0o600); err != nil {
@@ -133,14 +134,14 @@ func TestRotateJWTKeyWithPrevious(t *testing.T) {
 	}
 	write(cfg.JWTKeyPrevious, first)
 	write(cfg.JWTKey, second)
-	if err := s.app.Reload(); err != nil {
+	if err := s.App.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if !accepts(first) || !accepts(second) {
 		t.Fatal("during the rotation: want both keys")
 	}
 	write(cfg.JWTKeyPrevious, "")
-	if err := s.app.Reload(); err != nil {
+	if err := s.App.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if accepts(first) || !accepts(second) {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/tlstest"
 )
 
@@ -22,20 +23,20 @@ import (
 // cleanly and Serve return nil well within the shutdown timeout.
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	s := serve(t, cfg, "http", &http.Transport{})
 	const topic = "https://example.com/shutdown"
 	paths := []string{"/.well-known/mercure?topic=" + topic, "/events?topic=*", "/gbi/sse/search"}
 	var streams []*bufio.Reader
 	for _, p := range paths {
-		resp, _ := s.open(t, p)
+		resp, _ := s.Open(t, p)
 		streams = append(streams, bufio.NewReader(resp.Body))
 	}
-	waitSubscribers(t, s.app, len(paths))
-	s.publish(t, topic, "before")
+	apptest.WaitHub(t, s.App, len(paths))
+	s.Publish(t, topic, "before")
 
 	start := time.Now()
-	s.cancel()
+	s.Cancel()
 	for i, r := range streams {
 		// The whole stream must arrive and end with a clean EOF (for
 		// HTTP/1.1, the terminating chunk), not a reset or a timeout.
@@ -43,13 +44,13 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Errorf("stream %s ended with %v, want a clean end", paths[i], err)
 		}
 	}
-	if err := s.stop(t, cfg.ShutdownTimeout+time.Second); err != nil {
+	if err := s.Stop(t, cfg.ShutdownTimeout+time.Second); err != nil {
 		t.Errorf("Serve returned %v, want nil", err)
 	}
 	if d := time.Since(start); d > cfg.ShutdownTimeout {
 		t.Errorf("shutdown took %v, longer than the %v timeout", d, cfg.ShutdownTimeout)
 	}
-	if resp, err := s.client.Get(s.url + "/healthz"); err == nil {
+	if resp, err := s.Client.Get(s.URL + "/healthz"); err == nil {
 		resp.Body.Close()
 		t.Error("server still answers after Serve returned")
 	}
@@ -77,7 +78,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := testConfig(t)
+			cfg := apptest.TestConfig(t)
 			cfg.Heartbeat = 50 * time.Millisecond
 			a, err := app.New(cfg, discard())
 			if err != nil {
@@ -97,7 +98,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 			} else {
 				go func() { serveErr <- srv.Serve(ln) }()
 			}
-			s := &served{app: a, url: scheme + "://" + ln.Addr().String(), client: &http.Client{Transport: tr}}
+			s := &served{&apptest.Served{App: a, URL: scheme + "://" + ln.Addr().String(), Client: &http.Client{Transport: tr}}}
 			defer func() {
 				_ = a.Close(context.Background())
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -112,7 +113,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 			}()
 
 			const topic = "https://example.com/long"
-			resp, _ := s.open(t, "/events?topic="+topic)
+			resp, _ := s.Open(t, "/events?topic="+topic)
 			if resp.ProtoMajor != tc.proto {
 				t.Fatalf("protocol %s, want major version %d", resp.Proto, tc.proto)
 			}
@@ -124,7 +125,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 					t.Fatalf("stream ended %v after opening, with the server's timeout %v: %v", time.Since(opened), short, err)
 				}
 			}
-			s.publish(t, topic, "still here")
+			s.Publish(t, topic, "still here")
 			for {
 				line, err := r.ReadString('\n')
 				if err != nil {
@@ -144,28 +145,28 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 // goroutine behind: it should close what is still open before returning.
 func TestShutdownClosesStalledStreams(t *testing.T) {
 	ignore := goleak.IgnoreCurrent() // not parallel: counts goroutines
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	cfg.ShutdownTimeout = 300 * time.Millisecond
 	tr := &http.Transport{}
 	s := serve(t, cfg, "http", tr)
 	const topic = "https://example.com/stall"
 
-	c, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	_ = c.(*net.TCPConn).SetReadBuffer(1024)
 	fmt.Fprintf(c, "GET /events?topic=%s HTTP/1.1\r\nHost: x\r\n\r\n", topic)
-	waitSubscribers(t, s.app, 1)
+	apptest.WaitHub(t, s.App, 1)
 	// Far more than the socket buffers hold, far less than the queue bound.
 	pad := strings.Repeat("x", 64<<10)
 	for range 200 {
-		s.publish(t, topic, pad)
+		s.Publish(t, topic, pad)
 	}
 	tr.CloseIdleConnections()
 
-	err = s.stop(t, cfg.ShutdownTimeout+2*time.Second)
+	err = s.Stop(t, cfg.ShutdownTimeout+2*time.Second)
 	t.Logf("Serve returned %v", err)
 	if err := goleak.Find(ignore); err != nil {
 		msg := err.Error()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
 	"github.com/ssehub/ssehub/internal/redis/redistest"
 	"github.com/ssehub/ssehub/internal/sse"
@@ -73,9 +74,9 @@ func TestClusterSubscriptions(t *testing.T) {
 	claims["mercure"].(map[string]any)["payload"] = map[string]any{"user": "alice"}
 	alice := keys.HS256(t, claims)
 
-	_, watcher := b.open(t, "/.well-known/mercure?topic="+url.QueryEscape(watchSubscriptions)+"&authorization="+watch)
+	_, watcher := b.Open(t, "/.well-known/mercure?topic="+url.QueryEscape(watchSubscriptions)+"&authorization="+watch)
 	nextSubscription(t, watcher, watchSubscriptions) // its own
-	resp, _ := a.open(t, "/events?topic=orders&authorization="+alice)
+	resp, _ := a.Open(t, "/events?topic=orders&authorization="+alice)
 	joined := nextSubscription(t, watcher, "orders")
 	if !joined.Active || string(joined.Payload) != `{"user":"alice"}` {
 		t.Fatalf("alice's subscription on a, announced on b: %+v", joined)
@@ -106,22 +107,22 @@ func TestClusterSubscriptions(t *testing.T) {
 // subscription updates does not leave anyone active after a restart.
 func TestSubscriptionsEndAtShutdown(t *testing.T) {
 	keys := authtest.NewKeys(t)
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	cfg.JWTKey = keys.SecretFile
 	cfg.Subscriptions = true
 	watch := keys.HS256(t, authtest.Claims(nil, []string{watchSubscriptions}, time.Now().Add(time.Hour)))
 	watchPath := "/.well-known/mercure?topic=" + url.QueryEscape(watchSubscriptions) + "&authorization=" + watch
 
 	first := serve(t, cfg, "http", &http.Transport{})
-	_, watcher := first.open(t, watchPath)
-	first.open(t, "/events?topic=orders")
+	_, watcher := first.Open(t, watchPath)
+	first.Open(t, "/events?topic=orders")
 	nextSubscription(t, watcher, "orders")
-	if err := first.stop(t, 10*time.Second); err != nil {
+	if err := first.Stop(t, 10*time.Second); err != nil {
 		t.Fatalf("graceful shutdown: %v", err)
 	}
 
 	second := serve(t, cfg, "http", &http.Transport{})
-	_, replay := second.open(t, watchPath+"&lastEventID=earliest")
+	_, replay := second.Open(t, watchPath+"&lastEventID=earliest")
 	for _, active := range []bool{true, false} {
 		if d := nextSubscription(t, replay, "orders"); d.Active != active {
 			t.Fatalf("replayed after the restart: %+v, want active %v", d, active)

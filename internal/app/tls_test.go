@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/tlstest"
 )
 
@@ -19,18 +20,18 @@ func h2Transport(roots *x509.CertPool) *http.Transport {
 // and the shutdown is still graceful.
 func TestTLS(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t)
+	cfg := apptest.TestConfig(t)
 	var roots *x509.CertPool
 	cfg.TLSCert, cfg.TLSKey, roots = tlstest.SelfSigned(t)
 	s := serve(t, cfg, "https", h2Transport(roots))
 
 	const topic = "https://example.com/tls"
-	resp, p := s.open(t, "/events?topic="+topic)
+	resp, p := s.Open(t, "/events?topic="+topic)
 	if resp.ProtoMajor != 2 {
 		t.Errorf("stream protocol %s, want HTTP/2", resp.Proto)
 	}
-	waitSubscribers(t, s.app, 1)
-	id := s.publish(t, topic, "over TLS")
+	apptest.WaitHub(t, s.App, 1)
+	id := s.Publish(t, topic, "over TLS")
 	ev, err := p.Next()
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +39,7 @@ func TestTLS(t *testing.T) {
 	if ev.ID != id || ev.Data != "over TLS" {
 		t.Errorf("got id %q data %q, want %q %q", ev.ID, ev.Data, id, "over TLS")
 	}
-	if err := s.stop(t, cfg.ShutdownTimeout+time.Second); err != nil {
+	if err := s.Stop(t, cfg.ShutdownTimeout+time.Second); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
 	if _, err := p.Next(); err == nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -111,4 +112,16 @@ func (an *announcer) close(ctx context.Context) error {
 	an.mu.Unlock()
 	<-done
 	return fmt.Errorf("subscription updates: %d not published: %w", lost, ctx.Err())
+}
+
+// CloseStreams ends the event streams, as a graceful shutdown does, and
+// waits until their connections are closed (see stream.Engine.Close); then
+// it waits, until ctx is done too, for the updates announcing the
+// subscriptions' end.
+func (a *API) CloseStreams(ctx context.Context) error {
+	err := a.cfg.Streams.Close(ctx)
+	if a.subs != nil {
+		err = errors.Join(err, a.subs.close(ctx))
+	}
+	return err
 }

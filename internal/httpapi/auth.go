@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/ssehub/ssehub/internal/auth"
-	"github.com/ssehub/ssehub/internal/llm"
+	"github.com/ssehub/ssehub/internal/httpio"
 )
 
 // Where a token is looked for, in the protocol's order of precedence: the
@@ -19,12 +18,6 @@ const (
 	CookieName = "mercureAuthorization"
 	queryParam = "authorization"
 )
-
-// GenerationTopic is the topic a token's mercure.publish claim must match to
-// start an LLM generation or a chat completion: a generation's topic is not
-// known before it starts, so this representative of "llm/generations/{id}"
-// stands for it. Stopping a generation needs a right on its own topic.
-const GenerationTopic = llm.DefaultTopicPrefix + "new"
 
 // Values of "auth" in the health answer.
 const (
@@ -40,34 +33,6 @@ func (a *API) authMode() string {
 	return ModeJWT
 }
 
-// authError is a refused request and the field (header, parameter, cookie
-// or form field) at fault.
-type authError struct {
-	field string
-	err   error
-}
-
-func (e *authError) Error() string { return e.err.Error() }
-func (e *authError) Unwrap() error { return e.err }
-
-// authField returns the field an authorization error names.
-func authField(err error) string {
-	var ae *authError
-	if errors.As(err, &ae) {
-		return ae.field
-	}
-	return ""
-}
-
-// setChallenge sets WWW-Authenticate on a 401 answer (RFC 6750).
-func setChallenge(h http.Header, err error) {
-	v := `Bearer realm="ssehub"`
-	if errors.Is(err, auth.ErrInvalidToken) {
-		v += `, error="invalid_token"`
-	}
-	h.Set("WWW-Authenticate", v)
-}
-
 // credential is a token a request presents and where it was found.
 type credential struct {
 	token string
@@ -80,13 +45,13 @@ func findToken(r *http.Request) (credential, error) {
 	if hs := r.Header.Values("Authorization"); len(hs) > 0 {
 		scheme, tok, ok := strings.Cut(hs[0], " ")
 		if len(hs) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
-			return credential{}, &authError{"Authorization", fmt.Errorf("%w: the Authorization header must be one \"Bearer <token>\"", auth.ErrInvalidToken)}
+			return credential{}, &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: the Authorization header must be one \"Bearer <token>\"", auth.ErrInvalidToken)}
 		}
 		return credential{strings.TrimSpace(tok), "Authorization"}, nil
 	}
 	if vs, ok := r.URL.Query()[queryParam]; ok {
 		if len(vs) > 1 {
-			return credential{}, &authError{queryParam, fmt.Errorf("%w: give the authorization parameter once", auth.ErrInvalidToken)}
+			return credential{}, &httpio.FieldError{Field: queryParam, Err: fmt.Errorf("%w: give the authorization parameter once", auth.ErrInvalidToken)}
 		}
 		return credential{vs[0], queryParam}, nil
 	}
@@ -99,11 +64,11 @@ func findToken(r *http.Request) (credential, error) {
 // verify checks a credential with v, naming where it came from on failure.
 func verify(v *auth.Verifier, c credential, role string) (*auth.Claims, error) {
 	if v == nil {
-		return nil, &authError{c.field, fmt.Errorf("%w: this hub has no %s key, so it cannot verify %s tokens", auth.ErrInvalidToken, role, role)}
+		return nil, &httpio.FieldError{Field: c.field, Err: fmt.Errorf("%w: this hub has no %s key, so it cannot verify %s tokens", auth.ErrInvalidToken, role, role)}
 	}
 	claims, err := v.Verify(c.token)
 	if err != nil {
-		return nil, &authError{c.field, fmt.Errorf("%s token in %s: %w", role, where(c.field), err)}
+		return nil, &httpio.FieldError{Field: c.field, Err: fmt.Errorf("%s token in %s: %w", role, where(c.field), err)}
 	}
 	return claims, nil
 }
@@ -131,17 +96,17 @@ func (a *API) subscriber(r *http.Request) (*auth.Claims, error) {
 	}
 	if c.token == "" && c.field == "" {
 		if a.cfg.DenyAnonymous {
-			return nil, &authError{"Authorization", fmt.Errorf("%w: this hub admits no anonymous subscriber: send a token (Authorization: Bearer, the authorization query parameter or the %s cookie)", auth.ErrNoToken, CookieName)}
+			return nil, &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: this hub admits no anonymous subscriber: send a token (Authorization: Bearer, the authorization query parameter or the %s cookie)", auth.ErrNoToken, CookieName)}
 		}
 		return &auth.Claims{}, nil
 	}
 	return verify(a.cfg.Subscribers, c, "subscriber")
 }
 
-// publisher authenticates a publisher; the caller checks the update's topics
+// Publisher authenticates a publisher; the caller checks the update's topics
 // with CanPublish. In open development mode a loopback client may publish
 // anything and any other is refused.
-func (a *API) publisher(r *http.Request) (*auth.Claims, error) {
+func (a *API) Publisher(r *http.Request) (*auth.Claims, error) {
 	if a.authMode() == ModeOpenDev {
 		if !a.clientAddr(r).IsLoopback() {
 			return nil, fmt.Errorf("%w: this hub runs in open development mode (no JWT key configured) and takes anonymous publishes only from loopback clients; set -jwt-key (SSEHUB_JWT_KEY) to a secret or a PEM public key file and publish with a token", auth.ErrForbidden)
@@ -153,7 +118,7 @@ func (a *API) publisher(r *http.Request) (*auth.Claims, error) {
 		return nil, err
 	}
 	if c.token == "" && c.field == "" {
-		return nil, &authError{"Authorization", fmt.Errorf("%w: publishing needs a token with a mercure.publish claim (Authorization: Bearer <token>)", auth.ErrNoToken)}
+		return nil, &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: publishing needs a token with a mercure.publish claim (Authorization: Bearer <token>)", auth.ErrNoToken)}
 	}
 	if c.field == CookieName {
 		if err := a.checkOrigin(r); err != nil {
@@ -165,7 +130,7 @@ func (a *API) publisher(r *http.Request) (*auth.Claims, error) {
 
 // authorizePublish checks that the request may publish to topics.
 func (a *API) authorizePublish(r *http.Request, topics ...string) error {
-	claims, err := a.publisher(r)
+	claims, err := a.Publisher(r)
 	if err != nil {
 		return err
 	}
@@ -175,7 +140,7 @@ func (a *API) authorizePublish(r *http.Request, topics ...string) error {
 // canPublish checks the topics against the claims, naming the topic field.
 func canPublish(claims *auth.Claims, topics []string) error {
 	if err := claims.CanPublish(topics); err != nil {
-		return &authError{"topic", err}
+		return &httpio.FieldError{Field: "topic", Err: err}
 	}
 	return nil
 }
@@ -194,7 +159,7 @@ func (a *API) checkOrigin(r *http.Request) error {
 		}
 	}
 	if origin == "" {
-		return &authError{"Origin", fmt.Errorf("%w: a publish authenticated by the %s cookie needs an Origin or Referer header", auth.ErrForbidden, CookieName)}
+		return &httpio.FieldError{Field: "Origin", Err: fmt.Errorf("%w: a publish authenticated by the %s cookie needs an Origin or Referer header", auth.ErrForbidden, CookieName)}
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -203,33 +168,17 @@ func (a *API) checkOrigin(r *http.Request) error {
 	if origin == scheme+"://"+r.Host || slices.Contains(a.cors.origins, origin) {
 		return nil
 	}
-	return &authError{"Origin", fmt.Errorf("%w: origin %s may not publish with the %s cookie: it is neither the hub's origin nor listed in -cors-origins", auth.ErrForbidden, origin, CookieName)}
+	return &httpio.FieldError{Field: "Origin", Err: fmt.Errorf("%w: origin %s may not publish with the %s cookie: it is neither the hub's origin nor listed in -cors-origins", auth.ErrForbidden, origin, CookieName)}
 }
 
 // publishing wraps h so that it runs only for a publisher allowed to publish
-// to the topic topicOf returns; fail writes refusals.
-func (a *API) publishing(topicOf func(*http.Request) string, h http.HandlerFunc, fail func(http.ResponseWriter, error)) http.HandlerFunc {
+// to topic.
+func (a *API) publishing(topic string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := a.authorizePublish(r, topicOf(r)); err != nil {
-			if status, _ := statusOf(err); status == http.StatusUnauthorized {
-				setChallenge(w.Header(), err)
-			}
-			fail(w, err)
+		if err := a.authorizePublish(r, topic); err != nil {
+			httpio.WriteErr(w, err)
 			return
 		}
 		h(w, r)
 	}
-}
-
-// generationTopic is the topic of the generation a request names.
-func (a *API) generationTopic(r *http.Request) string {
-	id := r.PathValue("id")
-	if g, ok := a.cfg.Generations.Get(id); ok {
-		return g.Topic()
-	}
-	return llm.DefaultTopicPrefix + id
-}
-
-func fixedTopic(t string) func(*http.Request) string {
-	return func(*http.Request) string { return t }
 }

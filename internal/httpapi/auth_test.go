@@ -16,9 +16,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
 	"github.com/ssehub/ssehub/internal/httpapi"
+	"github.com/ssehub/ssehub/internal/llmapi"
 )
 
 // jwtServer starts a hub verifying HS256 tokens signed with k's secret.
@@ -42,9 +44,9 @@ type answer struct {
 // do sends a request and reads the answer. hdr pairs are headers.
 func (s *server) do(t *testing.T, method, path, ctype, body string, hdr ...string) answer {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), apptest.StreamTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, s.url+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func (s *server) do(t *testing.T, method, path, ctype, body string, hdr ...strin
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestAuthRefusals(t *testing.T) {
 		{"seed receive without token", post, "/gbi/sse/receive", formType, "message=x", nil, 401, "Authorization", "needs a token"},
 		{"seed receive GET without right", get, "/gbi/sse/receive?message=x", "", "", []string{"Authorization", bearer(pubA)}, 403, "topic", httpapi.SeedTopic},
 		{"generation without token", post, "/llm/generations", jsonType, `{"messages":[{"role":"user","content":"hi"}]}`, nil, 401, "Authorization", "needs a token"},
-		{"generation without right", post, "/llm/generations", jsonType, `{"messages":[{"role":"user","content":"hi"}]}`, []string{"Authorization", bearer(pubA)}, 403, "topic", httpapi.GenerationTopic},
+		{"generation without right", post, "/llm/generations", jsonType, `{"messages":[{"role":"user","content":"hi"}]}`, []string{"Authorization", bearer(pubA)}, 403, "topic", llmapi.GenerationTopic},
 		{"stop without right", post, "/llm/generations/x/stop", "", "", []string{"Authorization", bearer(pubSeed)}, 403, "topic", "llm/generations/x"},
 		{"stop with right, no such generation", post, "/llm/generations/x/stop", "", "", []string{"Authorization", bearer(pubGen)}, 404, "id", "no such generation"},
 		{"subscribe with bad header", get, "/events?topic=a", "", "", []string{"Authorization", bearer(wrongKey)}, 401, "Authorization", "subscriber token in the Authorization header"},
@@ -145,7 +147,7 @@ func TestAuthRefusals(t *testing.T) {
 			if ans.status != tt.status {
 				t.Fatalf("status %d, want %d; body %s", ans.status, tt.status, ans.body)
 			}
-			m := errorBody(t, ans.header.Get("Content-Type"), ans.body)
+			m := apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body)
 			if m["field"] != tt.field {
 				t.Errorf("field = %v, want %q; body %s", m["field"], tt.field, ans.body)
 			}
@@ -162,7 +164,7 @@ func TestAuthRefusals(t *testing.T) {
 		})
 	}
 	t.Cleanup(func() { // after the parallel subtests
-		if st := s.app.Hub().Stats(); st.Published != 0 {
+		if st := s.App.Hub().Stats(); st.Published != 0 {
 			t.Errorf("%d updates were published by refused requests", st.Published)
 		}
 	})
@@ -191,7 +193,7 @@ func TestAuthAccepted(t *testing.T) {
 		{"wildcard", "/publish", jsonType, `{"topic":["q","r"],"private":true}`, []string{"Authorization", bearer(all)}},
 		{"template", "/publish", formType, "topic=books/1&topic=x", []string{"Authorization", bearer(tpl)}},
 		{"query token", "/publish?authorization=" + exact, formType, "topic=a", nil},
-		{"cookie, same origin", "/publish", formType, "topic=a", []string{"Cookie", cookie + exact, "Origin", s.url}},
+		{"cookie, same origin", "/publish", formType, "topic=a", []string{"Cookie", cookie + exact, "Origin", s.URL}},
 		{"cookie, allowed origin", "/publish", formType, "topic=a", []string{"Cookie", cookie + exact, "Origin", "https://app.example"}},
 		{"cookie, allowed Referer", "/publish", formType, "topic=a", []string{"Cookie", cookie + exact, "Referer", "https://app.example/page?x"}},
 		{"seed receive", "/gbi/sse/receive", formType, "message=hi", []string{"Authorization", bearer(seed)}},
@@ -254,17 +256,17 @@ func TestPrivateDelivery(t *testing.T) {
 	sub := k.HS256(t, authtest.Claims(nil, []string{"users/7/{?topic}"}, hour))
 	otherSub := k.HS256(t, authtest.Claims(nil, []string{"users/8/{?topic}"}, hour))
 	pub := k.HS256(t, authtest.Claims([]string{"*"}, nil, hour))
-	path := query("/events", "topic", "books/{id}")
+	path := apptest.Query("/events", "topic", "books/{id}")
 
-	anon := s.openStream(t, path, nil)
-	byHeader := s.openStream(t, path, header("Authorization", bearer(sub)))
-	byQuery := s.openStream(t, path+"&authorization="+url.QueryEscape(sub), nil)
-	byCookie := s.openStream(t, path, header("Cookie", httpapi.CookieName+"="+sub))
-	other := s.openStream(t, "/.well-known/mercure?topic=*", header("Authorization", bearer(otherSub)))
-	if cc := byQuery.resp.Header.Get("Cache-Control"); !strings.Contains(cc, "private") {
+	anon := s.OpenStream(t, path, nil)
+	byHeader := s.OpenStream(t, path, apptest.Header("Authorization", bearer(sub)))
+	byQuery := s.OpenStream(t, path+"&authorization="+url.QueryEscape(sub), nil)
+	byCookie := s.OpenStream(t, path, apptest.Header("Cookie", httpapi.CookieName+"="+sub))
+	other := s.OpenStream(t, "/.well-known/mercure?topic=*", apptest.Header("Authorization", bearer(otherSub)))
+	if cc := byQuery.Resp.Header.Get("Cache-Control"); !strings.Contains(cc, "private") {
 		t.Errorf("Cache-Control of a stream authorized by the query = %q, want private", cc)
 	}
-	s.waitSubscribers(t, 5)
+	s.WaitSubscribers(t, 5)
 
 	alternate := "users/7/?topic=" + url.QueryEscape("books/1")
 	publish := func(form url.Values) {
@@ -277,8 +279,8 @@ func TestPrivateDelivery(t *testing.T) {
 	publish(url.Values{"topic": {"books/1", alternate}, "data": {"secret"}, "private": {"on"}})
 	publish(url.Values{"topic": {"books/2"}, "data": {"public"}})
 
-	for name, st := range map[string]*stream{"header": byHeader, "query": byQuery, "cookie": byCookie} {
-		evs, err := st.read(2)
+	for name, st := range map[string]*apptest.Stream{"header": byHeader, "query": byQuery, "cookie": byCookie} {
+		evs, err := st.Read(2)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -286,8 +288,8 @@ func TestPrivateDelivery(t *testing.T) {
 			t.Errorf("authorized by %s received %q, %q; want secret, public", name, evs[0].Data, evs[1].Data)
 		}
 	}
-	for name, st := range map[string]*stream{"anonymous": anon, "other": other} {
-		if ev := st.next(t); ev.Data != "public" {
+	for name, st := range map[string]*apptest.Stream{"anonymous": anon, "other": other} {
+		if ev := st.Next(t); ev.Data != "public" {
 			t.Errorf("%s subscriber received %q first, want the public update", name, ev.Data)
 		}
 	}
@@ -303,11 +305,11 @@ func TestTokenExpiryEndsStream(t *testing.T) {
 	for _, path := range []string{"/events?topic=a", "/gbi/sse/search"} {
 		exp := time.Now().Add(2 * time.Second)
 		tok = k.HS256(t, authtest.Claims(nil, []string{"*"}, exp))
-		st := s.openStream(t, path, header("Authorization", bearer(tok)))
+		st := s.OpenStream(t, path, apptest.Header("Authorization", bearer(tok)))
 		ended := make(chan error, 1)
 		go func() {
 			for {
-				if _, err := st.p.Next(); err != nil {
+				if _, err := st.Parser.Next(); err != nil {
 					ended <- err
 					return
 				}
@@ -325,7 +327,7 @@ func TestTokenExpiryEndsStream(t *testing.T) {
 			t.Fatalf("%s: stream still open 10 s after its token expired", path)
 		}
 	}
-	s.waitSubscribers(t, 0)
+	s.WaitSubscribers(t, 0)
 	if ans := s.do(t, http.MethodGet, "/events?topic=a", "", "", "Authorization", bearer(tok)); ans.status != 401 {
 		t.Errorf("reconnect with the expired token: status %d, want 401", ans.status)
 	}
@@ -340,11 +342,11 @@ func TestAnonymousSubscribeOff(t *testing.T) {
 	if ans.status != 401 || ans.header.Get("WWW-Authenticate") == "" {
 		t.Fatalf("anonymous subscribe: %d %v %s, want 401 with WWW-Authenticate", ans.status, ans.header, ans.body)
 	}
-	if m := errorBody(t, ans.header.Get("Content-Type"), ans.body); m["field"] != "Authorization" {
+	if m := apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body); m["field"] != "Authorization" {
 		t.Errorf("field = %v", m["field"])
 	}
 	tok := k.HS256(t, authtest.Claims(nil, nil, time.Now().Add(time.Hour)))
-	s.openStream(t, "/events?topic=a", header("Authorization", bearer(tok)))
+	s.OpenStream(t, "/events?topic=a", apptest.Header("Authorization", bearer(tok)))
 }
 
 // TestAlgorithms runs a hub with each algorithm and key form, and checks
@@ -401,7 +403,7 @@ func TestSeparateKeys(t *testing.T) {
 	if ans := s.do(t, http.MethodPost, "/publish", formType, "topic=a", "Authorization", bearer(k.HS256(t, claims))); ans.status != 401 {
 		t.Errorf("subscriber token used to publish: %d, want 401", ans.status)
 	}
-	s.openStream(t, "/events?topic=a", header("Authorization", bearer(k.HS256(t, claims))))
+	s.OpenStream(t, "/events?topic=a", apptest.Header("Authorization", bearer(k.HS256(t, claims))))
 	if ans := s.do(t, http.MethodGet, "/events?topic=a", "", "", "Authorization", bearer(k.ES256(t, claims))); ans.status != 401 {
 		t.Errorf("publisher token used to subscribe: %d, want 401", ans.status)
 	}
@@ -435,7 +437,7 @@ func remoteServerWith(t *testing.T, mutate func(*app.Config)) *server {
 		srv.Close()
 	})
 	t.Cleanup(func() { _ = a.Close(context.Background()) })
-	return &server{app: a, srv: srv, client: &http.Client{Transport: tr}, url: srv.URL, conns: map[string]http.ConnState{}}
+	return &server{&apptest.Server{App: a, Srv: srv, Client: &http.Client{Transport: tr}, URL: srv.URL}}
 }
 
 // TestOpenDevMode checks the mode without any key: loopback clients publish
@@ -454,12 +456,12 @@ func TestOpenDevMode(t *testing.T) {
 			t.Errorf("remote publish to %s: %d, want 403: %s", path, ans.status, ans.body)
 			continue
 		}
-		m := errorBody(t, ans.header.Get("Content-Type"), ans.body)
+		m := apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body)
 		if msg, _ := m["error"].(string); !strings.Contains(msg, "-jwt-key") || !strings.Contains(msg, "loopback") {
 			t.Errorf("remote publish refusal %q does not explain -jwt-key", msg)
 		}
 	}
-	remote.openStream(t, "/events?topic=a", header("Authorization", "Bearer ignored"))
+	remote.OpenStream(t, "/events?topic=a", apptest.Header("Authorization", "Bearer ignored"))
 
 	for _, tt := range []struct {
 		s    *server

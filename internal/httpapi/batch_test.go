@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 // TestBatchPublish sends several updates in one JSON array: they are
@@ -13,25 +15,25 @@ import (
 func TestBatchPublish(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil)
-	st := s.openStream(t, query("/events", "topic", "b"), nil)
+	st := s.OpenStream(t, apptest.Query("/events", "topic", "b"), nil)
 	ctx := context.Background()
 
-	status, body, err := s.publishJSON(ctx, "/publish", []map[string]any{
+	status, body, err := s.PublishJSON(ctx, "/publish", []map[string]any{
 		{"topic": "b", "data": "one"}, {"topic": "b", "data": map[string]int{"n": 2}, "type": "t"}, {"topic": "b", "data": "three", "id": "x3"},
 	})
 	var got struct{ IDs []string }
 	if err != nil || status != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.IDs) != 3 || got.IDs[2] != "x3" {
 		t.Fatalf("batch: %d %s %v", status, body, err)
 	}
-	evs, err := st.read(3)
+	evs, err := st.Read(3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(ids(evs)) != fmt.Sprint(got.IDs) || evs[1].Data != `{"n":2}` || evs[1].Type != "t" {
+	if fmt.Sprint(apptest.IDs(evs)) != fmt.Sprint(got.IDs) || evs[1].Data != `{"n":2}` || evs[1].Type != "t" {
 		t.Fatalf("received %v, want %v", evs, got.IDs)
 	}
 
-	before := s.app.Hub().Stats().Published
+	before := s.App.Hub().Stats().Published
 	bad := []struct {
 		name, body, field string
 	}{
@@ -43,12 +45,12 @@ func TestBatchPublish(t *testing.T) {
 		{"not objects", `[1,2]`, "[0].body"},
 	}
 	for _, c := range bad {
-		status, body, err := s.post(ctx, "/publish", "application/json", []byte(c.body))
+		status, body, err := s.Post(ctx, "/publish", "application/json", []byte(c.body))
 		if err != nil || status != 400 || !strings.Contains(body, `"field":"`+c.field+`"`) {
 			t.Errorf("%s: %d %s %v, want 400 naming %s", c.name, status, body, err, c.field)
 		}
 	}
-	if after := s.app.Hub().Stats().Published; after != before {
+	if after := s.App.Hub().Stats().Published; after != before {
 		t.Fatalf("%d updates of refused batches were published", after-before)
 	}
 }

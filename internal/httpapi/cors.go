@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"slices"
+
+	"github.com/ssehub/ssehub/internal/httpio"
 )
 
 // corsPolicy answers cross-origin requests from the allowed origins.
@@ -29,7 +31,7 @@ func (c corsPolicy) apply(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if !c.allowed(origin) {
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			writeError(w, http.StatusForbidden, "Origin", "origin "+origin+" is not allowed")
+			httpio.WriteError(w, http.StatusForbidden, "Origin", "origin "+origin+" is not allowed")
 			return true
 		}
 		return false

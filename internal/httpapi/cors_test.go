@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 // TestCORS checks simple and preflight requests from allowed and other
@@ -17,7 +18,7 @@ func TestCORS(t *testing.T) {
 		allowed = "https://app.example"
 		other   = "https://evil.example"
 	)
-	stream := query("/events", "topic", "https://example.com/cors")
+	stream := apptest.Query("/events", "topic", "https://example.com/cors")
 	tests := []struct {
 		name      string
 		origins   string
@@ -45,7 +46,7 @@ func TestCORS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, func(c *app.Config) { c.CORSOrigins = tc.origins })
-			req, err := http.NewRequest(tc.method, s.url+tc.path, nil)
+			req, err := http.NewRequest(tc.method, s.URL+tc.path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +57,7 @@ func TestCORS(t *testing.T) {
 				req.Header.Set("Access-Control-Request-Method", tc.preflight)
 				req.Header.Set("Access-Control-Request-Headers", "last-event-id, content-type")
 			}
-			resp, err := s.client.Do(req)
+			resp, err := s.Client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -37,7 +37,7 @@ import (
 func TestNoCrossTalk(t *testing.T) {
 	const clients = 48
 	s := newServer(t, func(c *app.Config) { c.QueueSize, c.Limits.PublishRate = 16, 0 })
-	host := strings.TrimPrefix(s.url, "http://")
+	host := strings.TrimPrefix(s.URL, "http://")
 	stop := make(chan struct{})
 	var (
 		wg       sync.WaitGroup
@@ -66,7 +66,7 @@ func TestNoCrossTalk(t *testing.T) {
 	wg.Go(func() {
 		untilClosed(stop, func(n int) bool {
 			topic := fmt.Sprintf("ct/%d", rand.IntN(clients))
-			code, body, err := s.publishForm(context.Background(), "/.well-known/mercure",
+			code, body, err := s.PublishForm(context.Background(), "/.well-known/mercure",
 				url.Values{"topic": {topic}, "data": {fmt.Sprintf("%s:%d:%s", topic, n, strings.Repeat("x", 200))}})
 			if err != nil || code != http.StatusOK {
 				fail("publish: %d %s %v", code, body, err)

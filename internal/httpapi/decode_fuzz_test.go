@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/ssehub/ssehub/internal/httpio"
 )
 
 // FuzzDecodeUpdate feeds arbitrary bodies to the publish decoder as a form
@@ -30,7 +32,7 @@ func FuzzDecodeUpdate(f *testing.F) {
 		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 1<<16)
 		us, _, err := decodeUpdates(r)
 		if err != nil {
-			if status, _ := statusOf(err); status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge {
+			if status, _ := httpio.Status(err); status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge {
 				t.Fatalf("decode error %v maps to %d", err, status)
 			}
 			return

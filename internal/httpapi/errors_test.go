@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 const (
@@ -90,15 +91,15 @@ func TestBadInput(t *testing.T) {
 	s := newServer(t, func(c *app.Config) { c.MaxBodyBytes = limit })
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			before := s.app.Hub().Stats().Published
-			req, err := http.NewRequest(tc.method, s.url+tc.path, strings.NewReader(tc.body))
+			before := s.App.Hub().Stats().Published
+			req, err := http.NewRequest(tc.method, s.URL+tc.path, strings.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tc.ctype != "" {
 				req.Header.Set("Content-Type", tc.ctype)
 			}
-			resp, err := s.client.Do(req)
+			resp, err := s.Client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,13 +111,13 @@ func TestBadInput(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Errorf("status %d, want %d; body %s", resp.StatusCode, tc.status, body)
 			}
-			if after := s.app.Hub().Stats().Published; after != before {
+			if after := s.App.Hub().Stats().Published; after != before {
 				t.Errorf("Stats().Published went from %d to %d: a bad request published", before, after)
 			}
 			if tc.allow != "" && resp.Header.Get("Allow") != tc.allow {
 				t.Errorf("Allow %q, want %q", resp.Header.Get("Allow"), tc.allow)
 			}
-			m := errorBody(t, resp.Header.Get("Content-Type"), string(body))
+			m := apptest.ErrorBody(t, resp.Header.Get("Content-Type"), string(body))
 			if tc.field != "" && m["field"] != tc.field {
 				t.Errorf("field %q, want %q; body %s", m["field"], tc.field, body)
 			}
@@ -130,8 +131,8 @@ func TestOptions(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil)
 	for _, path := range []string{"/publish", "/.well-known/mercure", "/events"} {
-		req, _ := http.NewRequest(http.MethodOptions, s.url+path, nil)
-		resp, err := s.client.Do(req)
+		req, _ := http.NewRequest(http.MethodOptions, s.URL+path, nil)
+		resp, err := s.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

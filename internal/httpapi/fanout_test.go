@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 // TestFanOutOrder subscribes many clients through every subscribe route and
@@ -30,14 +32,14 @@ func TestFanOutOrder(t *testing.T) {
 		count int
 		match func(topics []string) bool
 	}{
-		{"mercure exact", query("/.well-known/mercure", "topic", book1), 200, func(ts []string) bool { return slices.Contains(ts, book1) }},
-		{"events exact", query("/events", "topic", book1), 5, func(ts []string) bool { return slices.Contains(ts, book1) }},
-		{"wildcard", query("/.well-known/mercure", "topic", "*"), 3, func([]string) bool { return true }},
-		{"template", query("/events", "topic", "https://example.com/books/{id}"), 3, func(ts []string) bool { return slices.ContainsFunc(ts, isBook) }},
-		{"two exact topics", query("/events", "topic", book1, "topic", book2), 3, func(ts []string) bool {
+		{"mercure exact", apptest.Query("/.well-known/mercure", "topic", book1), 200, func(ts []string) bool { return slices.Contains(ts, book1) }},
+		{"events exact", apptest.Query("/events", "topic", book1), 5, func(ts []string) bool { return slices.Contains(ts, book1) }},
+		{"wildcard", apptest.Query("/.well-known/mercure", "topic", "*"), 3, func([]string) bool { return true }},
+		{"template", apptest.Query("/events", "topic", "https://example.com/books/{id}"), 3, func(ts []string) bool { return slices.ContainsFunc(ts, isBook) }},
+		{"two exact topics", apptest.Query("/events", "topic", book1, "topic", book2), 3, func(ts []string) bool {
 			return slices.Contains(ts, book1) || slices.Contains(ts, book2)
 		}},
-		{"exact and template", query("/.well-known/mercure", "topic", book1, "topic", "https://example.com/books/{id}"), 3, func(ts []string) bool {
+		{"exact and template", apptest.Query("/.well-known/mercure", "topic", book1, "topic", "https://example.com/books/{id}"), 3, func(ts []string) bool {
 			return slices.ContainsFunc(ts, isBook)
 		}},
 	}
@@ -46,16 +48,16 @@ func TestFanOutOrder(t *testing.T) {
 	total := 0
 	type sub struct {
 		class int
-		st    *stream
+		st    *apptest.Stream
 	}
 	var subs []sub
 	for ci, c := range classes {
 		for range c.count {
-			subs = append(subs, sub{ci, s.openStream(t, c.path, nil)})
+			subs = append(subs, sub{ci, s.OpenStream(t, c.path, nil)})
 		}
 		total += c.count
 	}
-	s.waitSubscribers(t, total)
+	s.WaitSubscribers(t, total)
 
 	// Every update goes to book1, so all classes share the last one; every
 	// fifth also to book2 (two matching topics, delivered once); every
@@ -88,7 +90,7 @@ func TestFanOutOrder(t *testing.T) {
 			}
 		}
 		wg.Go(func() {
-			got, err := sb.st.read(len(want))
+			got, err := sb.st.Read(len(want))
 			if err != nil {
 				errs <- fmt.Errorf("%s subscriber %d: %w", classes[sb.class].name, i, err)
 				return
@@ -114,7 +116,7 @@ func TestFanOutOrder(t *testing.T) {
 	if n > 5 {
 		t.Errorf("... and %d more subscribers failed", n-5)
 	}
-	if got := s.app.Hub().Stats().Published; got != uint64(len(pubs)) {
+	if got := s.App.Hub().Stats().Published; got != uint64(len(pubs)) {
 		t.Errorf("Stats().Published = %d, want %d", got, len(pubs))
 	}
 }
@@ -133,9 +135,9 @@ func (s *server) mustPublishMixed(t *testing.T, ctx context.Context, i int, p pu
 		if p.Type != "" {
 			form.Set("type", p.Type)
 		}
-		status, body, err = s.publishForm(ctx, "/.well-known/mercure", form)
+		status, body, err = s.PublishForm(ctx, "/.well-known/mercure", form)
 	} else {
-		status, body, err = s.publishJSON(ctx, "/publish", map[string]any{"topic": p.Topics, "data": p.Data, "type": p.Type})
+		status, body, err = s.PublishJSON(ctx, "/publish", map[string]any{"topic": p.Topics, "data": p.Data, "type": p.Type})
 	}
 	if err != nil || status != http.StatusOK || body == "" {
 		t.Fatalf("publish %d: status %d, body %q, err %v", i, status, body, err)

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/subscriptions"
 )
@@ -128,16 +128,6 @@ func (l *rateLimiter) sweep(now time.Time) {
 	l.sweepAt = max(1024, 2*len(l.buckets))
 }
 
-// limitError is a request refused by a limit, with its status and, for
-// 429, when to retry.
-type limitError struct {
-	status     int
-	field, msg string
-	retryAfter time.Duration
-}
-
-func (e *limitError) Error() string { return e.msg }
-
 // admitStream takes a place for a stream, or answers the refusal. The
 // returned function gives the place back.
 func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
@@ -148,21 +138,29 @@ func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(
 		if status == http.StatusTooManyRequests {
 			msg = fmt.Sprintf("this client (its address, or its IPv6 /64) already holds the maximum of %d streams", a.cfg.Limits.MaxConnectionsPerIP)
 		}
-		writeErr(w, &limitError{status: status, msg: msg, retryAfter: 5 * time.Second})
+		httpio.WriteErr(w, &httpio.Error{Status: status, Msg: msg, RetryAfter: 5 * time.Second})
 		return nil, false
 	}
 	return func() { a.conns.release(ip) }, true
 }
 
-// admitPublish applies the publish rate of the client, answering 429 with
-// Retry-After past it.
-func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := a.rate.allow(a.clientKey(r))
-	if !ok {
-		writeErr(w, &limitError{status: http.StatusTooManyRequests, retryAfter: wait,
-			msg: fmt.Sprintf("publish rate over %g per second for this client", a.cfg.Limits.PublishRate)})
+// AdmitPublish applies the publish rate of r's client: past it, a 429
+// saying when to retry.
+func (a *API) AdmitPublish(r *http.Request) error {
+	if ok, wait := a.rate.allow(a.clientKey(r)); !ok {
+		return &httpio.Error{Status: http.StatusTooManyRequests, RetryAfter: wait,
+			Msg: fmt.Sprintf("publish rate over %g per second for this client", a.cfg.Limits.PublishRate)}
 	}
-	return ok
+	return nil
+}
+
+// admitPublish applies the publish rate, answering the refusal.
+func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
+	if err := a.AdmitPublish(r); err != nil {
+		httpio.WriteErr(w, err)
+		return false
+	}
+	return true
 }
 
 // checkTopics applies the topic count and length limits to a subscription
@@ -170,13 +168,13 @@ func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
 func (a *API) checkTopics(topics []string, subscribing bool) error {
 	l := a.cfg.Limits
 	if subscribing && l.MaxTopics > 0 && len(topics) > l.MaxTopics {
-		return &limitError{status: http.StatusBadRequest, field: "topic",
-			msg: fmt.Sprintf("%d topics: at most %d per subscription", len(topics), l.MaxTopics)}
+		return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
+			Msg: fmt.Sprintf("%d topics: at most %d per subscription", len(topics), l.MaxTopics)}
 	}
 	for _, t := range topics {
 		if l.MaxTopicLength > 0 && len(t) > l.MaxTopicLength {
-			return &limitError{status: http.StatusBadRequest, field: "topic",
-				msg: fmt.Sprintf("topic of %d bytes: at most %d", len(t), l.MaxTopicLength)}
+			return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
+				Msg: fmt.Sprintf("topic of %d bytes: at most %d", len(t), l.MaxTopicLength)}
 		}
 	}
 	return nil
@@ -185,19 +183,14 @@ func (a *API) checkTopics(topics []string, subscribing bool) error {
 // checkUpdate applies the limits to an update to publish.
 func (a *API) checkUpdate(u *hub.Update) error {
 	if max := a.cfg.Limits.MaxEventBytes; max > 0 && len(u.Data) > max {
-		return &limitError{status: http.StatusRequestEntityTooLarge, field: "data",
-			msg: fmt.Sprintf("data of %d bytes: at most %d per event", len(u.Data), max)}
+		return &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "data",
+			Msg: fmt.Sprintf("data of %d bytes: at most %d per event", len(u.Data), max)}
 	}
 	for _, t := range u.Topics {
 		if subscriptions.Reserved(t) {
-			return &limitError{status: http.StatusBadRequest, field: "topic",
-				msg: fmt.Sprintf("topic %q: the topics under %s are the hub's own subscription updates", t, subscriptions.Prefix)}
+			return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
+				Msg: fmt.Sprintf("topic %q: the topics under %s are the hub's own subscription updates", t, subscriptions.Prefix)}
 		}
 	}
 	return a.checkTopics(u.Topics, false)
-}
-
-// setRetryAfterFor sets Retry-After in whole seconds, at least one.
-func setRetryAfterFor(w http.ResponseWriter, d time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
 }

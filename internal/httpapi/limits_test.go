@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 // TestLimits checks that every limit answers its status with a JSON error
@@ -30,14 +31,14 @@ func TestLimits(t *testing.T) {
 		do     func() (int, string, error)
 	}{
 		{"too many topics", 400, "topic", func() (int, string, error) {
-			_, err := s.dial(query("/events", "topic", "a", "topic", "b", "topic", "c"), nil)
+			_, err := s.Dial(apptest.Query("/events", "topic", "a", "topic", "b", "topic", "c"), nil)
 			return statusOf(err), "", nil
 		}},
 		{"topic too long", 400, "topic", func() (int, string, error) {
-			return s.publishForm(ctx, "/publish", url.Values{"topic": {strings.Repeat("t", 11)}, "data": {"x"}})
+			return s.PublishForm(ctx, "/publish", url.Values{"topic": {strings.Repeat("t", 11)}, "data": {"x"}})
 		}},
 		{"event too large", 413, "data", func() (int, string, error) {
-			return s.publishForm(ctx, "/publish", url.Values{"topic": {"a"}, "data": {"123456"}})
+			return s.PublishForm(ctx, "/publish", url.Values{"topic": {"a"}, "data": {"123456"}})
 		}},
 	}
 	for _, c := range checks {
@@ -52,12 +53,12 @@ func TestLimits(t *testing.T) {
 
 	// Connections: two per address, then 429.
 	for range 2 {
-		s.openStream(t, query("/events", "topic", "a"), nil)
+		s.OpenStream(t, apptest.Query("/events", "topic", "a"), nil)
 	}
-	if _, err := s.dial(query("/events", "topic", "a"), nil); statusOf(err) != http.StatusTooManyRequests {
+	if _, err := s.Dial(apptest.Query("/events", "topic", "a"), nil); statusOf(err) != http.StatusTooManyRequests {
 		t.Fatalf("third stream from one address: %v, want 429", err)
 	}
-	if got := s.app.Hub().Stats().Subscribers; got != 2 {
+	if got := s.App.Hub().Stats().Subscribers; got != 2 {
 		t.Fatalf("%d subscribers after a refused stream", got)
 	}
 }
@@ -71,13 +72,13 @@ func TestPerClientLimitsCountIPv6Networks(t *testing.T) {
 		c.Limits.MaxConnectionsPerIP, c.Limits.TrustedProxies = 1, "127.0.0.1"
 	})
 	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
-	path := query("/events", "topic", "a")
-	s.openStream(t, path, from("2001:db8:0:1::1"))
-	if _, err := s.dial(path, from("2001:db8:0:1:8000::2")); statusOf(err) != http.StatusTooManyRequests {
+	path := apptest.Query("/events", "topic", "a")
+	s.OpenStream(t, path, from("2001:db8:0:1::1"))
+	if _, err := s.Dial(path, from("2001:db8:0:1:8000::2")); statusOf(err) != http.StatusTooManyRequests {
 		t.Fatalf("a second stream from the same /64: %v, want 429", err)
 	}
-	s.openStream(t, path, from("2001:db8:0:2::1"))
-	s.openStream(t, path, from("203.0.113.5"))
+	s.OpenStream(t, path, from("2001:db8:0:2::1"))
+	s.OpenStream(t, path, from("203.0.113.5"))
 }
 
 func TestPublishRateLimit(t *testing.T) {
@@ -85,9 +86,9 @@ func TestPublishRateLimit(t *testing.T) {
 	s := newServer(t, func(c *app.Config) { c.Limits.PublishRate, c.Limits.PublishBurst = 1, 2 })
 	// The burst of 2 passes, the third is refused with Retry-After.
 	for i := range 3 {
-		req, _ := http.NewRequest(http.MethodPost, s.url+"/publish", strings.NewReader("topic=r&data=ok"))
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/publish", strings.NewReader("topic=r&data=ok"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := s.client.Do(req)
+		resp, err := s.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,12 +106,12 @@ func TestPublishRateLimit(t *testing.T) {
 func TestTotalConnectionLimit(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, func(c *app.Config) { c.Limits.MaxConnections, c.Limits.MaxConnectionsPerIP = 2, 0 })
-	s.openStream(t, query("/events", "topic", "a"), nil)
-	s.openStream(t, "/gbi/sse/search", nil)
-	if _, err := s.dial(query("/.well-known/mercure", "topic", "a"), nil); statusOf(err) != http.StatusServiceUnavailable {
+	s.OpenStream(t, apptest.Query("/events", "topic", "a"), nil)
+	s.OpenStream(t, "/gbi/sse/search", nil)
+	if _, err := s.Dial(apptest.Query("/.well-known/mercure", "topic", "a"), nil); statusOf(err) != http.StatusServiceUnavailable {
 		t.Fatalf("stream past the total: %v, want 503", err)
 	}
-	if status, _, err := s.publishForm(context.Background(), "/publish", url.Values{"topic": {"a"}, "data": {"still"}}); err != nil || status != http.StatusOK {
+	if status, _, err := s.PublishForm(context.Background(), "/publish", url.Values{"topic": {"a"}, "data": {"still"}}); err != nil || status != http.StatusOK {
 		t.Fatalf("publish at the connection limit: %d %v", status, err)
 	}
 }

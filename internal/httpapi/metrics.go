@@ -5,19 +5,10 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
-)
 
-// Metrics is what the API needs of a metrics registry: a handler serving
-// /metrics and a histogram of the time from publish to write.
-type Metrics interface {
-	http.Handler
-	// LatencyObserver returns a recorder of the publish-to-write latency
-	// of written batches, with counters of its own: each pool writer gets
-	// one.
-	LatencyObserver() func(time.Duration)
-}
+	"github.com/ssehub/ssehub/internal/httpio"
+)
 
 // Pinger is a history that can tell whether it is usable: the durable
 // store runs a read transaction. A history without Ping is always ready.
@@ -35,20 +26,10 @@ type StreamStats struct {
 	Replayed  uint64 // updates replayed from history
 }
 
-// streamCounters are the running totals of StreamStats, kept with atomics:
-// a stream adds to them once per written batch, to its writer's tally.
-type streamCounters struct {
-	replayed atomic.Uint64
-	shared   *tally // the streams' own goroutines'
-}
-
 // StreamStats returns the counts of the API's event streams.
 func (a *API) StreamStats() StreamStats {
-	delivered := a.counts.shared.delivered.Load()
-	for _, t := range a.writers.tallies {
-		delivered += t.delivered.Load()
-	}
-	return StreamStats{Open: a.conns.open(), Delivered: delivered, Replayed: a.counts.replayed.Load()}
+	st := a.cfg.Streams.Stats()
+	return StreamStats{Open: a.conns.open(), Delivered: st.Delivered, Replayed: st.Replayed}
 }
 
 // handleMetrics serves the metrics, to a scraper presenting the token when
@@ -58,7 +39,7 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(tok)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ssehub metrics"`)
-			writeError(w, http.StatusUnauthorized, "Authorization", "/metrics needs the metrics token: Authorization: Bearer <-metrics-token>")
+			httpio.WriteError(w, http.StatusUnauthorized, "Authorization", "/metrics needs the metrics token: Authorization: Bearer <-metrics-token>")
 			return
 		}
 	}
@@ -84,10 +65,10 @@ func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(problems) > 0 {
 		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
+		httpio.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{
 			"status": "unavailable", "error": strings.Join(problems, "; "), "checks": checks,
 		})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+	httpio.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }

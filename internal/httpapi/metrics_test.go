@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
 	"github.com/ssehub/ssehub/internal/metrics"
 )
@@ -22,14 +23,14 @@ import (
 // parses the text format. hdr pairs are headers.
 func (s *server) scrape(t *testing.T, hdr ...string) map[string]*dto.MetricFamily {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), apptest.StreamTimeout)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/metrics", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/metrics", nil)
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func value(fams map[string]*dto.MetricFamily, name string, pairs ...string) floa
 func (s *server) waitMetric(t *testing.T, what string, cond func(float64) bool, name string, pairs ...string) {
 	t.Helper()
 	var last float64
-	waitFor(t, what, func() bool {
+	apptest.WaitFor(t, what, func() bool {
 		last = value(s.scrape(t), name, pairs...)
 		return cond(last)
 	})
@@ -106,16 +107,16 @@ func TestMetricsMove(t *testing.T) {
 	}
 
 	const topic = "https://example.com/metrics"
-	st := s.openStream(t, query("/events", "topic", topic), nil)
+	st := s.OpenStream(t, apptest.Query("/events", "topic", topic), nil)
 	s.waitMetric(t, "one connection", equal(1), "ssehub_connections")
 	fams = s.scrape(t)
 	if v := value(fams, "ssehub_topic_subscribers", "topic", topic); v != 1 {
 		t.Errorf("topic_subscribers{topic=%q} = %v, want 1", topic, v)
 	}
 	for range 3 {
-		s.publish(t, topic, "hello")
+		s.Publish(t, topic, "hello")
 	}
-	if _, err := st.read(3); err != nil {
+	if _, err := st.Read(3); err != nil {
 		t.Fatal(err)
 	}
 	s.waitMetric(t, "3 delivered", equal(3), "ssehub_events_delivered_total")
@@ -130,12 +131,12 @@ func TestMetricsMove(t *testing.T) {
 		t.Errorf("history_bytes = %v, want the retained updates' size", v)
 	}
 
-	s.openStream(t, query("/events", "topic", topic, "lastEventID", "earliest"), nil)
+	s.OpenStream(t, apptest.Query("/events", "topic", topic, "lastEventID", "earliest"), nil)
 	s.waitMetric(t, "3 replayed", equal(3), "ssehub_events_replayed_total")
 
-	stalledSubscriber(t, s, query("/events", "topic", topic+"/slow"))
-	s.waitSubscribers(t, 3)
-	overflow(t, s, topic+"/slow", 0)
+	apptest.StalledSubscriber(t, s.Server, apptest.Query("/events", "topic", topic+"/slow"))
+	s.WaitSubscribers(t, 3)
+	apptest.Overflow(t, s.Server, topic+"/slow", 0)
 	s.waitMetric(t, "a slow subscriber cut off", equal(1), "ssehub_slow_subscribers_cut_total")
 
 	ans := s.do(t, http.MethodPost, "/llm/generations", "application/json", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":5}`)
@@ -163,7 +164,7 @@ func TestMetricsTokenAndSwitch(t *testing.T) {
 		if ans.status != http.StatusUnauthorized || ans.header.Get("WWW-Authenticate") == "" {
 			t.Errorf("/metrics with %q: %d, want 401 with a challenge", hdr, ans.status)
 		}
-		errorBody(t, ans.header.Get("Content-Type"), ans.body)
+		apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body)
 	}
 	if fams := guarded.scrape(t, "Authorization", "Bearer scrape-secret"); fams["ssehub_subscribers"] == nil {
 		t.Error("no ssehub_subscribers with the right token")
@@ -199,11 +200,11 @@ func TestReadyz(t *testing.T) {
 			if ans.status != http.StatusOK || !strings.Contains(ans.body, `"status":"ready"`) {
 				t.Fatalf("/readyz: %d %s, want 200 ready", ans.status, ans.body)
 			}
-			if err := s.app.Close(context.Background()); err != nil {
+			if err := s.App.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			ans = s.do(t, http.MethodGet, "/readyz", "", "")
-			body := errorBody(t, ans.header.Get("Content-Type"), ans.body)
+			body := apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body)
 			if ans.status != http.StatusServiceUnavailable || body["status"] != "unavailable" {
 				t.Fatalf("/readyz after Close: %d %s, want 503 unavailable", ans.status, ans.body)
 			}
@@ -224,9 +225,9 @@ func TestReadyz(t *testing.T) {
 func TestStatsFeed(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil)
-	all := s.openStream(t, query("/events", "topic", "*"), nil)
-	feed := s.openStream(t, query("/events", "topic", metrics.StatsTopic), nil)
-	ev := feed.next(t)
+	all := s.OpenStream(t, apptest.Query("/events", "topic", "*"), nil)
+	feed := s.OpenStream(t, apptest.Query("/events", "topic", metrics.StatsTopic), nil)
+	ev := feed.Next(t)
 	var snap metrics.Snapshot
 	if err := json.Unmarshal([]byte(ev.Data), &snap); err != nil || ev.Type != "stats" {
 		t.Fatalf("event %q %q: want a stats snapshot (%v)", ev.Type, ev.Data, err)
@@ -234,8 +235,8 @@ func TestStatsFeed(t *testing.T) {
 	if snap.Connections != 2 || snap.Subscribers != 2 || len(snap.Topics) != 2 {
 		t.Errorf("snapshot %+v, want 2 connections, 2 subscribers, 2 topics", snap)
 	}
-	s.publish(t, "news", "marker")
-	if ev := all.next(t); ev.Data != "marker" {
+	s.Publish(t, "news", "marker")
+	if ev := all.Next(t); ev.Data != "marker" {
 		t.Errorf("the * subscriber got %q %q before the marker: reserved topics must not match wildcards", ev.Type, ev.Data)
 	}
 
@@ -244,7 +245,7 @@ func TestStatsFeed(t *testing.T) {
 		{"topic": {"news", "$ssehub/other"}, "data": {"alternate"}},
 	} {
 		ans := s.do(t, http.MethodPost, "/publish", formType, form.Encode())
-		body := errorBody(t, ans.header.Get("Content-Type"), ans.body)
+		body := apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body)
 		if ans.status != http.StatusBadRequest || body["field"] != "topic" || !strings.Contains(body["error"].(string), "reserved") {
 			t.Errorf("publish to %v: %d %s, want 400 naming the reserved topic", form["topic"], ans.status, ans.body)
 		}
@@ -260,16 +261,16 @@ func TestStatsFeedPrivate(t *testing.T) {
 	hour := time.Now().Add(time.Hour)
 	allowed := k.HS256(t, authtest.Claims(nil, []string{metrics.StatsTopic}, hour))
 	pub := k.HS256(t, authtest.Claims([]string{"*"}, nil, hour))
-	anon := s.openStream(t, query("/events", "topic", metrics.StatsTopic, "topic", "news"), nil)
-	feed := s.openStream(t, query("/events", "topic", metrics.StatsTopic), header("Authorization", bearer(allowed)))
-	if ev := feed.next(t); ev.Type != "stats" {
+	anon := s.OpenStream(t, apptest.Query("/events", "topic", metrics.StatsTopic, "topic", "news"), nil)
+	feed := s.OpenStream(t, apptest.Query("/events", "topic", metrics.StatsTopic), apptest.Header("Authorization", bearer(allowed)))
+	if ev := feed.Next(t); ev.Type != "stats" {
 		t.Fatalf("authorized subscriber got %q %q, want a snapshot", ev.Type, ev.Data)
 	}
 	ans := s.do(t, http.MethodPost, "/publish", formType, url.Values{"topic": {"news"}, "data": {"marker"}}.Encode(), "Authorization", bearer(pub))
 	if ans.status != http.StatusOK {
 		t.Fatalf("publish: %d %s", ans.status, ans.body)
 	}
-	if ev := anon.next(t); ev.Data != "marker" {
+	if ev := anon.Next(t); ev.Data != "marker" {
 		t.Errorf("anonymous subscriber got %q %q before the marker, want no private snapshot", ev.Type, ev.Data)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ssehub/ssehub/internal/auth"
+	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/hub"
 )
 
@@ -19,9 +20,9 @@ import (
 // JSON from a publisher allowed to publish to every one of its topics,
 // publishes it and answers its id as text/plain.
 func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
-	claims, err := a.publisher(r)
+	claims, err := a.Publisher(r)
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	if !a.admitPublish(w, r) {
@@ -36,16 +37,16 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	ids, err := a.hub.PublishBatch(r.Context(), us)
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	if batch {
-		writeJSON(w, http.StatusOK, map[string][]string{"ids": ids})
+		httpio.WriteJSON(w, http.StatusOK, map[string][]string{"ids": ids})
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -70,10 +71,10 @@ func atIndex(i int, err error) error {
 	if errors.As(err, &herr) {
 		return &hub.Error{Code: herr.Code, Field: fmt.Sprintf("[%d].%s", i, herr.Field), Err: herr.Err}
 	}
-	var limit *limitError
+	var limit *httpio.Error
 	if errors.As(err, &limit) {
 		l := *limit
-		l.field = fmt.Sprintf("[%d].%s", i, l.field)
+		l.Field = fmt.Sprintf("[%d].%s", i, l.Field)
 		return &l
 	}
 	return err
@@ -92,7 +93,7 @@ func decodeUpdates(r *http.Request) (us []*hub.Update, batch bool, err error) {
 		}
 		return []*hub.Update{u}, false, err
 	default:
-		return nil, false, badRequest("Content-Type", fmt.Sprintf("unsupported content type %q: use application/x-www-form-urlencoded or application/json", ct))
+		return nil, false, httpio.BadRequest("Content-Type", fmt.Sprintf("unsupported content type %q: use application/x-www-form-urlencoded or application/json", ct))
 	}
 }
 
@@ -101,7 +102,7 @@ func decodeUpdates(r *http.Request) (us []*hub.Update, batch bool, err error) {
 // UTF-8, so the strings need no further check.
 func decodeJSONUpdates(r *http.Request) ([]*hub.Update, bool, error) {
 	var raw json.RawMessage
-	if err := decodeJSON(r, &raw, false); err != nil {
+	if err := httpio.DecodeJSON(r, &raw, false); err != nil {
 		return nil, false, err
 	}
 	if b := bytes.TrimLeft(raw, " \t\r\n"); len(b) == 0 || b[0] != '[' {
@@ -110,10 +111,10 @@ func decodeJSONUpdates(r *http.Request) ([]*hub.Update, bool, error) {
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, true, badRequest("body", "malformed JSON array: "+err.Error())
+		return nil, true, httpio.BadRequest("body", "malformed JSON array: "+err.Error())
 	}
 	if len(items) == 0 || len(items) > hub.MaxBatch {
-		return nil, true, badRequest("body", fmt.Sprintf("a batch holds 1 to %d updates, not %d", hub.MaxBatch, len(items)))
+		return nil, true, httpio.BadRequest("body", fmt.Sprintf("a batch holds 1 to %d updates, not %d", hub.MaxBatch, len(items)))
 	}
 	us := make([]*hub.Update, 0, len(items))
 	for i, item := range items {
@@ -136,7 +137,7 @@ func decodeFormUpdate(r *http.Request) (*hub.Update, error) {
 	if s := f.Get("retry"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return nil, badRequest("retry", "retry must be a non-negative integer of milliseconds")
+			return nil, httpio.BadRequest("retry", "retry must be a non-negative integer of milliseconds")
 		}
 		u.Retry = n
 	}
@@ -156,7 +157,7 @@ func parseForm(r *http.Request) error {
 		return err
 	}
 	if err != nil {
-		return badRequest("body", "malformed form: "+err.Error())
+		return httpio.BadRequest("body", "malformed form: "+err.Error())
 	}
 	return nil
 }
@@ -178,14 +179,14 @@ func parseJSONUpdate(raw json.RawMessage) (*hub.Update, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return nil, badRequest("body", "malformed JSON: "+err.Error())
+		return nil, httpio.BadRequest("body", "malformed JSON: "+err.Error())
 	}
 	topics, err := jsonTopics(in.Topic)
 	if err != nil {
 		return nil, err
 	}
 	if in.Retry < 0 {
-		return nil, badRequest("retry", "retry must be a non-negative integer of milliseconds")
+		return nil, httpio.BadRequest("retry", "retry must be a non-negative integer of milliseconds")
 	}
 	return &hub.Update{
 		Topics: append(topics, in.Topics...), Data: jsonData(in.Data),
@@ -204,7 +205,7 @@ func jsonTopics(raw json.RawMessage) ([]string, error) {
 	}
 	var many []string
 	if err := json.Unmarshal(raw, &many); err != nil {
-		return nil, badRequest("topic", "topic must be a string or a list of strings")
+		return nil, httpio.BadRequest("topic", "topic must be a string or a list of strings")
 	}
 	return many, nil
 }
@@ -230,12 +231,12 @@ func checkUTF8(u *hub.Update) error {
 	fields := [...]struct{ name, val string }{{"data", u.Data}, {"id", u.ID}, {"type", u.Type}}
 	for _, f := range fields {
 		if !utf8.ValidString(f.val) {
-			return badRequest(f.name, f.name+" is not valid UTF-8")
+			return httpio.BadRequest(f.name, f.name+" is not valid UTF-8")
 		}
 	}
 	for _, t := range u.Topics {
 		if !utf8.ValidString(t) {
-			return badRequest("topic", "topic is not valid UTF-8")
+			return httpio.BadRequest("topic", "topic is not valid UTF-8")
 		}
 	}
 	return nil

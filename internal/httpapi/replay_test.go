@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/hub"
 )
 
@@ -19,22 +20,22 @@ import (
 func TestReplaySeam(t *testing.T) {
 	t.Parallel()
 	const topic = "https://example.com/seam"
-	base := query("/.well-known/mercure", "topic", topic)
+	base := apptest.Query("/.well-known/mercure", "topic", topic)
 	tests := []struct {
 		name   string
 		resume func(last string) (path string, hdr http.Header)
 	}{
 		{"header", func(last string) (string, http.Header) {
-			return base, header("Last-Event-ID", last)
+			return base, apptest.Header("Last-Event-ID", last)
 		}},
 		{"query parameter", func(last string) (string, http.Header) {
 			return base + "&" + url.Values{"lastEventID": {last}}.Encode(), nil
 		}},
 		{"header wins over query", func(last string) (string, http.Header) {
-			return base + "&lastEventID=" + hub.Earliest, header("Last-Event-ID", last)
+			return base + "&lastEventID=" + hub.Earliest, apptest.Header("Last-Event-ID", last)
 		}},
 		{"events route", func(last string) (string, http.Header) {
-			return query("/events", "topic", topic), header("Last-Event-ID", last)
+			return apptest.Query("/events", "topic", topic), apptest.Header("Last-Event-ID", last)
 		}},
 	}
 	for _, tc := range tests {
@@ -42,42 +43,42 @@ func TestReplaySeam(t *testing.T) {
 			t.Parallel()
 			const k = 30
 			s := newServer(t, nil)
-			first := s.openStream(t, base, nil)
-			s.waitSubscribers(t, 1)
+			first := s.OpenStream(t, base, nil)
+			s.WaitSubscribers(t, 1)
 
 			pub := startPublisher(s, topic)
 			defer func() { _, _ = pub.stop() }()
-			got, err := first.read(k)
+			got, err := first.Read(k)
 			if err != nil {
 				t.Fatal(err)
 			}
-			last := first.p.LastEventID()
+			last := first.Parser.LastEventID()
 			if last != got[k-1].ID {
 				t.Fatalf("parser's last event id %q, want %q", last, got[k-1].ID)
 			}
-			first.close()
+			first.Close()
 			// Let updates pile up while it is away, then reconnect while the
 			// publisher is still going.
-			waitFor(t, "updates while away", func() bool { return s.app.Hub().Stats().Published >= k+100 })
+			apptest.WaitFor(t, "updates while away", func() bool { return s.App.Hub().Stats().Published >= k+100 })
 			path, hdr := tc.resume(last)
-			second := s.openStream(t, path, hdr)
-			if h := second.resp.Header.Get("Last-Event-ID"); h != last {
+			second := s.OpenStream(t, path, hdr)
+			if h := second.Resp.Header.Get("Last-Event-ID"); h != last {
 				t.Errorf("Last-Event-ID response header = %q, want %q", h, last)
 			}
-			seen := s.app.Hub().Stats().Published
-			waitFor(t, "updates after reconnecting", func() bool { return s.app.Hub().Stats().Published >= seen+50 })
+			seen := s.App.Hub().Stats().Published
+			apptest.WaitFor(t, "updates after reconnecting", func() bool { return s.App.Hub().Stats().Published >= seen+50 })
 			want, err := pub.stop()
 			if err != nil {
 				t.Fatal(err)
 			}
 			for {
-				ev := second.next(t)
+				ev := second.Next(t)
 				got = append(got, ev)
 				if ev.Data == "end" || len(got) > len(want) {
 					break
 				}
 			}
-			if d := diffIDs(ids(got), want); d != "" {
+			if d := apptest.DiffIDs(apptest.IDs(got), want); d != "" {
 				t.Errorf("events before and after reconnecting differ from the published sequence: %s", d)
 			}
 		})
@@ -112,9 +113,9 @@ func startPublisher(s *server, topic string) *publisher {
 				err    error
 			)
 			if i%2 == 0 {
-				status, body, err = s.publishForm(ctx, "/.well-known/mercure", url.Values{"topic": {topic}, "data": {data}})
+				status, body, err = s.PublishForm(ctx, "/.well-known/mercure", url.Values{"topic": {topic}, "data": {data}})
 			} else {
-				status, body, err = s.publishJSON(ctx, "/publish", map[string]any{"topic": topic, "data": data})
+				status, body, err = s.PublishJSON(ctx, "/publish", map[string]any{"topic": topic, "data": data})
 			}
 			if err == nil && status != http.StatusOK {
 				err = fmt.Errorf("status %d: %s", status, body)
@@ -145,28 +146,28 @@ func (p *publisher) stop() ([]string, error) {
 func TestResumeCases(t *testing.T) {
 	t.Parallel()
 	const topic = "https://example.com/resume"
-	sub := query("/events", "topic", topic)
+	sub := apptest.Query("/events", "topic", topic)
 
 	publishN := func(t *testing.T, s *server, n int) []string {
 		out := make([]string, n)
 		for i := range out {
-			out[i] = s.publish(t, topic, "u"+strconv.Itoa(i))
+			out[i] = s.Publish(t, topic, "u"+strconv.Itoa(i))
 		}
 		return out
 	}
 	// expect reads want, then checks the next event is a fresh sentinel so
 	// nothing else was queued.
-	expect := func(t *testing.T, s *server, st *stream, want []string) {
+	expect := func(t *testing.T, s *server, st *apptest.Stream, want []string) {
 		t.Helper()
-		got, err := st.read(len(want))
+		got, err := st.Read(len(want))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := diffIDs(ids(got), want); d != "" {
+		if d := apptest.DiffIDs(apptest.IDs(got), want); d != "" {
 			t.Fatalf("replayed ids: %s", d)
 		}
-		end := s.publish(t, topic, "sentinel")
-		if ev := st.next(t); ev.ID != end {
+		end := s.Publish(t, topic, "sentinel")
+		if ev := st.Next(t); ev.ID != end {
 			t.Fatalf("after the expected events got %q (%q), want the sentinel %q", ev.ID, ev.Data, end)
 		}
 	}
@@ -175,8 +176,8 @@ func TestResumeCases(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, nil)
 		all := publishN(t, s, 20)
-		st := s.openStream(t, sub+"&lastEventID=earliest", nil)
-		if h := st.resp.Header.Get("Last-Event-ID"); h != hub.Earliest {
+		st := s.OpenStream(t, sub+"&lastEventID=earliest", nil)
+		if h := st.Resp.Header.Get("Last-Event-ID"); h != hub.Earliest {
 			t.Errorf("Last-Event-ID = %q, want %q", h, hub.Earliest)
 		}
 		expect(t, s, st, all)
@@ -185,34 +186,34 @@ func TestResumeCases(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, nil)
 		publishN(t, s, 5)
-		st := s.openStream(t, sub, header("Last-Event-ID", "no-such-event"))
-		if h := st.resp.Header.Get("Last-Event-ID"); h != hub.Earliest {
+		st := s.OpenStream(t, sub, apptest.Header("Last-Event-ID", "no-such-event"))
+		if h := st.Resp.Header.Get("Last-Event-ID"); h != hub.Earliest {
 			t.Errorf("Last-Event-ID = %q, want %q", h, hub.Earliest)
 		}
-		s.waitSubscribers(t, 1)
+		s.WaitSubscribers(t, 1)
 		expect(t, s, st, publishN(t, s, 3))
 	})
 	t.Run("publisher id", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, nil)
-		live := s.openStream(t, sub, nil)
-		s.waitSubscribers(t, 1)
+		live := s.OpenStream(t, sub, nil)
+		s.WaitSubscribers(t, 1)
 		before := publishN(t, s, 2)
-		if id := s.publish(t, topic, "mine", "id", "book-1"); id != "book-1" {
+		if id := s.Publish(t, topic, "mine", "id", "book-1"); id != "book-1" {
 			t.Fatalf("publish with id=book-1 answered %q", id)
 		}
 		after := publishN(t, s, 3)
 		expect(t, s, live, append(append(before, "book-1"), after...))
 
-		st := s.openStream(t, sub, header("Last-Event-ID", "book-1"))
-		if h := st.resp.Header.Get("Last-Event-ID"); h != "book-1" {
+		st := s.OpenStream(t, sub, apptest.Header("Last-Event-ID", "book-1"))
+		if h := st.Resp.Header.Get("Last-Event-ID"); h != "book-1" {
 			t.Errorf("Last-Event-ID = %q, want book-1", h)
 		}
-		got, err := st.read(len(after))
+		got, err := st.Read(len(after))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := diffIDs(ids(got), after); d != "" {
+		if d := apptest.DiffIDs(apptest.IDs(got), after); d != "" {
 			t.Errorf("resumed after book-1: %s", d)
 		}
 	})
@@ -221,20 +222,20 @@ func TestResumeCases(t *testing.T) {
 		s := newServer(t, func(c *app.Config) { c.HistoryEvents = 10 })
 		all := publishN(t, s, 30)
 
-		evicted := s.openStream(t, sub, header("Last-Event-ID", all[4]))
-		if h := evicted.resp.Header.Get("Last-Event-ID"); h != hub.Earliest {
+		evicted := s.OpenStream(t, sub, apptest.Header("Last-Event-ID", all[4]))
+		if h := evicted.Resp.Header.Get("Last-Event-ID"); h != hub.Earliest {
 			t.Errorf("resuming from evicted %q: Last-Event-ID = %q, want %q", all[4], h, hub.Earliest)
 		}
-		retained := s.openStream(t, sub, header("Last-Event-ID", all[24]))
-		if h := retained.resp.Header.Get("Last-Event-ID"); h != all[24] {
+		retained := s.OpenStream(t, sub, apptest.Header("Last-Event-ID", all[24]))
+		if h := retained.Resp.Header.Get("Last-Event-ID"); h != all[24] {
 			t.Errorf("resuming from retained %q: Last-Event-ID = %q", all[24], h)
 		}
-		s.waitSubscribers(t, 2)
-		got, err := evicted.read(10)
+		s.WaitSubscribers(t, 2)
+		got, err := evicted.Read(10)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := diffIDs(ids(got), all[20:]); d != "" {
+		if d := apptest.DiffIDs(apptest.IDs(got), all[20:]); d != "" {
 			t.Errorf("resumed from an evicted id: %s", d)
 		}
 		expect(t, s, retained, all[25:])
@@ -249,17 +250,17 @@ func TestReplayLargerThanQueue(t *testing.T) {
 	s := newServer(t, func(c *app.Config) { c.QueueSize = 16 })
 	var want []string
 	for i := range 200 {
-		want = append(want, s.publish(t, topic, strconv.Itoa(i)))
+		want = append(want, s.Publish(t, topic, strconv.Itoa(i)))
 	}
-	st := s.openStream(t, query("/events", "topic", topic, "lastEventID", hub.Earliest), nil)
-	got, err := st.read(len(want))
+	st := s.OpenStream(t, apptest.Query("/events", "topic", topic, "lastEventID", hub.Earliest), nil)
+	got, err := st.Read(len(want))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := diffIDs(ids(got), want); d != "" {
+	if d := apptest.DiffIDs(apptest.IDs(got), want); d != "" {
 		t.Errorf("replay: %s", d)
 	}
-	if cut := s.app.Hub().Stats().SlowCut; cut != 0 {
+	if cut := s.App.Hub().Stats().SlowCut; cut != 0 {
 		t.Errorf("Stats().SlowCut = %d after a replay, want 0", cut)
 	}
 }
@@ -270,21 +271,21 @@ func TestPrivateUpdates(t *testing.T) {
 	t.Parallel()
 	const topic = "https://example.com/secret"
 	s := newServer(t, nil)
-	live := []*stream{
-		s.openStream(t, query("/events", "topic", topic), nil),
-		s.openStream(t, query("/events", "topic", "*"), nil),
-		s.openStream(t, query("/events", "topic", "https://example.com/{x}"), nil),
+	live := []*apptest.Stream{
+		s.OpenStream(t, apptest.Query("/events", "topic", topic), nil),
+		s.OpenStream(t, apptest.Query("/events", "topic", "*"), nil),
+		s.OpenStream(t, apptest.Query("/events", "topic", "https://example.com/{x}"), nil),
 	}
-	s.waitSubscribers(t, len(live))
-	s.publish(t, topic, "hidden", "private", "on")
-	status, body, err := s.publishJSON(context.Background(), "/publish", map[string]any{"topic": topic, "data": "hidden too", "private": true})
+	s.WaitSubscribers(t, len(live))
+	s.Publish(t, topic, "hidden", "private", "on")
+	status, body, err := s.PublishJSON(context.Background(), "/publish", map[string]any{"topic": topic, "data": "hidden too", "private": true})
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("JSON private publish: %d %q %v", status, body, err)
 	}
-	public := s.publish(t, topic, "public")
-	replayed := s.openStream(t, query("/events", "topic", topic, "lastEventID", hub.Earliest), nil)
+	public := s.Publish(t, topic, "public")
+	replayed := s.OpenStream(t, apptest.Query("/events", "topic", topic, "lastEventID", hub.Earliest), nil)
 	for i, st := range append(live, replayed) {
-		if ev := st.next(t); ev.ID != public {
+		if ev := st.Next(t); ev.ID != public {
 			t.Errorf("subscriber %d got %q (%q), want only the public update %q", i, ev.ID, ev.Data, public)
 		}
 	}

@@ -10,8 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/sse"
+	"github.com/ssehub/ssehub/internal/stream"
 )
 
 // SeedTopic is the topic behind the seed demo's endpoints: what
@@ -25,7 +27,7 @@ const SeedTopic = "gbi/sse"
 func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
 	claims, err := a.subscriber(r)
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	last := lastEventID(r)
@@ -40,17 +42,16 @@ func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	defer release()
 	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{Topics: []string{SeedTopic}, Private: claims.Subscribe, LastEventID: resume})
 	if err != nil {
-		writeErr(w, err)
+		release()
+		httpio.WriteErr(w, err)
 		return
 	}
-	defer sub.Close()
 	t := newTicker(time.Second, start)
 	opening := sse.AppendComment(nil, "SSE连接已建立")
 	opening = t.Next(opening, time.Now())
-	a.runStream(w, r, sub, claims, opening, t)
+	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Release: release, Opening: opening, Ticker: t})
 }
 
 // ticker produces the seed's demo events: counter%10 a notification,
@@ -138,7 +139,7 @@ func (a *API) handleSeedReceive(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	eventType, message, err := seedParams(r)
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	u := &hub.Update{Topics: []string{SeedTopic}, Data: seedData(eventType, message, time.Now())}
@@ -146,15 +147,15 @@ func (a *API) handleSeedReceive(w http.ResponseWriter, r *http.Request) {
 		u.Type = eventType
 	}
 	if err := a.checkUpdate(u); err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	id, err := a.hub.Publish(r.Context(), u)
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpio.WriteJSON(w, http.StatusOK, map[string]any{
 		"code": 200, "message": "事件已接收", "eventType": eventType, "data": message, "id": id,
 	})
 }
@@ -170,17 +171,17 @@ func seedParams(r *http.Request) (eventType, message string, err error) {
 		return "", "", err
 	}
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
-		if err := decodeJSON(r, &body, false); err != nil {
+		if err := httpio.DecodeJSON(r, &body, false); err != nil {
 			return "", "", err
 		}
 	}
 	eventType = firstNonEmpty(body.EventType, r.Form.Get("eventType"), "message")
 	message = firstNonEmpty(body.Message, r.Form.Get("message"), "默认消息")
 	if !utf8.ValidString(eventType) || !utf8.ValidString(message) {
-		return "", "", badRequest("message", "eventType and message must be valid UTF-8")
+		return "", "", httpio.BadRequest("message", "eventType and message must be valid UTF-8")
 	}
 	if strings.ContainsAny(eventType, "\r\n\x00") {
-		return "", "", badRequest("eventType", "eventType must not contain a line break or NUL")
+		return "", "", httpio.BadRequest("eventType", "eventType must not contain a line break or NUL")
 	}
 	return eventType, message, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/sse"
 )
 
@@ -25,11 +26,11 @@ func TestSeedSearch(t *testing.T) {
 	s := newServer(t, nil)
 	t.Run("fresh", func(t *testing.T) {
 		t.Parallel()
-		st := s.openStream(t, "/gbi/sse/search", nil)
+		st := s.OpenStream(t, "/gbi/sse/search", nil)
 		var raw bytes.Buffer
-		st.p = sse.NewParser(teeReader{st.resp.Body, &raw})
+		st.Parser = sse.NewParser(teeReader{st.Resp.Body, &raw})
 
-		first := st.next(t)
+		first := st.Next(t)
 		if i := strings.Index(raw.String(), ": SSE连接已建立\n\n"); i < 0 || i > strings.Index(raw.String(), "id: 1\n") {
 			t.Errorf("stream does not open with the comment \": SSE连接已建立\": %q", raw.String())
 		}
@@ -45,7 +46,7 @@ func TestSeedSearch(t *testing.T) {
 			t.Errorf("first event data %q decodes to %+v, %v", first.Data, n, err)
 		}
 
-		second := st.next(t) // the ticker's real period: about a second
+		second := st.Next(t) // the ticker's real period: about a second
 		if second.ID != "2" || second.Type != "" {
 			t.Errorf("second event id %q type %q, want 2 message", second.ID, second.Type)
 		}
@@ -63,8 +64,8 @@ func TestSeedSearch(t *testing.T) {
 	})
 	t.Run("resumed", func(t *testing.T) {
 		t.Parallel()
-		st := s.openStream(t, "/gbi/sse/search", header("Last-Event-ID", "41"))
-		if ev := st.next(t); ev.ID != "42" || ev.Type != "notification" {
+		st := s.OpenStream(t, "/gbi/sse/search", apptest.Header("Last-Event-ID", "41"))
+		if ev := st.Next(t); ev.ID != "42" || ev.Type != "notification" {
 			t.Errorf("first event after Last-Event-ID 41: id %q type %q, want 42 notification", ev.ID, ev.Type)
 		}
 	})
@@ -88,8 +89,8 @@ func (t teeReader) Read(p []byte) (int, error) {
 func TestSeedReceive(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil)
-	clients := []*stream{s.openStream(t, "/gbi/sse/search", nil), s.openStream(t, "/gbi/sse/search", nil)}
-	s.waitSubscribers(t, len(clients))
+	clients := []*apptest.Stream{s.OpenStream(t, "/gbi/sse/search", nil), s.OpenStream(t, "/gbi/sse/search", nil)}
+	s.WaitSubscribers(t, len(clients))
 
 	tests := []struct {
 		name        string
@@ -100,19 +101,19 @@ func TestSeedReceive(t *testing.T) {
 		extra, want string // a field the payload has for the type, and its value
 	}{
 		{"form alert", func() (int, string, error) {
-			return s.publishForm(context.Background(), "/gbi/sse/receive", url.Values{"eventType": {"alert"}, "message": {"X"}})
+			return s.PublishForm(context.Background(), "/gbi/sse/receive", url.Values{"eventType": {"alert"}, "message": {"X"}})
 		}, "alert", "X", "alert", "level", "warning"},
 		{"JSON alert", func() (int, string, error) {
-			return s.publishJSON(context.Background(), "/gbi/sse/receive", map[string]string{"eventType": "alert", "message": "来自 JSON"})
+			return s.PublishJSON(context.Background(), "/gbi/sse/receive", map[string]string{"eventType": "alert", "message": "来自 JSON"})
 		}, "alert", "来自 JSON", "alert", "level", "warning"},
 		{"JSON notification", func() (int, string, error) {
-			return s.publishJSON(context.Background(), "/gbi/sse/receive", map[string]string{"eventType": "notification", "message": "N"})
+			return s.PublishJSON(context.Background(), "/gbi/sse/receive", map[string]string{"eventType": "notification", "message": "N"})
 		}, "notification", "N", "notification", "priority", "high"},
 		{"JSON body with the type in the query", func() (int, string, error) {
-			return s.publishJSON(context.Background(), "/gbi/sse/receive?eventType=alert", map[string]string{"message": "Q"})
+			return s.PublishJSON(context.Background(), "/gbi/sse/receive?eventType=alert", map[string]string{"message": "Q"})
 		}, "alert", "Q", "alert", "level", "warning"},
 		{"query defaults", func() (int, string, error) {
-			resp, err := s.client.Get(s.url + "/gbi/sse/receive")
+			resp, err := s.Client.Get(s.URL + "/gbi/sse/receive")
 			if err != nil {
 				return 0, "", err
 			}
@@ -159,10 +160,10 @@ func TestSeedReceive(t *testing.T) {
 
 // nextPublished returns the next event that is not from the seed's ticker,
 // whose ids are numbers.
-func nextPublished(t *testing.T, st *stream) sse.Event {
+func nextPublished(t *testing.T, st *apptest.Stream) sse.Event {
 	t.Helper()
 	for {
-		ev := st.next(t)
+		ev := st.Next(t)
 		if strings.Trim(ev.ID, "0123456789") != "" {
 			return ev
 		}

@@ -1,11 +1,11 @@
 package httpapi
 
 import (
-	"log/slog"
 	"net/http"
 
-	"github.com/ssehub/ssehub/internal/auth"
+	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/stream"
 )
 
 // handleSubscribe opens an event stream for the topics in the query,
@@ -15,16 +15,16 @@ import (
 func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	claims, err := a.subscriber(r)
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	topics := r.URL.Query()["topic"]
 	if len(topics) == 0 {
-		writeError(w, http.StatusBadRequest, "topic", "at least one topic query parameter is required")
+		httpio.WriteError(w, http.StatusBadRequest, "topic", "at least one topic query parameter is required")
 		return
 	}
 	if err := a.checkTopics(topics, true); err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	release, ok := a.admitStream(w, r)
@@ -38,34 +38,20 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		release()
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
-	release = a.track(topics, claims, release)
-	if a.canTakeOver(r) && a.takeOver(w, r, sub, claims, release) {
-		return
-	}
-	defer release()
-	defer sub.Close()
-	a.runStream(w, r, sub, claims, nil, nil)
+	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Release: a.track(topics, claims, release)})
 }
 
-// runStream starts and serves a stream until the client leaves, the
-// subscription ends or the subscriber's token expires, logging how it ended.
-func (a *API) runStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, claims *auth.Claims, opening []byte, extra *ticker) {
-	a.counts.replayed.Add(uint64(sub.Replayed()))
-	s, err := a.startStream(w, r, sub, opening)
-	if err == nil {
-		s.expiry = claims.Expiry
-		err = s.serve(r.Context().Done(), a.cfg.Heartbeat, extra)
+// serveStream has the engine serve a stream, which a token in the URL
+// keeps out of shared caches.
+func (a *API) serveStream(w http.ResponseWriter, r *http.Request, o stream.Options) {
+	if r.URL.Query().Has(queryParam) {
+		w.Header().Set("Cache-Control", "private, no-cache") // the URL carries a token
 	}
-	if err != nil {
-		if serr := sub.Err(); serr != nil {
-			err = serr
-		}
-		a.log.LogAttrs(r.Context(), slog.LevelDebug, "stream ended",
-			slog.String("remote", a.clientIP(r)), slog.String("reason", err.Error()))
-	}
+	o.Remote = a.clientIP(r)
+	a.cfg.Streams.Serve(w, r, o)
 }
 
 // lastEventID returns the resume point: the header takes precedence over

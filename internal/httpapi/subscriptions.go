@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/ssehub/ssehub/internal/auth"
+	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/subscriptions"
 )
 
@@ -30,9 +31,9 @@ func (a *API) subscriptionRoutes() {
 	if a.subs == nil {
 		list, one = a.handleSubscriptionsOff, a.handleSubscriptionsOff
 	}
-	a.mux.Handle(subscriptionsPattern, methods{http.MethodGet: list})
-	a.mux.Handle(topicSubscriptionsPattern, methods{http.MethodGet: list})
-	a.mux.Handle(subscriptionPattern, methods{http.MethodGet: one})
+	a.mux.Handle(subscriptionsPattern, httpio.Methods{http.MethodGet: list})
+	a.mux.Handle(topicSubscriptionsPattern, httpio.Methods{http.MethodGet: list})
+	a.mux.Handle(subscriptionPattern, httpio.Methods{http.MethodGet: one})
 }
 
 // track records the subscriptions of a stream that opened for topics and
@@ -67,12 +68,12 @@ func (a *API) handleSubscriptions(w http.ResponseWriter, r *http.Request) {
 	}
 	sel := r.PathValue("topic") // "" for all; never empty in the path: the mux needs a segment
 	if err := a.checkTopics([]string{sel}, false); err != nil {
-		writeErr(w, err) // a selector over -max-topic-length, as for a subscription
+		httpio.WriteErr(w, err) // a selector over -max-topic-length, as for a subscription
 		return
 	}
 	subs, err := a.listSubscriptions(r.Context(), sel)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "", "list the subscriptions of every node: "+err.Error())
+		httpio.WriteError(w, http.StatusServiceUnavailable, "", "list the subscriptions of every node: "+err.Error())
 		return
 	}
 	writeLD(w, subscriptions.NewCollection(r.URL.EscapedPath(), last, subs))
@@ -89,9 +90,9 @@ func (a *API) handleSubscription(w http.ResponseWriter, r *http.Request) {
 	sub, found, err := a.findSubscription(r.Context(), r.PathValue("topic"), r.PathValue("subscriber"))
 	switch {
 	case err != nil:
-		writeError(w, http.StatusServiceUnavailable, "", "ask the other nodes: "+err.Error())
+		httpio.WriteError(w, http.StatusServiceUnavailable, "", "ask the other nodes: "+err.Error())
 	case !found:
-		writeError(w, http.StatusNotFound, "", "no active subscription "+r.URL.EscapedPath())
+		httpio.WriteError(w, http.StatusNotFound, "", "no active subscription "+r.URL.EscapedPath())
 	default:
 		doc := sub.Doc(true)
 		doc.Context, doc.LastEventID = subscriptions.Context, last
@@ -105,7 +106,7 @@ func (a *API) handleSubscription(w http.ResponseWriter, r *http.Request) {
 // taken. It answers the request itself when it is refused.
 func (a *API) subscriptionsReader(w http.ResponseWriter, r *http.Request) (lastEventID string, ok bool) {
 	if err := a.mayReadSubscriptions(r); err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return "", false
 	}
 	last := a.hub.LastID()
@@ -130,14 +131,14 @@ func (a *API) mayReadSubscriptions(r *http.Request) error {
 		return err
 	}
 	if c.token == "" && c.field == "" {
-		return &authError{"Authorization", fmt.Errorf("%w: the subscriptions API needs a subscriber token whose mercure.subscribe claim matches the path", auth.ErrNoToken)}
+		return &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: the subscriptions API needs a subscriber token whose mercure.subscribe claim matches the path", auth.ErrNoToken)}
 	}
 	claims, err := verify(a.cfg.Subscribers, c, "subscriber")
 	if err != nil {
 		return err
 	}
 	if err := claims.CanSubscribe(r.URL.EscapedPath()); err != nil {
-		return &authError{c.field, err}
+		return &httpio.FieldError{Field: c.field, Err: err}
 	}
 	return nil
 }
@@ -145,7 +146,7 @@ func (a *API) mayReadSubscriptions(r *http.Request) error {
 // handleSubscriptionsOff answers the web API's paths when -subscriptions is
 // off.
 func (a *API) handleSubscriptionsOff(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, "", "the active subscriptions API is off on this hub: start ssehub with -subscriptions (SSEHUB_SUBSCRIPTIONS=true)")
+	httpio.WriteError(w, http.StatusNotFound, "", "the active subscriptions API is off on this hub: start ssehub with -subscriptions (SSEHUB_SUBSCRIPTIONS=true)")
 }
 
 // writeLD writes v as the JSON-LD answer of the web API.
@@ -154,7 +155,7 @@ func writeLD(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(&body)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		writeErr(w, fmt.Errorf("encode the subscriptions: %w", err))
+		httpio.WriteErr(w, fmt.Errorf("encode the subscriptions: %w", err))
 		return
 	}
 	h := w.Header()

@@ -18,19 +18,21 @@ const (
 	peerGetSubscription   = "subscriptions.get"  // key: the JSON of [topic, subscriber]
 )
 
-// gatherer is Peers that can also collect the answers of every node.
-type gatherer interface {
+// Peers are the other nodes of a cluster.
+type Peers interface {
+	// Ask returns the answer of the node that knows key, if any does.
+	Ask(ctx context.Context, kind, key string) (body []byte, found bool, err error)
+	// Gather returns the answers of every node, this one's included.
 	Gather(ctx context.Context, kind, key string) ([][]byte, error)
 }
 
 // listSubscriptions returns the active subscriptions whose topic selector
 // sel matches (all for ""), of every node of a cluster.
 func (a *API) listSubscriptions(ctx context.Context, sel string) ([]subscriptions.Subscription, error) {
-	g, ok := a.cfg.Peers.(gatherer)
-	if !ok {
+	if a.cfg.Peers == nil {
 		return a.localSubscriptions(sel), nil
 	}
-	bodies, err := g.Gather(ctx, peerListSubscriptions, sel)
+	bodies, err := a.cfg.Peers.Gather(ctx, peerListSubscriptions, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +79,10 @@ func (a *API) findSubscription(ctx context.Context, t, subscriber string) (subsc
 	return s, true, nil
 }
 
-// answerSubscriptions answers another node's question about this node's
-// subscriptions; it reports false for a question it does not know.
-func (a *API) answerSubscriptions(kind, key string) ([]byte, bool) {
+// AnswerPeer answers another node's question about this node's active
+// subscriptions; it reports false for a subscription it does not have or a
+// question it does not know.
+func (a *API) AnswerPeer(kind, key string) ([]byte, bool) {
 	if a.subs == nil {
 		return nil, false
 	}

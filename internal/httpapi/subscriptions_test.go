@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
 	"github.com/ssehub/ssehub/internal/subscriptions"
 )
@@ -31,10 +32,10 @@ type announced struct {
 
 // nextAnnounced reads st until the next subscription update whose
 // subscriber keep accepts.
-func nextAnnounced(t *testing.T, st *stream, keep func(subscriptions.Doc) bool) announced {
+func nextAnnounced(t *testing.T, st *apptest.Stream, keep func(subscriptions.Doc) bool) announced {
 	t.Helper()
 	for {
-		ev := st.next(t)
+		ev := st.Next(t)
 		var d subscriptions.Doc
 		if err := json.Unmarshal([]byte(ev.Data), &d); err != nil {
 			t.Fatalf("subscription update %q: %v", ev.Data, err)
@@ -92,19 +93,19 @@ func TestActiveSubscriptions(t *testing.T) {
 	s := jwtServer(t, k, withSubscriptions)
 	hour := time.Now().Add(time.Hour)
 	watch := k.HS256(t, authtest.Claims(nil, []string{watchAll}, hour))
-	watchPath := query("/.well-known/mercure", "topic", watchAll)
-	watcher := s.openStream(t, watchPath, header("Authorization", bearer(watch)))
+	watchPath := apptest.Query("/.well-known/mercure", "topic", watchAll)
+	watcher := s.OpenStream(t, watchPath, apptest.Header("Authorization", bearer(watch)))
 	self := nextAnnounced(t, watcher, nil)
 	if d := self.doc; d.Topic != watchAll || !d.Active || d.Type != "Subscription" || d.Context != subscriptions.Context ||
 		!strings.HasPrefix(d.Subscriber, "urn:uuid:") || d.Payload != nil {
 		t.Errorf("the watcher's own subscription was announced as %+v", d)
 	}
-	anon := s.openStream(t, "/events?topic=*", nil)
+	anon := s.OpenStream(t, "/events?topic=*", nil)
 
 	claims := authtest.Claims(nil, []string{"books/{id}"}, hour)
 	claims["mercure"].(map[string]any)["payload"] = map[string]any{"user": "alice"}
 	alicePath := "/events?topic=books/1&topic=" + url.QueryEscape("books/{id}") + "&topic=books/1"
-	alice := s.openStream(t, alicePath, header("Authorization", bearer(k.HS256(t, claims))))
+	alice := s.OpenStream(t, alicePath, apptest.Header("Authorization", bearer(k.HS256(t, claims))))
 	ofBooks := func(d subscriptions.Doc) bool { return strings.HasPrefix(d.Topic, "books/") }
 	first := nextAnnounced(t, watcher, ofBooks)
 	second := nextAnnounced(t, watcher, ofBooks)
@@ -147,9 +148,9 @@ func TestActiveSubscriptions(t *testing.T) {
 
 	// A watcher resuming from the list's lastEventID gets what changed
 	// since, and no one without the right gets any of it.
-	bob := s.openStream(t, "/events?topic=news", nil)
+	bob := s.OpenStream(t, "/events?topic=news", nil)
 	bobJoined := nextAnnounced(t, watcher, func(d subscriptions.Doc) bool { return d.Topic == "news" })
-	late := s.openStream(t, watchPath+"&lastEventID="+url.QueryEscape(all.LastEventID), header("Authorization", bearer(watch)))
+	late := s.OpenStream(t, watchPath+"&lastEventID="+url.QueryEscape(all.LastEventID), apptest.Header("Authorization", bearer(watch)))
 	if got := nextAnnounced(t, late, nil); got.eventID != bobJoined.eventID {
 		t.Errorf("resuming from %s, the first update is %+v, want bob's %s", all.LastEventID, got.doc, bobJoined.eventID)
 	}
@@ -157,11 +158,11 @@ func TestActiveSubscriptions(t *testing.T) {
 	if ans := s.do(t, http.MethodPost, "/publish", formType, "topic=news&data=public", "Authorization", bearer(pub)); ans.status != 200 {
 		t.Fatalf("publish: %d %s", ans.status, ans.body)
 	}
-	if ev := anon.next(t); ev.Data != "public" {
+	if ev := anon.Next(t); ev.Data != "public" {
 		t.Errorf("an anonymous subscriber of * received %q, want only the public update", ev.Data)
 	}
 
-	alice.close()
+	alice.Close()
 	for range 2 {
 		if a := nextAnnounced(t, watcher, of(aliceID)); a.doc.Active || string(a.doc.Payload) != `{"user":"alice"}` {
 			t.Errorf("alice's end announced as %+v", a.doc)
@@ -174,7 +175,7 @@ func TestActiveSubscriptions(t *testing.T) {
 	if ans := s.do(t, http.MethodGet, first.topic, "", "", "Authorization", bearer(watch)); ans.status != 404 {
 		t.Errorf("GET %s of an ended subscription: %d, want 404", first.topic, ans.status)
 	}
-	bob.close()
+	bob.Close()
 }
 
 // sameSet reports whether a and b hold the same strings, in any order.
@@ -218,7 +219,7 @@ func TestSubscriptionsRefusals(t *testing.T) {
 			continue
 		}
 		if tt.want != 200 {
-			if m := errorBody(t, ans.header.Get("Content-Type"), ans.body); m["field"] != tt.field {
+			if m := apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body); m["field"] != tt.field {
 				t.Errorf("%s: field %v, want %s", tt.name, m["field"], tt.field)
 			}
 		}
@@ -229,7 +230,7 @@ func TestSubscriptionsRefusals(t *testing.T) {
 	for _, topic := range []string{subscriptions.Prefix, subscriptions.Prefix + "/a/b"} {
 		form := url.Values{"topic": {topic}, "data": {`{"active":true}`}}
 		ans := s.do(t, http.MethodPost, "/.well-known/mercure", formType, form.Encode(), "Authorization", bearer(pub))
-		if m := errorBody(t, ans.header.Get("Content-Type"), ans.body); ans.status != 400 || m["field"] != "topic" {
+		if m := apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body); ans.status != 400 || m["field"] != "topic" {
 			t.Errorf("publish to %s: %d %s, want 400 naming the topic", topic, ans.status, ans.body)
 		}
 	}
@@ -241,7 +242,7 @@ func TestSubscriptionsRefusals(t *testing.T) {
 func TestSubscriptionsOpenDevAndOff(t *testing.T) {
 	t.Parallel()
 	local := newServer(t, withSubscriptions)
-	local.openStream(t, "/events?topic=a", nil)
+	local.OpenStream(t, "/events?topic=a", nil)
 	var c subscriptions.Collection
 	getLD(t, local, subscriptions.Prefix, "", &c)
 	if !slices.Equal(topicsOf(c), []string{"a"}) {
@@ -268,14 +269,14 @@ func TestSubscriptionsBurst(t *testing.T) {
 	k := authtest.NewKeys(t)
 	s := jwtServer(t, k, withSubscriptions)
 	watch := k.HS256(t, authtest.Claims(nil, []string{watchAll}, time.Now().Add(time.Hour)))
-	watcher := s.openStream(t, query("/.well-known/mercure", "topic", watchAll), header("Authorization", bearer(watch)))
+	watcher := s.OpenStream(t, apptest.Query("/.well-known/mercure", "topic", watchAll), apptest.Header("Authorization", bearer(watch)))
 	nextAnnounced(t, watcher, nil) // its own
 
-	streams := make(chan *stream, n)
+	streams := make(chan *apptest.Stream, n)
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			st, err := s.dial(fmt.Sprintf("/events?topic=burst/%d", i), nil)
+			st, err := s.Dial(fmt.Sprintf("/events?topic=burst/%d", i), nil)
 			if err != nil {
 				errs <- err
 				return
@@ -288,8 +289,8 @@ func TestSubscriptionsBurst(t *testing.T) {
 		case err := <-errs:
 			t.Fatal(err)
 		case st := <-streams:
-			defer st.close()
-			go st.close()
+			defer st.Close()
+			go st.Close()
 		}
 	}
 	started := map[string]bool{}

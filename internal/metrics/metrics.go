@@ -68,7 +68,8 @@ type Config struct {
 // Registry is ssehub's private Prometheus registry: the Go and process
 // collectors, the delivery latency histogram and the collector of ssehub's
 // own metrics, which reports once Watch has named its sources. It serves
-// the text exposition format and satisfies httpapi.Metrics.
+// the text exposition format (an http.Handler for /metrics) and records
+// the streams' delivery latency (a stream.Observer).
 type Registry struct {
 	reg     *prometheus.Registry
 	latency *latencyHistogram

@@ -1,4 +1,4 @@
-package httpapi_test
+package stream_test
 
 import (
 	"bytes"
@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssehub/ssehub/internal/httpapi"
+	"github.com/ssehub/ssehub/internal/app/apptest"
+	"github.com/ssehub/ssehub/internal/stream"
 )
 
 // TestIdleStreamsHaveNoGoroutine: on Linux an idle taken-over stream has
@@ -15,23 +16,23 @@ import (
 // client that sends bytes keeps its stream, and one that closes its side,
 // or the whole connection, ends it.
 func TestIdleStreamsHaveNoGoroutine(t *testing.T) {
-	if !httpapi.PooledStreams {
+	if !stream.PooledStreams {
 		t.Skip("elsewhere than on Linux every stream has a reader goroutine")
 	}
-	s := newServer(t, nil)
-	path := query("/.well-known/mercure", "topic", "https://example.com/idle")
-	rawSubscriber(t, s, path) // starts the watcher and the writers
-	s.waitSubscribers(t, 1)
+	s := apptest.NewServer(t, nil)
+	path := apptest.Query("/.well-known/mercure", "topic", "https://example.com/idle")
+	apptest.RawSubscriber(t, s, path) // starts the watcher and the writers
+	s.WaitSubscribers(t, 1)
 	base := runtime.NumGoroutine()
 	const n = 40
 	conns := make([]net.Conn, n)
 	for i := range conns {
-		conns[i] = rawSubscriber(t, s, path)
+		conns[i] = apptest.RawSubscriber(t, s, path)
 	}
-	s.waitSubscribers(t, n+1)
+	s.WaitSubscribers(t, n+1)
 	// The handlers' goroutines return once they have handed their streams
 	// over; a reader per stream would stay.
-	if err := poll(5*time.Second, func() bool { return runtime.NumGoroutine() < base+n/4 }); err != nil {
+	if err := apptest.Poll(5*time.Second, func() bool { return runtime.NumGoroutine() < base+n/4 }); err != nil {
 		t.Fatalf("%d goroutines with %d more idle streams, %d before", runtime.NumGoroutine(), n, base)
 	}
 
@@ -39,17 +40,17 @@ func TestIdleStreamsHaveNoGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond) // for the watcher to have discarded them
-	s.publish(t, "https://example.com/idle", "after the bytes")
+	s.Publish(t, "https://example.com/idle", "after the bytes")
 	if err := readUntil(conns[0], "data: after the bytes\n"); err != nil {
 		t.Fatalf("the stream whose client sent bytes: %v", err)
 	}
 
 	_ = conns[1].(*net.TCPConn).CloseWrite()
-	s.waitSubscribers(t, n)
+	s.WaitSubscribers(t, n)
 	for _, c := range conns[2:] {
 		_ = c.Close()
 	}
-	s.waitSubscribers(t, 2)
+	s.WaitSubscribers(t, 2)
 }
 
 // readUntil reads c until what has come, for at most 5 s.

@@ -1,4 +1,4 @@
-package httpapi_test
+package stream_test
 
 import (
 	"bufio"
@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 // TestHeartbeat checks that a stream opens with the configured retry and
 // that an idle stream carries heartbeat comments.
 func TestHeartbeat(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, func(c *app.Config) {
+	s := apptest.NewServer(t, func(c *app.Config) {
 		c.Heartbeat = 50 * time.Millisecond
 		c.Retry = 1234
 	})
-	st := s.openStream(t, query("/.well-known/mercure", "topic", "https://example.com/quiet"), nil)
-	r := bufio.NewReader(st.resp.Body)
+	st := s.OpenStream(t, apptest.Query("/.well-known/mercure", "topic", "https://example.com/quiet"), nil)
+	r := bufio.NewReader(st.Resp.Body)
 	var lines []string
 	for {
 		line, err := r.ReadString('\n')
@@ -52,26 +53,26 @@ func TestHeartbeat(t *testing.T) {
 // without a resume point.
 func TestStreamHeaders(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, nil)
-	s.publish(t, "https://example.com/h", "one")
+	s := apptest.NewServer(t, nil)
+	s.Publish(t, "https://example.com/h", "one")
 	tests := []struct {
 		name   string
 		path   string
 		hdr    http.Header
 		lastID string // wanted Last-Event-ID; "" means any non-empty value
 	}{
-		{"mercure", query("/.well-known/mercure", "topic", "https://example.com/h"), nil, ""},
-		{"mercure resuming", query("/.well-known/mercure", "topic", "https://example.com/h"), header("Last-Event-ID", "unknown"), "earliest"},
-		{"mercure query resume", query("/.well-known/mercure", "topic", "https://example.com/h", "lastEventID", "earliest"), nil, "earliest"},
-		{"events", query("/events", "topic", "*"), nil, ""},
+		{"mercure", apptest.Query("/.well-known/mercure", "topic", "https://example.com/h"), nil, ""},
+		{"mercure resuming", apptest.Query("/.well-known/mercure", "topic", "https://example.com/h"), apptest.Header("Last-Event-ID", "unknown"), "earliest"},
+		{"mercure query resume", apptest.Query("/.well-known/mercure", "topic", "https://example.com/h", "lastEventID", "earliest"), nil, "earliest"},
+		{"events", apptest.Query("/events", "topic", "*"), nil, ""},
 		{"seed", "/gbi/sse/search", nil, ""},
-		{"seed resuming", "/gbi/sse/search", header("Last-Event-ID", "41"), ""},
+		{"seed resuming", "/gbi/sse/search", apptest.Header("Last-Event-ID", "41"), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := s.openStream(t, tc.path, tc.hdr)
-			defer st.close()
-			h := st.resp.Header
+			st := s.OpenStream(t, tc.path, tc.hdr)
+			defer st.Close()
+			h := st.Resp.Header
 			for k, want := range map[string]string{
 				"Content-Type":      "text/event-stream",
 				"Cache-Control":     "no-cache",
@@ -98,13 +99,13 @@ func TestStreamHeaders(t *testing.T) {
 // streaming (into nothing) the next request on that connection hangs.
 func TestHeadStream(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, nil)
+	s := apptest.NewServer(t, nil)
 	tr := &http.Transport{MaxConnsPerHost: 1}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: time.Second}
-	for _, path := range []string{query("/events", "topic", "a"), query("/.well-known/mercure", "topic", "a"), "/gbi/sse/search"} {
+	for _, path := range []string{apptest.Query("/events", "topic", "a"), apptest.Query("/.well-known/mercure", "topic", "a"), "/gbi/sse/search"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, s.url+path, nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, s.URL+path, nil)
 		resp, err := client.Do(req)
 		if err != nil {
 			cancel()
@@ -116,7 +117,7 @@ func TestHeadStream(t *testing.T) {
 		if !ok {
 			t.Errorf("HEAD %s: %d %q, want a stream's headers or 405", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
-		next, err := client.Get(s.url + "/healthz")
+		next, err := client.Get(s.URL + "/healthz")
 		cancel()
 		if err != nil {
 			t.Errorf("GET /healthz on the connection after HEAD %s: %v", path, err)

@@ -1,4 +1,4 @@
-package httpapi_test
+package stream_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 // TestNoLeaks connects 100 subscribers, has them all leave, and checks that
@@ -38,35 +39,35 @@ func testNoLeaks(t *testing.T, takeOver bool) {
 	}
 	srv.Start()
 	tr := &http.Transport{MaxIdleConnsPerHost: 128}
-	s := &server{app: a, srv: srv, url: srv.URL, client: &http.Client{Transport: tr}}
+	s := &apptest.Server{App: a, Srv: srv, URL: srv.URL, Client: &http.Client{Transport: tr}}
 
 	const n = 100
-	var streams []*stream
+	var streams []*apptest.Stream
 	for i := range n {
-		path := query("/.well-known/mercure", "topic", "https://example.com/leak", "topic", "https://example.com/{x}")
+		path := apptest.Query("/.well-known/mercure", "topic", "https://example.com/leak", "topic", "https://example.com/{x}")
 		switch i % 4 {
 		case 1:
-			path = query("/events", "topic", "*")
+			path = apptest.Query("/events", "topic", "*")
 		case 2:
 			path = "/gbi/sse/search"
 		}
-		st, err := s.dial(path, nil)
+		st, err := s.Dial(path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		streams = append(streams, st)
 	}
-	s.waitSubscribers(t, n)
-	s.publish(t, "https://example.com/leak", "one")
+	s.WaitSubscribers(t, n)
+	s.Publish(t, "https://example.com/leak", "one")
 	for _, st := range streams {
-		if ev := st.next(t); ev.Data != "one" && st.resp.Request.URL.Path != "/gbi/sse/search" {
+		if ev := st.Next(t); ev.Data != "one" && st.Resp.Request.URL.Path != "/gbi/sse/search" {
 			t.Errorf("got %q, want one", ev.Data)
 		}
 	}
 	for _, st := range streams {
-		st.close()
+		st.Close()
 	}
-	s.waitSubscribers(t, 0)
+	s.WaitSubscribers(t, 0)
 
 	tr.CloseIdleConnections()
 	srv.Close()

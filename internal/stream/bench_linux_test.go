@@ -1,4 +1,4 @@
-package httpapi_test
+package stream_test
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 )
 
 // BenchmarkIdleStreams holds 2,000 idle streams on the app's own server
@@ -19,8 +20,8 @@ import (
 // own share, such as a goroutine per stream.
 func BenchmarkIdleStreams(b *testing.B) {
 	const n = 2000
-	s := newServer(b, func(c *app.Config) { c.Limits.MaxConnectionsPerIP = 0 })
-	addr := s.srv.Listener.Addr().String()
+	s := apptest.NewServer(b, func(c *app.Config) { c.Limits.MaxConnectionsPerIP = 0 })
+	addr := s.Srv.Listener.Addr().String()
 	request := fmt.Appendf(nil, "GET /.well-known/mercure?topic=idle HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 	var heap, stacks, goroutines float64
 	for range b.N {
@@ -29,7 +30,7 @@ func BenchmarkIdleStreams(b *testing.B) {
 		for i := range fds {
 			fds[i] = dialBare(b, addr, request)
 		}
-		s.waitSubscribers(b, n)
+		s.WaitSubscribers(b, n)
 		// The handlers' goroutines end once their streams are handed over.
 		settleGoroutines(b)
 		after := settledMemory()
@@ -39,7 +40,7 @@ func BenchmarkIdleStreams(b *testing.B) {
 		for _, fd := range fds {
 			_ = syscall.Close(fd)
 		}
-		s.waitSubscribers(b, 0)
+		s.WaitSubscribers(b, 0)
 	}
 	b.ReportMetric(heap/float64(b.N), "heap-B/stream")
 	b.ReportMetric(stacks/float64(b.N), "stack-B/stream")
@@ -50,7 +51,7 @@ func BenchmarkIdleStreams(b *testing.B) {
 // for 100 ms.
 func settleGoroutines(b *testing.B) {
 	last, same := -1, 0
-	waitFor(b, "the goroutines to settle", func() bool {
+	apptest.WaitFor(b, "the goroutines to settle", func() bool {
 		if n := runtime.NumGoroutine(); n != last {
 			last, same = n, 0
 			return false

@@ -1,4 +1,4 @@
-package httpapi
+package stream
 
 import (
 	"sync/atomic"
@@ -27,17 +27,17 @@ func (d *writeDeadline) renew(timeout time.Duration) (time.Time, bool) {
 // Each pool writer has one of its own, so that writers on different cores
 // never update the same counters (their cache lines would move from core
 // to core at every batch); streams with a goroutine of their own share the
-// API's. StreamStats sums them.
+// engine's. Stats sums them.
 type tally struct {
 	delivered atomic.Uint64
 	latency   func(time.Duration) // the latency histogram's, or nil
 	_         [48]byte            // a cache line of its own
 }
 
-func newTally(m Metrics) *tally {
+func newTally(o Observer) *tally {
 	t := new(tally)
-	if m != nil {
-		t.latency = m.LatencyObserver()
+	if o != nil {
+		t.latency = o.LatencyObserver()
 	}
 	return t
 }

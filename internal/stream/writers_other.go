@@ -3,7 +3,7 @@
 // This is the stream path of the systems other than Linux. With the build
 // tag portable, Linux builds it too, so that its tests run here (make test).
 
-package httpapi
+package stream
 
 import "net"
 

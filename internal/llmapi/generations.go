@@ -1,14 +1,11 @@
-package httpapi
+package llmapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"unicode/utf8"
 
+	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/llm"
 )
 
@@ -28,23 +25,23 @@ func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	var in generationRequest
-	if err := decodeJSON(r, &in, true); err != nil {
-		writeErr(w, err)
+	if err := httpio.DecodeJSON(r, &in, true); err != nil {
+		httpio.WriteErr(w, err)
 		return
 	}
 	if _, err := a.cfg.Models.Resolve(in.Model); err != nil {
-		writeErr(w, err) // an unknown model is refused now, not by a later error event
+		httpio.WriteErr(w, err) // an unknown model is refused now, not by a later error event
 		return
 	}
 	g, err := a.cfg.Generations.Start(llm.Request{
 		Model: in.Model, Messages: in.Messages, MaxTokens: in.MaxTokens, Temperature: in.Temperature, Seed: in.Seed,
 	})
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
 	w.Header().Set("Location", "/llm/generations/"+g.ID())
-	writeJSON(w, http.StatusCreated, map[string]string{
+	httpio.WriteJSON(w, http.StatusCreated, map[string]string{
 		"id":         g.ID(),
 		"topic":      g.Topic(),
 		"events_url": "/events?topic=" + url.QueryEscape(g.Topic()) + "&lastEventID=earliest",
@@ -59,7 +56,7 @@ func (a *API) handleGetGeneration(w http.ResponseWriter, r *http.Request) {
 		a.answerFromPeers(w, r, peerGetGeneration)
 		return
 	}
-	writeJSON(w, http.StatusOK, g.Snapshot())
+	httpio.WriteJSON(w, http.StatusOK, g.Snapshot())
 }
 
 // handleStopGeneration stops a generation; it ends with done "stopped".
@@ -70,36 +67,8 @@ func (a *API) handleStopGeneration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeErr(w, err)
+		httpio.WriteErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, snap)
-}
-
-// decodeJSON reads exactly one JSON value from the body into v. The body
-// must be valid UTF-8 (encoding/json would silently replace bad bytes);
-// strict refuses unknown keys.
-func decodeJSON(r *http.Request, v any, strict bool) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
-		}
-		return badRequest("body", "read body: "+err.Error())
-	}
-	if !utf8.Valid(body) {
-		return badRequest("body", "body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if strict {
-		dec.DisallowUnknownFields()
-	}
-	if err := dec.Decode(v); err != nil {
-		return badRequest("body", "malformed JSON: "+err.Error())
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("body", "malformed JSON: unexpected data after the value")
-	}
-	return nil
+	httpio.WriteJSON(w, http.StatusOK, snap)
 }

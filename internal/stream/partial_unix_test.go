@@ -1,6 +1,6 @@
 //go:build unix
 
-package httpapi_test
+package stream_test
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/sse"
 )
 
@@ -35,9 +36,9 @@ func TestPartialWritesLoseNoWake(t *testing.T) {
 		updates = 1000
 		ahead   = 8
 	)
-	s := newServer(t, func(c *app.Config) { c.QueueSize = 16; c.Heartbeat = time.Minute })
-	c := smallWindowSubscriber(t, s, query("/events", "topic", topic))
-	s.waitSubscribers(t, 1)
+	s := apptest.NewServer(t, func(c *app.Config) { c.QueueSize = 16; c.Heartbeat = time.Minute })
+	c := smallWindowSubscriber(t, s, apptest.Query("/events", "topic", topic))
+	s.WaitSubscribers(t, 1)
 	var read, next atomic.Int64
 	done := make(chan error, 1)
 	go func() { done <- readUpdates(c, updates, &read) }()
@@ -51,7 +52,7 @@ func TestPartialWritesLoseNoWake(t *testing.T) {
 					time.Sleep(50 * time.Microsecond)
 				}
 				form := url.Values{"topic": {topic}, "data": {strconv.FormatInt(i, 10) + ":" + pad}}
-				status, body, err := s.post(context.Background(), "/.well-known/mercure", "application/x-www-form-urlencoded", []byte(form.Encode()))
+				status, body, err := s.Post(context.Background(), "/.well-known/mercure", "application/x-www-form-urlencoded", []byte(form.Encode()))
 				if err != nil || status != http.StatusOK {
 					t.Errorf("publish %d: %d %s %v", i, status, body, err)
 					return
@@ -63,7 +64,7 @@ func TestPartialWritesLoseNoWake(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("subscriber: %v (cut off: %d)", err, s.app.Hub().Stats().SlowCut)
+			t.Fatalf("subscriber: %v (cut off: %d)", err, s.App.Hub().Stats().SlowCut)
 		}
 	case <-time.After(time.Until(deadline)):
 		t.Fatalf("%d of %d updates read in 20 s: a stream left waiting for its heartbeat", read.Load(), updates)
@@ -73,7 +74,7 @@ func TestPartialWritesLoseNoWake(t *testing.T) {
 // smallWindowSubscriber opens a stream over a raw connection whose receive
 // buffer is 4 KiB from the start (set before connecting: shrinking it later
 // makes the kernel drop what the window it advertised let in).
-func smallWindowSubscriber(t *testing.T, s *server, path string) net.Conn {
+func smallWindowSubscriber(t *testing.T, s *apptest.Server, path string) net.Conn {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
 		var err error
@@ -84,7 +85,7 @@ func smallWindowSubscriber(t *testing.T, s *server, path string) net.Conn {
 		}
 		return err
 	}}
-	return dialSubscriber(t, s, path, d)
+	return apptest.DialSubscriber(t, s, path, d)
 }
 
 // readUpdates reads a raw stream's response and then n updates, each

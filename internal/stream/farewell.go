@@ -1,4 +1,4 @@
-package httpapi
+package stream
 
 import (
 	"errors"
@@ -18,12 +18,12 @@ import (
 
 // farewell appends to dst the retry a stream sends before it ends because
 // the hub is going away; nothing when ReconnectSpread is 0.
-func (a *API) farewell(dst []byte) []byte {
-	spread := a.cfg.ReconnectSpread.Milliseconds()
+func (e *Engine) farewell(dst []byte) []byte {
+	spread := e.cfg.ReconnectSpread.Milliseconds()
 	if spread <= 0 {
 		return dst
 	}
-	return sse.AppendRetry(dst, a.cfg.Retry+int(rand.Int64N(spread+1)))
+	return sse.AppendRetry(dst, e.cfg.Retry+int(rand.Int64N(spread+1)))
 }
 
 // goingAway reports whether a stream ending for err ends with every other

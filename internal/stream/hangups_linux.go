@@ -1,6 +1,6 @@
 //go:build linux && !portable
 
-package httpapi
+package stream
 
 import (
 	"log/slog"

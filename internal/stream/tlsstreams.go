@@ -1,4 +1,4 @@
-package httpapi
+package stream
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 )
 
 // Streams over TLS taken over: an HTTP/1.1 stream over TLS is taken over as
-// a plain one is (see API.TakeOver), its updates encrypted by the
+// a plain one is (see Engine.TakeOver), its updates encrypted by the
 // connection's tls.Conn into the stream's own buffer (sealConn) and written
 // from there, raw, by the pool writers, which must never wait. That needs
 // the connection under tls.Conn to be a sealConn: serve TLS on
-// API.Listener's listener. HTTP/2 streams stay net/http's.
+// Engine.Listener's listener. HTTP/2 streams stay net/http's.
 
 // sealConn is a TCP connection whose writes, once sealed points at a
 // buffer, are appended to it instead of sent: the tls.Conn above it then
@@ -52,7 +52,7 @@ func (l sealListener) Accept() (net.Conn, error) {
 // Listener wraps ln so that, served with TLS (http.Server.ServeTLS) by a
 // server given to TakeOver, its HTTP/1.1 streams are taken over too.
 // Plain connections pass through it unchanged.
-func (a *API) Listener(ln net.Listener) net.Listener { return sealListener{ln} }
+func (e *Engine) Listener(ln net.Listener) net.Listener { return sealListener{ln} }
 
 // connKey is the request context's key for its connection (see
 // rememberConn).
@@ -74,7 +74,7 @@ func rememberConn(srv *http.Server) {
 }
 
 // sealedUnder returns the sealConn under r's TLS connection, or nil when
-// there is none (a listener not from API.Listener).
+// there is none (a listener not from Engine.Listener).
 func sealedUnder(r *http.Request) *sealConn {
 	tc, _ := r.Context().Value(connKey{}).(*tls.Conn)
 	if tc == nil {

@@ -1,4 +1,4 @@
-package httpapi
+package stream
 
 import (
 	"context"
@@ -13,10 +13,10 @@ import (
 )
 
 // leanStream is a subscription stream on a connection taken over from
-// net/http (see API.TakeOver). While idle it has no goroutine: the API's
+// net/http (see Engine.TakeOver). While idle it has no goroutine: the API's
 // hangup watcher (on Linux; elsewhere a reader goroutine of its own) waits
 // for the client to leave. Queued updates, a heartbeat or the stream's end
-// wake it: the wake that finds it asleep hands it to the API's writers,
+// wake it: the wake that finds it asleep hands it to the engine's writers,
 // which write everything queued as one chunk of the updates' shared encoded
 // bytes (one sendmsg) without ever waiting on the client. A write the
 // connection cannot take at once is finished by a goroutine of the stream's
@@ -51,7 +51,7 @@ type leanStream struct {
 	head      [20]byte // the size line of out's chunk
 	deadline  writeDeadline
 
-	api     *API
+	eng     *Engine
 	conn    net.Conn
 	raw     syscall.RawConn // conn's descriptor, for writes that must not wait; nil if none
 	release func()          // gives back the stream's place in the connection limits
@@ -61,7 +61,7 @@ type leanStream struct {
 	heartbeat *time.Timer
 	expiry    *time.Timer // nil when the token never expires
 
-	watched int32 // the stream's slot in API.hangups plus one; 0 if none
+	watched int32 // the stream's slot in Engine.hangups plus one; 0 if none
 
 	// tls is set over TLS (tlsstreams.go); conn is then the TCP connection
 	// under it.
@@ -79,7 +79,7 @@ var errWouldBlock = errors.New("write would block")
 // take it (before they start, after they stop) the stream gets a goroutine
 // of its own.
 func (s *leanStream) Wake() {
-	if s.pend.Add(1) == 1 && !s.api.writers.push(s) {
+	if s.pend.Add(1) == 1 && !s.eng.writers.push(s) {
 		go s.run(nil)
 	}
 }
@@ -166,32 +166,32 @@ func (s *leanStream) finish(err error) {
 	if tc, ok := s.conn.(*net.TCPConn); ok && (!s.last || len(s.out) > 0) {
 		_ = tc.SetLinger(0) // not a graceful end, or its last chunk was not written: reset
 	}
-	s.api.hangups.forget(s)
+	s.eng.hangups.forget(s)
 	_ = s.conn.Close()
 	s.putVec()
 	s.sub.Close()
 	s.release()
-	s.api.taken.remove(s)
+	s.eng.taken.remove(s)
 	if !errors.Is(err, errClientLeft) {
-		s.api.log.LogAttrs(context.Background(), slog.LevelDebug, "stream ended",
+		s.eng.log.LogAttrs(context.Background(), slog.LevelDebug, "stream ended",
 			slog.String("remote", s.remote), slog.String("reason", err.Error()))
 	}
-	s.api.taken.wg.Done()
+	s.eng.taken.wg.Done()
 }
 
-// watch has the API notice s's client leaving: its hangup watcher when it
+// watch has the engine notice s's client leaving: its hangup watcher when it
 // can, else a reader goroutine of the stream's own.
-func (a *API) watch(s *leanStream) {
-	if a.hangups.watch(s) {
+func (e *Engine) watch(s *leanStream) {
+	if e.hangups.watch(s) {
 		return
 	}
-	a.taken.wg.Add(1)
+	e.taken.wg.Add(1)
 	go s.read()
 }
 
 // read waits for the client to leave, discarding whatever it sends.
 func (s *leanStream) read() {
-	defer s.api.taken.wg.Done()
+	defer s.eng.taken.wg.Done()
 	var buf [64]byte
 	for {
 		if _, err := s.conn.Read(buf[:]); err != nil {

@@ -1,4 +1,4 @@
-package httpapi_test
+package stream_test
 
 import (
 	"bufio"
@@ -14,62 +14,9 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/sse"
 )
-
-// stalledSubscriber opens a stream over a raw connection with a tiny
-// receive buffer and never reads from it.
-func stalledSubscriber(t *testing.T, s *server, path string) net.Conn {
-	t.Helper()
-	c := rawSubscriber(t, s, path)
-	if err := c.(*net.TCPConn).SetReadBuffer(1024); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// rawSubscriber opens a stream over a raw connection, reading nothing.
-func rawSubscriber(t *testing.T, s *server, path string) net.Conn {
-	t.Helper()
-	return dialSubscriber(t, s, path, net.Dialer{Timeout: 5 * time.Second})
-}
-
-// dialSubscriber opens a stream over a raw connection that d dials.
-func dialSubscriber(t *testing.T, s *server, path string, d net.Dialer) net.Conn {
-	t.Helper()
-	c, err := d.Dial("tcp", s.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, s.srv.Listener.Addr()); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// overflow publishes large updates to topic until the hub has cut a
-// subscriber off, then extra more. It returns when each was sent.
-func overflow(t *testing.T, s *server, topic string, extra int) (sent []time.Time) {
-	t.Helper()
-	const (
-		size  = 16 << 10
-		limit = 5000
-	)
-	pad := strings.Repeat("x", size)
-	cutAt := -1
-	for i := 0; cutAt < 0 || i < cutAt+extra; i++ {
-		if i == limit {
-			t.Fatalf("no subscriber cut off after %d updates of %d bytes", limit, size)
-		}
-		sent = append(sent, time.Now())
-		s.publish(t, topic, strconv.Itoa(i)+":"+pad)
-		if cutAt < 0 && s.app.Hub().Stats().SlowCut > 0 {
-			cutAt = i
-		}
-	}
-	return sent
-}
 
 // TestSlowSubscriberCutOff stalls one subscriber and checks that the hub
 // cuts it off while a healthy subscriber of the same topic gets every update
@@ -77,11 +24,11 @@ func overflow(t *testing.T, s *server, topic string, extra int) (sent []time.Tim
 // the CPU its latency is measured on.
 func TestSlowSubscriberCutOff(t *testing.T) {
 	const topic = "https://example.com/firehose"
-	path := query("/events", "topic", topic)
-	s := newServer(t, func(c *app.Config) { c.QueueSize = 64 })
-	healthy := s.openStream(t, path, nil)
-	stalledSubscriber(t, s, path)
-	s.waitSubscribers(t, 2)
+	path := apptest.Query("/events", "topic", topic)
+	s := apptest.NewServer(t, func(c *app.Config) { c.QueueSize = 64 })
+	healthy := s.OpenStream(t, path, nil)
+	apptest.StalledSubscriber(t, s, path)
+	s.WaitSubscribers(t, 2)
 
 	type arrival struct {
 		n  int
@@ -94,7 +41,7 @@ func TestSlowSubscriberCutOff(t *testing.T) {
 	)
 	wg.Go(func() {
 		for {
-			ev, err := healthy.p.Next()
+			ev, err := healthy.Parser.Next()
 			if err != nil {
 				readErr = err
 				return
@@ -111,14 +58,14 @@ func TestSlowSubscriberCutOff(t *testing.T) {
 			got = append(got, arrival{n, time.Now()})
 		}
 	})
-	sent := overflow(t, s, topic, 20)
-	s.publish(t, topic, "end")
+	sent := apptest.Overflow(t, s, topic, 20)
+	s.Publish(t, topic, "end")
 	wg.Wait()
 	if readErr != nil {
 		t.Fatalf("healthy subscriber: %v", readErr)
 	}
 
-	st := s.app.Hub().Stats()
+	st := s.App.Hub().Stats()
 	if st.SlowCut != 1 {
 		t.Errorf("Stats().SlowCut = %d, want 1", st.SlowCut)
 	}
@@ -150,21 +97,21 @@ func TestSlowSubscriberCutOff(t *testing.T) {
 func TestSlowSubscriberDisconnected(t *testing.T) {
 	t.Parallel()
 	const topic = "https://example.com/firehose"
-	s := newServer(t, func(c *app.Config) { c.QueueSize = 64 })
-	c := stalledSubscriber(t, s, query("/events", "topic", topic))
-	s.waitSubscribers(t, 1)
-	overflow(t, s, topic, 0)
-	waitFor(t, "the subscription to end", func() bool { return s.app.Hub().Stats().Subscribers == 0 })
+	s := apptest.NewServer(t, func(c *app.Config) { c.QueueSize = 64 })
+	c := apptest.StalledSubscriber(t, s, apptest.Query("/events", "topic", topic))
+	s.WaitSubscribers(t, 1)
+	apptest.Overflow(t, s, topic, 0)
+	apptest.WaitFor(t, "the subscription to end", func() bool { return s.App.Hub().Stats().Subscribers == 0 })
 
-	err := poll(3*time.Second, func() bool {
-		st, _ := s.connState(c.LocalAddr())
+	err := apptest.Poll(3*time.Second, func() bool {
+		st, _ := s.ConnState(c.LocalAddr())
 		return st == http.StateClosed || st == http.StateHijacked
 	})
-	if st, _ := s.connState(c.LocalAddr()); err == nil && st == http.StateHijacked {
+	if st, _ := s.ConnState(c.LocalAddr()); err == nil && st == http.StateHijacked {
 		err = readToEnd(c, 3*time.Second) // the API took it over: it must close it
 	}
 	if err != nil {
-		st, _ := s.connState(c.LocalAddr())
+		st, _ := s.ConnState(c.LocalAddr())
 		t.Errorf("connection of the cut-off subscriber still %v 3s after the cut (write timeout %v): %v",
 			st, app.DefaultConfig().WriteTimeout, err)
 	}
@@ -197,19 +144,19 @@ func TestStalledSubscriberCatchesUp(t *testing.T) {
 		topic = "https://example.com/burst"
 		n     = 300
 	)
-	s := newServer(t, func(c *app.Config) { c.QueueSize = 2 * n })
-	c := rawSubscriber(t, s, query("/events", "topic", topic))
-	s.waitSubscribers(t, 1)
+	s := apptest.NewServer(t, func(c *app.Config) { c.QueueSize = 2 * n })
+	c := apptest.RawSubscriber(t, s, apptest.Query("/events", "topic", topic))
+	s.WaitSubscribers(t, 1)
 	pad := strings.Repeat("x", 16<<10)
 	for i := range n {
-		s.publish(t, topic, strconv.Itoa(i)+":"+pad)
+		s.Publish(t, topic, strconv.Itoa(i)+":"+pad)
 	}
-	s.publish(t, topic, "end")
+	s.Publish(t, topic, "end")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = c.SetReadDeadline(time.Now().Add(streamTimeout))
+	_ = c.SetReadDeadline(time.Now().Add(apptest.StreamTimeout))
 	p := sse.NewParser(resp.Body)
 	p.MaxEventSize = 32 << 10
 	for i := 0; ; i++ {
@@ -227,7 +174,7 @@ func TestStalledSubscriberCatchesUp(t *testing.T) {
 			t.Fatalf("update %d is number %s", i, num)
 		}
 	}
-	if st := s.app.Hub().Stats(); st.SlowCut != 0 || st.Subscribers != 1 {
+	if st := s.App.Hub().Stats(); st.SlowCut != 0 || st.Subscribers != 1 {
 		t.Errorf("SlowCut %d, Subscribers %d: want the subscriber kept", st.SlowCut, st.Subscribers)
 	}
 }

@@ -1,4 +1,4 @@
-package httpapi
+package stream
 
 import (
 	"net"
@@ -83,7 +83,7 @@ func (s *leanStream) fill() error {
 		}
 		s.last = true
 		if goingAway(err) {
-			if bye := s.api.farewell(nil); len(bye) > 0 {
+			if bye := s.eng.farewell(nil); len(bye) > 0 {
 				s.queue(appendChunk(nil, bye))
 			}
 		}
@@ -104,7 +104,7 @@ func (s *leanStream) fill() error {
 		s.queue(crlf)
 	}
 	if s.beatDue.Swap(false) {
-		s.heartbeat.Reset(s.api.cfg.Heartbeat)
+		s.heartbeat.Reset(s.eng.cfg.Heartbeat)
 		s.queue(heartbeatChunk)
 	}
 	return nil
@@ -181,7 +181,7 @@ func (s *leanStream) account(w *writer) {
 	if len(s.batch) == 0 {
 		return
 	}
-	t := s.api.counts.shared
+	t := s.eng.shared
 	if w != nil {
 		t = w.tally
 	}
@@ -192,7 +192,7 @@ func (s *leanStream) account(w *writer) {
 
 // renewDeadline keeps at least half of the write timeout ahead.
 func (s *leanStream) renewDeadline() {
-	if at, ok := s.deadline.renew(s.api.cfg.WriteTimeout); ok {
+	if at, ok := s.deadline.renew(s.eng.cfg.WriteTimeout); ok {
 		_ = s.conn.SetWriteDeadline(at)
 	}
 }

@@ -1,4 +1,4 @@
-package httpapi
+package stream
 
 import (
 	"bytes"
@@ -11,12 +11,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ssehub/ssehub/internal/auth"
-	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/sse"
 )
 
-// takenStreams are the event streams whose connections the API took over
+// takenStreams are the event streams whose connections the engine took over
 // from net/http (see TakeOver), with the servers it may take them from.
 type takenStreams struct {
 	mu      sync.Mutex
@@ -24,7 +22,7 @@ type takenStreams struct {
 	open    map[*leanStream]struct{}
 	closing bool // CloseStreams or a server's Shutdown began: take no more
 	// wg counts, per open stream, its writer until the stream is finished,
-	// and its reader goroutine if it has one (see API.watch).
+	// and its reader goroutine if it has one (see Engine.watch).
 	wg sync.WaitGroup
 }
 
@@ -62,63 +60,53 @@ func (t *takenStreams) list(closing bool) []*leanStream {
 	return out
 }
 
-// TakeOver lets the API take over from srv the connections of its
-// subscription streams over HTTP/1.1 (plain, or over TLS when srv serves
-// the API's Listener; not HTTP/2): once the response headers are out, the
+// TakeOver lets the engine take over from srv the connections of its
+// event streams over HTTP/1.1 (plain, or over TLS when srv serves the
+// engine's Listener; not HTTP/2): once the response headers are out, the
 // handler returns and net/http forgets the connection. An idle stream then
 // has no goroutine of its own (on Linux; elsewhere one small reader): one
 // watcher notices the clients leaving, and a pool of writers writes the
 // updates as they are queued. srv's Shutdown ends these streams (without
-// waiting for them: call CloseStreams for that), and so does the hub's
+// waiting for them: call Close for that), and so does the hub's
 // EndSubscriptions. Call TakeOver before srv serves.
-func (a *API) TakeOver(srv *http.Server) {
-	a.taken.mu.Lock()
-	if a.taken.servers == nil {
-		a.taken.servers = map[*http.Server]bool{}
+func (e *Engine) TakeOver(srv *http.Server) {
+	e.taken.mu.Lock()
+	if e.taken.servers == nil {
+		e.taken.servers = map[*http.Server]bool{}
 	}
-	a.taken.servers[srv] = true
-	a.taken.mu.Unlock()
+	e.taken.servers[srv] = true
+	e.taken.mu.Unlock()
 	rememberConn(srv)
-	a.writers.run()
-	a.hangups.run(a.log)
+	e.writers.run()
+	e.hangups.run(e.log)
 	srv.RegisterOnShutdown(func() {
-		for _, s := range a.taken.list(true) {
+		for _, s := range e.taken.list(true) {
 			s.end(errShutdown)
 		}
 	})
 }
 
-// CloseStreams ends the streams the API took over, as a graceful shutdown
+// Close ends the streams the engine took over, as a graceful shutdown
 // does, and waits until their connections are closed and their goroutines
 // have returned. Once ctx is done it closes the remaining connections at
-// once. No stream is taken over afterwards. Then it waits, until ctx is
-// done too, for the updates announcing the subscriptions' end.
-func (a *API) CloseStreams(ctx context.Context) error {
-	err := a.closeTaken(ctx)
-	if a.subs != nil {
-		err = errors.Join(err, a.subs.close(ctx))
-	}
-	return err
-}
-
-// closeTaken ends the streams taken over and waits for them (CloseStreams).
-func (a *API) closeTaken(ctx context.Context) error {
-	for _, s := range a.taken.list(true) {
+// once. No stream is taken over afterwards.
+func (e *Engine) Close(ctx context.Context) error {
+	for _, s := range e.taken.list(true) {
 		s.end(errShutdown)
 	}
 	done := make(chan struct{})
 	go func() {
-		a.taken.wg.Wait()
+		e.taken.wg.Wait()
 		close(done)
 	}()
-	defer a.hangups.close()
-	defer a.writers.close()
+	defer e.hangups.close()
+	defer e.writers.close()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
 	}
-	for _, s := range a.taken.list(true) {
+	for _, s := range e.taken.list(true) {
 		s.abort()
 	}
 	<-done
@@ -126,28 +114,29 @@ func (a *API) closeTaken(ctx context.Context) error {
 }
 
 // canTakeOver reports whether r's stream may be taken over.
-func (a *API) canTakeOver(r *http.Request) bool {
+func (e *Engine) canTakeOver(r *http.Request) bool {
 	if r.ProtoMajor != 1 || r.ProtoMinor != 1 || (r.TLS != nil && sealedUnder(r) == nil) {
 		return false
 	}
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
-	a.taken.mu.Lock()
-	defer a.taken.mu.Unlock()
-	return srv != nil && a.taken.servers[srv] && !a.taken.closing
+	e.taken.mu.Lock()
+	defer e.taken.mu.Unlock()
+	return srv != nil && e.taken.servers[srv] && !e.taken.closing
 }
 
-// takeOver hijacks r's connection and serves sub on it until the stream
-// ends, owning sub and release from then on. The calling handler writes the
-// opening and any replayed updates, then returns. It reports false, having
-// written nothing, when the connection cannot be hijacked.
-func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, claims *auth.Claims, release func()) bool {
+// takeOver hijacks r's connection and serves o.Sub on it until the stream
+// ends, owning o.Sub and o.Release from then on. The calling handler writes
+// the opening and any replayed updates, then returns. It reports false,
+// having written nothing, when the connection cannot be hijacked.
+func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) bool {
 	sealed := sealedUnder(r)
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
 	}
-	setStreamHeaders(w.Header(), r, sub)
-	s := &leanStream{api: a, conn: conn, sub: sub, release: release, remote: a.clientIP(r),
+	sub := o.Sub
+	setStreamHeaders(w.Header(), sub)
+	s := &leanStream{eng: e, conn: conn, sub: sub, release: o.Release, remote: o.Remote,
 		replaying: sub.Replayed() > 0}
 	if tc, ok := conn.(*tls.Conn); ok && sealed != nil {
 		s.tls, s.conn = &sealing{conn: tc}, sealed.TCPConn
@@ -159,21 +148,21 @@ func (a *API) takeOver(w http.ResponseWriter, r *http.Request, sub *hub.Subscrib
 		}
 	}
 	s.pend.Store(1) // this goroutine is the stream's writer until run returns
-	if !a.taken.add(s) {
+	if !e.taken.add(s) {
 		_ = conn.Close()
 		sub.Close()
-		release()
+		o.Release()
 		return true
 	}
-	a.counts.replayed.Add(uint64(sub.Replayed()))
-	a.watch(s)
-	s.heartbeat = time.AfterFunc(a.cfg.Heartbeat, s.beat)
-	if claims != nil && !claims.Expiry.IsZero() {
-		s.expiry = time.AfterFunc(time.Until(claims.Expiry), func() { s.end(errTokenExpired) })
+	e.replayed.Add(uint64(sub.Replayed()))
+	e.watch(s)
+	s.heartbeat = time.AfterFunc(e.cfg.Heartbeat, s.beat)
+	if !o.Expiry.IsZero() {
+		s.expiry = time.AfterFunc(time.Until(o.Expiry), func() { s.end(errTokenExpired) })
 	}
 	sub.OnEnd(func() { s.end(sub.Err()) })
 	sub.OnReady(s)
-	if err := s.write(responseHead(w.Header(), a.cfg.Retry)); err != nil {
+	if err := s.write(responseHead(w.Header(), e.cfg.Retry)); err != nil {
 		s.end(err)
 	}
 	s.run(nil)

@@ -1,4 +1,4 @@
-package httpapi
+package llmapi
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/llm"
 )
 
@@ -82,7 +83,7 @@ func messageText(raw json.RawMessage) (string, error) {
 func (a *API) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	var in chatRequest
-	if err := decodeJSON(r, &in, false); err != nil {
+	if err := httpio.DecodeJSON(r, &in, false); err != nil {
 		writeOpenAIError(w, err)
 		return
 	}
@@ -112,7 +113,7 @@ func (a *API) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 		writeOpenAIError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c.full(text.String(), res))
+	httpio.WriteJSON(w, http.StatusOK, c.full(text.String(), res))
 }
 
 // streamChat sends chat.completion.chunk events, then data: [DONE]. An

@@ -1,4 +1,4 @@
-package httpapi
+package stream
 
 import (
 	"errors"
@@ -9,7 +9,8 @@ import (
 	"github.com/ssehub/ssehub/internal/sse"
 )
 
-// stream is one open event stream. Its handler goroutine is the only writer:
+// stream is one event stream served by net/http (over HTTP/2, or where the
+// connection cannot be taken over). Its handler goroutine is the only writer:
 // one select over the client leaving, the subscription ending, the token
 // expiring, the heartbeat and queued updates. Queued updates are written in
 // a batch and flushed once.
@@ -17,7 +18,7 @@ type stream struct {
 	w        http.ResponseWriter
 	rc       *http.ResponseController
 	sub      *hub.Subscriber
-	api      *API
+	eng      *Engine
 	deadline writeDeadline
 	expiry   time.Time // the subscriber's token expires then; zero for never
 	batch    []*hub.Update
@@ -31,9 +32,9 @@ type stream struct {
 
 // startStream sends the stream's headers and opening bytes. Read deadlines
 // are cleared: the server's ReadTimeout guards request bodies, not streams.
-func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subscriber, opening []byte) (*stream, error) {
-	setStreamHeaders(w.Header(), r, sub)
-	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, api: a, replaying: sub.Replayed() > 0}
+func (e *Engine) startStream(w http.ResponseWriter, sub *hub.Subscriber, opening []byte) (*stream, error) {
+	setStreamHeaders(w.Header(), sub)
+	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, eng: e, replaying: sub.Replayed() > 0}
 	_ = s.rc.SetReadDeadline(time.Time{})
 	// A subscriber cut off as too slow while its write is blocked must not
 	// wait for the write timeout: expire the deadline so the write fails now.
@@ -44,17 +45,17 @@ func (a *API) startStream(w http.ResponseWriter, r *http.Request, sub *hub.Subsc
 		}
 	})
 	w.WriteHeader(http.StatusOK)
-	s.scratch = sse.AppendRetry(s.scratch[:0], a.cfg.Retry)
+	s.scratch = sse.AppendRetry(s.scratch[:0], e.cfg.Retry)
 	s.scratch = append(s.scratch, opening...)
 	return s, s.write(s.scratch)
 }
 
-// setStreamHeaders sets the headers of an event stream.
-func setStreamHeaders(h http.Header, r *http.Request, sub *hub.Subscriber) {
+// setStreamHeaders sets the headers of an event stream; a Cache-Control
+// the handler set (private, when the URL carries a token) is kept.
+func setStreamHeaders(h http.Header, sub *hub.Subscriber) {
 	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	if r.URL.Query().Has(queryParam) {
-		h.Set("Cache-Control", "private, no-cache") // the URL carries a token
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-cache")
 	}
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("Last-Event-ID", sub.ResumedAfter())
@@ -62,7 +63,7 @@ func setStreamHeaders(h http.Header, r *http.Request, sub *hub.Subscriber) {
 
 // renewDeadline keeps at least half of the write timeout ahead.
 func (s *stream) renewDeadline() {
-	if at, ok := s.deadline.renew(s.api.cfg.WriteTimeout); ok {
+	if at, ok := s.deadline.renew(s.eng.cfg.WriteTimeout); ok {
 		_ = s.rc.SetWriteDeadline(at)
 	}
 }
@@ -92,7 +93,7 @@ func (s *stream) drain() error {
 	if err := s.rc.Flush(); err != nil {
 		return err
 	}
-	s.api.counts.shared.batchWritten(s.batch, s.replaying)
+	s.eng.shared.batchWritten(s.batch, s.replaying)
 	s.replaying = false
 	return nil
 }
@@ -106,7 +107,7 @@ var (
 // serve runs the stream until the client leaves, the subscription ends or
 // the token expires. extra, when not nil, is a second source of events (the
 // seed ticker).
-func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra *ticker) error {
+func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra Ticker) error {
 	hb := time.NewTicker(heartbeat)
 	defer hb.Stop()
 	var tick, expired <-chan time.Time
@@ -125,7 +126,7 @@ func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra *tic
 			return nil
 		case <-s.sub.Done():
 			if goingAway(s.sub.Err()) {
-				if bye := s.api.farewell(s.scratch[:0]); len(bye) > 0 {
+				if bye := s.eng.farewell(s.scratch[:0]); len(bye) > 0 {
 					_ = s.write(bye) // the stream ends either way
 				}
 			}

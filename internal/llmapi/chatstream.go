@@ -1,4 +1,4 @@
-package httpapi
+package llmapi
 
 import (
 	"crypto/rand"
@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/sse"
 )
@@ -129,7 +130,7 @@ type openAIErrorBody struct {
 }
 
 func openAIError(err error) openAIErrorBody {
-	status, _ := statusOf(err)
+	status, _ := httpio.Status(err)
 	body := openAIErrorBody{Message: err.Error(), Type: "server_error"}
 	var lerr *llm.Error
 	if errors.As(err, &lerr) {
@@ -150,11 +151,11 @@ func openAIError(err error) openAIErrorBody {
 
 // writeOpenAIError answers an error before any stream byte, OpenAI style.
 func writeOpenAIError(w http.ResponseWriter, err error) {
-	status, _ := statusOf(err)
+	status, _ := httpio.Status(err)
 	if status == http.StatusTooManyRequests {
-		setRetryAfterFor(w, time.Second)
+		httpio.SetRetryAfter(w, time.Second)
 	}
-	writeJSON(w, status, map[string]any{"error": openAIError(err)})
+	httpio.WriteJSON(w, status, map[string]any{"error": openAIError(err)})
 }
 
 // handleModels lists the models, OpenAI style.
@@ -168,5 +169,5 @@ func (a *API) handleModels(w http.ResponseWriter, r *http.Request) {
 	for _, n := range names {
 		data = append(data, map[string]any{"id": n, "object": "model", "created": 0, "owned_by": "ssehub"})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+	httpio.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
 }

@@ -1,0 +1,125 @@
+// Package llmapi is ssehub's HTTP interface to its LLM generations: the
+// resumable generations of /llm/generations (started, read, stopped; their
+// tokens go to a hub topic that any stream can follow) and OpenAI's Chat
+// Completions and models endpoints under /v1. It adapts these protocols to
+// the one engine of package llm; in a cluster it asks the other nodes about
+// generations they run (Peers).
+//
+// It must not know how streams are written (package stream), nor how
+// requests are authenticated or limited: its Gate, the hub's endpoints,
+// answers that.
+package llmapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/ssehub/ssehub/internal/auth"
+	"github.com/ssehub/ssehub/internal/httpio"
+	"github.com/ssehub/ssehub/internal/llm"
+)
+
+// DefaultMaxBodyBytes bounds a request body when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// GenerationTopic is the topic a token's mercure.publish claim must match to
+// start an LLM generation or a chat completion: a generation's topic is not
+// known before it starts, so this representative of "llm/generations/{id}"
+// stands for it. Stopping a generation needs a right on its own topic.
+const GenerationTopic = llm.DefaultTopicPrefix + "new"
+
+// Gate authenticates and limits the requests that start or stop
+// generations, as it does publishes.
+type Gate interface {
+	// Publisher returns the claims of r's publisher, or why it is refused.
+	Publisher(r *http.Request) (*auth.Claims, error)
+	// AdmitPublish applies the publish rate of r's client.
+	AdmitPublish(r *http.Request) error
+}
+
+// Peers are the other nodes of a cluster. A generation runs on the node
+// that started it; a node asked about one it does not run asks its peers.
+type Peers interface {
+	// Ask returns the answer of the node that knows key, if any does.
+	Ask(ctx context.Context, kind, key string) (body []byte, found bool, err error)
+}
+
+// Config configures the API.
+type Config struct {
+	Generations  *llm.Manager // runs the generations
+	Models       *llm.Router  // answers /v1/chat/completions and /v1/models
+	Gate         Gate
+	Peers        Peers // nil on one node
+	MaxBodyBytes int64 // request body limit; larger gets 413; 0: DefaultMaxBodyBytes
+}
+
+// API serves the LLM endpoints.
+type API struct {
+	cfg Config
+}
+
+// New returns the LLM endpoints of cfg.
+func New(cfg Config) *API {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return &API{cfg: cfg}
+}
+
+// Mux is where the endpoints are registered.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Register registers the endpoints on mux.
+func (a *API) Register(mux Mux) {
+	gen := fixedTopic(GenerationTopic)
+	mux.Handle("/llm/generations", httpio.Methods{http.MethodPost: a.publishing(gen, a.handleStartGeneration, httpio.WriteErr)})
+	mux.Handle("/llm/generations/{id}", httpio.Methods{http.MethodGet: a.handleGetGeneration})
+	mux.Handle("/llm/generations/{id}/stop", httpio.Methods{http.MethodPost: a.publishing(a.generationTopic, a.handleStopGeneration, httpio.WriteErr)})
+	mux.Handle("/v1/chat/completions", httpio.Methods{http.MethodPost: a.publishing(gen, a.handleChatCompletions, writeOpenAIError)})
+	mux.Handle("/v1/models", httpio.Methods{http.MethodGet: a.handleModels})
+}
+
+// publishing wraps h so that it runs only for a publisher allowed to publish
+// to the topic topicOf returns; fail writes refusals.
+func (a *API) publishing(topicOf func(*http.Request) string, h http.HandlerFunc, fail func(http.ResponseWriter, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		claims, err := a.cfg.Gate.Publisher(r)
+		if err == nil {
+			if err = claims.CanPublish([]string{topicOf(r)}); err != nil {
+				err = &httpio.FieldError{Field: "topic", Err: err}
+			}
+		}
+		if err != nil {
+			if status, _ := httpio.Status(err); status == http.StatusUnauthorized {
+				httpio.SetChallenge(w.Header(), err)
+			}
+			fail(w, err)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// admitPublish applies the publish rate, answering the refusal.
+func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
+	if err := a.cfg.Gate.AdmitPublish(r); err != nil {
+		httpio.WriteErr(w, err)
+		return false
+	}
+	return true
+}
+
+// generationTopic is the topic of the generation a request names.
+func (a *API) generationTopic(r *http.Request) string {
+	id := r.PathValue("id")
+	if g, ok := a.cfg.Generations.Get(id); ok {
+		return g.Topic()
+	}
+	return llm.DefaultTopicPrefix + id
+}
+
+func fixedTopic(t string) func(*http.Request) string {
+	return func(*http.Request) string { return t }
+}

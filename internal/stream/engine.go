@@ -1,0 +1,158 @@
+// Package stream is ssehub's stream engine: it moves the encoded bytes of a
+// hub subscription to the client's socket, from the moment a handler has
+// authorized and opened the subscription until the stream ends.
+//
+// It owns how that is done: HTTP/1.1 connections taken over from net/http
+// (plain, and over TLS sealed into the stream's own buffer), the pool of
+// writers that write every woken stream with writes that never wait
+// (Linux; elsewhere, and with the build tag portable, a goroutine per
+// stream), the epoll watcher that notices clients leaving without a
+// goroutine per idle stream, batching, write deadlines, heartbeats, the
+// token's expiry and the spread-out farewell when the hub goes away. Over
+// HTTP/2, or where a connection cannot be taken over, the handler's own
+// goroutine serves the stream through net/http.
+//
+// It must not know requests' meaning: topics, tokens, limits, CORS and
+// error answers are the endpoints' (package httpapi). It knows the hub's
+// Subscriber and Update, and nothing of history, Redis or the LLM.
+package stream
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/hub"
+)
+
+// Defaults for Config.
+const (
+	DefaultHeartbeat    = 15 * time.Second
+	DefaultRetry        = 3000
+	DefaultWriteTimeout = 30 * time.Second
+)
+
+// Config configures an Engine. Zero values take the defaults.
+type Config struct {
+	Heartbeat time.Duration // comment sent on idle streams
+	Retry     int           // reconnection time (ms) sent when a stream opens
+	// ReconnectSpread spreads the subscribers' return after a shutdown: a
+	// stream that ends because the hub closes first sends a retry of Retry
+	// plus a random part of ReconnectSpread, so that browsers reconnect
+	// over that span rather than all at once. 0 sends no such retry.
+	ReconnectSpread time.Duration
+	WriteTimeout    time.Duration // a stream write blocked longer ends the stream
+	Latency         Observer      // records the publish-to-write latency; nil: none
+	Logger          *slog.Logger  // nil: no logs
+}
+
+// Observer gives recorders of the time from an update's publish to its
+// write, each with counters of its own: every pool writer gets one.
+type Observer interface {
+	LatencyObserver() func(time.Duration)
+}
+
+func (c *Config) defaults() {
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.Retry <= 0 {
+		c.Retry = DefaultRetry
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Engine serves event streams. Its zero value is not usable: call New.
+type Engine struct {
+	cfg      Config
+	log      *slog.Logger
+	replayed atomic.Uint64 // updates replayed from history
+	shared   *tally        // the streams' own goroutines'
+	taken    takenStreams
+	writers  writerPool
+	hangups  hangups // notices clients leaving their taken-over streams
+}
+
+// New returns an engine configured by cfg.
+func New(cfg Config) *Engine {
+	cfg.defaults()
+	e := &Engine{cfg: cfg, log: cfg.Logger, shared: newTally(cfg.Latency)}
+	e.writers.tallies = make([]*tally, runtime.GOMAXPROCS(0))
+	for i := range e.writers.tallies {
+		e.writers.tallies[i] = newTally(cfg.Latency)
+	}
+	return e
+}
+
+// Options describe a stream to serve.
+type Options struct {
+	Sub     *hub.Subscriber // the subscription whose updates the stream carries
+	Expiry  time.Time       // the stream ends then (its token expires); zero for never
+	Release func()          // called once the stream is finished; may be nil
+	Remote  string          // the client, for the logs
+	// Opening are bytes sent after the retry, before any update; Ticker a
+	// second source of events. Either keeps the stream on net/http (the
+	// seed demo's stream has both).
+	Opening []byte
+	Ticker  Ticker
+}
+
+// Ticker is a second source of a stream's events, besides its subscription.
+type Ticker interface {
+	C() <-chan time.Time                   // ticks when an event is due
+	Next(dst []byte, now time.Time) []byte // appends the due event to dst
+	Stop()                                 // releases the ticker
+}
+
+// Serve serves o.Sub on the request's connection until the stream ends:
+// the client leaves, the subscription ends or the token expires. It owns
+// o.Sub and o.Release: both are closed and called once the stream ends. It
+// returns at once when the connection was taken over from net/http (see
+// TakeOver), else when the stream ends.
+func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, o Options) {
+	if o.Release == nil {
+		o.Release = func() {}
+	}
+	if o.Ticker == nil && len(o.Opening) == 0 && e.canTakeOver(r) && e.takeOver(w, r, o) {
+		return
+	}
+	defer o.Release()
+	defer o.Sub.Close()
+	e.replayed.Add(uint64(o.Sub.Replayed()))
+	s, err := e.startStream(w, o.Sub, o.Opening)
+	if err == nil {
+		s.expiry = o.Expiry
+		err = s.serve(r.Context().Done(), e.cfg.Heartbeat, o.Ticker)
+	} else if o.Ticker != nil {
+		o.Ticker.Stop()
+	}
+	if err != nil {
+		if serr := o.Sub.Err(); serr != nil {
+			err = serr
+		}
+		e.log.LogAttrs(r.Context(), slog.LevelDebug, "stream ended",
+			slog.String("remote", o.Remote), slog.String("reason", err.Error()))
+	}
+}
+
+// Stats counts what the engine's streams wrote.
+type Stats struct {
+	Delivered uint64 // updates written to streams, replayed ones included, internal ones aside
+	Replayed  uint64 // updates replayed from history
+}
+
+// Stats returns the counts of the engine's streams.
+func (e *Engine) Stats() Stats {
+	delivered := e.shared.delivered.Load()
+	for _, t := range e.writers.tallies {
+		delivered += t.delivered.Load()
+	}
+	return Stats{Delivered: delivered, Replayed: e.replayed.Load()}
+}
