@@ -113,6 +113,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Limits:         cfg.Limits.api(),
 		TrustedProxies: cfg.Limits.trustedProxies(),
 		Console:        console.Handler(),
+		HubTopics:      []string{llm.DefaultTopicPrefix},
 		Peers:          b.subscriptionPeers(),
 		History:        b.reader,
 		Metrics:        apiMetrics,

@@ -62,6 +62,9 @@ type Claims struct {
 	Payload json.RawMessage
 	// Expiry is exp; the zero time when the token has none.
 	Expiry time.Time
+	// Subject is sub: whom the token was issued to, "" when it does not
+	// say. An LLM generation belongs to the subject that started it.
+	Subject string
 }
 
 // CanPublish returns nil when every topic matches a selector of Publish,
@@ -148,7 +151,7 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if mc.NotBefore != nil && now.Add(Leeway).Before(mc.NotBefore.Time) {
 		return nil, invalid(ErrNotYetValid, "not valid before %s (nbf)", mc.NotBefore.UTC().Format(time.RFC3339))
 	}
-	c := &Claims{Publish: mc.Mercure.Publish, Subscribe: mc.Mercure.Subscribe, Payload: mc.Mercure.Payload}
+	c := &Claims{Publish: mc.Mercure.Publish, Subscribe: mc.Mercure.Subscribe, Payload: mc.Mercure.Payload, Subject: mc.Subject}
 	if mc.ExpiresAt != nil {
 		c.Expiry = mc.ExpiresAt.Time
 	}

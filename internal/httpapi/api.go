@@ -36,6 +36,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Limits         Limits       // what clients may use; zero fields are unlimited
 	Console        http.Handler // serves the web console at "/" and /assets/
+	// HubTopics are prefixes of the topics only the hub's own modules
+	// publish to (the LLM generations'): a publish to one is refused.
+	HubTopics []string
 	Peers          Peers        // the other nodes of a cluster, asked about their subscriptions; nil on one node
 	History        hub.Reader   // the hub's history: /readyz pings it when it is a Pinger; never read
 	Metrics        http.Handler // serves /metrics; nil disables it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -190,6 +191,12 @@ func (a *API) checkUpdate(u *hub.Update) error {
 		if subscriptions.Reserved(t) {
 			return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
 				Msg: fmt.Sprintf("topic %q: the topics under %s are the hub's own subscription updates", t, subscriptions.Prefix)}
+		}
+		for _, p := range a.cfg.HubTopics {
+			if strings.HasPrefix(t, p) {
+				return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
+					Msg: fmt.Sprintf("topic %q: the topics under %s are the hub's own (its LLM generations'); no client publishes there", t, p)}
+			}
 		}
 	}
 	return a.checkTopics(u.Topics, false)

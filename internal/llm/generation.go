@@ -30,6 +30,7 @@ var (
 // Generation is one answer being streamed to its topic.
 type Generation struct {
 	id, topic, model string
+	owner            string // Request.Owner
 	started          time.Time
 	cancel           context.CancelFunc
 
@@ -49,6 +50,9 @@ func (g *Generation) ID() string { return g.id }
 
 // Topic returns the topic its events are published to.
 func (g *Generation) Topic() string { return g.topic }
+
+// Owner returns who started it (Request.Owner); "" when nobody can be named.
+func (g *Generation) Owner() string { return g.owner }
 
 // Snapshot is a consistent view of a generation: the text so far and the
 // id of the last event it includes, so a client can show the text and

@@ -103,7 +103,7 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	}
 	id := newID()
 	ctx, cancel := context.WithTimeoutCause(context.Background(), m.cfg.Timeout, errTimedOut)
-	g := &Generation{id: id, topic: m.cfg.TopicPrefix + id, model: req.Model, started: time.Now(), cancel: cancel, status: StatusRunning}
+	g := &Generation{id: id, topic: m.cfg.TopicPrefix + id, model: req.Model, owner: req.Owner, started: time.Now(), cancel: cancel, status: StatusRunning}
 	m.mu.Lock()
 	switch {
 	case m.closed:

@@ -23,6 +23,9 @@ type Request struct {
 	MaxTokens   int       // most tokens to generate; 0 means the model's default
 	Temperature *float64  // sampling temperature, passed to upstreams; nil for default
 	Seed        int64     // makes the simulated model's answer vary; 0 is a valid seed
+	// Owner is who starts a generation (a token's subject), never sent to
+	// the model; "" when nobody can be named.
+	Owner string
 }
 
 // Usage counts the tokens of a completion.

@@ -76,13 +76,14 @@ func (a *API) Register(mux Mux) {
 	gen := fixedTopic(GenerationTopic)
 	mux.Handle("/llm/generations", httpio.Methods{http.MethodPost: a.publishing(gen, a.handleStartGeneration, httpio.WriteErr)})
 	mux.Handle("/llm/generations/{id}", httpio.Methods{http.MethodGet: a.handleGetGeneration})
-	mux.Handle("/llm/generations/{id}/stop", httpio.Methods{http.MethodPost: a.publishing(a.generationTopic, a.handleStopGeneration, httpio.WriteErr)})
+	mux.Handle("/llm/generations/{id}/stop", httpio.Methods{http.MethodPost: a.handleStopGeneration})
 	mux.Handle("/v1/chat/completions", httpio.Methods{http.MethodPost: a.publishing(gen, a.handleChatCompletions, writeOpenAIError)})
 	mux.Handle("/v1/models", httpio.Methods{http.MethodGet: a.handleModels})
 }
 
 // publishing wraps h so that it runs only for a publisher allowed to publish
-// to the topic topicOf returns; fail writes refusals.
+// to the topic topicOf returns, with the publisher's claims in the
+// request's context (see claimsOf); fail writes refusals.
 func (a *API) publishing(topicOf func(*http.Request) string, h http.HandlerFunc, fail func(http.ResponseWriter, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		claims, err := a.cfg.Gate.Publisher(r)
@@ -92,14 +93,31 @@ func (a *API) publishing(topicOf func(*http.Request) string, h http.HandlerFunc,
 			}
 		}
 		if err != nil {
-			if status, _ := httpio.Status(err); status == http.StatusUnauthorized {
-				httpio.SetChallenge(w.Header(), err)
-			}
-			fail(w, err)
+			refuse(w, err, fail)
 			return
 		}
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
 	}
+}
+
+// refuse answers a refused request with fail, and the challenge of a 401.
+func refuse(w http.ResponseWriter, err error, fail func(http.ResponseWriter, error)) {
+	if status, _ := httpio.Status(err); status == http.StatusUnauthorized {
+		httpio.SetChallenge(w.Header(), err)
+	}
+	fail(w, err)
+}
+
+// claimsKey is the request context's key for the claims publishing found.
+type claimsKey struct{}
+
+// claimsOf returns the claims publishing put in r's context.
+func claimsOf(r *http.Request) *auth.Claims {
+	c, _ := r.Context().Value(claimsKey{}).(*auth.Claims)
+	if c == nil {
+		return &auth.Claims{}
+	}
+	return c
 }
 
 // admitPublish applies the publish rate, answering the refusal.
@@ -109,15 +127,6 @@ func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
-}
-
-// generationTopic is the topic of the generation a request names.
-func (a *API) generationTopic(r *http.Request) string {
-	id := r.PathValue("id")
-	if g, ok := a.cfg.Generations.Get(id); ok {
-		return g.Topic()
-	}
-	return llm.DefaultTopicPrefix + id
 }
 
 func fixedTopic(t string) func(*http.Request) string {

@@ -1,10 +1,13 @@
 package llmapi
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
 
+	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/llm"
 )
@@ -35,6 +38,7 @@ func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
 	}
 	g, err := a.cfg.Generations.Start(llm.Request{
 		Model: in.Model, Messages: in.Messages, MaxTokens: in.MaxTokens, Temperature: in.Temperature, Seed: in.Seed,
+		Owner: claimsOf(r).Subject,
 	})
 	if err != nil {
 		httpio.WriteErr(w, err)
@@ -48,27 +52,85 @@ func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handleGetGeneration answers a generation's snapshot: the text so far and
-// the id of the last event it includes.
+// handleGetGeneration answers a generation's snapshot, the text so far and
+// the id of the last event it includes, to its owner or a holder of a
+// grant of its very topic (see access).
 func (a *API) handleGetGeneration(w http.ResponseWriter, r *http.Request) {
-	g, ok := a.cfg.Generations.Get(r.PathValue("id"))
-	if !ok {
-		a.answerFromPeers(w, r, peerGetGeneration)
-		return
-	}
-	httpio.WriteJSON(w, http.StatusOK, g.Snapshot())
+	a.controlling(w, r, false, func(g *llm.Generation) (llm.Snapshot, error) { return g.Snapshot(), nil })
 }
 
-// handleStopGeneration stops a generation; it ends with done "stopped".
+// handleStopGeneration stops a generation, which then ends with done
+// "stopped"; only its owner or a publisher granted its very topic may.
 func (a *API) handleStopGeneration(w http.ResponseWriter, r *http.Request) {
-	snap, err := a.cfg.Generations.Stop(r.PathValue("id"))
-	if errors.Is(err, llm.ErrNotFound) {
-		a.answerFromPeers(w, r, peerStopGeneration)
+	a.controlling(w, r, true, func(g *llm.Generation) (llm.Snapshot, error) { return a.cfg.Generations.Stop(g.ID()) })
+}
+
+// controlling runs act on the generation r names, once the caller (a
+// publisher token, as for starting one) may read it (or stop it, when
+// stopping), and answers the snapshot act returns. A generation this node
+// does not run is asked of the other nodes.
+func (a *API) controlling(w http.ResponseWriter, r *http.Request, stopping bool, act func(*llm.Generation) (llm.Snapshot, error)) {
+	claims, err := a.cfg.Gate.Publisher(r)
+	if err != nil {
+		refuse(w, err, httpio.WriteErr)
 		return
 	}
+	id := r.PathValue("id")
+	if err := mayTouch(claims, llm.DefaultTopicPrefix+id, stopping); err != nil {
+		refuse(w, err, httpio.WriteErr)
+		return
+	}
+	g, ok := a.cfg.Generations.Get(id)
+	if !ok {
+		a.controlPeer(w, r, claims, stopping)
+		return
+	}
+	if err := access(claims, g.Owner(), g.Topic(), stopping); err != nil {
+		httpio.WriteErr(w, err)
+		return
+	}
+	snap, err := act(g)
 	if err != nil {
 		httpio.WriteErr(w, err)
 		return
 	}
 	httpio.WriteJSON(w, http.StatusOK, snap)
+}
+
+// mayTouch checks, before a generation is looked up, that the caller's
+// selectors match its topic at all: mercure.publish (or, to read it,
+// mercure.subscribe). Then access decides for that generation.
+func mayTouch(c *auth.Claims, topic string, stopping bool) error {
+	err := c.CanPublish([]string{topic})
+	if err != nil && !stopping && c.CanSubscribe(topic) == nil {
+		err = nil
+	}
+	if err != nil {
+		return &httpio.FieldError{Field: "topic", Err: err}
+	}
+	return nil
+}
+
+// access lets the owner of a generation read or stop it (a token whose
+// subject is the one that started it), and the holder of a grant of its
+// very topic: in mercure.publish, or to read it in mercure.subscribe too.
+// The selector "*" grants every topic; a URI template covering every
+// generation does not. A generation started without a subject has no owner.
+func access(c *auth.Claims, owner, topic string, stopping bool) error {
+	if c.Subject != "" && c.Subject == owner {
+		return nil
+	}
+	grants := c.Publish
+	if !stopping {
+		grants = append(slices.Clip(grants), c.Subscribe...)
+	}
+	if slices.Contains(grants, topic) || slices.Contains(grants, "*") {
+		return nil
+	}
+	verb, claim := "read", "mercure.publish or mercure.subscribe"
+	if stopping {
+		verb, claim = "stop", "mercure.publish"
+	}
+	return &httpio.FieldError{Field: "id", Err: fmt.Errorf("%w: generation %s belongs to whoever started it: to %s it, present a token with the same sub, or with %q itself in %s (a template covering every generation is not enough)",
+		auth.ErrForbidden, path.Base(topic), verb, topic, claim)}
 }

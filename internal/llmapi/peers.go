@@ -1,58 +1,87 @@
 package llmapi
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
+	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/llm"
 )
 
 // Kinds of questions nodes ask each other about generations.
 const (
-	peerGetGeneration  = "llm.get"
-	peerStopGeneration = "llm.stop"
+	peerGetGeneration  = "llm.get"  // answers a peerGeneration
+	peerStopGeneration = "llm.stop" // stops it, then answers a peerGeneration
 )
 
+// peerGeneration is a node's answer about a generation it runs: its
+// snapshot and its owner, whom the asking node checks the caller against.
+type peerGeneration struct {
+	Owner    string       `json:"owner"`
+	Snapshot llm.Snapshot `json:"snapshot"`
+}
+
 // AnswerPeer answers another node's question about a generation this node
-// runs: its snapshot, after stopping it for a stop. It reports false for a
-// generation it does not run or a question it does not know.
+// runs: its owner and snapshot, after stopping it for a stop. It reports
+// false for a generation it does not run or a question it does not know.
+// The asking node has checked that its caller may.
 func (a *API) AnswerPeer(kind, id string) ([]byte, bool) {
-	var snap llm.Snapshot
+	g, ok := a.cfg.Generations.Get(id)
+	if !ok {
+		return nil, false
+	}
+	ans := peerGeneration{Owner: g.Owner()}
 	switch kind {
 	case peerGetGeneration:
-		g, ok := a.cfg.Generations.Get(id)
-		if !ok {
-			return nil, false
-		}
-		snap = g.Snapshot()
+		ans.Snapshot = g.Snapshot()
 	case peerStopGeneration:
 		var err error
-		if snap, err = a.cfg.Generations.Stop(id); err != nil {
+		if ans.Snapshot, err = a.cfg.Generations.Stop(id); err != nil {
 			return nil, false
 		}
 	default:
 		return nil, false
 	}
-	body, err := json.Marshal(snap)
+	body, err := json.Marshal(ans)
 	return body, err == nil
 }
 
-// answerFromPeers writes the snapshot the node running generation id
-// answers, or 404 when no node runs it.
-func (a *API) answerFromPeers(w http.ResponseWriter, r *http.Request, kind string) {
-	if a.cfg.Peers == nil {
-		httpio.WriteErr(w, llm.ErrNotFound)
+// controlPeer reads or stops, for a caller with claims, the generation r
+// names on the node that runs it; 404 when no node runs it.
+func (a *API) controlPeer(w http.ResponseWriter, r *http.Request, claims *auth.Claims, stopping bool) {
+	id := r.PathValue("id")
+	ans, err := a.askPeers(r.Context(), peerGetGeneration, id)
+	if err == nil {
+		err = access(claims, ans.Owner, ans.Snapshot.Topic, stopping)
+	}
+	if err == nil && stopping {
+		ans, err = a.askPeers(r.Context(), peerStopGeneration, id)
+	}
+	if err != nil {
+		httpio.WriteErr(w, err)
 		return
 	}
-	body, found, err := a.cfg.Peers.Ask(r.Context(), kind, r.PathValue("id"))
+	httpio.WriteJSON(w, http.StatusOK, ans.Snapshot)
+}
+
+// askPeers asks the other nodes about generation id.
+func (a *API) askPeers(ctx context.Context, kind, id string) (peerGeneration, error) {
+	var ans peerGeneration
+	if a.cfg.Peers == nil {
+		return ans, llm.ErrNotFound
+	}
+	body, found, err := a.cfg.Peers.Ask(ctx, kind, id)
 	switch {
 	case err != nil:
-		httpio.WriteError(w, http.StatusServiceUnavailable, "", "ask the other nodes: "+err.Error())
+		return ans, &httpio.Error{Status: http.StatusServiceUnavailable, Msg: "ask the other nodes: " + err.Error()}
 	case !found:
-		httpio.WriteErr(w, llm.ErrNotFound)
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(append(body, '\n'))
+		return ans, llm.ErrNotFound
 	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return ans, fmt.Errorf("a node's answer about generation %s: %w", id, err)
+	}
+	return ans, nil
 }
