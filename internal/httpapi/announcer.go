@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/subscriptions"
@@ -28,8 +29,10 @@ type announcer struct {
 
 	mu      sync.Mutex
 	pending []*hub.Update
-	running bool // a goroutine is publishing pending
-	closed  bool // no more updates are taken
+	running bool      // a goroutine is publishing pending
+	closed  bool      // no more updates are taken
+	failed  int       // updates that could not be made since warned
+	warned  time.Time // when unannounced last logged
 	wg      sync.WaitGroup
 }
 
@@ -43,7 +46,7 @@ func (an *announcer) announce(subs []subscriptions.Subscription, active bool) {
 	us := make([]*hub.Update, 0, len(subs))
 	for _, s := range subs {
 		if u, err := subscriptionUpdate(s, active); err != nil {
-			an.log.Warn("subscription update not published", slog.String("subscription", s.ID()), slog.Any("err", err))
+			an.unannounced(s, err)
 		} else {
 			us = append(us, u)
 		}
@@ -58,6 +61,27 @@ func (an *announcer) announce(subs []subscriptions.Subscription, active bool) {
 		an.running = true
 		an.wg.Go(an.run)
 	}
+}
+
+// warnEvery is how often at most the announcer logs the subscriptions it
+// could not announce: a client repeating one bad subscription must not
+// fill the logs.
+const warnEvery = time.Minute
+
+// unannounced logs, once per warnEvery, that a subscription's update could
+// not be made, with the count of those since the last line.
+func (an *announcer) unannounced(s subscriptions.Subscription, err error) {
+	an.mu.Lock()
+	an.failed++
+	n, now := an.failed, time.Now()
+	if now.Sub(an.warned) < warnEvery {
+		an.mu.Unlock()
+		return
+	}
+	an.warned, an.failed = now, 0
+	an.mu.Unlock()
+	an.log.Warn("subscription updates not published", slog.Int("since_last_warning", n),
+		slog.Int("topic_bytes", len(s.Topic)), slog.Any("err", err))
 }
 
 // subscriptionUpdate is the private update announcing s.

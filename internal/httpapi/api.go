@@ -11,6 +11,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -38,11 +39,11 @@ type Config struct {
 	Console        http.Handler // serves the web console at "/" and /assets/
 	// HubTopics are prefixes of the topics only the hub's own modules
 	// publish to (the LLM generations'): a publish to one is refused.
-	HubTopics []string
-	Peers          Peers        // the other nodes of a cluster, asked about their subscriptions; nil on one node
-	History        hub.Reader   // the hub's history: /readyz pings it when it is a Pinger; never read
-	Metrics        http.Handler // serves /metrics; nil disables it
-	MetricsToken   string       // when set, /metrics needs "Authorization: Bearer <token>"
+	HubTopics    []string
+	Peers        Peers        // the other nodes of a cluster, asked about their subscriptions; nil on one node
+	History      hub.Reader   // the hub's history: /readyz pings it when it is a Pinger; never read
+	Metrics      http.Handler // serves /metrics; nil disables it
+	MetricsToken string       // when set, /metrics needs "Authorization: Bearer <token>"
 
 	// Publishers verifies publishers' tokens and Subscribers subscribers'.
 	// With neither the hub runs in open development mode: anonymous
@@ -112,9 +113,16 @@ func (a *API) routes() {
 // endpoints, served behind the API's CORS policy. Call it before serving.
 func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
-// ServeHTTP applies CORS and routes the request.
+// ServeHTTP applies CORS and routes the request. A body announced over the
+// limit is refused at once (413), before a client that sent Expect:
+// 100-continue is told to send it.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.cors.apply(w, r) {
+		return
+	}
+	if r.ContentLength > a.cfg.MaxBodyBytes {
+		httpio.WriteErr(w, &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "body",
+			Msg: fmt.Sprintf("request body of %d bytes: at most %d (-max-body-bytes)", r.ContentLength, a.cfg.MaxBodyBytes)})
 		return
 	}
 	a.mux.ServeHTTP(w, r)

@@ -233,10 +233,13 @@ func TestChatCompletionsAuth(t *testing.T) {
 			continue
 		}
 		var e struct {
-			Error struct{ Message string } `json:"error"`
+			Error struct{ Message, Type string } `json:"error"`
 		}
 		if err := json.Unmarshal([]byte(ans.body), &e); err != nil || e.Error.Message == "" {
 			t.Errorf("%s: body %s is not an OpenAI error", tt.name, ans.body)
+		}
+		if want := map[int]string{401: "authentication_error", 403: "permission_error"}[tt.status]; e.Error.Type != want {
+			t.Errorf("%s: error type %q, want %q", tt.name, e.Error.Type, want)
 		}
 		if tt.status == 401 && ans.header.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s: 401 without WWW-Authenticate", tt.name)

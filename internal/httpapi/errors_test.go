@@ -1,12 +1,16 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
 	"github.com/ssehub/ssehub/internal/app/apptest"
@@ -87,6 +91,13 @@ func TestBadInput(t *testing.T) {
 		{"seed invalid UTF-8", "POST", "/gbi/sse/receive", formType, "message=%FF", 400, "", ""},
 		{"seed form too large", "POST", "/gbi/sse/receive", formType, "message=" + big, 413, "", ""},
 		{"seed JSON too large", "POST", "/gbi/sse/receive", jsonType, `{"message":"` + big + `"}`, 413, "", ""},
+		// #26: each of these was accepted, or named the wrong problem, before.
+		{"publish without Content-Type", "POST", "/publish", "", "topic=a&data=x", 400, "Content-Type", ""},
+		{"subscribe selector not UTF-8", "GET", "/events?topic=%FF", "", "", 400, "topic", ""},
+		{"subscribe selector with NUL", "GET", "/events?topic=a%00b", "", "", 400, "topic", ""},
+		{"JSON topic with NUL", "POST", "/publish", jsonType, `{"topic":"a\u0000b","data":"x"}`, 400, "topic", ""},
+		{"too many form fields", "POST", "/publish?" + strings.Repeat("f=1&", 10001), formType, "topic=a", 400, "body", ""},
+		{"generation without a user message", "POST", "/llm/generations", jsonType, `{"messages":[{"role":"system","content":"be brief"}]}`, 400, "", ""},
 	}
 	s := newServer(t, func(c *app.Config) { c.MaxBodyBytes = limit })
 	for _, tc := range tests {
@@ -121,7 +132,35 @@ func TestBadInput(t *testing.T) {
 			if tc.field != "" && m["field"] != tc.field {
 				t.Errorf("field %q, want %q; body %s", m["field"], tc.field, body)
 			}
+			if tc.name == "too many form fields" && !strings.Contains(string(body), "form fields") {
+				t.Errorf("body %s does not name the form fields", body)
+			}
 		})
+	}
+}
+
+// TestExpectContinueOverLimit: a publish announcing a body over the limit
+// with Expect: 100-continue is answered 413 at once, never told to send
+// the body (it used to get 100 Continue, then 413 once sent).
+func TestExpectContinueOverLimit(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, func(c *app.Config) { c.MaxBodyBytes = 1024 })
+	c := apptest.RawSubscriber(t, s.Server, "/healthz") // any request: answered, then ours
+	_ = c.Close()
+	conn, err := net.Dial("tcp", s.Srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(apptest.StreamTimeout))
+	fmt.Fprintf(conn, "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 4096\r\nExpect: 100-continue\r\n\r\n", formType)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "at most 1024") {
+		t.Fatalf("got %s %s, want 413 naming the limit at once", resp.Status, body)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/hub"
@@ -165,7 +166,8 @@ func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // checkTopics applies the topic count and length limits to a subscription
-// or an update.
+// or an update, and refuses what no topic may hold: bytes that are not
+// UTF-8, and NUL.
 func (a *API) checkTopics(topics []string, subscribing bool) error {
 	l := a.cfg.Limits
 	if subscribing && l.MaxTopics > 0 && len(topics) > l.MaxTopics {
@@ -176,6 +178,10 @@ func (a *API) checkTopics(topics []string, subscribing bool) error {
 		if l.MaxTopicLength > 0 && len(t) > l.MaxTopicLength {
 			return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
 				Msg: fmt.Sprintf("topic of %d bytes: at most %d", len(t), l.MaxTopicLength)}
+		}
+		if !utf8.ValidString(t) || strings.IndexByte(t, 0) >= 0 {
+			return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
+				Msg: fmt.Sprintf("topic %q: a topic or selector must be valid UTF-8 without NUL", t)}
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/ssehub/ssehub/internal/auth"
@@ -86,7 +87,9 @@ func decodeUpdates(r *http.Request) (us []*hub.Update, batch bool, err error) {
 	switch ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct {
 	case "application/json":
 		return decodeJSONUpdates(r)
-	case "application/x-www-form-urlencoded", "multipart/form-data", "":
+	case "":
+		return nil, false, httpio.BadRequest("Content-Type", "the request has no Content-Type: send the update as a form (application/x-www-form-urlencoded or multipart/form-data) or as JSON (application/json)")
+	case "application/x-www-form-urlencoded", "multipart/form-data":
 		u, err := decodeFormUpdate(r)
 		if err == nil {
 			err = checkUTF8(u) // form values may hold any bytes
@@ -156,11 +159,18 @@ func parseForm(r *http.Request) error {
 	if errors.As(err, &tooBig) {
 		return err
 	}
+	if err != nil && strings.Contains(err.Error(), "number of URL query parameters exceeded") {
+		return httpio.BadRequest("body", fmt.Sprintf("too many form fields: at most %d in a request's query and form together", maxFormFields))
+	}
 	if err != nil {
 		return httpio.BadRequest("body", "malformed form: "+err.Error())
 	}
 	return nil
 }
+
+// maxFormFields is Go's limit on the fields of a request's query and form
+// (net/url, GODEBUG urlmaxqueryparams).
+const maxFormFields = 10000
 
 // jsonUpdate is the JSON form of a publish request.
 type jsonUpdate struct {

@@ -27,6 +27,10 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err)
 		return
 	}
+	if err := a.checkAnnounceable(topics); err != nil {
+		httpio.WriteErr(w, err)
+		return
+	}
 	release, ok := a.admitStream(w, r)
 	if !ok {
 		return

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/httpio"
+	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/subscriptions"
 )
 
@@ -35,6 +36,27 @@ func (a *API) subscriptionRoutes() {
 	a.mux.Handle(topicSubscriptionsPattern, httpio.Methods{http.MethodGet: list})
 	a.mux.Handle(subscriptionPattern, httpio.Methods{http.MethodGet: one})
 }
+
+// checkAnnounceable refuses, with -subscriptions, a selector whose
+// subscription could not be announced: its update's topic (the selector
+// percent-encoded under /.well-known/mercure/subscriptions/) would be longer
+// than a topic may be. Accepting it would make presence silently wrong.
+func (a *API) checkAnnounceable(selectors []string) error {
+	if a.subs == nil {
+		return nil
+	}
+	for _, sel := range selectors {
+		id := subscriptions.Subscription{Topic: sel, Subscriber: subscriberShape}.ID()
+		if len(id) > hub.MaxTopicLength {
+			return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
+				Msg: fmt.Sprintf("topic selector of %d bytes: with active subscriptions on, its subscription's topic would be %d bytes once percent-encoded, over the %d a topic may have; use a shorter selector", len(sel), len(id), hub.MaxTopicLength)}
+		}
+	}
+	return nil
+}
+
+// subscriberShape has the length of every subscriber id.
+var subscriberShape = subscriptions.NewSubscriber()
 
 // track records the subscriptions of a stream that opened for topics and
 // announces them; the release it returns also forgets them and announces

@@ -208,6 +208,10 @@ func TestSubscriptionsRefusals(t *testing.T) {
 		{"token for the collection only", byTopic, listOnly, 403, "Authorization"},
 		{"token for the collection", subscriptions.Prefix, listOnly, 200, ""},
 		{"selector too long", subscriptions.Prefix + "/" + strings.Repeat("a", 1025), k.HS256(t, authtest.Claims(nil, []string{watchAll}, hour)), 400, "topic"},
+		// Under -max-topic-length, but its subscription's topic would be
+		// 3 × 700 bytes once percent-encoded: its presence could never be
+		// announced, so the stream is refused rather than silently wrong.
+		{"selector whose presence cannot be announced", "/events?topic=" + strings.Repeat("%2F", 700), "", 400, "topic"},
 	} {
 		var hdr []string
 		if tt.tok != "" {

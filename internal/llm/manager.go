@@ -129,12 +129,18 @@ func (m *Manager) Validate(req *Request) error {
 	if len(req.Messages) == 0 {
 		return &Error{Kind: KindInvalid, Message: "messages must not be empty"}
 	}
+	users := 0
 	for i, msg := range req.Messages {
 		switch msg.Role {
-		case "system", "user", "assistant", "developer":
+		case "user":
+			users++
+		case "system", "assistant", "developer":
 		default:
-			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("messages[%d].role %q: use system, user or assistant", i, msg.Role)}
+			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("messages[%d].role %q: use system, developer, user or assistant", i, msg.Role)}
 		}
+	}
+	if users == 0 {
+		return &Error{Kind: KindInvalid, Message: "the conversation has no user message"}
 	}
 	switch {
 	case req.MaxTokens < 0:

@@ -12,7 +12,7 @@ import (
 
 // Message is one turn of a conversation.
 type Message struct {
-	Role    string `json:"role"` // system, user or assistant
+	Role    string `json:"role"` // system, developer (OpenAI's newer name for system), user or assistant
 	Content string `json:"content"`
 }
 

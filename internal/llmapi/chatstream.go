@@ -142,6 +142,10 @@ func openAIError(err error) openAIErrorBody {
 		body.Type = "invalid_request_error"
 	case http.StatusTooManyRequests:
 		body.Type = "rate_limit_error"
+	case http.StatusUnauthorized:
+		body.Type = "authentication_error"
+	case http.StatusForbidden:
+		body.Type = "permission_error"
 	}
 	if status == http.StatusInternalServerError {
 		body.Message = "internal error"
