@@ -174,8 +174,9 @@ func grepLines(text, substr string) string {
 }
 
 // TestClusterGenerations: a generation started on one node is seen and
-// stopped through another node, its events stream from any node, and an
-// unknown generation is 404 on every node.
+// stopped through another node by its owner (not by another user), its
+// events stream from any node, and an unknown generation is 404 on every
+// node.
 func TestClusterGenerations(t *testing.T) {
 	srv := redistest.Start(t)
 	keys := authtest.NewKeys(t)
@@ -185,7 +186,11 @@ func TestClusterGenerations(t *testing.T) {
 		return cfg
 	}
 	a, b := serve(t, slow(), "http", &http.Transport{}), serve(t, slow(), "http", &http.Transport{})
-	pub := keys.HS256(t, authtest.Claims([]string{"llm/generations/{id}"}, []string{"llm/generations/{id}"}, time.Now().Add(time.Hour)))
+	claims := authtest.Claims([]string{"llm/generations/{id}"}, []string{"llm/generations/{id}"}, time.Now().Add(time.Hour))
+	claims["sub"] = "alice"
+	pub := keys.HS256(t, claims)
+	claims["sub"] = "bob"
+	bob := keys.HS256(t, claims)
 
 	status, body := a.do(t, pub, http.MethodPost, "/llm/generations", `{"messages":[{"role":"user","content":"write a long story"}],"max_tokens":400}`)
 	var started struct{ ID, Topic string }
@@ -197,6 +202,13 @@ func TestClusterGenerations(t *testing.T) {
 		t.Fatalf("first event through b: %+v %v", ev, err)
 	}
 
+	// The node running it checks nothing: the asking node checks its caller.
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		path := "/llm/generations/" + started.ID + map[string]string{http.MethodPost: "/stop"}[method]
+		if status, body = b.do(t, bob, method, path, ""); status != http.StatusForbidden {
+			t.Fatalf("%s %s by another user through b: %d %s", method, path, status, body)
+		}
+	}
 	status, body = b.do(t, pub, http.MethodGet, "/llm/generations/"+started.ID, "")
 	if status != http.StatusOK || !strings.Contains(body, `"status":"running"`) {
 		t.Fatalf("snapshot through b: %d %s", status, body)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/ssehub/ssehub/internal/app/apptest"
+	"github.com/ssehub/ssehub/internal/auth/authtest"
 )
 
 // rawConn dials the server for hand-written requests.
@@ -117,5 +121,56 @@ func TestPprofIsOptIn(t *testing.T) {
 	}
 	if got := get(on, "tok"); got != http.StatusOK {
 		t.Errorf("profiler with the token: %d, want 200", got)
+	}
+}
+
+// TestDuplicatedClaimRefused: a token signed with the hub's key whose
+// payload has the mercure claim twice is refused, publishing or
+// subscribing, with a 401 whose JSON body says why; encoding/json alone
+// would have granted the last one. The same claim once is accepted.
+func TestDuplicatedClaimRefused(t *testing.T) {
+	t.Parallel()
+	keys := authtest.NewKeys(t)
+	cfg := apptest.TestConfig(t)
+	cfg.JWTKey = keys.SecretFile
+	s := serve(t, cfg, "http", &http.Transport{})
+	sign := func(payload string) string {
+		return authtest.SignRaw(t, jwt.SigningMethodHS256, keys.Secret, `{"alg":"HS256","typ":"JWT"}`, payload)
+	}
+	twice := sign(`{"mercure":{"publish":["a"],"subscribe":["a"]},"mercure":{"publish":["*"],"subscribe":["*"]}}`)
+	once := sign(`{"mercure":{"publish":["*"]}}`)
+	form := url.Values{"topic": {"b"}, "data": {"x"}}.Encode()
+	tests := []struct {
+		name, method, path, token string
+		status                    int
+	}{
+		{"publish, mercure twice", http.MethodPost, "/.well-known/mercure", twice, http.StatusUnauthorized},
+		{"subscribe, mercure twice", http.MethodGet, "/.well-known/mercure?topic=b", twice, http.StatusUnauthorized},
+		{"publish, mercure once", http.MethodPost, "/.well-known/mercure", once, http.StatusOK},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, s.URL+tt.path, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+tt.token)
+		resp, err := s.Client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		var body struct{ Error, Field string }
+		decErr := json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: status %d (%+v), want %d", tt.name, resp.StatusCode, body, tt.status)
+			continue
+		}
+		if tt.status == http.StatusOK {
+			continue
+		}
+		if decErr != nil || !strings.Contains(body.Error, `duplicate member "mercure" in the payload`) || body.Field != "Authorization" {
+			t.Errorf("%s: body %+v (%v), want the duplicate mercure member named, field Authorization", tt.name, body, decErr)
+		}
+		if got := resp.Header.Get("WWW-Authenticate"); !strings.Contains(got, `error="invalid_token"`) {
+			t.Errorf("%s: WWW-Authenticate %q", tt.name, got)
+		}
 	}
 }

@@ -5,9 +5,12 @@
 package auth
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +33,7 @@ var (
 	ErrExpired     = errors.New("token expired")
 	ErrNotYetValid = errors.New("token not valid yet")
 	ErrClaims      = errors.New("bad mercure claim")
+	ErrExtension   = errors.New("critical extension not understood")
 )
 
 // tokenError is a refused token: ErrInvalidToken and its reason.
@@ -99,15 +103,17 @@ func (c *Claims) CanSubscribe(t string) error {
 	return nil
 }
 
-// mercureClaims is the payload of a token: the registered claims and the
-// mercure claim.
-type mercureClaims struct {
-	jwt.RegisteredClaims
-	Mercure struct {
-		Publish   []string        `json:"publish"`
-		Subscribe []string        `json:"subscribe"`
-		Payload   json.RawMessage `json:"payload"`
-	} `json:"mercure"`
+// signedPayload is the payload as the jwt package sees it: kept as JSON
+// text, for decodePayload to read once the signature verifies.
+type signedPayload struct {
+	jwt.RegisteredClaims // what jwt.Claims needs; never filled
+	json                 []byte
+}
+
+// UnmarshalJSON keeps b, which encoding/json has found valid JSON.
+func (p *signedPayload) UnmarshalJSON(b []byte) error {
+	p.json = slices.Clone(b)
+	return nil
 }
 
 // Verifier checks tokens signed with one algorithm and key, which Replace
@@ -132,36 +138,62 @@ func (v *Verifier) Alg() string { return v.current.Load().alg }
 func (v *Verifier) Replace(w *Verifier) { v.current.Store(w.current.Load()) }
 
 // Verify checks a compact JWS: its algorithm (only the configured one; never
-// "none"), its signature, exp and nbf, and the shape of its mercure claim.
-// Every error wraps ErrInvalidToken and names the reason.
+// "none"), its signature, then, strictly, its header and payload (members
+// named once, no crit, NumericDates that are numbers in range), exp and
+// nbf, and the shape of its mercure claim. Every error wraps
+// ErrInvalidToken and names the reason.
 func (v *Verifier) Verify(token string) (*Claims, error) {
 	if token == "" {
 		return nil, invalid(ErrMalformed, "the token is empty")
 	}
-	var mc mercureClaims
+	var sp signedPayload
 	k := v.current.Load()
-	t, err := v.parser.ParseWithClaims(token, &mc, k.keyFor)
+	t, err := v.parser.ParseWithClaims(token, &sp, k.keyFor)
 	if err != nil {
 		return nil, k.refusal(t, err)
 	}
-	now := time.Now()
-	if mc.ExpiresAt != nil && !now.Before(mc.ExpiresAt.Time) {
-		return nil, invalid(ErrExpired, "expired at %s", mc.ExpiresAt.UTC().Format(time.RFC3339))
-	}
-	if mc.NotBefore != nil && now.Add(Leeway).Before(mc.NotBefore.Time) {
-		return nil, invalid(ErrNotYetValid, "not valid before %s (nbf)", mc.NotBefore.UTC().Format(time.RFC3339))
-	}
-	c := &Claims{Publish: mc.Mercure.Publish, Subscribe: mc.Mercure.Subscribe, Payload: mc.Mercure.Payload, Subject: mc.Subject}
-	if mc.ExpiresAt != nil {
-		c.Expiry = mc.ExpiresAt.Time
-	}
-	if err := checkSelectors("mercure.publish", c.Publish); err != nil {
+	p, err := readSigned(token, sp.json)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkSelectors("mercure.subscribe", c.Subscribe); err != nil {
+	if err := p.checkTimes(time.Now()); err != nil {
 		return nil, err
 	}
-	return c, nil
+	if err := checkSelectors("mercure.publish", p.claims.Publish); err != nil {
+		return nil, err
+	}
+	if err := checkSelectors("mercure.subscribe", p.claims.Subscribe); err != nil {
+		return nil, err
+	}
+	return &p.claims, nil
+}
+
+// readSigned reads the header and the payload of a token whose signature
+// verifies, strictly: the jwt package read them leniently.
+func readSigned(token string, claims []byte) (*payload, error) {
+	seg, _, _ := strings.Cut(token, ".")
+	header, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return nil, invalid(ErrMalformed, "the header is not base64url: %v", err)
+	}
+	if err := checkHeader(header); err != nil {
+		return nil, err
+	}
+	if claims == nil { // the payload is null: encoding/json gave it no UnmarshalJSON
+		claims = []byte("null")
+	}
+	return decodePayload(claims)
+}
+
+// checkTimes refuses a token expired at now, or not valid yet.
+func (p *payload) checkTimes(now time.Time) error {
+	if exp := p.claims.Expiry; !exp.IsZero() && !now.Before(exp) {
+		return invalid(ErrExpired, "expired at %s", exp.UTC().Format(time.RFC3339))
+	}
+	if !p.nbf.IsZero() && now.Add(Leeway).Before(p.nbf) {
+		return invalid(ErrNotYetValid, "not valid before %s (nbf)", p.nbf.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // keyFor returns the key when the token claims the configured algorithm.

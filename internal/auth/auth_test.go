@@ -79,7 +79,7 @@ func TestVerify(t *testing.T) {
 		{"garbage", hs, "not-a-token", auth.ErrMalformed, "segments"},
 		{"bad base64", hs, "%%%.%%%.%%%", auth.ErrMalformed, "malformed"},
 		{"publish not a list", hs, k.HS256(t, jwt.MapClaims{"mercure": map[string]any{"publish": "*"}}), auth.ErrMalformed, "publish"},
-		{"exp not a number", hs, k.HS256(t, jwt.MapClaims{"exp": "tomorrow"}), auth.ErrMalformed, "could not JSON decode claim"},
+		{"exp not a number", hs, k.HS256(t, jwt.MapClaims{"exp": "tomorrow"}), auth.ErrMalformed, "exp must be a JSON number"},
 		{"empty selector", hs, k.HS256(t, authtest.Claims([]string{"a", ""}, nil, hour)), auth.ErrClaims, "mercure.publish[1]"},
 	}
 	for _, tt := range tests {
