@@ -65,6 +65,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 	}
+	log.Info("metrics", "served", cfg.Metrics.where())
 	if pubs == nil && subs == nil {
 		log.Warn("OPEN DEVELOPMENT MODE: no JWT key is configured, authorization is off",
 			"publish", "anonymous, from loopback clients (127.0.0.0/8, ::1) only; others get 403",
@@ -293,6 +294,11 @@ func (a *App) Listener(ln net.Listener) net.Listener { return a.streams.Listener
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully:
 // streams end, publishes in flight finish, all within ShutdownTimeout.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	stopMetrics, err := a.startMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	srv := a.Server()
 	errc := make(chan error, 1)
 	go func() {
@@ -318,7 +324,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.stopFeed()
 	a.gens.Close()
 	a.hub.EndSubscriptions()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
 	if err != nil {
 		srv.Close() // past the timeout: drop the connections still open
 	}

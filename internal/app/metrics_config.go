@@ -1,27 +1,79 @@
 package app
 
 import (
+	"context"
 	"flag"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"time"
 )
 
 // MetricsConfig configures the /metrics endpoint.
 type MetricsConfig struct {
 	Enabled bool   // serve Prometheus metrics at /metrics
 	Token   string // when set, /metrics needs "Authorization: Bearer <token>"
-	Pprof   bool   // serve Go's profiler at /debug/pprof/
+	// Addr is an address of its own serving /metrics to whoever reaches it
+	// (and presents Token, when set); "" serves it only on the hub's
+	// address, where without Token only loopback clients get it.
+	Addr  string
+	Pprof bool // serve Go's profiler at /debug/pprof/
 }
 
-// DefaultMetrics serves /metrics without a token: keep it off the public
-// internet (a proxy rule, or -metrics-token).
+// DefaultMetrics serves /metrics on the hub's address to loopback clients
+// only: the metrics name the topics token holders subscribe to.
 func DefaultMetrics() MetricsConfig { return MetricsConfig{Enabled: true} }
 
 func metricsFlags(fs *flag.FlagSet, m *MetricsConfig) {
-	fs.BoolVar(&m.Enabled, "metrics", m.Enabled, "serve Prometheus metrics at /metrics; it tells topic names and load, so do not expose it publicly (block it at the proxy or set -metrics-token)")
-	fs.StringVar(&m.Token, "metrics-token", m.Token, "bearer token /metrics asks for (Authorization: Bearer <token>); empty serves it to anyone who reaches it")
+	fs.BoolVar(&m.Enabled, "metrics", m.Enabled, "serve Prometheus metrics at /metrics; they name topics and load, so without -metrics-token only loopback clients get them on the hub's address")
+	fs.StringVar(&m.Token, "metrics-token", m.Token, "bearer token /metrics asks for (Authorization: Bearer <token>), from any client; empty: loopback clients only (or -metrics-addr)")
+	fs.StringVar(&m.Addr, "metrics-addr", m.Addr, "a private address of its own serving /metrics to whoever reaches it (and has -metrics-token, if set), e.g. 10.0.0.5:9090; empty: none")
 	fs.BoolVar(&m.Pprof, "pprof", m.Pprof, "serve Go's profiler at /debug/pprof/ (and /metrics' token, if set, guards it too); for profiling, never on a public address")
+}
+
+// where says at startup who can read the metrics.
+func (m MetricsConfig) where() string {
+	switch {
+	case !m.Enabled:
+		return "off"
+	case m.Token != "":
+		return "/metrics to clients presenting -metrics-token"
+	}
+	return "/metrics to loopback clients only (set -metrics-token, or -metrics-addr, to scrape from elsewhere)"
+}
+
+// startMetrics serves the metrics on their own address (-metrics-addr),
+// until the returned stop is called, which waits for that server.
+func (a *App) startMetrics() (stop func(), err error) {
+	h := a.api.MetricsHandler()
+	if a.cfg.Metrics.Addr == "" || h == nil {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.Metrics.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", a.cfg.Metrics.Addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: a.cfg.ReadHeaderTimeout, ReadTimeout: a.cfg.ReadTimeout,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	a.log.Info("metrics on their own address", "url", "http://"+ln.Addr().String()+"/metrics", "token", a.cfg.Metrics.Token != "")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			_ = srv.Close()
+		}
+		<-done
+	}, nil
 }
 
 // withPprof serves net/http/pprof at /debug/pprof/ in front of next,

@@ -32,9 +32,45 @@ func (a *API) StreamStats() StreamStats {
 	return StreamStats{Open: a.conns.open(), Delivered: st.Delivered, Replayed: st.Replayed}
 }
 
-// handleMetrics serves the metrics, to a scraper presenting the token when
-// one is configured.
+// handleMetrics serves the metrics on the hub's address: to a scraper
+// presenting the token when one is configured, else to loopback clients
+// only (the metrics name the topics token holders subscribe to).
 func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.MetricsToken == "" && !a.localClient(r) {
+		httpio.WriteError(w, http.StatusForbidden, "", "/metrics is served to loopback clients only: set -metrics-token (SSEHUB_METRICS_TOKEN) to scrape it from elsewhere with Authorization: Bearer <token>, or serve it on a private address of its own with -metrics-addr")
+		return
+	}
+	a.serveMetrics(w, r)
+}
+
+// localClient reports whether r comes from this machine itself: a loopback
+// client, and not one a proxy on this machine forwards (the proxy is then
+// the peer, and a forwarding header names the real client), unless the
+// proxy is trusted and the address it names is a loopback one.
+func (a *API) localClient(r *http.Request) bool {
+	if !a.clientAddr(r).IsLoopback() {
+		return false
+	}
+	if a.trusted(remoteAddr(r.RemoteAddr)) {
+		return true
+	}
+	h := r.Header
+	return h.Get("X-Forwarded-For") == "" && h.Get("X-Real-IP") == "" && h.Get("Forwarded") == ""
+}
+
+// MetricsHandler serves the metrics to anyone who reaches it, but for the
+// token when one is configured: for a listener of its own (-metrics-addr),
+// whose address is its access control. Nil when metrics are off.
+func (a *API) MetricsHandler() http.Handler {
+	if a.cfg.Metrics == nil {
+		return nil
+	}
+	return http.HandlerFunc(a.serveMetrics)
+}
+
+// serveMetrics serves the metrics to a scraper presenting the token when
+// one is configured.
+func (a *API) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	if tok := a.cfg.MetricsToken; tok != "" {
 		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(tok)) != 1 {

@@ -274,3 +274,34 @@ func TestStatsFeedPrivate(t *testing.T) {
 		t.Errorf("anonymous subscriber got %q %q before the marker, want no private snapshot", ev.Type, ev.Data)
 	}
 }
+
+// TestMetricsPrivateByDefault: without a token, /metrics answers loopback
+// clients only: a remote client, and a loopback one whose request a proxy
+// forwards, get 403 naming the ways to open it. With the token any client
+// presenting it gets it. Before, anyone who reached the hub read the
+// topics that token holders subscribe to.
+func TestMetricsPrivateByDefault(t *testing.T) {
+	t.Parallel()
+	remote := remoteServer(t)
+	ans := remote.do(t, http.MethodGet, "/metrics", "", "")
+	if m := apptest.ErrorBody(t, ans.header.Get("Content-Type"), ans.body); ans.status != http.StatusForbidden || !strings.Contains(m["error"].(string), "-metrics-token") {
+		t.Errorf("remote client: %d %s, want 403 naming -metrics-token", ans.status, ans.body)
+	}
+	local := newServer(t, nil)
+	if ans := local.do(t, http.MethodGet, "/metrics", "", ""); ans.status != http.StatusOK {
+		t.Errorf("loopback client: %d, want 200", ans.status)
+	}
+	for _, h := range []string{"X-Forwarded-For", "X-Real-IP", "Forwarded"} {
+		if ans := local.do(t, http.MethodGet, "/metrics", "", "", h, "for=203.0.113.9"); ans.status != http.StatusForbidden {
+			t.Errorf("loopback request forwarded (%s): %d, want 403", h, ans.status)
+		}
+	}
+	trusting := newServer(t, func(c *app.Config) { c.Limits.TrustedProxies = "127.0.0.1" })
+	if ans := trusting.do(t, http.MethodGet, "/metrics", "", "", "X-Forwarded-For", "203.0.113.9"); ans.status != http.StatusForbidden {
+		t.Errorf("remote client behind a trusted proxy: %d, want 403", ans.status)
+	}
+	tokened := remoteServerWith(t, func(c *app.Config) { c.Metrics.Token = "scrape-secret" })
+	if ans := tokened.do(t, http.MethodGet, "/metrics", "", "", "Authorization", "Bearer scrape-secret"); ans.status != http.StatusOK {
+		t.Errorf("remote client with the token: %d, want 200", ans.status)
+	}
+}
