@@ -23,7 +23,8 @@ type History interface {
 // Reader reads stored updates back: the replay side of a History or a Log.
 type Reader interface {
 	// Read calls fn, in Seq order, for each retained update in q's range
-	// that q.Match accepts, stopping at the first error fn returns.
+	// that q.Match accepts, stopping at the first error fn returns, and
+	// returning it. It may stop once it has called fn q.Limit times.
 	Read(ctx context.Context, q Query, fn func(*Update) error) error
 	// Lookup returns the Seq of the retained update with the given id.
 	Lookup(ctx context.Context, id string) (seq uint64, ok bool, err error)
@@ -59,6 +60,7 @@ type Query struct {
 	Upto   uint64             // and Seq <= Upto
 	Topics []string           // look only in these topics; nil means all
 	Match  func(*Update) bool // keep only the updates it accepts; nil keeps all
+	Limit  int                // the caller wants no more updates than that; 0 for all
 }
 
 // SubscribeOptions says what a subscriber listens to and where it resumes.
