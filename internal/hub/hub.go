@@ -32,6 +32,12 @@ type Config struct {
 	// QueueSize bounds their number (a queue always takes one update);
 	// DefaultQueueBytes when 0. A replay's pages hold at most 128 KiB.
 	QueueBytes int
+	// MaxSlowBytes bounds the wire bytes queued for all subscribers
+	// together, counted once for every subscriber holding an update: past
+	// it the subscribers holding the most that have not drained lately
+	// are cut off as too slow (see slowBound). DefaultMaxSlowBytes when
+	// 0; negative for no bound.
+	MaxSlowBytes int64
 	// Log, when set, is a log shared with the hubs of other nodes, replacing
 	// History: publishes go through it and reach subscribers through
 	// Deliver, and replays read from it.
@@ -62,6 +68,7 @@ type Hub struct {
 	internal  atomic.Uint64
 	slowCut   atomic.Uint64
 
+	slow      slowBound
 	pagers    pagers
 	pageCount int // bounds of a replay's page
 	pageBytes int
@@ -76,8 +83,15 @@ func New(cfg Config) *Hub {
 		cfg.QueueBytes = DefaultQueueBytes
 	}
 	cfg.QueueSize, cfg.QueueBytes = min(cfg.QueueSize, math.MaxInt32), min(cfg.QueueBytes, math.MaxInt32)
+	switch {
+	case cfg.MaxSlowBytes == 0:
+		cfg.MaxSlowBytes = DefaultMaxSlowBytes
+	case cfg.MaxSlowBytes < 0:
+		cfg.MaxSlowBytes = 0 // none
+	}
 	h := &Hub{cfg: cfg, epoch: cfg.Epoch,
 		pageCount: min(cfg.QueueSize, pageCount), pageBytes: min(cfg.QueueBytes, pageBytes)}
+	h.slow.max = cfg.MaxSlowBytes
 	h.pagers.hub = h
 	switch {
 	case cfg.Log != nil:
@@ -165,6 +179,9 @@ type Stats struct {
 	Internal    uint64 // internal updates (the stats feed) published since start
 	SlowCut     uint64 // subscribers cut off as too slow (ErrSlowConsumer)
 	LastID      string // id of the newest update, internal ones aside
+	// QueuedBytes is the wire bytes queued for subscribers, counted once
+	// for every subscriber holding an update (Config.MaxSlowBytes).
+	QueuedBytes int64
 }
 
 // LastID returns the id of the newest update dispatched, internal ones
@@ -185,5 +202,5 @@ func (h *Hub) Stats() Stats {
 		sh.mu.Unlock()
 	}
 	return Stats{Subscribers: n, Published: h.published.Load(), Internal: h.internal.Load(),
-		SlowCut: h.slowCut.Load(), LastID: last}
+		SlowCut: h.slowCut.Load(), LastID: last, QueuedBytes: h.slow.held.Load()}
 }

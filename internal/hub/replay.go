@@ -56,12 +56,14 @@ func (s *Subscriber) goLive() {
 }
 
 // lag drops the live updates queued behind the replay of s, which
-// overflowed: the cursor reads them, and later ones, from history. Called
-// with s.mu held.
-func (s *Subscriber) lag() {
+// overflowed, returning the change in the bytes counted: the cursor reads
+// them, and later ones, from history. Called with s.mu held.
+func (s *Subscriber) lag() int {
+	n := s.queued + s.released
 	clear(s.pending)
-	s.pending, s.queued = s.pending[:0], 0
+	s.pending, s.queued, s.released = s.pending[:0], 0, 0
 	s.cur.lagging = true
+	return -n
 }
 
 // errPageFull stops a page's read once it holds enough.
@@ -183,8 +185,14 @@ func (h *Hub) queuePage(s *Subscriber, page []*Update, size int, pos uint64) (mo
 	c.size = max(1, size/len(page))
 	c.anchor = page[len(page)-1].ID
 	s.replayed.Add(int64(len(page)))
+	added := size - s.released
+	s.released = 0
 	s.mu.Unlock()
+	h.slow.held.Add(int64(added))
 	s.signal()
+	if added > 0 {
+		h.checkSlow()
+	}
 	return false
 }
 

@@ -277,6 +277,9 @@ func testReplaySeam(t *testing.T, hist hub.History, queue int, cuts bool) {
 		}
 	}
 	t.Logf("%d subscriptions, %d resumes after a cut", len(followers), resumes)
+	if n := h.Stats().QueuedBytes; n != 0 {
+		t.Errorf("%d bytes still counted as queued once every subscription ended", n)
+	}
 }
 
 // firstDifference tells where two lists of ids part.
@@ -349,5 +352,63 @@ func TestReplayTrimmedWhilePaging(t *testing.T) {
 				t.Errorf("resumed after %q, want %q", again.ResumedAfter(), hub.Earliest)
 			}
 		})
+	}
+}
+
+// TestSlowBoundCutsTheLargest: past MaxSlowBytes, the subscriber holding
+// the most bytes (here a replay page of large updates nobody reads) is cut
+// off, the others stay; the sum of bytes queued falls back under the bound.
+func TestSlowBoundCutsTheLargest(t *testing.T) {
+	const bound = 64 << 10
+	h := newHub(t, hub.Config{MaxSlowBytes: bound})
+	hub.SetPageBounds(h, 1024, 32<<10)
+	publishHistory(t, h, "big", 200, 1000)
+	publishHistory(t, h, "small", 200, 100)
+	largest := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"big"}, LastEventID: hub.Earliest})
+	small := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"small"}, LastEventID: hub.Earliest})
+	if st := h.Stats(); st.QueuedBytes < 50<<10 || st.QueuedBytes > bound {
+		t.Fatalf("%d bytes queued for two pages of 32 KiB and 20 kB", st.QueuedBytes)
+	}
+	late := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"big"}, LastEventID: fmt.Sprint("urn:ssehub:", h.Epoch(), ":180")})
+	// Past the bound: the first check only notes it; the next one, once
+	// they had the time to drain, cuts.
+	publish(t, h, &hub.Update{Topics: []string{"small"}, Data: "live"})
+	select {
+	case <-largest.Done():
+	default:
+		t.Fatalf("the largest holder is still subscribed; %+v", h.Stats())
+	}
+	if !errors.Is(largest.Err(), hub.ErrSlowConsumer) || small.Err() != nil || late.Err() != nil {
+		t.Fatalf("ended: largest %v, small %v, late %v", largest.Err(), small.Err(), late.Err())
+	}
+	if st := h.Stats(); st.SlowCut != 1 || st.QueuedBytes > bound {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestSlowBoundSparesDrainingStreams: a burst that takes the bytes queued
+// past MaxSlowBytes cuts no subscriber that drains it, only one that has
+// not drained since.
+func TestSlowBoundSparesDrainingStreams(t *testing.T) {
+	h := newHub(t, hub.Config{MaxSlowBytes: 64 << 10})
+	var subs []*hub.Subscriber
+	for range 10 {
+		subs = append(subs, subscribe(t, h, hub.SubscribeOptions{Topics: []string{"t"}}))
+	}
+	publishHistory(t, h, "t", 100, 1000) // 100 kB for each
+	for _, s := range subs[1:] {
+		receive(t, s, 100)
+	}
+	publish(t, h, &hub.Update{Topics: []string{"t"}, Data: "next"})
+	if !errors.Is(subs[0].Err(), hub.ErrSlowConsumer) {
+		t.Errorf("the subscriber that did not drain ended with %v", subs[0].Err())
+	}
+	for i, s := range subs[1:] {
+		if s.Err() != nil {
+			t.Errorf("subscriber %d, which drained, ended: %v", i+1, s.Err())
+		}
+	}
+	if st := h.Stats(); st.SlowCut != 1 {
+		t.Errorf("stats %+v", st)
 	}
 }

@@ -45,6 +45,15 @@ type Subscriber struct {
 	// (Drain swaps the two); a longer one moves to an array of its own.
 	queues [2][2]*Update
 
+	// The wire bytes counted in the hub's sum for the subscriber (slow.go)
+	// are queued, given, the page's and released: given is the batch
+	// Drain handed out last, released those given back since, which
+	// leave the sum at the next enqueue (or check), so that Drain makes
+	// no atomic write.
+	given    int
+	released int
+	drained  uint64 // the slow bound's mark at the last Drain
+
 	hub       *Hub
 	selectors []topic.Selector
 	private   []topic.Selector // topics whose private updates it may see
@@ -67,6 +76,7 @@ func newSubscriber(h *Hub, sels, private []topic.Selector) *Subscriber {
 		private:   private,
 		limit:     int32(h.cfg.QueueSize),
 		maxBytes:  int32(h.cfg.QueueBytes),
+		drained:   h.slow.mark.Load(),
 		ready:     make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
@@ -117,7 +127,9 @@ func (s *Subscriber) Drain(buf []*Update) []*Update {
 
 // DrainBatch returns the next batch of updates to write, in order, and
 // whether it is a page of the replay read from history (whose age is no
-// delivery latency) rather than live updates. buf is as for Drain.
+// delivery latency) rather than live updates. buf is as for Drain: passing
+// it back also tells the subscriber that the previous batch is written,
+// and no longer held for it.
 //
 // A subscription that resumes replays history a page at a time: each batch
 // is one page (at most QueueSize updates and 128 KiB), and the next page is
@@ -133,15 +145,18 @@ func (s *Subscriber) DrainBatch(buf []*Update) (batch []*Update, replayed bool) 
 		// the caller may still hold both.
 		s.queue1Given, buf = true, s.queues[1][:0]
 	}
+	s.released += s.given
+	s.given, s.drained = 0, s.hub.slow.mark.Load()
 	var next, wake bool
 	switch c := s.cur; {
 	case c == nil:
-		batch, s.pending, s.queued = s.pending, buf[:0], 0
+		batch, s.pending = s.pending, buf[:0]
+		s.given, s.queued = s.queued, 0
 	case len(c.page) == 0: // a pager is reading it, and signals
 		batch = buf[:0]
 	default:
 		batch, replayed = c.page, true
-		c.page, c.pageBytes, c.spare = nil, 0, buf[:0]
+		s.given, c.page, c.pageBytes, c.spare = c.pageBytes, nil, 0, buf[:0]
 		if next = !c.caughtUp(); next {
 			c.reading = true
 		} else {
@@ -173,45 +188,48 @@ func (s *Subscriber) wants(u *Update) bool {
 	return topic.MatchAny(s.selectors, u.Topics)
 }
 
-// enqueue adds a live update. It reports false when the subscriber has to
-// be cut off because its queue is full, and whether the queue was empty:
-// then the caller must signal the subscriber (once it holds no lock). A
-// queue that was not empty has been signalled and not drained yet. While a
-// replay is read, live updates wait unsignalled behind it; if they
-// overflow the queue they are dropped and read from history too (lag).
-func (s *Subscriber) enqueue(u *Update) (ok, wake bool) {
+// enqueue adds a live update, returning the change in the bytes counted
+// for the subscriber. It reports false when the subscriber has to be cut
+// off because its queue is full, and whether the queue was empty: then the
+// caller must signal the subscriber (once it holds no lock). A queue that
+// was not empty has been signalled and not drained yet. While a replay is
+// read, live updates wait unsignalled behind it; if they overflow the
+// queue they are dropped and read from history too (lag).
+func (s *Subscriber) enqueue(u *Update) (added int, ok, wake bool) {
 	n := len(u.wire)
 	s.mu.Lock()
 	switch {
 	case s.closed:
-		ok = true
+		n, ok = 0, true
 	case s.cur != nil:
-		s.queueBehind(u, n)
-		ok = true
+		n, ok = s.queueBehind(u, n), true
 	case len(s.pending) >= int(s.limit) || s.queued+n > int(s.maxBytes) && len(s.pending) > 0:
+		n = 0
 	default:
 		s.pending = append(s.pending, u)
 		s.queued += n
+		n, s.released = n-s.released, 0
 		ok, wake = true, len(s.pending) == 1
 	}
 	s.mu.Unlock()
-	return ok, wake
+	return n, ok, wake
 }
 
 // queueBehind queues a live update of n bytes behind the replay, without
 // signalling: the pages come first. Past the bounds of the queue, the
 // live updates are dropped and the cursor reads them from history (lag).
-// Called with s.mu held.
-func (s *Subscriber) queueBehind(u *Update, n int) {
+// It returns the change in the bytes queued; called with s.mu held.
+func (s *Subscriber) queueBehind(u *Update, n int) int {
 	switch {
 	case s.cur.lagging:
-		return // the cursor reads it from history
+		return 0 // the cursor reads it from history
 	case len(s.pending) >= int(s.limit) || s.queued+n > int(s.maxBytes) && len(s.pending) > 0:
-		s.lag()
-		return
+		return s.lag()
 	}
 	s.pending = append(s.pending, u)
 	s.queued += n
+	n, s.released = n-s.released, 0
+	return n
 }
 
 func (s *Subscriber) signal() {
@@ -268,15 +286,19 @@ func (s *Subscriber) end(err error) bool {
 		return false
 	}
 	s.closed, s.err = true, err
+	held := s.counted()
 	if c := s.cur; c != nil {
 		c.cancel()
 		s.cur = nil
 	}
-	s.pending, s.queued = nil, 0
+	s.pending, s.queued, s.given, s.released = nil, 0, 0, 0
 	close(s.done)
 	f := s.onEnd
 	s.onEnd = nil
 	s.mu.Unlock()
+	if held != 0 {
+		s.hub.slow.held.Add(-int64(held))
+	}
 	if f != nil {
 		f()
 	}
