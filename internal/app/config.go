@@ -190,7 +190,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest publish request body in bytes")
 	fs.IntVar(&cfg.QueueSize, "queue-size", cfg.QueueSize, "updates a subscriber may have queued before it is cut off as too slow")
 	fs.IntVar(&cfg.QueueBytes, "queue-bytes", cfg.QueueBytes, "bytes of the updates a subscriber may have queued before it is cut off as too slow")
-	fs.Int64Var(&cfg.MaxSlowBytes, "max-slow-bytes", cfg.MaxSlowBytes, "bytes queued for all subscribers together, an update counted once for each subscriber holding it; past it the subscribers holding the most (those that did not drain meanwhile) are cut off as too slow; 0 for no bound")
+	fs.Int64Var(&cfg.MaxSlowBytes, "max-slow-bytes", cfg.MaxSlowBytes, "bytes queued for all subscribers together, an update counted once for each subscriber holding it; past it the subscribers holding the most, among those that did not drain for a second, are cut off as too slow; 0 for no bound")
 	fs.IntVar(&cfg.HistoryEvents, "history-events", cfg.HistoryEvents, "updates kept per topic for replay")
 	fs.IntVar(&cfg.HistoryBytes, "history-bytes", cfg.HistoryBytes, "bytes kept per topic for replay")
 	fs.IntVar(&cfg.HistoryTotal, "history-total-bytes", cfg.HistoryTotal, "bytes kept for replay in all topics; past it the least recently used topics are dropped")

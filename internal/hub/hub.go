@@ -34,9 +34,9 @@ type Config struct {
 	QueueBytes int
 	// MaxSlowBytes bounds the wire bytes queued for all subscribers
 	// together, counted once for every subscriber holding an update: past
-	// it the subscribers holding the most that have not drained lately
-	// are cut off as too slow (see slowBound). DefaultMaxSlowBytes when
-	// 0; negative for no bound.
+	// it the subscribers holding the most, among those that did not drain
+	// for a second, are cut off as too slow (see slowBound).
+	// DefaultMaxSlowBytes when 0; negative for no bound.
 	MaxSlowBytes int64
 	// Log, when set, is a log shared with the hubs of other nodes, replacing
 	// History: publishes go through it and reach subscribers through
@@ -91,7 +91,7 @@ func New(cfg Config) *Hub {
 	}
 	h := &Hub{cfg: cfg, epoch: cfg.Epoch,
 		pageCount: min(cfg.QueueSize, pageCount), pageBytes: min(cfg.QueueBytes, pageBytes)}
-	h.slow.max = cfg.MaxSlowBytes
+	h.slow.max, h.slow.grace = cfg.MaxSlowBytes, slowGrace
 	h.pagers.hub = h
 	switch {
 	case cfg.Log != nil:

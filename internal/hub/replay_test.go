@@ -357,7 +357,8 @@ func TestReplayTrimmedWhilePaging(t *testing.T) {
 
 // TestSlowBoundCutsTheLargest: past MaxSlowBytes, the subscriber holding
 // the most bytes (here a replay page of large updates nobody reads) is cut
-// off, the others stay; the sum of bytes queued falls back under the bound.
+// off once it had a grace period to drain, the others stay; the sum of
+// bytes queued falls back under the bound.
 func TestSlowBoundCutsTheLargest(t *testing.T) {
 	const bound = 64 << 10
 	h := newHub(t, hub.Config{MaxSlowBytes: bound})
@@ -370,8 +371,13 @@ func TestSlowBoundCutsTheLargest(t *testing.T) {
 		t.Fatalf("%d bytes queued for two pages of 32 KiB and 20 kB", st.QueuedBytes)
 	}
 	late := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"big"}, LastEventID: fmt.Sprint("urn:ssehub:", h.Epoch(), ":180")})
-	// Past the bound: the first check only notes it; the next one, once
-	// they had the time to drain, cuts.
+	// Past the bound: the first check only notes it, and gives them a
+	// second to drain.
+	publish(t, h, &hub.Update{Topics: []string{"small"}, Data: "live"})
+	if largest.Err() != nil {
+		t.Fatalf("cut before its grace period: %v", largest.Err())
+	}
+	hub.SetSlowGrace(h, 0) // rather than waiting for it
 	publish(t, h, &hub.Update{Topics: []string{"small"}, Data: "live"})
 	select {
 	case <-largest.Done():
@@ -391,6 +397,7 @@ func TestSlowBoundCutsTheLargest(t *testing.T) {
 // not drained since.
 func TestSlowBoundSparesDrainingStreams(t *testing.T) {
 	h := newHub(t, hub.Config{MaxSlowBytes: 64 << 10})
+	hub.SetSlowGrace(h, 0) // the next check may cut
 	var subs []*hub.Subscriber
 	for range 10 {
 		subs = append(subs, subscribe(t, h, hub.SubscribeOptions{Topics: []string{"t"}}))

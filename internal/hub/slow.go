@@ -4,11 +4,17 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultMaxSlowBytes is the bytes the subscribers of a hub may have
 // queued together before the slowest are cut off.
 const DefaultMaxSlowBytes = 256 << 20
+
+// slowGrace is how long a subscriber has to drain once the hub is past
+// MaxSlowBytes before it may be cut off: a stream whose client reads
+// drains within milliseconds, even on a busy machine.
+const slowGrace = time.Second
 
 // slowBound bounds the bytes queued for all the subscribers of a hub:
 // their live queues, the replay pages read for them and the batch each one
@@ -22,18 +28,22 @@ const DefaultMaxSlowBytes = 256 << 20
 //
 // Past the bound, the subscribers holding the most are cut off with
 // ErrSlowConsumer (they resume with Last-Event-ID) until the sum is back
-// under it; but only those that have not drained since the hub first found
-// itself over the bound, so that a burst fanned out to many subscribers,
-// which their writers are draining, cuts none: the first check past the
-// bound raises the mark, and the next one cuts the subscribers whose last
-// drain came before it.
+// under it; but only those that have not drained for the grace period
+// (slowGrace) since the hub found itself over the bound, so that a burst
+// fanned out to many subscribers, which their writers are draining, cuts
+// none: the first check past the bound raises the mark, and the first
+// one a grace period later cuts the subscribers whose last drain came
+// before it. The sum may exceed the bound by what is queued meanwhile.
 type slowBound struct {
 	held atomic.Int64 // bytes counted, summed over the subscribers
 	_    [56]byte     // a cache line of its own: fan-outs write it, drains read mark
 	max  int64        // 0 for none
 	over atomic.Bool  // a check found held over max; none since found it under
 	mark atomic.Uint64
-	mu   sync.Mutex // one check at a time
+
+	mu     sync.Mutex // one check at a time, and the fields below
+	grace  time.Duration
+	marked time.Time // when mark was raised
 }
 
 // checkSlow cuts off the slowest subscribers while the bytes queued for
@@ -51,15 +61,18 @@ func (h *Hub) checkSlow() {
 		return // another check is under way
 	}
 	defer b.mu.Unlock()
-	mark := b.mark.Load()
-	slowest := h.slowest(mark) // takes the batches given back out of the sum
+	now := time.Now()
+	if b.over.Load() && now.Sub(b.marked) < b.grace {
+		return // the subscribers still have time to drain
+	}
+	slowest := h.slowest(b.mark.Load()) // takes the batches given back out of the sum
 	switch {
 	case b.held.Load() <= b.max:
 		b.over.Store(false)
 		return
 	case !b.over.Load():
 		b.over.Store(true)
-		b.mark.Add(1) // subscribers get until the next check to drain
+		b.raise(now)
 		return
 	}
 	for _, s := range slowest {
@@ -68,7 +81,14 @@ func (h *Hub) checkSlow() {
 		}
 		h.cut(s, ErrSlowConsumer)
 	}
+	b.raise(now) // still over: those that drained get another grace period
+}
+
+// raise raises the mark: subscribers that do not drain within the grace
+// period may be cut off. Called with b.mu held.
+func (b *slowBound) raise(now time.Time) {
 	b.mark.Add(1)
+	b.marked = now
 }
 
 // slowest returns the subscribers holding bytes that have not drained
