@@ -30,10 +30,9 @@ type cursor struct {
 	// read, and were dropped. Once pos reaches upto, upto moves to the
 	// head of the subscriber's shard and live updates are queued again.
 	lagging bool
-	// reading: a page is being read; it is queued, or the replay ends,
-	// when the read is done.
-	reading   bool
-	page      []*Update // read, not yet drained
+	// page is read, not yet drained; while it is empty the next one is
+	// being read, by a pager (the first by the subscribing goroutine).
+	page      []*Update
 	pageBytes int       // wire bytes of page
 	spare     []*Update // an array the owner gave back, for the next page
 	// size is the mean wire size of the updates of the last page, 0 before
@@ -181,7 +180,7 @@ func (h *Hub) queuePage(s *Subscriber, page []*Update, size int, pos uint64) (mo
 		}
 		return false
 	}
-	c.page, c.pageBytes, c.reading = page, size, false
+	c.page, c.pageBytes = page, size
 	c.size = max(1, size/len(page))
 	c.anchor = page[len(page)-1].ID
 	s.replayed.Add(int64(len(page)))
@@ -256,7 +255,7 @@ func (p *pagers) run() {
 	for {
 		p.mu.Lock()
 		if len(p.queue) == 0 {
-			p.running--
+			p.running, p.queue = p.running-1, nil // not the array of all pushed since
 			p.mu.Unlock()
 			return
 		}

@@ -117,7 +117,7 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 		}
 	}
 	if from.after < head && h.src != nil {
-		s.cur = &cursor{pos: from.after, upto: head, reading: true}
+		s.cur = &cursor{pos: from.after, upto: head}
 		s.cur.ctx, s.cur.cancel = context.WithCancel(context.Background())
 		if from.header != Earliest {
 			s.cur.anchor = from.header

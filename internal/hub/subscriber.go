@@ -157,9 +157,7 @@ func (s *Subscriber) DrainBatch(buf []*Update) (batch []*Update, replayed bool) 
 	default:
 		batch, replayed = c.page, true
 		s.given, c.page, c.pageBytes, c.spare = c.pageBytes, nil, 0, buf[:0]
-		if next = !c.caughtUp(); next {
-			c.reading = true
-		} else {
+		if next = !c.caughtUp(); !next {
 			s.goLive()
 			wake = len(s.pending) > 0
 		}
