@@ -80,7 +80,10 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		log.Warn("with -subscriptions each subscription leaves two updates in the history, under a topic of its own, and -history-events never removes them",
 			"fix", "set -history-max-age (SSEHUB_HISTORY_MAX_AGE), e.g. 24h, to delete them (and every other update) past that age")
 	}
-	hcfg := hub.Config{History: b.history, QueueSize: cfg.QueueSize}
+	hcfg := hub.Config{History: b.history, QueueSize: cfg.QueueSize, QueueBytes: cfg.QueueBytes, MaxSlowBytes: cfg.MaxSlowBytes}
+	if cfg.MaxSlowBytes == 0 {
+		hcfg.MaxSlowBytes = -1 // no bound
+	}
 	if b.cluster != nil {
 		hcfg.Log = b.cluster
 	}

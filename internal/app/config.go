@@ -30,6 +30,8 @@ type Config struct {
 	Retry             int           // reconnection time (ms) sent to subscribers
 	MaxBodyBytes      int64         // publish body limit
 	QueueSize         int           // updates a subscriber may have queued before it is cut off
+	QueueBytes        int           // their wire bytes
+	MaxSlowBytes      int64         // bytes queued for all subscribers before the slowest are cut off; 0 for no bound
 	HistoryEvents     int           // updates kept per topic
 	HistoryBytes      int           // bytes kept per topic
 	HistoryTotal      int           // bytes kept in all topics
@@ -77,6 +79,8 @@ func DefaultConfig() Config {
 		Retry:             stream.DefaultRetry,
 		MaxBodyBytes:      httpapi.DefaultMaxBodyBytes,
 		QueueSize:         hub.DefaultQueueSize,
+		QueueBytes:        hub.DefaultQueueBytes,
+		MaxSlowBytes:      hub.DefaultMaxSlowBytes,
 		HistoryEvents:     history.DefaultMaxEvents,
 		HistoryBytes:      history.DefaultMaxBytes,
 		HistoryTotal:      history.DefaultMaxTotalBytes,
@@ -186,6 +190,8 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.Retry, "retry", cfg.Retry, "reconnection time in milliseconds sent to subscribers")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest publish request body in bytes")
 	fs.IntVar(&cfg.QueueSize, "queue-size", cfg.QueueSize, "updates a subscriber may have queued before it is cut off as too slow")
+	fs.IntVar(&cfg.QueueBytes, "queue-bytes", cfg.QueueBytes, "bytes of the updates a subscriber may have queued before it is cut off as too slow")
+	fs.Int64Var(&cfg.MaxSlowBytes, "max-slow-bytes", cfg.MaxSlowBytes, "bytes queued for all subscribers together, an update counted once for each subscriber holding it; past it the subscribers holding the most, among those that did not drain for a second, are cut off as too slow; 0 for no bound")
 	fs.IntVar(&cfg.HistoryEvents, "history-events", cfg.HistoryEvents, "updates kept per topic for replay")
 	fs.IntVar(&cfg.HistoryBytes, "history-bytes", cfg.HistoryBytes, "bytes kept per topic for replay")
 	fs.IntVar(&cfg.HistoryTotal, "history-total-bytes", cfg.HistoryTotal, "bytes kept for replay in all topics; past it the least recently used topics are dropped")
@@ -258,7 +264,7 @@ func (c Config) Validate() error {
 	var errs []error
 	positive := map[string]int64{
 		"heartbeat": int64(c.Heartbeat), "retry": int64(c.Retry), "max-body-bytes": c.MaxBodyBytes,
-		"queue-size": int64(c.QueueSize), "history-events": int64(c.HistoryEvents),
+		"queue-size": int64(c.QueueSize), "queue-bytes": int64(c.QueueBytes), "history-events": int64(c.HistoryEvents),
 		"history-bytes": int64(c.HistoryBytes), "history-total-bytes": int64(c.HistoryTotal), "write-timeout": int64(c.WriteTimeout),
 		"shutdown-timeout": int64(c.ShutdownTimeout), "read-header-timeout": int64(c.ReadHeaderTimeout),
 		"read-timeout": int64(c.ReadTimeout), "llm-max-running": int64(c.LLMMaxRunning),
@@ -274,6 +280,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Redis.validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.MaxSlowBytes < 0 {
+		errs = append(errs, errors.New("-max-slow-bytes must not be negative (0 for no bound)"))
 	}
 	if c.SimTokensPerSec <= 0 {
 		errs = append(errs, errors.New("-sim-tokens-per-second must be positive"))

@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -18,20 +19,47 @@ const readChunk = 512
 
 // Read calls fn for the retained updates of q's range in position order,
 // staged ones included. With q.Topics it seeks in those topics' indexes;
-// otherwise it scans the updates from q.After on.
+// otherwise it scans the updates from q.After on. It stops after q.Limit
+// updates, decoding no more than it needs.
 func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) error) error {
 	// Taken first: an update unstaged since was committed before, so the
 	// transactions below see it; one in both is given once.
 	staged := s.stagedIn(q)
+	left := q.Limit
+	if left <= 0 {
+		left = -1 // no limit
+	}
 	emit := func(u *hub.Update) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if left == 0 {
+			return errLimit
+		}
+		left--
 		return fn(u)
 	}
+	err := s.read(q, staged, &left, emit)
+	if errors.Is(err, errLimit) {
+		return nil
+	}
+	return err
+}
+
+// errLimit stops a read once it has given q.Limit updates.
+var errLimit = errors.New("read limit reached")
+
+// read calls emit for the updates of q's range, merging the staged ones
+// with those committed, a chunk of positions at a time: no more than the
+// *left updates emit still takes (all when negative).
+func (s *Store) read(q hub.Query, staged []*hub.Update, left *int, emit func(*hub.Update) error) error {
 	after := q.After
 	for {
-		chunk, next, err := s.readChunk(q, after)
+		n := readChunk
+		if *left > 0 {
+			n = min(n, *left) // some may not match: the next chunk reads on
+		}
+		chunk, next, err := s.readChunk(q, after, n)
 		if err != nil {
 			return err
 		}
@@ -61,13 +89,13 @@ func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) erro
 	return nil
 }
 
-// readChunk returns up to readChunk matching updates after `after`, and the
-// position the next chunk starts after.
-func (s *Store) readChunk(q hub.Query, after uint64) ([]*hub.Update, uint64, error) {
+// readChunk returns the matching updates among the next n positions after
+// `after`, and the position the next chunk starts after.
+func (s *Store) readChunk(q hub.Query, after uint64, n int) ([]*hub.Update, uint64, error) {
 	var out []*hub.Update
 	next := after
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		seqs, err := s.positions(tx, q, after)
+		seqs, err := s.positions(tx, q, after, n)
 		if err != nil {
 			return err
 		}
@@ -91,13 +119,13 @@ func (s *Store) readChunk(q hub.Query, after uint64) ([]*hub.Update, uint64, err
 	return out, next, err
 }
 
-// positions lists, in order, up to readChunk positions in (after, q.Upto].
-func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64) ([]uint64, error) {
+// positions lists, in order, up to n positions in (after, q.Upto].
+func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64, n int) ([]uint64, error) {
 	if q.Topics == nil {
 		upto := seqKey(q.Upto)
 		var seqs []uint64
 		c := tx.Bucket(bucketUpdates).Cursor()
-		for k, _ := c.Seek(seqKey(after + 1)); k != nil && bytes.Compare(k, upto) <= 0 && len(seqs) < readChunk; k, _ = c.Next() {
+		for k, _ := c.Seek(seqKey(after + 1)); k != nil && bytes.Compare(k, upto) <= 0 && len(seqs) < n; k, _ = c.Next() {
 			if seq, ok := keySeq(k); ok {
 				seqs = append(seqs, seq)
 			}
@@ -108,15 +136,15 @@ func (s *Store) positions(tx *bbolt.Tx, q hub.Query, after uint64) ([]uint64, er
 	for _, t := range q.Topics {
 		if x, ok := openIndex(tx, t); ok {
 			var err error
-			if seqs, err = x.scan(after, q.Upto, readChunk, seqs); err != nil {
+			if seqs, err = x.scan(after, q.Upto, n, seqs); err != nil {
 				return nil, fmt.Errorf("topic %q: %w", t, err)
 			}
 		}
 	}
 	slices.Sort(seqs)
 	seqs = slices.Compact(seqs)
-	if len(seqs) > readChunk {
-		seqs = seqs[:readChunk]
+	if len(seqs) > n {
+		seqs = seqs[:n]
 	}
 	return seqs, nil
 }

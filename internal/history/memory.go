@@ -128,10 +128,16 @@ func (m *Memory) collect(q hub.Query) []*hub.Update {
 		if r == nil {
 			return
 		}
-		r.each(q.After, func(u *hub.Update) {
-			if u.Seq <= q.Upto && (q.Match == nil || q.Match(u)) {
-				found = append(found, u)
+		n := 0 // a ring's first q.Limit matches hold its share of the first q.Limit in all
+		r.each(q.After, func(u *hub.Update) bool {
+			if u.Seq > q.Upto {
+				return false
 			}
+			if q.Match == nil || q.Match(u) {
+				found = append(found, u)
+				n++
+			}
+			return q.Limit <= 0 || n < q.Limit
 		})
 	}
 	if q.Topics != nil {

@@ -53,10 +53,12 @@ func (r *ring) pop() *hub.Update {
 }
 
 // each calls fn for the updates with Seq > after, oldest first, finding the
-// start by binary search.
-func (r *ring) each(after uint64, fn func(*hub.Update)) {
+// start by binary search, until fn returns false.
+func (r *ring) each(after uint64, fn func(*hub.Update) bool) {
 	start := sort.Search(r.n, func(i int) bool { return r.at(i).Seq > after })
 	for i := start; i < r.n; i++ {
-		fn(r.at(i))
+		if !fn(r.at(i)) {
+			return
+		}
 	}
 }

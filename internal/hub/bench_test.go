@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ssehub/ssehub/internal/bolt"
+	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/hub"
 )
 
@@ -103,4 +105,43 @@ func BenchmarkFanoutTopics(b *testing.B) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)*perTopic/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// BenchmarkReplay10k replays a history of 10,000 updates of 500 bytes to a
+// subscriber that drains it as a stream would; an op is one whole replay.
+func BenchmarkReplay10k(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		open func(b *testing.B) hub.History
+	}{
+		{"memory", func(*testing.B) hub.History {
+			return history.NewMemory(history.MemoryConfig{MaxBytes: 64 << 20})
+		}},
+		{"bolt", func(b *testing.B) hub.History {
+			s, err := bolt.Open(bolt.Config{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			const n = 10000
+			h := newHub(b, hub.Config{History: c.open(b)})
+			publishHistory(b, h, "t", n, 500)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				s := subscribe(b, h, hub.SubscribeOptions{Topics: []string{"t"}, LastEventID: hub.Earliest})
+				var buf []*hub.Update
+				for got := 0; got < n; {
+					<-s.Ready()
+					buf = s.Drain(buf)
+					got += len(buf)
+				}
+				s.Close()
+			}
+		})
+	}
 }

@@ -1,6 +1,9 @@
 package hub
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors returned by the hub.
 var (
@@ -9,6 +12,11 @@ var (
 	// ErrSlowConsumer ends a subscription whose queue overflowed; the client
 	// can reconnect and resume with Last-Event-ID.
 	ErrSlowConsumer = errors.New("subscriber too slow: queue overflowed")
+	// ErrReplayTrimmed ends a subscription whose replay the history's
+	// retention overtook: updates it had yet to read were dropped. It is
+	// an ErrSlowConsumer: the client resumes, and learns from the
+	// Last-Event-ID header ("earliest") that events were missed.
+	ErrReplayTrimmed = fmt.Errorf("%w: history dropped updates its replay had yet to read", ErrSlowConsumer)
 	// ErrRebased ends every subscription when the hub moves to another
 	// history (Rebase), wrapping the reason: clients reconnect and resume
 	// from the history as it now is.

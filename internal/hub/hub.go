@@ -6,22 +6,38 @@ package hub
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// DefaultQueueSize is the number of updates a subscriber may have waiting
-// before it is cut off as too slow.
-const DefaultQueueSize = 4096
+// Defaults of a subscriber's queue: the updates, and their wire bytes, it
+// may have waiting before it is cut off as too slow.
+const (
+	DefaultQueueSize  = 4096
+	DefaultQueueBytes = 16 << 20
+)
 
 // Config configures a Hub. The zero value is usable: no history, default
-// queue size and a random epoch.
+// queue bounds and a random epoch.
 type Config struct {
 	// History keeps past updates for replay; nil keeps none.
 	History History
-	// QueueSize bounds each subscriber's queue of undelivered updates.
+	// QueueSize bounds each subscriber's queue of undelivered updates;
+	// DefaultQueueSize when 0. A replay is read from history in pages of
+	// at most that many updates.
 	QueueSize int
+	// QueueBytes bounds the wire bytes of each subscriber's queue, as
+	// QueueSize bounds their number (a queue always takes one update);
+	// DefaultQueueBytes when 0. A replay's pages hold at most 128 KiB.
+	QueueBytes int
+	// MaxSlowBytes bounds the wire bytes queued for all subscribers
+	// together, counted once for every subscriber holding an update: past
+	// it the subscribers holding the most, among those that did not drain
+	// for a second, are cut off as too slow (see slowBound).
+	// DefaultMaxSlowBytes when 0; negative for no bound.
+	MaxSlowBytes int64
 	// Log, when set, is a log shared with the hubs of other nodes, replacing
 	// History: publishes go through it and reach subscribers through
 	// Deliver, and replays read from it.
@@ -51,6 +67,11 @@ type Hub struct {
 	published atomic.Uint64
 	internal  atomic.Uint64
 	slowCut   atomic.Uint64
+
+	slow      slowBound
+	pagers    pagers
+	pageCount int // bounds of a replay's page
+	pageBytes int
 }
 
 // New returns a hub configured by cfg.
@@ -58,7 +79,20 @@ func New(cfg Config) *Hub {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultQueueSize
 	}
-	h := &Hub{cfg: cfg, epoch: cfg.Epoch}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = DefaultQueueBytes
+	}
+	cfg.QueueSize, cfg.QueueBytes = min(cfg.QueueSize, math.MaxInt32), min(cfg.QueueBytes, math.MaxInt32)
+	switch {
+	case cfg.MaxSlowBytes == 0:
+		cfg.MaxSlowBytes = DefaultMaxSlowBytes
+	case cfg.MaxSlowBytes < 0:
+		cfg.MaxSlowBytes = 0 // none
+	}
+	h := &Hub{cfg: cfg, epoch: cfg.Epoch,
+		pageCount: min(cfg.QueueSize, pageCount), pageBytes: min(cfg.QueueBytes, pageBytes)}
+	h.slow.max, h.slow.grace = cfg.MaxSlowBytes, slowGrace
+	h.pagers.hub = h
 	switch {
 	case cfg.Log != nil:
 		h.src = cfg.Log
@@ -120,12 +154,14 @@ func (h *Hub) detachAll(ending bool) []*Subscriber {
 	return subs
 }
 
-// Close ends every subscription and refuses further publishes.
+// Close ends every subscription and refuses further publishes, and waits
+// for the replays' page reads under way.
 func (h *Hub) Close() {
 	h.EndSubscriptions()
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	h.pagers.close()
 }
 
 // Closing reports whether the hub has begun shutting down: it refuses new
@@ -141,8 +177,11 @@ type Stats struct {
 	Subscribers int    // active subscriptions
 	Published   uint64 // updates published since start, internal ones aside
 	Internal    uint64 // internal updates (the stats feed) published since start
-	SlowCut     uint64 // subscribers cut off for overflowing their queue
+	SlowCut     uint64 // subscribers cut off as too slow (ErrSlowConsumer)
 	LastID      string // id of the newest update, internal ones aside
+	// QueuedBytes is the wire bytes queued for subscribers, counted once
+	// for every subscriber holding an update (Config.MaxSlowBytes).
+	QueuedBytes int64
 }
 
 // LastID returns the id of the newest update dispatched, internal ones
@@ -163,5 +202,5 @@ func (h *Hub) Stats() Stats {
 		sh.mu.Unlock()
 	}
 	return Stats{Subscribers: n, Published: h.published.Load(), Internal: h.internal.Load(),
-		SlowCut: h.slowCut.Load(), LastID: last}
+		SlowCut: h.slowCut.Load(), LastID: last, QueuedBytes: h.slow.held.Load()}
 }

@@ -214,6 +214,25 @@ func TestSlowSubscriberIsCutOffOthersContinue(t *testing.T) {
 	}
 }
 
+// TestQueueBytesBound: a queue holding QueueBytes of updates cuts its
+// subscriber off at the next update, as a full QueueSize does; an update
+// larger than the bound alone still goes through.
+func TestQueueBytesBound(t *testing.T) {
+	h := newHub(t, hub.Config{QueueBytes: 1000})
+	big := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"big"}})
+	publish(t, h, &hub.Update{Topics: []string{"big"}, Data: strings.Repeat("x", 2000)})
+	if got := receive(t, big, 1); len(got[0].Data) != 2000 || big.Err() != nil {
+		t.Fatalf("an update over the bound, alone: %d bytes, err %v", len(got[0].Data), big.Err())
+	}
+	slow := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"a"}})
+	for i := range 3 {
+		publish(t, h, &hub.Update{Topics: []string{"a"}, Data: fmt.Sprint(i, strings.Repeat("x", 400))})
+	}
+	if !errors.Is(slow.Err(), hub.ErrSlowConsumer) {
+		t.Fatalf("a queue of 3 updates of 400 bytes, bound 1000: ended with %v", slow.Err())
+	}
+}
+
 // TestResumeSeamUnderConcurrentPublishes subscribes while publishers run and
 // checks that replay followed by live updates is exactly the published
 // sequence after the resume point.

@@ -1,5 +1,7 @@
 package hub
 
+import "errors"
+
 // subList is a set of subscribers kept as a slice for fast iteration, with
 // positions for O(1) removal.
 type subList struct {
@@ -69,6 +71,14 @@ func (h *Hub) remove(s *Subscriber) {
 	sh.mu.Lock()
 	sh.unindex(s)
 	sh.mu.Unlock()
+}
+
+// cut ends s for err, removing it from the hub; a slow consumer is counted.
+func (h *Hub) cut(s *Subscriber, err error) {
+	h.remove(s)
+	if s.end(err) && errors.Is(err, ErrSlowConsumer) {
+		h.slowCut.Add(1)
+	}
 }
 
 // listeners is the number of subscriptions naming t exactly; called with

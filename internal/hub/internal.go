@@ -34,9 +34,13 @@ func (h *Hub) publishInternal(u *Update) error {
 			}
 		}
 		sh.cutOff(h)
+		added := sh.takeAdded(h)
 		woken := sh.takeWoken()
 		sh.mu.Unlock()
 		signalAll(woken)
+		if added > 0 {
+			h.checkSlow()
+		}
 	}
 	h.internal.Add(1)
 	return nil

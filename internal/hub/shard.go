@@ -30,6 +30,7 @@ type shard struct {
 	cut      []*Subscriber
 	woken    []*Subscriber
 	spare    []*Update // the queue's other array, swapped in by drain
+	added    int64     // bytes queued by the fan-out, not yet added to the hub's sum
 
 	qmu   sync.Mutex
 	queue []*Update // handed over, not yet fanned out, in position order
@@ -121,9 +122,25 @@ func (sh *shard) drain(h *Hub) {
 		clear(batch)
 		sh.spare = batch[:0]
 	}
+	added := sh.takeAdded(h)
 	woken := sh.takeWoken()
 	sh.mu.Unlock()
 	signalAll(woken)
+	if added > 0 {
+		h.checkSlow()
+	}
+}
+
+// takeAdded adds the bytes the fan-out queued to the hub's sum, once per
+// drain rather than once per subscriber, and returns them; called with
+// sh.mu held.
+func (sh *shard) takeAdded(h *Hub) int64 {
+	added := sh.added
+	if added != 0 {
+		h.slow.held.Add(added)
+		sh.added = 0
+	}
+	return added
 }
 
 // fanout queues u for the shard's subscribers; called with sh.mu held.
@@ -160,7 +177,9 @@ func (sh *shard) deliver(s *Subscriber, u *Update) {
 // or to be signalled once the lock is released when its queue was empty;
 // called with sh.mu held.
 func (sh *shard) enqueue(s *Subscriber, u *Update) {
-	switch ok, wake := s.enqueue(u); {
+	added, ok, wake := s.enqueue(u)
+	sh.added += int64(added)
+	switch {
 	case !ok:
 		sh.cut = append(sh.cut, s)
 	case wake:

@@ -23,7 +23,8 @@ type History interface {
 // Reader reads stored updates back: the replay side of a History or a Log.
 type Reader interface {
 	// Read calls fn, in Seq order, for each retained update in q's range
-	// that q.Match accepts, stopping at the first error fn returns.
+	// that q.Match accepts, stopping at the first error fn returns, and
+	// returning it. It may stop once it has called fn q.Limit times.
 	Read(ctx context.Context, q Query, fn func(*Update) error) error
 	// Lookup returns the Seq of the retained update with the given id.
 	Lookup(ctx context.Context, id string) (seq uint64, ok bool, err error)
@@ -59,6 +60,7 @@ type Query struct {
 	Upto   uint64             // and Seq <= Upto
 	Topics []string           // look only in these topics; nil means all
 	Match  func(*Update) bool // keep only the updates it accepts; nil keeps all
+	Limit  int                // the caller wants no more updates than that; 0 for all
 }
 
 // SubscribeOptions says what a subscriber listens to and where it resumes.
@@ -76,7 +78,9 @@ type SubscribeOptions struct {
 // replayed from history and followed by live updates with no gap and no
 // duplicate: the subscriber is registered and the head of its shard noted
 // under the shard's lock, so history supplies exactly (resume point, head]
-// and the live queue exactly what follows.
+// and the live queue exactly what follows. The replay is read a page at a
+// time as the subscriber drains (DrainBatch): the first page here, the
+// others by the hub's pagers.
 func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber, error) {
 	sels, err := topic.CompileAll(opts.Topics)
 	if err != nil || len(sels) == 0 {
@@ -93,7 +97,7 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 	if err != nil {
 		return nil, err
 	}
-	s := newSubscriber(h, sels, private, h.cfg.QueueSize)
+	s := newSubscriber(h, sels, private)
 	sh := h.home(s)
 	sh.mu.Lock()
 	if sh.ending {
@@ -112,10 +116,17 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 			from.header = Earliest
 		}
 	}
+	if from.after < head && h.src != nil {
+		s.cur = &cursor{pos: from.after, upto: head}
+		s.cur.ctx, s.cur.cancel = context.WithCancel(context.Background())
+		if from.header != Earliest {
+			s.cur.anchor = from.header
+		}
+	}
 	sh.mu.Unlock()
 	s.resumedAfter = from.header
-	if from.after < head {
-		if err := h.replay(ctx, s, from.after, head); err != nil {
+	if s.cur != nil {
+		if err := h.page(ctx, s, true); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -162,29 +173,4 @@ func (h *Hub) resumePoint(ctx context.Context, id string) (position, error) {
 		return position{after: 0, header: Earliest}, nil
 	}
 	return position{after: head, header: Earliest}, nil
-}
-
-// replay queues the retained updates in (after, upto] ahead of live ones.
-func (h *Hub) replay(ctx context.Context, s *Subscriber, after, upto uint64) error {
-	if h.src == nil {
-		return nil
-	}
-	q := Query{After: after, Upto: upto, Match: s.wants}
-	if !s.wildcard {
-		q.Topics = s.exact
-	}
-	var replay []*Update
-	err := h.src.Read(ctx, q, func(u *Update) error {
-		replay = append(replay, u)
-		return nil
-	})
-	if err != nil {
-		return &Error{Code: CodeUnavailable, Err: fmt.Errorf("read history: %w", err)}
-	}
-	if err := h.checkTrimmed(ctx, s, q); err != nil {
-		return err
-	}
-	s.replayed = len(replay)
-	s.prepend(replay)
-	return nil
 }

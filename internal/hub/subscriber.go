@@ -9,9 +9,12 @@ import (
 
 // Subscriber receives the updates of the topics it selected. Its owner (an
 // HTTP stream) waits on Ready, or is called back by OnReady, takes queued
-// updates with Drain, writes them, and stops when Done is closed or its
-// client leaves, calling Close. The hub never blocks on a subscriber: when the queue exceeds its
-// bound the subscriber is cut off with ErrSlowConsumer.
+// updates with DrainBatch (or Drain), writes them, and stops when Done is
+// closed or its client leaves, calling Close. The hub never blocks on a
+// subscriber: when its queue exceeds its bounds (QueueSize, QueueBytes) it
+// is cut off with ErrSlowConsumer. A replay is read from history a page at
+// a time as the owner drains it, so a subscriber that does not read holds
+// a page, not its whole replay.
 type Subscriber struct {
 	// What a fan-out and a drain touch for every update comes first, in
 	// two cache lines: with thousands of subscribers each one's state is
@@ -23,11 +26,13 @@ type Subscriber struct {
 	lastSeq uint64
 	// minSeq skips live updates at or before a resume point that was
 	// stored but not yet fanned out when the subscription began.
-	minSeq  uint64
-	mu      sync.Mutex
-	pending []*Update
-	limit   int
-	slack   int // replayed updates allowed beyond limit until drained
+	minSeq   uint64
+	mu       sync.Mutex
+	pending  []*Update
+	limit    int32   // QueueSize: bound of len(pending)
+	maxBytes int32   // QueueBytes: bound of queued
+	queued   int     // wire bytes of pending
+	cur      *cursor // the replay still to read from history; nil once live
 	// waker, once wakerSet says it is set (OnReady), is told of queued
 	// updates instead of ready: set once, it needs no lock to read.
 	waker    Waker
@@ -40,6 +45,15 @@ type Subscriber struct {
 	// (Drain swaps the two); a longer one moves to an array of its own.
 	queues [2][2]*Update
 
+	// The wire bytes counted in the hub's sum for the subscriber (slow.go)
+	// are queued, given, the page's and released: given is the batch
+	// Drain handed out last, released those given back since, which
+	// leave the sum at the next enqueue (or check), so that Drain makes
+	// no atomic write.
+	given    int
+	released int
+	drained  uint64 // the slow bound's mark at the last Drain
+
 	hub       *Hub
 	selectors []topic.Selector
 	private   []topic.Selector // topics whose private updates it may see
@@ -47,7 +61,7 @@ type Subscriber struct {
 	wildcard  bool             // has a non-exact selector
 
 	resumedAfter string
-	replayed     int
+	replayed     atomic.Int64
 
 	err   error
 	onEnd func()
@@ -55,12 +69,14 @@ type Subscriber struct {
 	done  chan struct{}
 }
 
-func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscriber {
+func newSubscriber(h *Hub, sels, private []topic.Selector) *Subscriber {
 	s := &Subscriber{
 		hub:       h,
 		selectors: sels,
 		private:   private,
-		limit:     limit,
+		limit:     int32(h.cfg.QueueSize),
+		maxBytes:  int32(h.cfg.QueueBytes),
+		drained:   h.slow.mark.Load(),
 		ready:     make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
@@ -94,14 +110,33 @@ func (s *Subscriber) Err() error {
 // value of the Last-Event-ID response header.
 func (s *Subscriber) ResumedAfter() string { return s.resumedAfter }
 
-// Replayed is the number of updates replayed from history.
-func (s *Subscriber) Replayed() int { return s.replayed }
+// Replayed is the number of updates read from history for the
+// subscriber so far. A replay is read a page at a time as the stream
+// drains (DrainBatch), so once Subscribe returns it counts the first page
+// only: count replayed updates from the batches DrainBatch reports.
+func (s *Subscriber) Replayed() int { return int(s.replayed.Load()) }
 
 // Drain returns the queued updates in order and empties the queue. buf is
 // reused as the next queue, so pass back the slice returned by the previous
 // call once its updates are written (or nil); this keeps draining free of
-// allocations.
+// allocations. It is DrainBatch without telling replayed batches apart.
 func (s *Subscriber) Drain(buf []*Update) []*Update {
+	batch, _ := s.DrainBatch(buf)
+	return batch
+}
+
+// DrainBatch returns the next batch of updates to write, in order, and
+// whether it is a page of the replay read from history (whose age is no
+// delivery latency) rather than live updates. buf is as for Drain: passing
+// it back also tells the subscriber that the previous batch is written,
+// and no longer held for it.
+//
+// A subscription that resumes replays history a page at a time: each batch
+// is one page (at most QueueSize updates and 128 KiB), and the next page is
+// read by the hub's pagers, off the caller's goroutine, once the caller has
+// taken this one; the subscriber is signalled when it is queued. Live
+// updates follow the last page. A batch may be empty while a page is read.
+func (s *Subscriber) DrainBatch(buf []*Update) (batch []*Update, replayed bool) {
 	clear(buf)
 	s.mu.Lock()
 	if buf == nil && !s.queue1Given {
@@ -110,11 +145,31 @@ func (s *Subscriber) Drain(buf []*Update) []*Update {
 		// the caller may still hold both.
 		s.queue1Given, buf = true, s.queues[1][:0]
 	}
-	batch := s.pending
-	s.pending = buf[:0]
-	s.slack = 0
+	s.released += s.given
+	s.given, s.drained = 0, s.hub.slow.mark.Load()
+	var next, wake bool
+	switch c := s.cur; {
+	case c == nil:
+		batch, s.pending = s.pending, buf[:0]
+		s.given, s.queued = s.queued, 0
+	case len(c.page) == 0: // a pager is reading it, and signals
+		batch = buf[:0]
+	default:
+		batch, replayed = c.page, true
+		s.given, c.page, c.pageBytes, c.spare = c.pageBytes, nil, 0, buf[:0]
+		if next = !c.caughtUp(); !next {
+			s.goLive()
+			wake = len(s.pending) > 0
+		}
+	}
 	s.mu.Unlock()
-	return batch
+	if next {
+		s.hub.pagers.push(s)
+	}
+	if wake {
+		s.signal()
+	}
+	return batch, replayed
 }
 
 // Close ends the subscription and removes it from the hub.
@@ -131,33 +186,48 @@ func (s *Subscriber) wants(u *Update) bool {
 	return topic.MatchAny(s.selectors, u.Topics)
 }
 
-// enqueue adds a live update. It reports false when the subscriber has to
-// be cut off because its queue is full, and whether the queue was empty:
-// then the caller must signal the subscriber (once it holds no lock). A
-// queue that was not empty has been signalled and not drained yet.
-func (s *Subscriber) enqueue(u *Update) (ok, wake bool) {
+// enqueue adds a live update, returning the change in the bytes counted
+// for the subscriber. It reports false when the subscriber has to be cut
+// off because its queue is full, and whether the queue was empty: then the
+// caller must signal the subscriber (once it holds no lock). A queue that
+// was not empty has been signalled and not drained yet. While a replay is
+// read, live updates wait unsignalled behind it; if they overflow the
+// queue they are dropped and read from history too (lag).
+func (s *Subscriber) enqueue(u *Update) (added int, ok, wake bool) {
+	n := len(u.wire)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return true, false
+	switch {
+	case s.closed:
+		n, ok = 0, true
+	case s.cur != nil:
+		n, ok = s.queueBehind(u, n), true
+	case len(s.pending) >= int(s.limit) || s.queued+n > int(s.maxBytes) && len(s.pending) > 0:
+		n = 0
+	default:
+		s.pending = append(s.pending, u)
+		s.queued += n
+		n, s.released = n-s.released, 0
+		ok, wake = true, len(s.pending) == 1
 	}
-	if len(s.pending) >= s.limit+s.slack {
-		return false, false
-	}
-	s.pending = append(s.pending, u)
-	return true, len(s.pending) == 1
+	s.mu.Unlock()
+	return n, ok, wake
 }
 
-// prepend puts replayed updates before whatever live updates are queued.
-func (s *Subscriber) prepend(replay []*Update) {
-	if len(replay) == 0 {
-		return
+// queueBehind queues a live update of n bytes behind the replay, without
+// signalling: the pages come first. Past the bounds of the queue, the
+// live updates are dropped and the cursor reads them from history (lag).
+// It returns the change in the bytes queued; called with s.mu held.
+func (s *Subscriber) queueBehind(u *Update, n int) int {
+	switch {
+	case s.cur.lagging:
+		return 0 // the cursor reads it from history
+	case len(s.pending) >= int(s.limit) || s.queued+n > int(s.maxBytes) && len(s.pending) > 0:
+		return s.lag()
 	}
-	s.mu.Lock()
-	s.pending = append(replay, s.pending...)
-	s.slack += len(replay)
-	s.mu.Unlock()
-	s.signal()
+	s.pending = append(s.pending, u)
+	s.queued += n
+	n, s.released = n-s.released, 0
+	return n
 }
 
 func (s *Subscriber) signal() {
@@ -174,8 +244,10 @@ func (s *Subscriber) signal() {
 // A Waker is told that a subscriber has updates queued (see OnReady).
 type Waker interface {
 	// Wake is called from the goroutine that queued the updates (a
-	// publisher once its fan-out is done, or the subscribing one for a
-	// replay), so it must be quick and must not block.
+	// publisher once its fan-out is done, the subscribing one for the
+	// first page of a replay, a pager for the next ones, or the owner's
+	// own from DrainBatch, when live updates follow the last page it
+	// took), so it must be quick and must not block.
 	Wake()
 }
 
@@ -212,11 +284,19 @@ func (s *Subscriber) end(err error) bool {
 		return false
 	}
 	s.closed, s.err = true, err
-	s.pending = nil
+	held := s.counted()
+	if c := s.cur; c != nil {
+		c.cancel()
+		s.cur = nil
+	}
+	s.pending, s.queued, s.given, s.released = nil, 0, 0, 0
 	close(s.done)
 	f := s.onEnd
 	s.onEnd = nil
 	s.mu.Unlock()
+	if held != 0 {
+		s.hub.slow.held.Add(-int64(held))
+	}
 	if f != nil {
 		f()
 	}

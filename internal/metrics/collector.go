@@ -41,7 +41,8 @@ type collector struct {
 
 	connections, subscribers, topicSubs, topics *prometheus.Desc
 	published, internal, delivered, replayed    *prometheus.Desc
-	slowCut, historyBytes, historyTopics        *prometheus.Desc
+	slowCut, queuedBytes                        *prometheus.Desc
+	historyBytes, historyTopics                 *prometheus.Desc
 	historyWritable, historyWriteErrors         *prometheus.Desc
 	llmStarted, llmRunning, llmFinished, tokens *prometheus.Desc
 	redisUp, redisErrors, rebases, unreplicated *prometheus.Desc
@@ -62,7 +63,8 @@ func newCollector(top int) *collector {
 		internal:           desc("internal_events_published_total", "Internal updates the hub published to its reserved $ssehub/ topics (the stats feed)."),
 		delivered:          desc("events_delivered_total", "Updates written to event streams, replayed ones included and the internal stats feed aside."),
 		replayed:           desc("events_replayed_total", "Updates replayed from history to subscribers that resumed."),
-		slowCut:            desc("slow_subscribers_cut_total", "Subscribers cut off because their queue overflowed."),
+		slowCut:            desc("slow_subscribers_cut_total", "Subscribers cut off as too slow: their queue overflowed, history dropped what their replay had yet to send, or they held the most past -max-slow-bytes."),
+		queuedBytes:        desc("queued_bytes", "Wire bytes queued for subscribers (live updates, replay pages, the batch each one is writing), counted once for every subscriber holding an update; bounded by -max-slow-bytes."),
 		historyBytes:       desc("history_bytes", "Size of the history: bytes of the retained updates (memory) or of the database file (durable store)."),
 		historyTopics:      desc("history_topics", "Topics with retained updates (memory history only)."),
 		historyWritable:    desc("history_writable", "The history store (on disk, or Redis in cluster mode): 1 when its last write succeeded, 0 while they fail (a full disk, a Redis at its maxmemory: publishes get 503)."),
@@ -82,7 +84,7 @@ func newCollector(top int) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
-		c.replayed, c.slowCut, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
+		c.replayed, c.slowCut, c.queuedBytes, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
 		c.redisUp, c.redisErrors, c.rebases, c.unreplicated,
 	} {
 		ch <- d
@@ -106,6 +108,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.published, st.Published)
 	counter(c.internal, st.Internal)
 	counter(c.slowCut, st.SlowCut)
+	gauge(c.queuedBytes, float64(st.QueuedBytes))
 	tc := src.Hub.TopTopics(c.top)
 	gauge(c.topics, float64(tc.Topics))
 	for _, t := range topicSeries(tc.Top, tc.Other) {

@@ -84,6 +84,9 @@ func TestCollector(t *testing.T) {
 	if _, err := h.Publish(context.Background(), &hub.Update{Topics: []string{"topic-1"}, Data: "x"}); err != nil {
 		t.Fatal(err)
 	}
+	if h.Stats().QueuedBytes == 0 {
+		t.Fatal("no bytes queued for topic-1's subscriber, which does not drain")
+	}
 	streams := &fakeStreams{Open: 7, Delivered: 9, Replayed: 4}
 	gens := &fakeLLM{Started: 3, Running: 1, Tokens: 42, Finished: map[string]uint64{llm.OutcomeDone: 2}}
 	r := New(Config{TopTopics: 5})
@@ -97,6 +100,7 @@ func TestCollector(t *testing.T) {
 		"ssehub_connections": 7, "ssehub_subscribers": 78, "ssehub_subscribed_topics": 12,
 		"ssehub_events_published_total": 1, "ssehub_internal_events_published_total": 0,
 		"ssehub_events_delivered_total": 9, "ssehub_events_replayed_total": 4, "ssehub_slow_subscribers_cut_total": 0,
+		"ssehub_queued_bytes":  float64(h.Stats().QueuedBytes), // the update queued for topic-1's subscriber
 		"ssehub_history_bytes": float64(mem.Bytes()), "ssehub_history_topics": 1,
 		"ssehub_llm_generations_started_total": 3, "ssehub_llm_generations_running": 1, "ssehub_llm_tokens_total": 42,
 	}

@@ -53,8 +53,15 @@ func startNode(t testing.TB, srv *redistest.Server, opts redis.Options) *node {
 // startNodeURL is startNode on opts.URL.
 func startNodeURL(t testing.TB, opts redis.Options) *node {
 	t.Helper()
+	return startNodeHub(t, opts, hub.Config{})
+}
+
+// startNodeHub is startNode on opts.URL with a hub configured by cfg.
+func startNodeHub(t testing.TB, opts redis.Options, cfg hub.Config) *node {
+	t.Helper()
 	st := openStoreURL(t, opts)
-	h := hub.New(hub.Config{Log: st})
+	cfg.Log = st
+	h := hub.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { st.Follow(ctx, h) })
@@ -98,6 +105,27 @@ func receive(t testing.TB, s *hub.Subscriber, n int) []*hub.Update {
 			}
 		case <-deadline:
 			t.Fatalf("got %d of %d updates", len(got), n)
+		}
+	}
+	return got
+}
+
+// replay drains s's replay, all its pages, as a stream would. It may run
+// in a goroutine of the test's: it reports a failure with Errorf.
+func replay(t testing.TB, s *hub.Subscriber) []*hub.Update {
+	t.Helper()
+	var got []*hub.Update
+	deadline := time.After(10 * time.Second)
+	for s.Replaying() {
+		select {
+		case <-s.Ready():
+			got = append(got, s.Drain(nil)...)
+		case <-s.Done():
+			t.Errorf("subscription ended (%v) after %d updates of its replay", s.Err(), len(got))
+			return got
+		case <-deadline:
+			t.Errorf("replayed %d updates, and more are due", len(got))
+			return got
 		}
 	}
 	return got

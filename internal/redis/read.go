@@ -19,7 +19,8 @@ const readPage = 512
 // Read calls fn for the retained updates of q's range in position order
 // (hub.Reader). With q.Topics it reads those topics' streams and merges
 // them; otherwise it reads the log, whose length bounds how far back a
-// wildcard subscription can resume.
+// wildcard subscription can resume. It reads no more than q.Limit
+// matching entries of each stream.
 func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) error) error {
 	if q.Topics == nil {
 		return s.scan(ctx, s.keys.log, q, fn)
@@ -35,10 +36,15 @@ func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) erro
 		}
 	}
 	slices.SortFunc(all, func(a, b *hub.Update) int { return cmp.Compare(a.Seq, b.Seq) })
+	n := 0
 	for i, u := range all {
 		if i > 0 && all[i-1].Seq == u.Seq {
 			continue // an update of several of the topics
 		}
+		if q.Limit > 0 && n == q.Limit {
+			return nil
+		}
+		n++
 		if err := fn(u); err != nil {
 			return err
 		}
@@ -47,11 +53,16 @@ func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) erro
 }
 
 // scan calls fn for the entries of one stream in (q.After, q.Upto] that
-// q.Match accepts, a page at a time.
+// q.Match accepts, a page at a time, up to q.Limit of them.
 func (s *Store) scan(ctx context.Context, key string, q hub.Query, fn func(*hub.Update) error) error {
 	start, end := "("+entryID(q.After), entryID(q.Upto)
+	n := 0
 	for {
-		msgs, err := s.rdb.XRangeN(ctx, key, start, end, readPage).Result()
+		count := int64(readPage)
+		if q.Limit > 0 {
+			count = int64(min(readPage, q.Limit-n)) // some may not match: the next page reads on
+		}
+		msgs, err := s.rdb.XRangeN(ctx, key, start, end, count).Result()
 		if err := s.note(err); err != nil {
 			return fmt.Errorf("redis read %s: %w", key, err)
 		}
@@ -66,8 +77,11 @@ func (s *Store) scan(ctx context.Context, key string, q hub.Query, fn func(*hub.
 			if err := fn(u); err != nil {
 				return err
 			}
+			if n++; n == q.Limit {
+				return nil
+			}
 		}
-		if len(msgs) < readPage {
+		if len(msgs) < int(count) {
 			return nil
 		}
 		start = "(" + msgs[len(msgs)-1].ID

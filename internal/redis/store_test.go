@@ -268,7 +268,7 @@ func receiveAll(t testing.TB, h *hub.Hub, topic string) []*hub.Update {
 	t.Helper()
 	s := subscribe(t, h, hub.SubscribeOptions{Topics: []string{topic}, LastEventID: hub.Earliest})
 	defer s.Close()
-	return s.Drain(nil)
+	return replay(t, s)
 }
 
 // TestResumeAfterTrimmedReportsEarliest: resuming from an id whose
@@ -297,5 +297,50 @@ func TestResumeAfterTrimmedReportsEarliest(t *testing.T) {
 	s = subscribe(t, b.hub, hub.SubscribeOptions{Topics: []string{"quiet"}, LastEventID: quiet})
 	if s.ResumedAfter() != quiet || s.Replayed() != 1 {
 		t.Errorf("resume in a quiet topic of a busy hub: after %q with %d replayed", s.ResumedAfter(), s.Replayed())
+	}
+}
+
+// TestReplayOvertakenByRetention: retention trims updates a replay read in
+// pages has yet to read, while its subscriber does not read. The next page
+// finds them gone (the store's TrimReporter) and ends the subscription as
+// ErrReplayTrimmed; resuming then says "earliest".
+func TestReplayOvertakenByRetention(t *testing.T) {
+	srv := redistest.Start(t)
+	opts := redis.Options{URL: srv.URL(), MaxEvents: 100}
+	n := startNodeHub(t, opts, hub.Config{QueueSize: 10}) // pages of 10
+	var all []string
+	for i := range 100 {
+		all = append(all, publish(t, n.hub, &hub.Update{Topics: []string{"busy"}, Data: fmt.Sprint(i)}))
+	}
+	waitFanned(t, n.hub, "busy", all[99])
+	s := subscribe(t, n.hub, hub.SubscribeOptions{Topics: []string{"busy"}, LastEventID: hub.Earliest})
+	for i := range 400 {
+		all = append(all, publish(t, n.hub, &hub.Update{Topics: []string{"busy"}, Data: fmt.Sprint(100 + i)}))
+	}
+	waitFanned(t, n.hub, "busy", all[499])
+	got := receiveUntilEnd(t, s)
+	if !errors.Is(s.Err(), hub.ErrReplayTrimmed) || len(got) != 10 {
+		t.Fatalf("ended with %v after %d updates, want %v after the first page", s.Err(), len(got), hub.ErrReplayTrimmed)
+	}
+	again := subscribe(t, n.hub, hub.SubscribeOptions{Topics: []string{"busy"}, LastEventID: got[9].ID})
+	if again.ResumedAfter() != hub.Earliest {
+		t.Errorf("resumed after %q, want %q", again.ResumedAfter(), hub.Earliest)
+	}
+}
+
+// receiveUntilEnd drains s until its subscription ends.
+func receiveUntilEnd(t *testing.T, s *hub.Subscriber) []*hub.Update {
+	t.Helper()
+	var got []*hub.Update
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case <-s.Ready():
+			got = append(got, s.Drain(nil)...)
+		case <-s.Done():
+			return got
+		case <-deadline:
+			t.Fatalf("still subscribed after %d updates", len(got))
+		}
 	}
 }

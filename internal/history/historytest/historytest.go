@@ -17,6 +17,7 @@ import (
 func Run(t *testing.T, newHistory func(t *testing.T) hub.History) {
 	t.Run("ReadInOrder", func(t *testing.T) { testReadInOrder(t, newHistory(t)) })
 	t.Run("TopicsAndMatch", func(t *testing.T) { testTopicsAndMatch(t, newHistory(t)) })
+	t.Run("Limit", func(t *testing.T) { testLimit(t, newHistory(t)) })
 	t.Run("Lookup", func(t *testing.T) { testLookup(t, newHistory(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrentAppends(t, newHistory(t)) })
 	t.Run("RoundTripsFields", func(t *testing.T) { testRoundTrip(t, newHistory(t)) })
@@ -94,6 +95,40 @@ func testTopicsAndMatch(t *testing.T, h hub.History) {
 	for _, c := range cases {
 		if got := IDs(t, h, c.q); got != c.want {
 			t.Errorf("read %+v = %q, want %q", c.q, got, c.want)
+		}
+	}
+}
+
+// testLimit reads pages as a replay does: a Reader may stop after
+// q.Limit updates, but gives every one of the first q.Limit, in order,
+// from topics read together and past updates Match refuses.
+func testLimit(t *testing.T, h hub.History) {
+	for i := uint64(1); i <= 1500; i++ {
+		Append(t, h, Update(i, "", []string{"a", "b", "c"}[i%3]))
+	}
+	notFives := func(u *hub.Update) bool { return u.Seq%5 != 0 }
+	for _, q := range []hub.Query{
+		{Upto: 1500},
+		{After: 700, Upto: 1500, Topics: []string{"a", "c"}},
+		{Upto: 1400, Match: notFives},
+		{After: 3, Upto: 1500, Topics: []string{"b", "a"}, Match: notFives},
+	} {
+		all := strings.Split(IDs(t, h, q), ",")
+		for _, limit := range []int{1, 7, 512, 513, 2000} {
+			var got []string
+			err := h.Read(context.Background(), hub.Query{After: q.After, Upto: q.Upto, Topics: q.Topics, Match: q.Match, Limit: limit},
+				func(u *hub.Update) error {
+					got = append(got, u.ID)
+					return nil
+				})
+			if err != nil {
+				t.Fatalf("read %+v, limit %d: %v", q, limit, err)
+			}
+			want := all[:min(limit, len(all))]
+			if len(got) < len(want) || strings.Join(got[:len(want)], ",") != strings.Join(want, ",") {
+				t.Fatalf("read after %d up to %d of %v, limit %d: %d updates %.30v…, want %d %.30v…",
+					q.After, q.Upto, q.Topics, limit, len(got), got, len(want), want)
+			}
 		}
 	}
 }
