@@ -125,7 +125,6 @@ func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, o Options) {
 	}
 	defer o.Release()
 	defer o.Sub.Close()
-	e.replayed.Add(uint64(o.Sub.Replayed()))
 	s, err := e.startStream(w, o.Sub, o.Opening)
 	if err == nil {
 		s.expiry = o.Expiry

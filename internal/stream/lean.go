@@ -40,16 +40,16 @@ type leanStream struct {
 	fd uintptr
 
 	// The writer's own state.
-	batch     []*hub.Update // the updates in out, accounted once written
-	out       net.Buffers   // bytes to write; its array is vec's while not empty
-	vec       *net.Buffers  // out's array: from vecs, or borrowed from a pool writer
-	beatDue   atomic.Bool
-	direct    bool     // fd is set
-	borrowed  bool     // vec is the pool writer's, given back once out is written
-	last      bool     // out holds, or held, the body's last chunk
-	replaying bool     // the next batch holds the replayed updates
-	head      [20]byte // the size line of out's chunk
-	deadline  writeDeadline
+	batch    []*hub.Update // the updates in out, accounted once written
+	out      net.Buffers   // bytes to write; its array is vec's while not empty
+	vec      *net.Buffers  // out's array: from vecs, or borrowed from a pool writer
+	beatDue  atomic.Bool
+	direct   bool     // fd is set
+	borrowed bool     // vec is the pool writer's, given back once out is written
+	last     bool     // out holds, or held, the body's last chunk
+	replayed bool     // batch is a page of the replay, read from history
+	head     [20]byte // the size line of out's chunk
+	deadline writeDeadline
 
 	eng     *Engine
 	conn    net.Conn

@@ -90,7 +90,7 @@ func (s *leanStream) fill() error {
 		s.queue(lastChunk)
 		return nil
 	}
-	s.batch = s.sub.Drain(s.batch)
+	s.batch, s.replayed = s.sub.DrainBatch(s.batch)
 	if len(s.batch) > 0 {
 		size := 0
 		for _, u := range s.batch {
@@ -185,8 +185,10 @@ func (s *leanStream) account(w *writer) {
 	if w != nil {
 		t = w.tally
 	}
-	t.batchWritten(s.batch, s.replaying)
-	s.replaying = false
+	t.batchWritten(s.batch, s.replayed)
+	if s.replayed {
+		s.eng.replayed.Add(uint64(len(s.batch)))
+	}
 	s.batch = s.batch[:0]
 }
 

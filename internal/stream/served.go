@@ -23,18 +23,13 @@ type stream struct {
 	expiry   time.Time // the subscriber's token expires then; zero for never
 	batch    []*hub.Update
 	scratch  []byte
-
-	// replaying is true until the batch holding the replayed updates, all
-	// queued before the stream starts, has been written: their age is not
-	// a delivery latency.
-	replaying bool
 }
 
 // startStream sends the stream's headers and opening bytes. Read deadlines
 // are cleared: the server's ReadTimeout guards request bodies, not streams.
 func (e *Engine) startStream(w http.ResponseWriter, sub *hub.Subscriber, opening []byte) (*stream, error) {
 	setStreamHeaders(w.Header(), sub)
-	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, eng: e, replaying: sub.Replayed() > 0}
+	s := &stream{w: w, rc: http.NewResponseController(w), sub: sub, eng: e}
 	_ = s.rc.SetReadDeadline(time.Time{})
 	// A subscriber cut off as too slow while its write is blocked must not
 	// wait for the write timeout: expire the deadline so the write fails now.
@@ -80,7 +75,8 @@ func (s *stream) write(b []byte) error {
 // drain writes every queued update and flushes once, then accounts for
 // the batch.
 func (s *stream) drain() error {
-	s.batch = s.sub.Drain(s.batch)
+	var replayed bool
+	s.batch, replayed = s.sub.DrainBatch(s.batch)
 	if len(s.batch) == 0 {
 		return nil
 	}
@@ -93,8 +89,10 @@ func (s *stream) drain() error {
 	if err := s.rc.Flush(); err != nil {
 		return err
 	}
-	s.eng.shared.batchWritten(s.batch, s.replaying)
-	s.replaying = false
+	s.eng.shared.batchWritten(s.batch, replayed)
+	if replayed {
+		s.eng.replayed.Add(uint64(len(s.batch)))
+	}
 	return nil
 }
 

@@ -136,8 +136,7 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 	}
 	sub := o.Sub
 	setStreamHeaders(w.Header(), sub)
-	s := &leanStream{eng: e, conn: conn, sub: sub, release: o.Release, remote: o.Remote,
-		replaying: sub.Replayed() > 0}
+	s := &leanStream{eng: e, conn: conn, sub: sub, release: o.Release, remote: o.Remote}
 	if tc, ok := conn.(*tls.Conn); ok && sealed != nil {
 		s.tls, s.conn = &sealing{conn: tc}, sealed.TCPConn
 		sealed.sealed = &s.tls.sealed
@@ -154,7 +153,6 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 		o.Release()
 		return true
 	}
-	e.replayed.Add(uint64(sub.Replayed()))
 	e.watch(s)
 	s.heartbeat = time.AfterFunc(e.cfg.Heartbeat, s.beat)
 	if !o.Expiry.IsZero() {
