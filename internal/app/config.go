@@ -67,6 +67,7 @@ type Config struct {
 	Limits  LimitConfig   // what clients may use
 	Metrics MetricsConfig // the /metrics endpoint
 	Redis   RedisConfig   // cluster mode
+	Webhook WebhookConfig // the application's webhooks
 }
 
 // DefaultConfig returns the settings ssehub runs with out of the box.
@@ -100,6 +101,7 @@ func DefaultConfig() Config {
 		Limits:             DefaultLimits(),
 		Metrics:            DefaultMetrics(),
 		Redis:              DefaultRedis(),
+		Webhook:            DefaultWebhook(),
 	}
 }
 
@@ -221,6 +223,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	limitFlags(fs, &cfg.Limits)
 	metricsFlags(fs, &cfg.Metrics)
 	redisFlags(fs, &cfg.Redis)
+	webhookFlags(fs, &cfg.Webhook)
 }
 
 // isSet reports whether the flag name was given on the command line.
@@ -273,6 +276,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Redis.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Webhook.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SimTokensPerSec <= 0 {
