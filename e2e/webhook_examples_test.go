@@ -306,3 +306,81 @@ func checkPresence(t *testing.T, r exampleReceiver, secret string) {
 	alice.Close()
 	r.waitOnline(t, "nobody", func(o onlineAnswer) bool { return len(o.Subscribers) == 0 && len(o.Topics) == 0 })
 }
+
+// docBlock returns the first fenced code block of docs/api.md, of the
+// given language, after the line holding marker.
+func docBlock(t *testing.T, marker, lang string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "api.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i := strings.Index(text, marker)
+	if i < 0 {
+		t.Fatalf("docs/api.md has no %q", marker)
+	}
+	text = text[i:]
+	start := strings.Index(text, "```"+lang+"\n")
+	if start < 0 {
+		t.Fatalf("docs/api.md has no ```%s block after %q", lang, marker)
+	}
+	text = text[start+len(lang)+4:]
+	return text[:strings.Index(text, "```")]
+}
+
+// TestDocWebhookVerify runs the verification code of docs/api.md's
+// Webhooks section, in PHP and in Node, on requests the hub signs: a
+// valid one passes; a wrong secret, a changed body, a stale or a missing
+// signature fail.
+func TestDocWebhookVerify(t *testing.T) {
+	secret := "doc-webhook-secret-0123456789"
+	body := `{"events":[{"id":"evt_1","type":"topic.occupied","time":"2026-01-02T03:04:05Z","topic":"books/1"}]}`
+	now := time.Now()
+	type check struct {
+		Body, Header, Secret string
+		Want                 bool
+	}
+	checks := []check{
+		{body, webhook.Sign([]byte(secret), []byte(body), now), secret, true},
+		{body, webhook.Sign([]byte(secret), []byte(body), now) + ",v1=00", secret, true},
+		{body, webhook.Sign([]byte("a wrong secret of the app"), []byte(body), now), secret, false},
+		{strings.Replace(body, "books/1", "books/2", 1), webhook.Sign([]byte(secret), []byte(body), now), secret, false},
+		{body, webhook.Sign([]byte(secret), []byte(body), now.Add(-6*time.Minute)), secret, false},
+		{body, "", secret, false},
+	}
+	cases, _ := json.Marshal(checks)
+	harnesses := map[string]struct {
+		program, file, code string
+	}{
+		"php": {"php", "verify.php", "<?php\n" + docBlock(t, "PHP:\n", "php") + `
+foreach (json_decode(file_get_contents('php://stdin'), true) as $c) {
+    echo ssehub_verify($c['Body'], $c['Header'], $c['Secret']) ? "1" : "0";
+}
+`},
+		"node": {"node", "verify.mjs", docBlock(t, "Node.js (`node:crypto`):\n", "js") + `
+let input = '';
+for await (const chunk of process.stdin) input += chunk;
+process.stdout.write(JSON.parse(input).map((c) => (ssehubVerify(Buffer.from(c.Body), c.Header, c.Secret) ? '1' : '0')).join(''));
+`},
+	}
+	var want strings.Builder
+	for _, c := range checks {
+		want.WriteString(map[bool]string{true: "1", false: "0"}[c.Want])
+	}
+	for name, h := range harnesses {
+		t.Run(name, func(t *testing.T) {
+			prog := needProgram(t, h.program)
+			file := filepath.Join(t.TempDir(), h.file)
+			if err := os.WriteFile(file, []byte(h.code), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(prog, file)
+			cmd.Stdin = strings.NewReader(string(cases))
+			out, err := cmd.CombinedOutput()
+			if err != nil || string(out) != want.String() {
+				t.Errorf("the documentation's %s verification: %q %v, want %q (one digit per check: valid, valid with a second v1, wrong secret, changed body, stale, missing)", name, out, err, want.String())
+			}
+		})
+	}
+}
