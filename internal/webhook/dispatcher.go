@@ -324,6 +324,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		d.cancel()
 		return nil
 	case <-ctx.Done():
 	}

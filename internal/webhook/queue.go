@@ -4,13 +4,16 @@ import "sync"
 
 // queue is a bounded first-in first-out queue that never blocks its
 // producers: when it is full, the oldest item makes room for the new one
-// and is counted as dropped. One consumer takes items in order.
+// and is counted as dropped. One consumer takes items in order. Its ring
+// grows by doubling up to the bound, so a full queue drops in constant
+// time, never copying what it holds.
 type queue[T any] struct {
 	max   int
 	ready chan struct{} // holds a token once items were pushed, or the queue closed
 
 	mu      sync.Mutex
-	items   []T
+	ring    []T // items from head, wrapping around
+	head, n int
 	dropped uint64
 	closed  bool
 }
@@ -27,16 +30,38 @@ func (q *queue[T]) push(items ...T) (dropped int, ok bool) {
 		q.mu.Unlock()
 		return 0, false
 	}
-	q.items = append(q.items, items...)
-	if over := len(q.items) - q.max; over > 0 {
-		clear(q.items[:over]) // let the garbage collector have them
-		q.items = q.items[over:]
-		q.dropped += uint64(over)
-		dropped = over
+	for _, it := range items {
+		if q.n == len(q.ring) && !q.grow() {
+			var zero T
+			q.ring[q.head] = zero
+			q.head = (q.head + 1) % len(q.ring)
+			q.n--
+			dropped++
+		}
+		q.ring[(q.head+q.n)%len(q.ring)] = it
+		q.n++
 	}
+	q.dropped += uint64(dropped)
 	q.mu.Unlock()
 	q.wake()
 	return dropped, true
+}
+
+// grow doubles the ring, up to max; it reports false when it is at max.
+func (q *queue[T]) grow() bool {
+	if len(q.ring) >= q.max {
+		return false
+	}
+	ring := make([]T, min(q.max, max(16, 2*len(q.ring))))
+	q.copyOut(ring, q.n)
+	q.ring, q.head = ring, 0
+	return true
+}
+
+// copyOut copies the n oldest items to dst.
+func (q *queue[T]) copyOut(dst []T, n int) {
+	k := copy(dst[:n], q.ring[q.head:])
+	copy(dst[k:n], q.ring[:n-k])
 }
 
 func (q *queue[T]) wake() {
@@ -50,17 +75,18 @@ func (q *queue[T]) wake() {
 func (q *queue[T]) pop(n int) []T {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n = min(n, len(q.items))
+	n = min(n, q.n)
 	if n == 0 {
 		return nil
 	}
 	out := make([]T, n)
-	copy(out, q.items)
-	clear(q.items[:n])
-	q.items = q.items[n:]
-	if len(q.items) == 0 {
-		q.items = nil // start again at the front of a new array
+	q.copyOut(out, n)
+	for i := range n {
+		var zero T
+		q.ring[(q.head+i)%len(q.ring)] = zero // let the garbage collector have them
 	}
+	q.head = (q.head + n) % len(q.ring)
+	q.n -= n
 	return out
 }
 
@@ -68,7 +94,7 @@ func (q *queue[T]) pop(n int) []T {
 func (q *queue[T]) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	return q.n
 }
 
 // drops returns the number of items dropped so far.
@@ -92,5 +118,5 @@ func (q *queue[T]) close() {
 func (q *queue[T]) done() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.closed && len(q.items) == 0
+	return q.closed && q.n == 0
 }
