@@ -89,6 +89,10 @@ func newWebhooks(cfg Config, b backend, log *slog.Logger) *webhook.Dispatcher {
 	if b.cluster != nil {
 		log.Info("webhooks on a cluster: every node must have the same -webhook-* settings; each event is sent by the one node holding the lease, and a node silent for -redis-node-timeout has its subscribers ended by the others",
 			"node_timeout", cfg.Redis.NodeTimeout)
+		if cfg.Redis.NodeTimeout < 2*w.Timeout {
+			log.Warn("-redis-node-timeout is short next to -webhook-timeout: the node sending the webhooks may lose its lease during one slow request, and another then sends the same events again",
+				"redis-node-timeout", cfg.Redis.NodeTimeout, "webhook-timeout", w.Timeout)
+		}
 	}
 	return webhook.New(wc)
 }
