@@ -94,7 +94,7 @@ type clusterNode struct {
 	link *cut
 }
 
-func startNodes(t *testing.T, n int, url string) []clusterNode {
+func startNodes(t *testing.T, n int, url string, change ...func(*webhook.Config)) []clusterNode {
 	t.Helper()
 	srv := redistest.Start(t)
 	var nodes []clusterNode
@@ -110,6 +110,9 @@ func startNodes(t *testing.T, n int, url string) []clusterNode {
 		d := start(t, url, func(c *webhook.Config) {
 			c.Cluster, c.NodeTimeout = link, time.Second
 			c.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			for _, f := range change {
+				f(c)
+			}
 		})
 		nodes = append(nodes, clusterNode{d, link})
 	}
@@ -227,5 +230,38 @@ func TestClusterNodeBack(t *testing.T) {
 	}
 	if _, ok := p.Subscribers["stay"]; !ok || len(p.Subscribers) != 1 || !p.Topics["t"] {
 		t.Errorf("present after the node came back: %v, topics %v; want stay on t\n%s", p.Subscribers, p.Topics, webhooktest.Dump(evs))
+	}
+}
+
+// TestClusterQueueOverflow: a flood of subscribers coming and going while
+// Redis is unreachable overflows the node's queue of changes; the oldest
+// are dropped and counted, and once Redis is back the node records
+// exactly its live subscribers again, so the application ends with the
+// right list.
+func TestClusterQueueOverflow(t *testing.T) {
+	r := webhooktest.Start(t, secret)
+	n := startNodes(t, 1, r.URL, func(c *webhook.Config) { c.QueueSize = 20 })[0]
+	n.link.off.Store(true)
+	for i := range 100 {
+		s := sub(fmt.Sprint(i), fmt.Sprintf("t/%d", i%10))
+		n.Started(s)
+		if i%5 != 0 {
+			n.Ended(s)
+		}
+	}
+	if st := n.Stats(); st.Dropped < 100 {
+		t.Errorf("stats %+v: want most of the 180 changes dropped (20 wait, 20 are retried)", st)
+	}
+	n.link.off.Store(false)
+	evs := r.Wait(t, 15*time.Second, "the 20 live subscribers", func(evs []webhook.Event) bool {
+		p, err := webhooktest.Replay(evs)
+		return err == nil && len(p.Subscribers) == 20 && len(p.Topics) == 2
+	})
+	p, _ := webhooktest.Replay(evs)
+	for id := range p.Subscribers {
+		var i int
+		if _, err := fmt.Sscan(id, &i); err != nil || i%5 != 0 {
+			t.Errorf("%s present: it left", id)
+		}
 	}
 }
