@@ -132,7 +132,6 @@ func (d *Dispatcher) startCluster() {
 // changed queues ops and keeps the list of live subscribers.
 func (c *clusterNode) changed(ops ...op) {
 	c.d.mu.Lock()
-	defer c.d.mu.Unlock()
 	for _, o := range ops {
 		switch o.typ {
 		case SubscriptionStarted:
@@ -141,7 +140,9 @@ func (c *clusterNode) changed(ops ...op) {
 			delete(c.live, o.sub.ID)
 		}
 	}
-	if n, _ := c.changes.push(ops...); n > 0 {
+	n, _ := c.changes.push(ops...)
+	c.d.mu.Unlock()
+	if n > 0 {
 		c.resync.Store(true) // a dropped start or end: make the shared state right again
 		c.d.dropped(n, "changes")
 	}

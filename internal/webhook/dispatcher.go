@@ -193,8 +193,9 @@ func (d *Dispatcher) Published(us []*hub.Update) {
 		evs[i] = Event{ID: d.ids.next(), Type: UpdatePublished, Time: now.UTC(), Update: updateOf(u)}
 	}
 	d.mu.Lock()
-	d.enqueue(evs...)
+	n := d.enqueue(evs)
 	d.mu.Unlock()
+	d.dropped(n, "events")
 }
 
 // Stats are a dispatcher's counts since it started.

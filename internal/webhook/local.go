@@ -21,7 +21,6 @@ func (d *Dispatcher) local(s *subscriptions.Subscriber, started bool) {
 		typ, edge, topicType = SubscriptionEnded, 0, TopicVacated
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	evs := make([]Event, 0, 1+len(s.Topics))
 	if d.types[typ] {
 		evs = append(evs, subscriptionEvent(d.ids.next(), typ, now, s))
@@ -43,22 +42,28 @@ func (d *Dispatcher) local(s *subscriptions.Subscriber, started bool) {
 			evs = append(evs, Event{ID: d.ids.next(), Type: topicType, Time: now.UTC(), Topic: t})
 		}
 	}
-	d.enqueue(evs...)
+	n := d.enqueue(evs)
+	d.mu.Unlock()
+	d.dropped(n, "events")
 }
 
 // enqueue queues events to send, dropping the oldest when the queue is
-// full; called with d.mu held.
-func (d *Dispatcher) enqueue(evs ...Event) {
+// full, and returns how many it dropped; called with d.mu held, so that
+// the events are queued in the order things happened.
+func (d *Dispatcher) enqueue(evs []Event) int {
 	if len(evs) == 0 {
-		return
+		return 0
 	}
-	if n, _ := d.events.push(evs...); n > 0 {
-		d.dropped(n, "events")
-	}
+	n, _ := d.events.push(evs...)
+	return n
 }
 
-// dropped logs, once per warnEvery, that the queue dropped its oldest.
+// dropped logs, once per warnEvery, that a queue dropped its n oldest;
+// it is called without d.mu held.
 func (d *Dispatcher) dropped(n int, what string) {
+	if n == 0 {
+		return
+	}
 	d.dropMu.Lock()
 	d.dropSince += n
 	since, now := d.dropSince, time.Now()
