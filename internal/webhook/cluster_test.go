@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssehub/ssehub/internal/redis"
 	"github.com/ssehub/ssehub/internal/redis/redistest"
+	"github.com/ssehub/ssehub/internal/subscriptions"
 	"github.com/ssehub/ssehub/internal/webhook"
 	"github.com/ssehub/ssehub/internal/webhook/webhooktest"
 )
@@ -264,4 +265,45 @@ func TestClusterQueueOverflow(t *testing.T) {
 			t.Errorf("%s present: it left", id)
 		}
 	}
+}
+
+// TestClusterSenderKilled: the node sending the cluster's webhooks dies
+// while the application is down and a batch waits; another node takes
+// the outbox's lease over and delivers that batch, then the dead node's
+// ends.
+func TestClusterSenderKilled(t *testing.T) {
+	r := webhooktest.Start(t, secret)
+	nodes := startNodes(t, 3, r.URL)
+	subs := make([]*subscriptions.Subscriber, 3)
+	for i, n := range nodes {
+		subs[i] = sub(fmt.Sprint("s", i), fmt.Sprint("t", i))
+		n.Started(subs[i])
+	}
+	r.Wait(t, 10*time.Second, "3 starts", func(evs []webhook.Event) bool { return countType(evs, webhook.SubscriptionStarted) == 3 })
+	sender := -1
+	eventually(t, "the sender's count", func() bool {
+		for i, n := range nodes {
+			if n.Stats().Sent > 0 {
+				sender = i
+			}
+		}
+		return sender >= 0
+	})
+	other := (sender + 1) % 3
+	r.Down()
+	nodes[other].Ended(subs[other])
+	eventually(t, "a failed request", func() bool { return nodes[sender].Stats().Failures > 0 })
+	nodes[sender].kill()
+	r.Up(t)
+	evs := r.Wait(t, 20*time.Second, "both ends", func(evs []webhook.Event) bool { return countType(evs, webhook.SubscriptionEnded) == 2 })
+	p, err := webhooktest.Replay(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Ended[fmt.Sprint("s", other)].Reason != webhook.ReasonDisconnected || p.Ended[fmt.Sprint("s", sender)].Reason != webhook.ReasonNodeLost {
+		t.Errorf("ends %+v: want s%d disconnected (sent by the new sender) and s%d node_lost", p.Ended, other, sender)
+	}
+	eventually(t, "another node's count of sent events", func() bool {
+		return nodes[(sender+2)%3].Stats().Sent+nodes[other].Stats().Sent > 0
+	})
 }
