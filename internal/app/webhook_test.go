@@ -144,11 +144,20 @@ func TestWebhooksCluster(t *testing.T) {
 		streams = append(streams, resp)
 	}
 	r.Wait(t, 15*time.Second, "3 starts", func(evs []webhook.Event) bool { return countEvents(evs, webhook.SubscriptionStarted) == 3 })
+	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
+	status, id, _ := nodes[1].post(t, pub, url.Values{"topic": {"room"}, "data": {"hello"}})
+	if status != http.StatusOK {
+		t.Fatalf("publish: %d %s", status, id)
+	}
+	evs := r.Wait(t, 15*time.Second, "the publish", func(evs []webhook.Event) bool { return countEvents(evs, webhook.UpdatePublished) == 1 })
+	if u := evs[len(evs)-1].Update; u == nil || u.ID != id || u.Data != "hello" || !slices.Equal(u.Topics, []string{"room"}) {
+		t.Errorf("published through the cluster: %+v, want id %s", u, id)
+	}
 	if err := nodes[2].Stop(t, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	streams[0].Body.Close()
-	evs := r.Wait(t, 15*time.Second, "2 ends", func(evs []webhook.Event) bool { return countEvents(evs, webhook.SubscriptionEnded) == 2 })
+	evs = r.Wait(t, 15*time.Second, "2 ends", func(evs []webhook.Event) bool { return countEvents(evs, webhook.SubscriptionEnded) == 2 })
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
 		t.Fatal(err)
