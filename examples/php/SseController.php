@@ -15,6 +15,16 @@
  *   SSEHUB_TOKEN = eyJ...                     # a publisher JWT (ssehub token -key … -publish gbi/sse)
  *
  * Plain PHP streams are used, so the curl extension is not needed.
+ *
+ * webhook() receives the hub's webhooks (start the hub with
+ * -webhook-url https://your.app/gbi/sse/webhook -webhook-secret "$SECRET"): it
+ * checks their signature and records who is online, which online() answers.
+ * In .env:
+ *
+ *   SSEHUB_WEBHOOK_SECRET = ...              # the hub's -webhook-secret
+ *   SSEHUB_PRESENCE_FILE  = /path/presence.json  # default: in the temp dir
+ *
+ * Exclude the webhook route from CSRF checks: the signature authenticates it.
  */
 
 declare(strict_types=1);
@@ -94,5 +104,148 @@ class SseController extends BaseController
             throw new \RuntimeException("ssehub refused the update ($status): $error");
         }
         return trim($answer);
+    }
+
+    /** How old a signature webhook() accepts, in seconds: a replayed request is refused. */
+    public const WEBHOOK_TOLERANCE = 300;
+
+    /**
+     * Receives a batch of the hub's webhooks, {"events": [...]}: checks the
+     * Ssehub-Signature header, then records who is online. Answers 401 to a
+     * request the hub did not sign (or signed with another secret, or too
+     * long ago), 2xx once recorded; the hub retries anything else.
+     */
+    public function webhook(Request $request)
+    {
+        $secret = (string) env('SSEHUB_WEBHOOK_SECRET', '');
+        $body = $request->getContent();
+        $signature = (string) $request->header('ssehub-signature', '');
+        if ($secret === '' || !self::verifySignature($body, $signature, $secret)) {
+            return json(['error' => 'invalid or missing Ssehub-Signature'], 401);
+        }
+        $batch = json_decode($body, true);
+        if (!is_array($batch) || !is_array($batch['events'] ?? null)) {
+            return json(['error' => 'expected {"events": [...]}'], 400);
+        }
+        self::recordPresence($batch['events']);
+        return json(['received' => count($batch['events'])]);
+    }
+
+    /**
+     * Who is online, as the webhooks said: the subscribers (of one topic
+     * selector with ?topic=) and the topics that have any.
+     */
+    public function online(Request $request)
+    {
+        $topic = (string) $request->param('topic', '');
+        $state = self::readPresence();
+        $subscribers = [];
+        foreach ($state['subscribers'] as $id => $s) {
+            if ($topic === '' || in_array($topic, $s['topics'], true)) {
+                $subscribers[] = ['subscriber' => (string) $id] + $s;
+            }
+        }
+        $topics = array_map('strval', array_keys($state['topics']));
+        return json(['subscribers' => $subscribers, 'topics' => $topics]);
+    }
+
+    /**
+     * Checks the hub's signature of a webhook body: the header is
+     * "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">" (more than one
+     * v1 may come while the secret changes).
+     */
+    public static function verifySignature(string $body, string $header, string $secret, int $tolerance = self::WEBHOOK_TOLERANCE): bool
+    {
+        $t = '';
+        $signatures = [];
+        foreach (explode(',', $header) as $part) {
+            [$key, $value] = array_pad(explode('=', trim($part), 2), 2, '');
+            if ($key === 't') {
+                $t = $value;
+            } elseif ($key === 'v1') {
+                $signatures[] = $value;
+            }
+        }
+        if (!ctype_digit($t) || abs(time() - (int) $t) > $tolerance) {
+            return false;
+        }
+        $expected = hash_hmac('sha256', $t . '.' . $body, $secret);
+        foreach ($signatures as $signature) {
+            if (hash_equals($expected, $signature)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Applies events to the presence file, under a lock. An event delivered
+     * again (the hub sends at least once) is recognised by its id and skipped.
+     */
+    protected static function recordPresence(array $events): void
+    {
+        $fh = fopen(self::presenceFile(), 'c+');
+        if ($fh === false) {
+            throw new \RuntimeException('cannot open the presence file ' . self::presenceFile());
+        }
+        flock($fh, LOCK_EX);
+        $state = self::decodePresence(stream_get_contents($fh));
+        foreach ($events as $e) {
+            $id = (string) ($e['id'] ?? '');
+            if ($id === '' || isset($state['seen'][$id])) {
+                continue;
+            }
+            $state['seen'][$id] = time();
+            switch ($e['type'] ?? '') {
+                case 'subscription.started':
+                    $state['subscribers'][$e['subscriber']] = [
+                        'user'      => $e['user'] ?? null,
+                        'payload'   => $e['payload'] ?? null,
+                        'topics'    => $e['topics'] ?? [],
+                        'client_ip' => $e['client_ip'] ?? null,
+                        'since'     => $e['since'] ?? $e['time'],
+                    ];
+                    break;
+                case 'subscription.ended':
+                    unset($state['subscribers'][$e['subscriber']]);
+                    break;
+                case 'topic.occupied':
+                    $state['topics'][$e['topic']] = $e['time'];
+                    break;
+                case 'topic.vacated':
+                    unset($state['topics'][$e['topic']]);
+                    break;
+            }
+        }
+        // The hub stops retrying long before a day: older ids can go.
+        $state['seen'] = array_filter($state['seen'], fn ($at) => $at > time() - 86400);
+        ftruncate($fh, 0);
+        rewind($fh);
+        fwrite($fh, json_encode($state, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES));
+        fflush($fh);
+        flock($fh, LOCK_UN);
+        fclose($fh);
+    }
+
+    protected static function readPresence(): array
+    {
+        $text = @file_get_contents(self::presenceFile());
+        return self::decodePresence($text === false ? '' : $text);
+    }
+
+    protected static function decodePresence(string $text): array
+    {
+        $state = json_decode($text, true);
+        return [
+            'subscribers' => $state['subscribers'] ?? [],
+            'topics'      => $state['topics'] ?? [],
+            'seen'        => $state['seen'] ?? [],
+        ];
+    }
+
+    /** In ThinkPHP, runtime_path() . 'ssehub-presence.json' is a good place. */
+    protected static function presenceFile(): string
+    {
+        return (string) env('SSEHUB_PRESENCE_FILE', sys_get_temp_dir() . '/ssehub-presence.json');
     }
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/ssehub/ssehub/internal/openai"
 	"github.com/ssehub/ssehub/internal/redis"
 	"github.com/ssehub/ssehub/internal/stream"
+	"github.com/ssehub/ssehub/internal/webhook"
 )
 
 // App is a configured ssehub: a hub and its HTTP handler.
@@ -40,6 +41,7 @@ type App struct {
 	gens    *llm.Manager
 	streams *stream.Engine
 	api     *httpapi.API
+	hooks   *webhook.Dispatcher // the application's webhooks; nil when off
 	handler http.Handler
 	keys    keys // what Reload replaces
 	// stopFeed ends the stats feed's goroutine and waits for it.
@@ -88,6 +90,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		hcfg.Log = b.cluster
 	}
 	h := hub.New(hcfg)
+	hooks := newWebhooks(cfg, b, log)
 	models := newModels(cfg, log)
 	gens := llm.NewManager(llm.ManagerConfig{
 		Model: models, MaxConcurrent: cfg.LLMMaxRunning, MaxTokens: cfg.LLMMaxTokens,
@@ -127,12 +130,16 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Subscribers:   subs,
 		DenyAnonymous: !cfg.AnonymousSubscribe,
 		Subscriptions: cfg.Subscriptions,
+		Notifier:      notifier(hooks),
 	}, h, log)
 	llmAPI := llmapi.New(llmapi.Config{
 		Generations: gens, Models: models, Gate: api, Peers: b.generationPeers(), MaxBodyBytes: cfg.MaxBodyBytes,
 	})
 	llmAPI.Register(api)
 	src := metrics.Sources{Hub: h, Streams: api, History: b.reader, LLM: gens}
+	if hooks != nil {
+		src.Webhooks = hooks
+	}
 	if reg != nil {
 		reg.Watch(src)
 	}
@@ -156,7 +163,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		stopPeers := launch(func(ctx context.Context) { b.cluster.Answer(ctx, answer) })
 		stopFollow = func() { stopPeers(); stopLog() }
 	}
-	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, streams: streams, api: api, handler: handler, keys: k,
+	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, streams: streams, api: api, hooks: hooks, handler: handler, keys: k,
 		stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
 }
 
@@ -182,6 +189,15 @@ type backend struct {
 	cluster *redis.Store // cluster mode; nil on a single node
 	reader  hub.Reader   // whichever of the two is set, for readiness and metrics
 	closer  io.Closer    // nil in memory
+}
+
+// notifier is what the HTTP API tells of subscribers and publishes: the
+// webhooks; nil (a nil interface) when they are off.
+func notifier(hooks *webhook.Dispatcher) httpapi.Notifier {
+	if hooks == nil {
+		return nil
+	}
+	return hooks
 }
 
 // subscriptionPeers are the other nodes of a cluster, asked about their
@@ -249,12 +265,14 @@ func (a *App) Hub() *hub.Hub { return a.hub }
 
 // Close stops the generations, ends every stream (waiting, until ctx is
 // done, for the streams taken over from the server to close), refuses
-// further publishes and closes the durable history.
+// further publishes, delivers the webhooks queued (until ctx is done)
+// and closes the durable history.
 func (a *App) Close(ctx context.Context) error {
 	a.stopFeed()
 	a.gens.Close()
 	a.hub.Close()
-	return errors.Join(a.api.CloseStreams(ctx), a.closeStore())
+	err := a.api.CloseStreams(ctx)
+	return errors.Join(err, a.closeWebhooks(ctx), a.closeStore())
 }
 
 func (a *App) closeStore() error {
@@ -318,7 +336,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		a.hub.Close()
 		cctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 		defer cancel()
-		return errors.Join(fmt.Errorf("serve: %w", err), a.api.CloseStreams(cctx), a.closeStore())
+		err = errors.Join(fmt.Errorf("serve: %w", err), a.api.CloseStreams(cctx))
+		return errors.Join(err, a.closeWebhooks(cctx), a.closeStore())
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
@@ -333,6 +352,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	err = errors.Join(err, a.api.CloseStreams(sctx))
 	a.hub.Close()
+	err = errors.Join(err, a.closeWebhooks(sctx))
 	<-errc
 	if err != nil {
 		err = fmt.Errorf("graceful shutdown: %w", err)

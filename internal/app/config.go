@@ -69,6 +69,7 @@ type Config struct {
 	Limits  LimitConfig   // what clients may use
 	Metrics MetricsConfig // the /metrics endpoint
 	Redis   RedisConfig   // cluster mode
+	Webhook WebhookConfig // the application's webhooks
 }
 
 // DefaultConfig returns the settings ssehub runs with out of the box.
@@ -104,6 +105,7 @@ func DefaultConfig() Config {
 		Limits:             DefaultLimits(),
 		Metrics:            DefaultMetrics(),
 		Redis:              DefaultRedis(),
+		Webhook:            DefaultWebhook(),
 	}
 }
 
@@ -227,6 +229,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	limitFlags(fs, &cfg.Limits)
 	metricsFlags(fs, &cfg.Metrics)
 	redisFlags(fs, &cfg.Redis)
+	webhookFlags(fs, &cfg.Webhook)
 }
 
 // isSet reports whether the flag name was given on the command line.
@@ -283,6 +286,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSlowBytes < 0 {
 		errs = append(errs, errors.New("-max-slow-bytes must not be negative (0 for no bound)"))
+	}
+	if err := c.Webhook.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.SimTokensPerSec <= 0 {
 		errs = append(errs, errors.New("-sim-tokens-per-second must be positive"))

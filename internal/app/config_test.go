@@ -47,6 +47,11 @@ func TestParseFlagsPrecedence(t *testing.T) {
 		{"TLS pair", []string{"-tls-key", "k.pem"}, map[string]string{"SSEHUB_TLS_CERT": "c.pem"}, func(c *app.Config) {
 			c.TLSCert, c.TLSKey = "c.pem", "k.pem"
 		}},
+		{"webhooks", []string{"-webhook-url", "https://app.example/ssehub", "-webhook-events", "*"}, map[string]string{
+			"SSEHUB_WEBHOOK_SECRET": "0123456789abcdef", "SSEHUB_WEBHOOK_RETRY_FOR": "1m",
+		}, func(c *app.Config) {
+			c.Webhook.URL, c.Webhook.Secret, c.Webhook.Events, c.Webhook.RetryFor = "https://app.example/ssehub", "0123456789abcdef", "*", time.Minute
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,6 +95,14 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"previous key without a key", []string{"-jwt-key-previous", "an old secret of 32 bytes or more"}, nil, "jwt-key-previous"},
 		{"previous key that does not parse", []string{"-jwt-key", "a secret of 32 bytes or more, yes", "-jwt-key-previous", "short"}, nil, "jwt-key-previous"},
 		{"zero redis replica timeout", []string{"-redis", "redis://127.0.0.1:6379"}, map[string]string{"SSEHUB_REDIS_REPLICA_TIMEOUT": "0s"}, "redis-replica-timeout"},
+		{"redis node timeout too short", []string{"-redis", "redis://127.0.0.1:6379", "-redis-node-timeout", "500ms"}, nil, "redis-node-timeout"},
+		{"webhook without a secret", []string{"-webhook-url", "https://app.example/hook"}, nil, "webhook-secret"},
+		{"webhook secret too short", []string{"-webhook-url", "https://app.example/hook"}, map[string]string{"SSEHUB_WEBHOOK_SECRET": "short"}, "at least 16"},
+		{"webhook URL not http", []string{"-webhook-url", "ftp://app.example/hook", "-webhook-secret", "0123456789abcdef"}, nil, "webhook-url"},
+		{"webhook URL without host", []string{"-webhook-url", "https:///hook", "-webhook-secret", "0123456789abcdef"}, nil, "webhook-url"},
+		{"unknown webhook event", []string{"-webhook-url", "http://127.0.0.1/hook", "-webhook-secret", "0123456789abcdef", "-webhook-events", "subscription.started,topic.joined"}, nil, "topic.joined"},
+		{"no webhook event", []string{"-webhook-url", "http://127.0.0.1/hook", "-webhook-secret", "0123456789abcdef", "-webhook-events", " , "}, nil, "webhook-events"},
+		{"zero webhook retry", []string{"-webhook-url", "http://127.0.0.1/hook", "-webhook-secret", "0123456789abcdef", "-webhook-retry-for", "0s"}, nil, "webhook-retry-for"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/redis"
+	"github.com/ssehub/ssehub/internal/webhook"
 )
 
 // RedisConfig switches a node to the Redis engine, sharing history, ids
@@ -20,11 +21,15 @@ type RedisConfig struct {
 	// (0: the primary is enough), within ReplicaTimeout.
 	Replicas       int
 	ReplicaTimeout time.Duration
+	// NodeTimeout is how long a node may fail to renew its lease before
+	// the others presume it dead (and, with webhooks, end its subscribers).
+	NodeTimeout time.Duration
 }
 
 // DefaultRedis runs a single node; the other values apply once URL is set.
 func DefaultRedis() RedisConfig {
-	return RedisConfig{Prefix: redis.DefaultPrefix, LogLength: redis.DefaultLogLength, ReplicaTimeout: redis.DefaultReplicaTimeout}
+	return RedisConfig{Prefix: redis.DefaultPrefix, LogLength: redis.DefaultLogLength, ReplicaTimeout: redis.DefaultReplicaTimeout,
+		NodeTimeout: webhook.DefaultNodeTimeout}
 }
 
 func redisFlags(fs *flag.FlagSet, c *RedisConfig) {
@@ -33,6 +38,7 @@ func redisFlags(fs *flag.FlagSet, c *RedisConfig) {
 	fs.IntVar(&c.LogLength, "redis-log-length", c.LogLength, "entries of the shared log kept in Redis: how far a node may fall behind and how far back a wildcard subscription can resume")
 	fs.IntVar(&c.Replicas, "redis-replicas", c.Replicas, "answer a publish only once this many Redis replicas have it (WAIT), so that a failover cannot take back an acknowledged update; 0: once the primary has it")
 	fs.DurationVar(&c.ReplicaTimeout, "redis-replica-timeout", c.ReplicaTimeout, "how long a publish waits for -redis-replicas (at most 2s); past it the publish answers 503, though the update is stored and delivered")
+	fs.DurationVar(&c.NodeTimeout, "redis-node-timeout", c.NodeTimeout, "a node that has not renewed its lease in Redis for this long (it renews every third of it) is presumed dead: with webhooks, the others send its subscribers' subscription.ended and the topics vacated (at least 1s)")
 }
 
 // envAliases names the environment variables that are not SSEHUB_ and the
@@ -54,6 +60,9 @@ func (c RedisConfig) validate() error {
 	}
 	if c.Replicas < 0 {
 		return fmt.Errorf("-redis-replicas must not be negative")
+	}
+	if c.NodeTimeout < time.Second {
+		return fmt.Errorf("-redis-node-timeout %v: must be at least 1s", c.NodeTimeout)
 	}
 	if c.ReplicaTimeout <= 0 || c.ReplicaTimeout > redis.MaxReplicaTimeout {
 		return fmt.Errorf("-redis-replica-timeout %v: must be above 0 and at most %v", c.ReplicaTimeout, redis.MaxReplicaTimeout)

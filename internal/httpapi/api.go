@@ -21,6 +21,7 @@ import (
 	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/stream"
+	"github.com/ssehub/ssehub/internal/subscriptions"
 )
 
 // DefaultMaxBodyBytes is the publish body limit when Config.MaxBodyBytes
@@ -56,6 +57,24 @@ type Config struct {
 	// announcing each subscription that starts or ends, and the web API
 	// listing them.
 	Subscriptions bool
+
+	// Notifier is told of every subscriber's stream starting and ending,
+	// and of the updates published (the application's webhooks); nil for
+	// none.
+	Notifier Notifier
+}
+
+// Notifier is told what happens through the API, for the application's
+// webhooks. Its methods are called on the hot paths (a stream's end, from
+// a pool writer) and must not block.
+type Notifier interface {
+	// Started is told of a stream that starts; Ended of its end, once.
+	// s is not changed afterwards.
+	Started(s *subscriptions.Subscriber)
+	Ended(s *subscriptions.Subscriber)
+	// Published is told of updates published through the publish
+	// endpoint, with their ids.
+	Published(us []*hub.Update)
 }
 
 func (c *Config) defaults() {

@@ -46,6 +46,9 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err)
 		return
 	}
+	if a.cfg.Notifier != nil {
+		a.cfg.Notifier.Published(us)
+	}
 	if batch {
 		httpio.WriteJSON(w, http.StatusOK, map[string][]string{"ids": ids})
 		return

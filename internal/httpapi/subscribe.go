@@ -45,7 +45,7 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err)
 		return
 	}
-	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Release: a.track(topics, claims, release)})
+	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Release: a.track(r, topics, claims, release)})
 }
 
 // serveStream has the engine serve a stream, which a token in the URL

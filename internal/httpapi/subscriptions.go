@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/httpio"
@@ -58,25 +59,41 @@ func (a *API) checkAnnounceable(selectors []string) error {
 // subscriberShape has the length of every subscriber id.
 var subscriberShape = subscriptions.NewSubscriber()
 
-// track records the subscriptions of a stream that opened for topics and
-// announces them; the release it returns also forgets them and announces
-// their end. Without -subscriptions it returns release.
-func (a *API) track(topics []string, claims *auth.Claims, release func()) func() {
-	if a.subs == nil {
+// track tells of a stream that opened for topics: with -subscriptions it
+// records and announces its subscriptions, and the Notifier, if any, is
+// told it started. The release it returns also undoes all that, telling
+// of the stream's end. With neither it returns release.
+func (a *API) track(r *http.Request, topics []string, claims *auth.Claims, release func()) func() {
+	notify := a.cfg.Notifier
+	if a.subs == nil && notify == nil {
 		return release
 	}
-	id := subscriptions.NewSubscriber()
-	subs := make([]subscriptions.Subscription, 0, len(topics))
+	s := &subscriptions.Subscriber{ID: subscriptions.NewSubscriber(), User: claims.Subject, Payload: claims.Payload,
+		ClientIP: a.clientIP(r), Since: time.Now()}
 	for i, t := range topics {
 		if !slices.Contains(topics[:i], t) {
-			subs = append(subs, subscriptions.Subscription{Topic: t, Subscriber: id, Payload: claims.Payload})
+			s.Topics = append(s.Topics, t)
 		}
 	}
-	a.subs.reg.Add(subs)
-	a.subs.announce(subs, true)
+	if a.subs != nil {
+		subs := make([]subscriptions.Subscription, len(s.Topics))
+		for i, t := range s.Topics {
+			subs[i] = subscriptions.Subscription{Topic: t, Subscriber: s.ID, Payload: claims.Payload}
+		}
+		a.subs.reg.Add(subs)
+		a.subs.announce(subs, true)
+	}
+	if notify != nil {
+		notify.Started(s)
+	}
 	return func() {
 		release()
-		a.subs.announce(a.subs.reg.Remove(id), false)
+		if a.subs != nil {
+			a.subs.announce(a.subs.reg.Remove(s.ID), false)
+		}
+		if notify != nil {
+			notify.Ended(s)
+		}
 	}
 }
 

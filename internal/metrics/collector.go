@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/webhook"
 )
 
 // Optional interfaces of a history, found by type assertion.
@@ -46,6 +47,8 @@ type collector struct {
 	historyWritable, historyWriteErrors         *prometheus.Desc
 	llmStarted, llmRunning, llmFinished, tokens *prometheus.Desc
 	redisUp, redisErrors, rebases, unreplicated *prometheus.Desc
+	whQueued, whSent, whDropped, whFailures     *prometheus.Desc
+	whFailing                                   *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -77,6 +80,11 @@ func newCollector(top int) *collector {
 		redisErrors:        desc("redis_errors_total", "Cluster mode: failed commands to Redis."),
 		rebases:            desc("cluster_rebases_total", "Cluster mode: times this node ended every subscription because Redis was wiped or trimmed entries it had not read."),
 		unreplicated:       desc("redis_unreplicated_commits_total", "Cluster mode with -redis-replicas: commits that too few replicas acknowledged in time (their publishes got 503)."),
+		whQueued:           desc("webhook_queued", "Webhooks: events (cluster mode: changes on their way to Redis) waiting on this node."),
+		whSent:             desc("webhook_events_sent_total", "Webhooks: events the application acknowledged with a 2xx (cluster mode: those this node sent while it held the outbox's lease)."),
+		whDropped:          desc("webhook_events_dropped_total", "Webhooks: events lost, by reason: queue_full (the oldest dropped to make room; in cluster mode the Redis outbox's too), expired (not acknowledged within -webhook-retry-for).", "reason"),
+		whFailures:         desc("webhook_request_failures_total", "Webhooks: requests that failed (an error, a timeout, an answer other than 2xx); each is retried."),
+		whFailing:          desc("webhook_failing", "Webhooks: 1 while the last request to the application failed, else 0."),
 	}
 }
 
@@ -86,6 +94,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
 		c.replayed, c.slowCut, c.queuedBytes, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
 		c.redisUp, c.redisErrors, c.rebases, c.unreplicated,
+		c.whQueued, c.whSent, c.whDropped, c.whFailures, c.whFailing,
 	} {
 		ch <- d
 	}
@@ -139,6 +148,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(c.tokens, ls.Tokens)
 	}
+	if src.Webhooks != nil {
+		c.collectWebhooks(src.Webhooks.Stats(), ch)
+	}
+}
+
+// collectWebhooks reports the deliveries of the application's webhooks.
+func (c *collector) collectWebhooks(ws webhook.Stats, ch chan<- prometheus.Metric) {
+	failing := 0.0
+	if ws.Failing {
+		failing = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.whQueued, prometheus.GaugeValue, float64(ws.Queued))
+	ch <- prometheus.MustNewConstMetric(c.whFailing, prometheus.GaugeValue, failing)
+	ch <- prometheus.MustNewConstMetric(c.whSent, prometheus.CounterValue, float64(ws.Sent))
+	ch <- prometheus.MustNewConstMetric(c.whDropped, prometheus.CounterValue, float64(ws.Dropped), "queue_full")
+	ch <- prometheus.MustNewConstMetric(c.whDropped, prometheus.CounterValue, float64(ws.Expired), "expired")
+	ch <- prometheus.MustNewConstMetric(c.whFailures, prometheus.CounterValue, float64(ws.Failures))
 }
 
 func (c *collector) collectHistory(hist hub.Reader, gauge func(*prometheus.Desc, float64, ...string)) {

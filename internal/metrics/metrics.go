@@ -22,6 +22,7 @@ import (
 	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/llm"
+	"github.com/ssehub/ssehub/internal/webhook"
 )
 
 // Namespace prefixes every ssehub metric name.
@@ -48,6 +49,13 @@ type Sources struct {
 	Streams Streams    // the HTTP layer; nil counts no streams
 	History hub.Reader // sized when it reports its size (see HistorySizer); may be nil
 	LLM     LLM        // the generations; nil when there are none
+	// Webhooks are the application's webhooks; nil when they are off.
+	Webhooks Webhooks
+}
+
+// Webhooks reports the deliveries of the application's webhooks.
+type Webhooks interface {
+	Stats() webhook.Stats
 }
 
 // Streams reports the HTTP layer's event streams.

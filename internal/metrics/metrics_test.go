@@ -15,6 +15,7 @@ import (
 	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/llm"
+	"github.com/ssehub/ssehub/internal/webhook"
 )
 
 // TestMain fails the package if any test leaves a goroutine behind.
@@ -93,7 +94,8 @@ func TestCollector(t *testing.T) {
 	if fams := gather(t, r); fams["ssehub_subscribers"] != nil || fams["go_goroutines"] == nil {
 		t.Fatal("before Watch: want the Go metrics and none of ssehub's")
 	}
-	r.Watch(Sources{Hub: h, Streams: streams, History: mem, LLM: gens})
+	hooks := fakeWebhooks{Queued: 5, Sent: 11, Dropped: 2, Expired: 3, Failures: 4, Failing: true}
+	r.Watch(Sources{Hub: h, Streams: streams, History: mem, LLM: gens, Webhooks: hooks})
 	r.LatencyObserver()(3 * time.Millisecond)
 	fams := gather(t, r)
 	want := map[string]float64{
@@ -103,6 +105,8 @@ func TestCollector(t *testing.T) {
 		"ssehub_queued_bytes":  float64(h.Stats().QueuedBytes), // the update queued for topic-1's subscriber
 		"ssehub_history_bytes": float64(mem.Bytes()), "ssehub_history_topics": 1,
 		"ssehub_llm_generations_started_total": 3, "ssehub_llm_generations_running": 1, "ssehub_llm_tokens_total": 42,
+		"ssehub_webhook_queued": 5, "ssehub_webhook_events_sent_total": 11, "ssehub_webhook_request_failures_total": 4,
+		"ssehub_webhook_failing": 1,
 	}
 	for name, v := range want {
 		f := fams[name]
@@ -128,10 +132,18 @@ func TestCollector(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if !strings.Contains(rec.Body.String(), `ssehub_llm_generations_finished_total{outcome="done"} 2`) {
-		t.Errorf("the text exposition lacks the finished generations:\n%s", rec.Body.String())
+	for _, line := range []string{`ssehub_llm_generations_finished_total{outcome="done"} 2`,
+		`ssehub_webhook_events_dropped_total{reason="queue_full"} 2`, `ssehub_webhook_events_dropped_total{reason="expired"} 3`} {
+		if !strings.Contains(rec.Body.String(), line) {
+			t.Errorf("the text exposition lacks %s:\n%s", line, rec.Body.String())
+		}
 	}
 }
+
+// fakeWebhooks reports fixed webhook counts.
+type fakeWebhooks webhook.Stats
+
+func (f fakeWebhooks) Stats() webhook.Stats { return webhook.Stats(f) }
 
 // TestTopicSeries: label values are valid UTF-8 and never repeat.
 func TestTopicSeries(t *testing.T) {

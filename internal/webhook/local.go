@@ -1,0 +1,106 @@
+package webhook
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/subscriptions"
+)
+
+// On one node the dispatcher counts the subscribers of each topic
+// selector in memory and sends its own events.
+
+// local records, on one node, that s started or ended and queues the
+// events: the subscriber's, then those of the topics it occupies or
+// vacates, all under d.mu so that they are queued in the order the
+// changes happened.
+func (d *Dispatcher) local(s *subscriptions.Subscriber, started bool) {
+	now := d.cfg.Now()
+	typ, edge, topicType := SubscriptionStarted, 1, TopicOccupied
+	if !started {
+		typ, edge, topicType = SubscriptionEnded, 0, TopicVacated
+	}
+	d.mu.Lock()
+	evs := make([]Event, 0, 1+len(s.Topics))
+	if d.types[typ] {
+		evs = append(evs, subscriptionEvent(d.ids.next(), typ, now, s))
+	}
+	for _, t := range s.Topics {
+		if !d.topics {
+			break
+		}
+		n := d.counts[t] - 1
+		if started {
+			n += 2
+		}
+		if n == 0 {
+			delete(d.counts, t)
+		} else {
+			d.counts[t] = n
+		}
+		if n == edge && d.types[topicType] {
+			evs = append(evs, Event{ID: d.ids.next(), Type: topicType, Time: now.UTC(), Topic: t})
+		}
+	}
+	n := d.enqueue(evs)
+	d.mu.Unlock()
+	d.dropped(n, "events")
+}
+
+// enqueue queues events to send, dropping the oldest when the queue is
+// full, and returns how many it dropped; called with d.mu held, so that
+// the events are queued in the order things happened.
+func (d *Dispatcher) enqueue(evs []Event) int {
+	if len(evs) == 0 {
+		return 0
+	}
+	n, _ := d.events.push(evs...)
+	return n
+}
+
+// dropped logs, once per warnEvery, that a queue dropped its n oldest;
+// it is called without d.mu held.
+func (d *Dispatcher) dropped(n int, what string) {
+	if n == 0 {
+		return
+	}
+	d.dropMu.Lock()
+	d.dropSince += n
+	since, now := d.dropSince, time.Now()
+	if now.Sub(d.dropWarned) < warnEvery {
+		d.dropMu.Unlock()
+		return
+	}
+	d.dropWarned, d.dropSince = now, 0
+	d.dropMu.Unlock()
+	d.log.Warn("webhook queue full: the oldest "+what+" were dropped (the application is down or too slow; see ssehub_webhook_events_dropped_total)",
+		slog.Int("dropped_since_last_warning", since), slog.Int("queue_size", d.cfg.QueueSize), slog.String("url", d.out.post.shown))
+}
+
+// runLocal sends the queued events of a single node, in order, until the
+// queue is closed and empty or the dispatcher is cancelled.
+func (d *Dispatcher) runLocal() {
+	var carry []Event
+	for {
+		if len(carry) == 0 {
+			carry = d.events.pop(MaxBatchEvents)
+		}
+		if len(carry) == 0 {
+			if d.events.done() {
+				return
+			}
+			select {
+			case <-d.events.ready:
+			case <-d.ctx.Done():
+				return
+			}
+			continue
+		}
+		body, n := encode(carry)
+		if d.out.send(d.ctx, body, n, nil, 0) == abandoned {
+			d.lost.Add(int64(len(carry)))
+			return
+		}
+		carry = carry[n:]
+	}
+}

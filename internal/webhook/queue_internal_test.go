@@ -1,0 +1,66 @@
+package webhook
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// TestQueue: first in, first out across the ring's wrap and growth; when
+// full the oldest go, counted; closed, it refuses and drains.
+func TestQueue(t *testing.T) {
+	q := newQueue[int](40)
+	next, want := 0, []int{}
+	push := func(k int) {
+		for range k {
+			q.push(next)
+			want = append(want, next)
+			next++
+		}
+		if over := len(want) - 40; over > 0 {
+			want = want[over:]
+		}
+	}
+	pop := func(k int) {
+		got := q.pop(k)
+		k = min(k, len(want))
+		if !slices.Equal(got, want[:k]) {
+			t.Fatalf("pop(%d) = %v, want %v", k, got, want[:k])
+		}
+		want = want[k:]
+	}
+	for _, step := range []struct{ push, pop int }{{10, 3}, {20, 20}, {30, 5}, {100, 7}, {3, 50}, {45, 1}} {
+		push(step.push)
+		pop(step.pop)
+		if q.len() != len(want) {
+			t.Fatalf("after %v: len %d, want %d", step, q.len(), len(want))
+		}
+	}
+	q.close()
+	if _, ok := q.push(1); ok {
+		t.Error("push after close")
+	}
+	for q.pop(7) != nil {
+	}
+	if !q.done() {
+		t.Error("closed and drained, not done")
+	}
+}
+
+// TestQueueDrops counts exactly what a full queue drops, oldest first.
+func TestQueueDrops(t *testing.T) {
+	for _, size := range []int{1, 7, 16, 100} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			q := newQueue[int](size)
+			for i := range 3 * size {
+				q.push(i)
+			}
+			if q.drops() != uint64(2*size) || q.len() != size {
+				t.Fatalf("dropped %d, holds %d", q.drops(), q.len())
+			}
+			if got := q.pop(size); got[0] != 2*size || got[size-1] != 3*size-1 {
+				t.Errorf("kept %v, want the newest %d", got, size)
+			}
+		})
+	}
+}
