@@ -287,7 +287,7 @@ func (a *App) Server() *http.Server {
 
 // Listener wraps ln for a server from Server that serves TLS, so that the
 // app takes over its HTTP/1.1 streams over TLS too (Serve does it).
-func (a *App) Listener(ln net.Listener) net.Listener { return a.streams.Listener(ln) }
+func (a *App) Listener(ln net.Listener) net.Listener { return a.streams.TLSListener(ln) }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully:
 // streams end, publishes in flight finish, all within ShutdownTimeout.
