@@ -109,8 +109,12 @@ func (a *API) routes() {
 // endpoints, served behind the API's CORS policy. Call it before serving.
 func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
-// ServeHTTP applies CORS and routes the request.
+// ServeHTTP refuses requests of ambiguous framing, applies CORS and routes
+// the request.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if RefuseAmbiguousFraming(w, r) {
+		return
+	}
 	if a.cors.apply(w, r) {
 		return
 	}
