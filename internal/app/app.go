@@ -290,7 +290,8 @@ func (a *App) closeStore() error {
 // clients from pinning resources; streams manage their own write deadlines.
 // The app takes over its HTTP/1.1 subscription streams from it, over TLS
 // too when it serves Listener's listener (see stream.Engine.TakeOver); Close
-// or Serve's shutdown closes them. With -tls-cert, its TLSConfig serves the
+// or Serve's shutdown closes them. Serve it on Listener's listener: plain,
+// that one also refuses requests of ambiguous framing. With -tls-cert, its TLSConfig serves the
 // certificate that Reload renews (ServeTLS with empty file names).
 func (a *App) Server() *http.Server {
 	srv := &http.Server{
@@ -308,9 +309,16 @@ func (a *App) Server() *http.Server {
 	return srv
 }
 
-// Listener wraps ln for a server from Server that serves TLS, so that the
-// app takes over its HTTP/1.1 streams over TLS too (Serve does it).
-func (a *App) Listener(ln net.Listener) net.Listener { return a.streams.Listener(ln) }
+// Listener wraps ln for a server from Server, as Serve does: with
+// -tls-cert so that the app takes over its HTTP/1.1 streams over TLS too,
+// else so that requests with both Content-Length and Transfer-Encoding are
+// refused (see stream.Engine.PlainListener).
+func (a *App) Listener(ln net.Listener) net.Listener {
+	if a.cfg.TLSCert != "" {
+		return a.streams.TLSListener(ln)
+	}
+	return a.streams.PlainListener(ln)
+}
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully:
 // streams end, publishes in flight finish, all within ShutdownTimeout.
@@ -327,7 +335,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			errc <- srv.ServeTLS(a.Listener(ln), "", "") // the certificate of srv.TLSConfig
 			return
 		}
-		errc <- srv.Serve(ln)
+		errc <- srv.Serve(a.Listener(ln))
 	}()
 	select {
 	case err := <-errc:

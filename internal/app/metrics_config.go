@@ -10,6 +10,8 @@ import (
 	"net/http/pprof"
 	"strings"
 	"time"
+
+	"github.com/ssehub/ssehub/internal/httpapi"
 )
 
 // MetricsConfig configures the /metrics endpoint.
@@ -77,7 +79,8 @@ func (a *App) startMetrics() (stop func(), err error) {
 }
 
 // withPprof serves net/http/pprof at /debug/pprof/ in front of next,
-// behind the metrics token when one is set.
+// behind the metrics token when one is set, and behind the API's guard
+// against ambiguous request framing.
 func withPprof(next http.Handler, token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -97,6 +100,9 @@ func withPprof(next http.Handler, token string) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/debug/pprof/") {
+			if httpapi.RefuseAmbiguousFraming(w, r) {
+				return
+			}
 			guarded.ServeHTTP(w, r)
 			return
 		}

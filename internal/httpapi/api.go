@@ -132,10 +132,13 @@ func (a *API) routes() {
 // endpoints, served behind the API's CORS policy. Call it before serving.
 func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
-// ServeHTTP applies CORS and routes the request. A body announced over the
-// limit is refused at once (413), before a client that sent Expect:
-// 100-continue is told to send it.
+// ServeHTTP refuses requests of ambiguous framing, applies CORS and routes
+// the request. A body announced over the limit is refused at once (413),
+// before a client that sent Expect: 100-continue is told to send it.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if RefuseAmbiguousFraming(w, r) {
+		return
+	}
 	if a.cors.apply(w, r) {
 		return
 	}

@@ -62,7 +62,7 @@ func (t *takenStreams) list(closing bool) []*leanStream {
 
 // TakeOver lets the engine take over from srv the connections of its
 // event streams over HTTP/1.1 (plain, or over TLS when srv serves the
-// engine's Listener; not HTTP/2): once the response headers are out, the
+// engine's TLSListener; not HTTP/2): once the response headers are out, the
 // handler returns and net/http forgets the connection. An idle stream then
 // has no goroutine of its own (on Linux; elsewhere one small reader): one
 // watcher notices the clients leaving, and a pool of writers writes the
@@ -137,9 +137,14 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 	sub := o.Sub
 	setStreamHeaders(w.Header(), sub)
 	s := &leanStream{eng: e, conn: conn, sub: sub, release: o.Release, remote: o.Remote}
-	if tc, ok := conn.(*tls.Conn); ok && sealed != nil {
-		s.tls, s.conn = &sealing{conn: tc}, sealed.TCPConn
-		sealed.sealed = &s.tls.sealed
+	switch c := conn.(type) {
+	case *tls.Conn:
+		if sealed != nil {
+			s.tls, s.conn = &sealing{conn: c}, sealed.TCPConn
+			sealed.sealed = &s.tls.sealed
+		}
+	case *framedConn:
+		s.conn = c.TCPConn // a stream reads no request: its hangup watcher reads the socket
 	}
 	if sc, ok := s.conn.(syscall.Conn); ok {
 		if s.raw, _ = sc.SyscallConn(); s.raw != nil {

@@ -13,7 +13,7 @@ import (
 // connection's tls.Conn into the stream's own buffer (sealConn) and written
 // from there, raw, by the pool writers, which must never wait. That needs
 // the connection under tls.Conn to be a sealConn: serve TLS on
-// Engine.Listener's listener. HTTP/2 streams stay net/http's.
+// Engine.TLSListener's listener. HTTP/2 streams stay net/http's.
 
 // sealConn is a TCP connection whose writes, once sealed points at a
 // buffer, are appended to it instead of sent: the tls.Conn above it then
@@ -49,32 +49,34 @@ func (l sealListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// Listener wraps ln so that, served with TLS (http.Server.ServeTLS) by a
-// server given to TakeOver, its HTTP/1.1 streams are taken over too.
-// Plain connections pass through it unchanged.
-func (e *Engine) Listener(ln net.Listener) net.Listener { return sealListener{ln} }
+// TLSListener wraps ln so that, served with TLS (http.Server.ServeTLS) by
+// a server given to TakeOver, its HTTP/1.1 streams are taken over too.
+// (Served without TLS, its connections are plain ones: use PlainListener.)
+func (e *Engine) TLSListener(ln net.Listener) net.Listener { return sealListener{ln} }
 
 // connKey is the request context's key for its connection (see
 // rememberConn).
 type connKey struct{}
 
-// rememberConn has srv put each connection in its requests' context, for
-// canTakeOver to find what lies under a tls.Conn.
+// rememberConn has srv put each connection of the engine's listeners in
+// its requests' context: for canTakeOver to find what lies under a
+// tls.Conn, and for FramingChecked.
 func rememberConn(srv *http.Server) {
 	prev := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if prev != nil {
 			ctx = prev(ctx, c)
 		}
-		if _, ok := c.(*tls.Conn); !ok {
-			return ctx
+		switch c.(type) {
+		case *tls.Conn, *framedConn:
+			return context.WithValue(ctx, connKey{}, c)
 		}
-		return context.WithValue(ctx, connKey{}, c)
+		return ctx
 	}
 }
 
 // sealedUnder returns the sealConn under r's TLS connection, or nil when
-// there is none (a listener not from Engine.Listener).
+// there is none (a listener not from Engine.TLSListener).
 func sealedUnder(r *http.Request) *sealConn {
 	tc, _ := r.Context().Value(connKey{}).(*tls.Conn)
 	if tc == nil {
