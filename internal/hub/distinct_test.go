@@ -1,6 +1,8 @@
 package hub_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -54,4 +56,34 @@ func TestDistinctTopics(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { hub.DistinctTopics(few) }); n != 0 {
 		t.Errorf("three distinct topics: %v allocations, want none", n)
 	}
+}
+
+// TestUpdateTopicsBound refuses an update naming more than
+// MaxUpdateTopics topics, whoever publishes it, and delivers one naming
+// that many to the subscribers of each.
+func TestUpdateTopicsBound(t *testing.T) {
+	forEachHistory(t, func(t *testing.T, hist hub.History) {
+		h := newHub(t, hub.Config{History: hist})
+		topics := numbered(hub.MaxUpdateTopics + 1)
+		first := subscribe(t, h, hub.SubscribeOptions{Topics: topics[:1]})
+		last := subscribe(t, h, hub.SubscribeOptions{Topics: topics[hub.MaxUpdateTopics-1 : hub.MaxUpdateTopics]})
+		_, err := h.Publish(context.Background(), &hub.Update{Topics: topics})
+		var herr *hub.Error
+		if !errors.As(err, &herr) || herr.Code != hub.CodeInvalid || herr.Field != "topic" {
+			t.Fatalf("publish %d topics: err %v, want invalid topic", len(topics), err)
+		}
+		_, err = h.PublishBatch(context.Background(), []*hub.Update{{Topics: topics[:1]}, {Topics: topics}})
+		if !errors.As(err, &herr) || herr.Code != hub.CodeInvalid || herr.Field != "[1].topic" {
+			t.Fatalf("batch with %d topics in its second: err %v, want invalid [1].topic", len(topics), err)
+		}
+		id := publish(t, h, &hub.Update{Topics: topics[:hub.MaxUpdateTopics], Data: "all"})
+		for _, s := range []*hub.Subscriber{first, last} {
+			if got := receive(t, s, 1); got[0].ID != id {
+				t.Fatalf("got %s, want %s", got[0].ID, id)
+			}
+		}
+		if st := h.Stats(); st.Published != 1 {
+			t.Fatalf("published %d updates, want 1", st.Published)
+		}
+	})
 }
