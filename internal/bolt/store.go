@@ -72,8 +72,9 @@ type Store struct {
 	reserved uint64        // positions up to here may be staged (see reserveAhead)
 
 	// The commit loop's own.
-	committedReserve uint64 // the reserved bound on disk
-	newest           uint64 // the newest position given to a commit
+	committedReserve uint64   // the reserved bound on disk
+	newest           uint64   // the newest position given to a commit
+	topicOrder       []string // a commit's topics in order (writeIndexes)
 
 	closing  sync.RWMutex // held for reading while an append is queued
 	closed   bool
