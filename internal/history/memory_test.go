@@ -3,8 +3,11 @@ package history_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/history/historytest"
@@ -82,4 +85,46 @@ func TestMemoryKeepsOrderWhenAppendsArriveOutOfOrder(t *testing.T) {
 
 func TestMemoryConformance(t *testing.T) {
 	historytest.Run(t, func(*testing.T) hub.History { return history.NewMemory(history.MemoryConfig{}) })
+}
+
+// TestMemoryManyTopicsScaleLinearly appends an update of many topics,
+// and one of eight times as many, each to a new history: the time grows
+// about eightfold, not sixty-fourfold as it did while each topic was
+// looked for among those before it and each ring summed the update's
+// topics for its size. The sizes take turns, the collector is held off
+// while one is timed, and the fastest of each is kept: the load of other
+// processes and the collections weigh little.
+func TestMemoryManyTopicsScaleLinearly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times updates of thousands of topics")
+	}
+	const small, large = 2500, 20000
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	timeAppend := func(n int) time.Duration {
+		topics := make([]string, n)
+		for i := range topics {
+			topics[i] = fmt.Sprint("https://example.com/books/", i)
+		}
+		// Each ring counts the whole update, its topics included: with the
+		// default total, the update would evict its own topics.
+		m := history.NewMemory(history.MemoryConfig{MaxTotalBytes: 1 << 40})
+		u := upd(1, "x", topics...)
+		runtime.GC()
+		start := time.Now()
+		appendAll(t, m, u)
+		d := time.Since(start)
+		if m.Topics() != n {
+			t.Fatalf("%d topics retained, want %d", m.Topics(), n)
+		}
+		return d
+	}
+	d1, d8 := time.Hour, time.Hour
+	for range 7 {
+		d1, d8 = min(d1, timeAppend(small)), min(d8, timeAppend(large))
+	}
+	t.Logf("append %d topics %v, %d topics %v (%.1f×)", small, d1, large, d8, float64(d8)/float64(d1))
+	// Linear is 8× (up to 14× seen); quadratic was 59× and more.
+	if r := float64(d8) / float64(d1); r > 25 {
+		t.Errorf("8× the topics take %.1f× as long to append, want under 25×", r)
+	}
 }
