@@ -41,10 +41,10 @@ type Subscriber struct {
 	queues [2][2]*Update
 
 	hub       *Hub
-	selectors []topic.Selector
-	private   []topic.Selector // topics whose private updates it may see
-	exact     []string         // exact selectors, indexed by the hub
-	wildcard  bool             // has a non-exact selector
+	selectors topic.Set
+	private   topic.Set // topics whose private updates it may see
+	exact     []string  // exact selectors, indexed by the hub
+	wildcard  bool      // has a non-exact selector
 
 	resumedAfter string
 	replayed     int
@@ -58,8 +58,8 @@ type Subscriber struct {
 func newSubscriber(h *Hub, sels, private []topic.Selector, limit int) *Subscriber {
 	s := &Subscriber{
 		hub:       h,
-		selectors: sels,
-		private:   private,
+		selectors: topic.NewSet(sels),
+		private:   topic.NewSet(private),
 		limit:     limit,
 		ready:     make(chan struct{}, 1),
 		done:      make(chan struct{}),
@@ -125,10 +125,17 @@ func (s *Subscriber) Close() {
 
 // wants reports whether the update is for this subscriber.
 func (s *Subscriber) wants(u *Update) bool {
-	if u.Private {
-		return topic.MatchAny(s.private, u.Topics) && topic.MatchAny(s.selectors, u.Topics)
+	if u.Private && !s.private.MatchAny(u.Topics) {
+		return false
 	}
-	return topic.MatchAny(s.selectors, u.Topics)
+	return s.selectors.MatchAny(u.Topics)
+}
+
+// mayRead reports whether s may receive the private update u, which
+// reached it through its topic t. Most subscribers are authorized for the
+// topic they name, so t is tried before all of u's topics.
+func (s *Subscriber) mayRead(u *Update, t string) bool {
+	return s.private.Match(t) || s.private.MatchAny(u.Topics)
 }
 
 // enqueue adds a live update. It reports false when the subscriber has to
