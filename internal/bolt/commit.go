@@ -43,47 +43,74 @@ func (s *Store) Append(ctx context.Context, u *hub.Update) error {
 }
 
 // commitLoop commits queued appends in batches until Close, then commits
-// what is still queued.
+// what is still queued. The appends a commit leaves for later (take) wait
+// in backlog, in the order they came.
 func (s *Store) commitLoop() {
 	defer s.wg.Done()
+	var backlog []*appendReq
 	batch := make([]*appendReq, 0, s.cfg.MaxBatch)
 	for {
-		select {
-		case req := <-s.reqs:
-			batch = s.collect(append(batch[:0], req))
-			s.commit(batch)
-		case <-s.stop:
-			for {
+		if len(backlog) == 0 {
+			select {
+			case req := <-s.reqs:
+				backlog = append(backlog, req)
+			case <-s.stop:
 				select {
-				case req := <-s.reqs:
-					s.commit(s.collect(append(batch[:0], req)))
+				case req := <-s.reqs: // queued before Close: committed first
+					backlog = append(backlog, req)
 				default:
 					s.keepPosition()
 					return
 				}
 			}
 		}
+		batch, backlog = s.take(batch[:0], s.collect(backlog))
+		s.commit(batch)
 	}
+}
+
+// take moves into batch the appends of the next commit: the oldest
+// waiting, then in order each that keeps the commit within MaxBatch
+// updates and MaxBatch index entries (one per distinct topic of an
+// update); it returns the others, in order. A full batch of updates of one
+// topic each is the most a commit takes, as it was before updates named
+// up to hub.MaxUpdateTopics topics: an append of a few topics queued
+// behind updates of many, even a batch of them published at once, goes
+// into the next commit (unless updates queued before it fill that one),
+// not after all of them.
+func (s *Store) take(batch, backlog []*appendReq) (next, rest []*appendReq) {
+	entries := 0
+	rest = backlog[:0]
+	for i, req := range backlog {
+		if n := len(req.topics); i == 0 || (len(batch) < s.cfg.MaxBatch && entries+n <= s.cfg.MaxBatch) {
+			batch = append(batch, req)
+			entries += n
+		} else {
+			rest = append(rest, req)
+		}
+	}
+	clear(backlog[len(rest):])
+	return batch, rest
 }
 
 // gatherWait bounds how long a commit waits for the publishers of the
 // previous batch to come back.
 const gatherWait = 200 * time.Microsecond
 
-// collect adds every append already waiting, up to MaxBatch. When the last
-// commit showed that many publishers are at work, it waits briefly for them
-// to come back, so they share one commit instead of alternating in two
-// half-size ones.
-func (s *Store) collect(batch []*appendReq) []*appendReq {
+// collect adds to the backlog every append already waiting, up to
+// MaxBatch in all. When the last commit showed that many publishers are at
+// work, it waits briefly for them to come back, so they share one commit
+// instead of alternating in two half-size ones.
+func (s *Store) collect(backlog []*appendReq) []*appendReq {
 	var deadline time.Time
-	for len(batch) < s.cfg.MaxBatch {
+	for len(backlog) < s.cfg.MaxBatch {
 		select {
 		case req := <-s.reqs:
-			batch = append(batch, req)
+			backlog = append(backlog, req)
 			continue
 		default:
 		}
-		if len(batch) >= s.expect {
+		if len(backlog) >= s.expect {
 			break
 		}
 		if deadline.IsZero() {
@@ -93,7 +120,7 @@ func (s *Store) collect(batch []*appendReq) []*appendReq {
 		}
 		runtime.Gosched()
 	}
-	return batch
+	return backlog
 }
 
 // commit writes a batch in one transaction and answers every append.

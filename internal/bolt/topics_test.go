@@ -184,3 +184,105 @@ func sideAppends(b *testing.B, s *bolt.Store, seq *atomic.Uint64) (stop func() [
 		return <-result
 	}
 }
+
+// BenchmarkMaximalPublish publishes through the hub into the store a batch
+// of updates of many topics, new to the store, at a time, while another
+// publisher sends updates of one topic one after another: an op is one
+// batch acknowledged; side-p50-µs and side-max-µs are how long the other
+// publisher's publishes took meanwhile. With 100 topics (the HTTP
+// layer's default bound) and 1,000 (the hub's), one update and a batch of
+// them.
+func BenchmarkMaximalPublish(b *testing.B) {
+	for _, c := range []struct{ updates, topics int }{{1, 1}, {1, 100}, {1, hub.MaxUpdateTopics}, {1000, 1}, {1000, 100}, {100, hub.MaxUpdateTopics}} {
+		b.Run(fmt.Sprintf("updates=%d/topics=%d", c.updates, c.topics), func(b *testing.B) {
+			s, err := bolt.Open(bolt.Config{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			h := hub.New(hub.Config{History: s})
+			defer h.Close()
+			batches := make([][]*hub.Update, b.N)
+			for i := range batches {
+				for j := range c.updates {
+					batches[i] = append(batches[i], &hub.Update{Topics: manyTopics(i*c.updates+j, c.topics), Data: historytest.BenchPayload})
+				}
+			}
+			side := sidePublishes(b, h)
+			b.ResetTimer()
+			for _, batch := range batches {
+				if _, err := h.PublishBatch(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			lat := side()
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "side-p50-µs")
+			b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "side-max-µs")
+		})
+	}
+}
+
+// sidePublishes publishes updates of one topic through h one after
+// another until the returned stop is called, which returns how long each
+// took, sorted.
+func sidePublishes(b *testing.B, h *hub.Hub) (stop func() []time.Duration) {
+	done, result, started := make(chan struct{}), make(chan []time.Duration), make(chan struct{})
+	go func() {
+		var lat []time.Duration
+		for {
+			start := time.Now()
+			if _, err := h.Publish(context.Background(), &hub.Update{Topics: []string{"side"}, Data: historytest.BenchPayload}); err != nil {
+				b.Error(err)
+			}
+			lat = append(lat, time.Since(start))
+			if len(lat) == 1 {
+				close(started)
+			}
+			select {
+			case <-done:
+				slices.Sort(lat)
+				result <- lat
+				return
+			default:
+			}
+		}
+	}()
+	<-started
+	return func() []time.Duration {
+		close(done)
+		return <-result
+	}
+}
+
+// TestCommitsBoundedByTopics queues updates of a thousand topics each,
+// twenty thousand in all, behind a held commit, then an update of one
+// topic: it is committed, and durable, long before the last of them, in
+// one of the first commits of at most MaxBatch index entries each, where
+// it used to wait for one commit of all of them.
+func TestCommitsBoundedByTopics(t *testing.T) {
+	const updates, topics = 20, hub.MaxUpdateTopics
+	s := open(t, bolt.Config{})
+	release := bolt.HoldCommits(t, s)
+	var durables []func() error
+	for i := range updates {
+		durables = append(durables, stageWithin(t, s, historytest.Update(uint64(i+1), "x", manyTopics(i, topics)...)))
+	}
+	side := stageWithin(t, s, historytest.Update(updates+1, "x", "side"))
+	release()
+	if err := side(); err != nil {
+		t.Fatal(err)
+	}
+	if _, indexes := bolt.TopicIndexes(t, s); indexes >= updates*topics {
+		t.Errorf("when the update of one topic is durable, %d topic indexes are written: all of the %d updates before it, committed with it",
+			indexes, updates)
+	}
+	for _, durable := range durables {
+		if err := durable(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counted, indexes := bolt.TopicIndexes(t, s); counted != updates*topics+1 || indexes != counted {
+		t.Errorf("%d topics counted and %d indexes, want %d", counted, indexes, updates*topics+1)
+	}
+}
