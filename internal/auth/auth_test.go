@@ -3,6 +3,7 @@ package auth_test
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -145,6 +146,10 @@ func TestClaims(t *testing.T) {
 // TestCanPublish checks the publish rule: every topic must match a selector.
 func TestCanPublish(t *testing.T) {
 	t.Parallel()
+	manyClaims := []string{"books/{id}"}
+	for i := range 20 {
+		manyClaims = append(manyClaims, fmt.Sprint("t/", i))
+	}
 	tests := []struct {
 		publish []string
 		topics  []string
@@ -159,6 +164,9 @@ func TestCanPublish(t *testing.T) {
 		{[]string{"books/{id}"}, []string{"books/1/x"}, false},
 		{nil, []string{"a"}, false},
 		{[]string{}, []string{"a"}, false},
+		// Claims past the few a topic.Set compares one by one.
+		{manyClaims, []string{"t/19", "books/7", "t/0"}, true},
+		{manyClaims, []string{"t/19", "t/20"}, false},
 	}
 	for _, tt := range tests {
 		err := (&auth.Claims{Publish: tt.publish}).CanPublish(tt.topics)

@@ -16,10 +16,19 @@ import (
 // ErrClosed is returned by appends after Close.
 var ErrClosed = errors.New("history store is closed")
 
-// appendReq is one update waiting for the next commit.
+// appendReq is one update waiting for the next commit, with what the
+// commit writes prepared by its publisher: the commit loop, which every
+// publish waits for, only writes.
 type appendReq struct {
-	u    *hub.Update
-	done chan error
+	u      *hub.Update
+	value  []byte   // u encoded
+	topics []string // u's topics without repeats, the canonical one first
+	done   chan error
+}
+
+// newAppendReq prepares the append of u.
+func newAppendReq(u *hub.Update) *appendReq {
+	return &appendReq{u: u, value: encodeUpdate(u), topics: hub.DistinctTopics(u.Topics), done: make(chan error, 1)}
 }
 
 // Append stores u durably: it returns once the transaction holding u has
@@ -34,47 +43,74 @@ func (s *Store) Append(ctx context.Context, u *hub.Update) error {
 }
 
 // commitLoop commits queued appends in batches until Close, then commits
-// what is still queued.
+// what is still queued. The appends a commit leaves for later (take) wait
+// in backlog, in the order they came.
 func (s *Store) commitLoop() {
 	defer s.wg.Done()
+	var backlog []*appendReq
 	batch := make([]*appendReq, 0, s.cfg.MaxBatch)
 	for {
-		select {
-		case req := <-s.reqs:
-			batch = s.collect(append(batch[:0], req))
-			s.commit(batch)
-		case <-s.stop:
-			for {
+		if len(backlog) == 0 {
+			select {
+			case req := <-s.reqs:
+				backlog = append(backlog, req)
+			case <-s.stop:
 				select {
-				case req := <-s.reqs:
-					s.commit(s.collect(append(batch[:0], req)))
+				case req := <-s.reqs: // queued before Close: committed first
+					backlog = append(backlog, req)
 				default:
 					s.keepPosition()
 					return
 				}
 			}
 		}
+		batch, backlog = s.take(batch[:0], s.collect(backlog))
+		s.commit(batch)
 	}
+}
+
+// take moves into batch the appends of the next commit: the oldest
+// waiting, then in order each that keeps the commit within MaxBatch
+// updates and MaxBatch index entries (one per distinct topic of an
+// update); it returns the others, in order. A full batch of updates of one
+// topic each is the most a commit takes, as it was before updates named
+// up to hub.MaxUpdateTopics topics: an append of a few topics queued
+// behind updates of many, even a batch of them published at once, goes
+// into the next commit (unless updates queued before it fill that one),
+// not after all of them.
+func (s *Store) take(batch, backlog []*appendReq) (next, rest []*appendReq) {
+	entries := 0
+	rest = backlog[:0]
+	for i, req := range backlog {
+		if n := len(req.topics); i == 0 || (len(batch) < s.cfg.MaxBatch && entries+n <= s.cfg.MaxBatch) {
+			batch = append(batch, req)
+			entries += n
+		} else {
+			rest = append(rest, req)
+		}
+	}
+	clear(backlog[len(rest):])
+	return batch, rest
 }
 
 // gatherWait bounds how long a commit waits for the publishers of the
 // previous batch to come back.
 const gatherWait = 200 * time.Microsecond
 
-// collect adds every append already waiting, up to MaxBatch. When the last
-// commit showed that many publishers are at work, it waits briefly for them
-// to come back, so they share one commit instead of alternating in two
-// half-size ones.
-func (s *Store) collect(batch []*appendReq) []*appendReq {
+// collect adds to the backlog every append already waiting, up to
+// MaxBatch in all. When the last commit showed that many publishers are at
+// work, it waits briefly for them to come back, so they share one commit
+// instead of alternating in two half-size ones.
+func (s *Store) collect(backlog []*appendReq) []*appendReq {
 	var deadline time.Time
-	for len(batch) < s.cfg.MaxBatch {
+	for len(backlog) < s.cfg.MaxBatch {
 		select {
 		case req := <-s.reqs:
-			batch = append(batch, req)
+			backlog = append(backlog, req)
 			continue
 		default:
 		}
-		if len(batch) >= s.expect {
+		if len(backlog) >= s.expect {
 			break
 		}
 		if deadline.IsZero() {
@@ -84,7 +120,7 @@ func (s *Store) collect(batch []*appendReq) []*appendReq {
 		}
 		runtime.Gosched()
 	}
-	return batch
+	return backlog
 }
 
 // commit writes a batch in one transaction and answers every append.
@@ -96,11 +132,11 @@ func (s *Store) commit(batch []*appendReq) {
 	err := s.writes.Note(s.db.Update(func(tx *bbolt.Tx) (err error) {
 		entries := map[string][]indexRecord{}
 		for _, req := range batch {
-			if err := s.put(tx, req.u, entries); err != nil {
+			if err := s.put(tx, req, entries); err != nil {
 				return err
 			}
 		}
-		if err := writeIndexes(tx, entries); err != nil {
+		if err := s.writeIndexes(tx, entries); err != nil {
 			return err
 		}
 		reserved, err = s.reserve(tx)
@@ -113,10 +149,8 @@ func (s *Store) commit(batch []*appendReq) {
 		s.mu.Unlock()
 		added := counts{}
 		for _, req := range batch {
-			for i, t := range req.u.Topics {
-				if !contains(req.u.Topics[:i], t) {
-					added[t]++
-				}
+			for _, t := range req.topics {
+				added[t]++
 			}
 		}
 		s.counts.add(added, 1)
@@ -152,17 +186,16 @@ const appendFill = 1.0
 // id; it adds the update's topic index entries to entries, for
 // writeIndexes. The first topic is canonical: removing its entry deletes
 // the update.
-func (s *Store) put(tx *bbolt.Tx, u *hub.Update, entries map[string][]indexRecord) error {
+func (s *Store) put(tx *bbolt.Tx, req *appendReq, entries map[string][]indexRecord) error {
+	u := req.u
 	key := seqKey(u.Seq)
 	updates := tx.Bucket(bucketUpdates)
 	updates.FillPercent = appendFill
-	if err := updates.Put(key, encodeUpdate(u)); err != nil {
+	if err := updates.Put(key, req.value); err != nil {
 		return err
 	}
-	for i, t := range u.Topics {
-		if !contains(u.Topics[:i], t) {
-			entries[t] = append(entries[t], indexRecord{u.Seq, i == 0})
-		}
+	for i, t := range req.topics {
+		entries[t] = append(entries[t], indexRecord{u.Seq, i == 0})
 	}
 	if seq, ok := s.generatedSeq(u.ID); ok && seq == u.Seq {
 		return nil
@@ -170,18 +203,31 @@ func (s *Store) put(tx *bbolt.Tx, u *hub.Update, entries map[string][]indexRecor
 	return tx.Bucket(bucketIDs).Put([]byte(u.ID), key)
 }
 
-// writeIndexes adds a commit's index entries to their topics' indexes.
-func writeIndexes(tx *bbolt.Tx, entries map[string][]indexRecord) error {
-	for t, recs := range entries {
+// writeIndexes adds a commit's index entries to their topics' indexes, in
+// the order of the topics' names: bbolt inserts a key into a node by
+// moving the keys after it, and a node grows in memory until the commit
+// splits it, so the indexes of many new topics created in random order
+// took time quadratic in their number (twice as long at 16,000 in one
+// commit); in order they take time in proportion.
+func (s *Store) writeIndexes(tx *bbolt.Tx, entries map[string][]indexRecord) error {
+	order := s.topicOrder[:0]
+	for t := range entries {
+		order = append(order, t)
+	}
+	slices.Sort(order)
+	s.topicOrder = order
+	for _, t := range order {
 		x, err := createIndex(tx, t)
 		if err != nil {
 			return err
 		}
+		recs := entries[t]
 		slices.SortFunc(recs, func(a, b indexRecord) int { return cmp.Compare(a.seq, b.seq) })
 		if err := x.appendAll(recs); err != nil {
 			return err
 		}
 	}
+	clear(order) // holds no topic until the next commit
 	return nil
 }
 
@@ -191,13 +237,4 @@ func writeIndexes(tx *bbolt.Tx, entries map[string][]indexRecord) error {
 func (s *Store) generatedSeq(id string) (seq uint64, ok bool) {
 	epoch, seq, ok := hub.ParseID(id)
 	return seq, ok && epoch == s.epoch
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

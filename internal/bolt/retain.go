@@ -4,6 +4,8 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/ssehub/ssehub/internal/hub"
 )
 
 // deleteChunk bounds the deletions of one retention transaction, so that
@@ -107,9 +109,9 @@ func deleteUpdate(tx *bbolt.Tx, key []byte, removed counts) error {
 				return err
 			}
 		}
-		for i, t := range u.Topics {
+		for _, t := range hub.DistinctTopics(u.Topics) {
 			x, ok := openIndex(tx, t)
-			if !ok || contains(u.Topics[:i], t) {
+			if !ok {
 				continue
 			}
 			found, err := x.remove(seq)

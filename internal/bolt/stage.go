@@ -31,7 +31,7 @@ var keyReserved = []byte("reserved")
 // withdraws u, which a read may have returned meanwhile: the hub stages with
 // a context that never ends.
 func (s *Store) Stage(ctx context.Context, u *hub.Update) (durable func() error, err error) {
-	req := &appendReq{u: u, done: make(chan error, 1)}
+	req := newAppendReq(u)
 	// The read lock keeps Close from stopping the commit loop between the
 	// check and the send, which would leave the append unanswered.
 	s.closing.RLock()
@@ -100,10 +100,11 @@ func getReserved(tx *bbolt.Tx) uint64 {
 // stagedIn returns, in position order, the staged updates in q's range
 // that q selects.
 func (s *Store) stagedIn(q hub.Query) []*hub.Update {
+	in := topicFilter(q.Topics)
 	s.mu.Lock()
 	var out []*hub.Update
 	for _, u := range s.staged {
-		if u.Seq > q.After && u.Seq <= q.Upto && inTopics(u, q.Topics) && (q.Match == nil || q.Match(u)) {
+		if u.Seq > q.After && u.Seq <= q.Upto && in(u) && (q.Match == nil || q.Match(u)) {
 			out = append(out, u)
 		}
 	}
@@ -124,15 +125,31 @@ func (s *Store) stagedSeq(id string) (uint64, bool) {
 	return 0, false
 }
 
-// inTopics reports whether u has one of topics; nil means any.
-func inTopics(u *hub.Update, topics []string) bool {
-	if topics == nil {
-		return true
-	}
-	for _, t := range u.Topics {
-		if slices.Contains(topics, t) {
-			return true
+// topicFilter returns whether an update has one of topics; nil means any.
+// A read may name many topics and a staged update have many: a set keeps
+// the check in proportion to the update's topics, under the lock that
+// Stage waits for too.
+func topicFilter(topics []string) func(*hub.Update) bool {
+	switch {
+	case topics == nil:
+		return func(*hub.Update) bool { return true }
+	case len(topics) <= fewTopics:
+		return func(u *hub.Update) bool {
+			return slices.ContainsFunc(u.Topics, func(t string) bool { return slices.Contains(topics, t) })
 		}
 	}
-	return false
+	set := make(map[string]struct{}, len(topics))
+	for _, t := range topics {
+		set[t] = struct{}{}
+	}
+	return func(u *hub.Update) bool {
+		return slices.ContainsFunc(u.Topics, func(t string) bool {
+			_, ok := set[t]
+			return ok
+		})
+	}
 }
+
+// fewTopics is how many topics a read names for topicFilter to look for
+// each of an update's topics among them rather than in a set.
+const fewTopics = 16

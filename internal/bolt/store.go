@@ -43,7 +43,11 @@ type Config struct {
 	MaxEvents      int           // updates kept per topic; 0 keeps all
 	MaxAge         time.Duration // updates older than this are deleted; 0 keeps them
 	RetainInterval time.Duration // how often retention runs; default 1s
-	MaxBatch       int           // most updates committed in one transaction; default 4096
+	// MaxBatch bounds what one transaction commits, so that no publish
+	// waits long for others: as many updates, and as many topic index
+	// entries (one per topic of each), unless a single update has more;
+	// default 4096.
+	MaxBatch int
 	// SyncBeforeDeliver makes Stage wait for the commit: no update is
 	// readable (so delivered) before it is on disk.
 	SyncBeforeDeliver bool
@@ -72,8 +76,9 @@ type Store struct {
 	reserved uint64        // positions up to here may be staged (see reserveAhead)
 
 	// The commit loop's own.
-	committedReserve uint64 // the reserved bound on disk
-	newest           uint64 // the newest position given to a commit
+	committedReserve uint64   // the reserved bound on disk
+	newest           uint64   // the newest position given to a commit
+	topicOrder       []string // a commit's topics in order (writeIndexes)
 
 	closing  sync.RWMutex // held for reading while an append is queued
 	closed   bool

@@ -55,12 +55,10 @@ func NewMemory(cfg MemoryConfig) *Memory {
 // updates of a ring past its limits, then the least recently appended
 // topics while the total is past its limit.
 func (m *Memory) Append(_ context.Context, u *hub.Update) error {
+	size := u.Size()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i, t := range u.Topics {
-		if slices.Contains(u.Topics[:i], t) {
-			continue
-		}
+	for _, t := range hub.DistinctTopics(u.Topics) {
 		r := m.topics[t]
 		if r == nil {
 			r = &ring{}
@@ -70,7 +68,7 @@ func (m *Memory) Append(_ context.Context, u *hub.Update) error {
 			m.lru.MoveToFront(r.elem)
 		}
 		m.total -= r.bytes
-		r.push(u)
+		r.push(u, size)
 		for r.len() > m.cfg.MaxEvents || (r.bytes > m.cfg.MaxBytes && r.len() > 1) {
 			m.forget(t, r.pop())
 		}

@@ -3,8 +3,11 @@ package history_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/history/historytest"
@@ -82,4 +85,51 @@ func TestMemoryKeepsOrderWhenAppendsArriveOutOfOrder(t *testing.T) {
 
 func TestMemoryConformance(t *testing.T) {
 	historytest.Run(t, func(*testing.T) hub.History { return history.NewMemory(history.MemoryConfig{}) })
+}
+
+// TestMemoryManyTopicsScaleLinearly appends one update of 20,000 topics,
+// and eight updates of 2,500, each time to a new history: as much work if
+// appending is linear, eight times as much for the one update when it was
+// quadratic (each topic was looked for among those before it, and each
+// ring summed the update's topics for its size). Both take about as long,
+// so the load of other processes stretches them alike; the two take turns,
+// the collector is held off while one is timed, and the fastest of each is
+// kept.
+func TestMemoryManyTopicsScaleLinearly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times updates of thousands of topics")
+	}
+	const large, parts = 20000, 8
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	timed := func(updates, n int) time.Duration {
+		// Each ring counts the whole update, its topics included: with the
+		// default total, the update would evict its own topics.
+		m := history.NewMemory(history.MemoryConfig{MaxTotalBytes: 1 << 40})
+		var us []*hub.Update
+		for i := range updates {
+			topics := make([]string, n)
+			for j := range topics {
+				topics[j] = fmt.Sprint("https://example.com/books/", i, "/", j)
+			}
+			us = append(us, upd(uint64(i+1), "x", topics...))
+		}
+		runtime.GC()
+		start := time.Now()
+		appendAll(t, m, us...)
+		d := time.Since(start)
+		if m.Topics() != updates*n {
+			t.Fatalf("%d topics retained, want %d", m.Topics(), updates*n)
+		}
+		return d
+	}
+	dParts, dOne := time.Hour, time.Hour
+	for range 7 {
+		dParts, dOne = min(dParts, timed(parts, large/parts)), min(dOne, timed(1, large))
+	}
+	ratio := float64(dOne) / float64(dParts)
+	t.Logf("%d updates of %d topics %v, one of %d %v (%.1f×)", parts, large/parts, dParts, large, dOne, ratio)
+	// Linear is 1× (up to 2× seen); quadratic was 8× and more.
+	if ratio > 3 {
+		t.Errorf("one update of %d topics takes %.1f× as long to append as %d of %d, want under 3×", large, ratio, parts, large/parts)
+	}
 }

@@ -9,47 +9,56 @@ import (
 
 // ring is a growable circular buffer of updates in Seq order.
 type ring struct {
-	buf   []*hub.Update
+	buf   []slot
 	head  int // index of the oldest
 	n     int
 	bytes int
 	elem  *list.Element // the topic's place in Memory's LRU list
 }
 
+// slot is an update in a ring with the size it was counted at: an
+// update's size takes time in proportion to its topics, so it is taken
+// once per append, not again in each of its topics' rings.
+type slot struct {
+	u    *hub.Update
+	size int
+}
+
 func (r *ring) len() int { return r.n }
 
-func (r *ring) at(i int) *hub.Update { return r.buf[(r.head+i)%len(r.buf)] }
+func (r *ring) at(i int) *hub.Update { return r.buf[(r.head+i)%len(r.buf)].u }
 
-// push adds u in Seq order. Appends of concurrent publishes may arrive
-// slightly out of order, so u moves back past any newer update.
-func (r *ring) push(u *hub.Update) {
+// push adds u, of the given size, in Seq order. Appends of concurrent
+// publishes may arrive slightly out of order, so u moves back past any
+// newer update.
+func (r *ring) push(u *hub.Update, size int) {
 	if r.n == len(r.buf) {
 		r.grow()
 	}
 	i := r.n
 	for ; i > 0 && r.at(i-1).Seq > u.Seq; i-- {
-		r.buf[(r.head+i)%len(r.buf)] = r.at(i - 1)
+		r.buf[(r.head+i)%len(r.buf)] = r.buf[(r.head+i-1)%len(r.buf)]
 	}
-	r.buf[(r.head+i)%len(r.buf)] = u
+	r.buf[(r.head+i)%len(r.buf)] = slot{u, size}
 	r.n++
-	r.bytes += u.Size()
+	r.bytes += size
 }
 
 func (r *ring) grow() {
-	next := make([]*hub.Update, max(8, 2*len(r.buf)))
+	next := make([]slot, max(8, 2*len(r.buf)))
 	for i := 0; i < r.n; i++ {
-		next[i] = r.at(i)
+		next[i] = r.buf[(r.head+i)%len(r.buf)]
 	}
 	r.buf, r.head = next, 0
 }
 
 func (r *ring) pop() *hub.Update {
-	u := r.buf[r.head]
-	r.buf[r.head] = nil
+	s := r.buf[r.head]
+	r.buf[r.head] = slot{}
 	r.head = (r.head + 1) % len(r.buf)
 	r.n--
-	r.bytes -= u.Size()
-	return u
+	r.bytes -= s.size
+	return s.u
 }
 
 // each calls fn for the updates with Seq > after, oldest first, finding the

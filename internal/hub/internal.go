@@ -3,8 +3,6 @@ package hub
 import (
 	"errors"
 	"time"
-
-	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // publishInternal queues one of the hub's own announcements (the stats
@@ -28,7 +26,7 @@ func (h *Hub) publishInternal(u *Update) error {
 		sh.mu.Lock()
 		if l := sh.byTopic[t]; l != nil {
 			for _, s := range l.subs {
-				if !u.Private || topic.MatchAny(s.private, u.Topics) {
+				if !u.Private || s.mayRead(u, t) {
 					sh.enqueue(s, u)
 				}
 			}

@@ -4,8 +4,6 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"sync"
-
-	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // A shard holds a share of the subscribers and fans updates out to them
@@ -150,7 +148,10 @@ func (sh *shard) fanout(h *Hub, u *Update) {
 	for _, t := range u.Topics {
 		if l := sh.byTopic[t]; l != nil {
 			for _, s := range l.subs {
-				if !u.Private || topic.MatchAny(s.private, u.Topics) {
+				// One that has u (through another of its topics) is not
+				// checked again: that would take time in proportion to
+				// the topics times the topics.
+				if s.lastSeq != u.Seq && (!u.Private || s.mayRead(u, t)) {
 					sh.deliver(s, u)
 				}
 			}

@@ -55,10 +55,10 @@ type Subscriber struct {
 	drained  uint64 // the slow bound's mark at the last Drain
 
 	hub       *Hub
-	selectors []topic.Selector
-	private   []topic.Selector // topics whose private updates it may see
-	exact     []string         // exact selectors, indexed by the hub
-	wildcard  bool             // has a non-exact selector
+	selectors topic.Set
+	private   topic.Set // topics whose private updates it may see
+	exact     []string  // exact selectors, indexed by the hub
+	wildcard  bool      // has a non-exact selector
 
 	resumedAfter string
 	replayed     atomic.Int64
@@ -72,8 +72,8 @@ type Subscriber struct {
 func newSubscriber(h *Hub, sels, private []topic.Selector) *Subscriber {
 	s := &Subscriber{
 		hub:       h,
-		selectors: sels,
-		private:   private,
+		selectors: topic.NewSet(sels),
+		private:   topic.NewSet(private),
 		limit:     int32(h.cfg.QueueSize),
 		maxBytes:  int32(h.cfg.QueueBytes),
 		drained:   h.slow.mark.Load(),
@@ -180,10 +180,17 @@ func (s *Subscriber) Close() {
 
 // wants reports whether the update is for this subscriber.
 func (s *Subscriber) wants(u *Update) bool {
-	if u.Private {
-		return topic.MatchAny(s.private, u.Topics) && topic.MatchAny(s.selectors, u.Topics)
+	if u.Private && !s.private.MatchAny(u.Topics) {
+		return false
 	}
-	return topic.MatchAny(s.selectors, u.Topics)
+	return s.selectors.MatchAny(u.Topics)
+}
+
+// mayRead reports whether s may receive the private update u, which
+// reached it through its topic t. Most subscribers are authorized for the
+// topic they name, so t is tried before all of u's topics.
+func (s *Subscriber) mayRead(u *Update, t string) bool {
+	return s.private.Match(t) || s.private.MatchAny(u.Topics)
 }
 
 // enqueue adds a live update, returning the change in the bytes counted

@@ -55,7 +55,7 @@ func (h *Hub) TopTopics(n int) TopicCounts {
 			counts[t] += len(l.subs)
 		}
 		for _, s := range sh.wild.subs {
-			for _, sel := range s.selectors {
+			for _, sel := range s.selectors.Selectors() {
 				if !sel.Exact() {
 					counts[sel.String()]++
 				}

@@ -16,6 +16,12 @@ const (
 	MaxTopicLength = 2048 // bytes of a topic
 )
 
+// MaxUpdateTopics is the most topics one update may name, whoever
+// publishes it. A history writes an entry for each topic in the same
+// transaction as the update, so the bound keeps one publish from holding
+// up the others for long; the HTTP layer may set a lower limit.
+const MaxUpdateTopics = 1000
+
 // ReservedPrefix starts the topics reserved for the hub's own internal
 // updates, such as its stats feed. Only internal updates may be published
 // there, and only subscriptions naming such a topic exactly receive them:
@@ -69,6 +75,9 @@ func (u *Update) Size() int {
 func (u *Update) Validate() error {
 	if len(u.Topics) == 0 {
 		return &Error{Code: CodeInvalid, Field: "topic", Err: errors.New("at least one topic is required")}
+	}
+	if len(u.Topics) > MaxUpdateTopics {
+		return &Error{Code: CodeInvalid, Field: "topic", Err: fmt.Errorf("%d topics: at most %d per update", len(u.Topics), MaxUpdateTopics)}
 	}
 	for _, t := range u.Topics {
 		if t == "" {

@@ -225,37 +225,14 @@ func (s *Store) addArgs(us []*hub.Update) []any {
 	args := []any{s.opts.Prefix, s.opts.LogLength, s.opts.MaxEvents, minID, ttl, idTTL, len(us)}
 	for _, u := range us {
 		payload, _ := u.MarshalBinary() // never fails
-		topics := distinct(u.Topics)
+		// One entry id goes into a stream once.
+		topics := hub.DistinctTopics(u.Topics)
 		args = append(args, payload, u.ID, len(topics))
 		for _, t := range topics {
 			args = append(args, t)
 		}
 	}
 	return args
-}
-
-// distinct drops repeated topics: one entry id may go into a stream once.
-func distinct(topics []string) []string {
-	for i, t := range topics {
-		for _, prev := range topics[:i] {
-			if prev == t {
-				return distinctSlow(topics)
-			}
-		}
-	}
-	return topics
-}
-
-func distinctSlow(topics []string) []string {
-	seen := make(map[string]bool, len(topics))
-	out := make([]string, 0, len(topics))
-	for _, t := range topics {
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 var errStoreClosed = errors.New("redis store closed")

@@ -26,7 +26,7 @@ func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) erro
 		return s.scan(ctx, s.keys.log, q, fn)
 	}
 	var all []*hub.Update
-	for _, t := range distinct(q.Topics) {
+	for _, t := range hub.DistinctTopics(q.Topics) {
 		err := s.scan(ctx, s.keys.topic(t), q, func(u *hub.Update) error {
 			all = append(all, u)
 			return nil

@@ -19,7 +19,7 @@ func (s *Store) Trimmed(ctx context.Context, q hub.Query) (bool, error) {
 	keys := []string{s.keys.log}
 	if q.Topics != nil {
 		keys = keys[:0]
-		for _, t := range distinct(q.Topics) {
+		for _, t := range hub.DistinctTopics(q.Topics) {
 			keys = append(keys, s.keys.topic(t))
 		}
 	}

@@ -85,3 +85,76 @@ func MatchAny(sels []Selector, topics []string) bool {
 	}
 	return false
 }
+
+// fewExact is how many exact selectors a Set compares one by one; past
+// it, it keeps them in a map.
+const fewExact = 8
+
+// Set is a list of selectors made to match many topics: once it has more
+// than a few exact selectors it looks them up in a map, so matching takes
+// time in proportion to the topics and the non-exact selectors, not to
+// the topics times the selectors. The zero value matches nothing.
+type Set struct {
+	sels  []Selector          // as given
+	exact map[string]struct{} // the exact ones, when more than fewExact
+}
+
+// NewSet returns the set of sels, which it keeps.
+func NewSet(sels []Selector) Set {
+	s := Set{sels: sels}
+	n := 0
+	for i := range sels {
+		if sels[i].Exact() {
+			n++
+		}
+	}
+	if n > fewExact {
+		s.exact = make(map[string]struct{}, n)
+		for i := range sels {
+			if sels[i].Exact() {
+				s.exact[sels[i].raw] = struct{}{}
+			}
+		}
+	}
+	return s
+}
+
+// Selectors returns the selectors of the set, as given to NewSet.
+func (s Set) Selectors() []Selector { return s.sels }
+
+// Match reports whether topic matches a selector of the set.
+func (s Set) Match(topic string) bool {
+	if _, ok := s.exact[topic]; ok {
+		return true
+	}
+	for i := range s.sels {
+		if (s.exact == nil || !s.sels[i].Exact()) && s.sels[i].Match(topic) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchAny reports whether any of the topics matches a selector of the
+// set.
+func (s Set) MatchAny(topics []string) bool {
+	if s.exact == nil {
+		return MatchAny(s.sels, topics)
+	}
+	for _, t := range topics {
+		if _, ok := s.exact[t]; ok {
+			return true
+		}
+	}
+	for i := range s.sels {
+		if s.sels[i].Exact() {
+			continue
+		}
+		for _, t := range topics {
+			if s.sels[i].Match(t) {
+				return true
+			}
+		}
+	}
+	return false
+}

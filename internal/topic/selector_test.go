@@ -1,6 +1,8 @@
 package topic_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/ssehub/ssehub/internal/topic"
@@ -52,6 +54,55 @@ func TestMatchAny(t *testing.T) {
 	}
 	if _, err := topic.CompileAll([]string{"a", ""}); err == nil {
 		t.Fatal("CompileAll accepted an empty selector")
+	}
+}
+
+// TestSet checks that a Set, with a few exact selectors and with a map of
+// many, matches as MatchAny does over its selectors.
+func TestSet(t *testing.T) {
+	var many []string
+	for i := range 20 {
+		many = append(many, fmt.Sprint("https://ex.com/t/", i))
+	}
+	lists := [][]string{
+		nil,
+		{"a", "b"},
+		{"a", "https://ex.com/{x}"},
+		append([]string{"https://ex.com/books/{id}"}, many...),
+		append(slices.Clone(many), "*"),
+		many,
+	}
+	topics := [][]string{
+		nil,
+		{"a"},
+		{"zzz", "https://ex.com/1"},
+		{"https://ex.com/books/7"},
+		{"b", "https://ex.com/t/19"},
+		{"https://ex.com/t/20", "https://ex.com/t/0"},
+		{"https://ex.com/t/20", "https://ex.com/books/x/y"},
+	}
+	for _, list := range lists {
+		sels, err := topic.CompileAll(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := topic.NewSet(sels)
+		if !slices.Equal(set.Selectors(), sels) {
+			t.Fatalf("Selectors of %q changed", list)
+		}
+		for _, ts := range topics {
+			if got, want := set.MatchAny(ts), topic.MatchAny(sels, ts); got != want {
+				t.Errorf("set of %d selectors, MatchAny(%q) = %v, want %v", len(list), ts, got, want)
+			}
+			for _, one := range ts {
+				if got, want := set.Match(one), topic.MatchAny(sels, []string{one}); got != want {
+					t.Errorf("set of %d selectors, Match(%q) = %v, want %v", len(list), one, got, want)
+				}
+			}
+		}
+	}
+	if (topic.Set{}).MatchAny([]string{"a"}) || (topic.Set{}).Match("a") {
+		t.Error("the zero Set matched")
 	}
 }
 

@@ -18,6 +18,7 @@ func Run(t *testing.T, newHistory func(t *testing.T) hub.History) {
 	t.Run("ReadInOrder", func(t *testing.T) { testReadInOrder(t, newHistory(t)) })
 	t.Run("TopicsAndMatch", func(t *testing.T) { testTopicsAndMatch(t, newHistory(t)) })
 	t.Run("Limit", func(t *testing.T) { testLimit(t, newHistory(t)) })
+	t.Run("ManyTopics", func(t *testing.T) { testManyTopics(t, newHistory(t)) })
 	t.Run("Lookup", func(t *testing.T) { testLookup(t, newHistory(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrentAppends(t, newHistory(t)) })
 	t.Run("RoundTripsFields", func(t *testing.T) { testRoundTrip(t, newHistory(t)) })
@@ -129,6 +130,31 @@ func testLimit(t *testing.T, h hub.History) {
 				t.Fatalf("read after %d up to %d of %v, limit %d: %d updates %.30v…, want %d %.30v…",
 					q.After, q.Upto, q.Topics, limit, len(got), got, len(want), want)
 			}
+		}
+	}
+}
+
+// testManyTopics reads an update of more topics than are compared pair
+// by pair (hub.DistinctTopics), some of them repeated, by many topics.
+func testManyTopics(t *testing.T, h hub.History) {
+	var topics []string
+	for i := range 40 {
+		topics = append(topics, fmt.Sprint("m", i))
+	}
+	Append(t, h, Update(1, "", append(topics, "m0", "m39", "m5", "m39")...), Update(2, "", "m7"), Update(3, "", "other", "other"))
+	cases := []struct {
+		q    hub.Query
+		want string
+	}{
+		{hub.Query{Upto: 9}, "id1,id2,id3"},
+		{hub.Query{Upto: 9, Topics: []string{"m39"}}, "id1"},
+		{hub.Query{Upto: 9, Topics: topics[:20]}, "id1,id2"},
+		{hub.Query{Upto: 9, Topics: append([]string{"other"}, topics[20:]...)}, "id1,id3"},
+		{hub.Query{After: 1, Upto: 9, Topics: topics}, "id2"},
+	}
+	for _, c := range cases {
+		if got := IDs(t, h, c.q); got != c.want {
+			t.Errorf("read %d topics after %d = %q, want %q", len(c.q.Topics), c.q.After, got, c.want)
 		}
 	}
 }
