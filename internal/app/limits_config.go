@@ -19,6 +19,7 @@ type LimitConfig struct {
 	PublishRate         float64 // publishes per second per client address
 	PublishBurst        int     // publishes a client may make at once above the rate
 	MaxTopics           int     // topic selectors per subscription
+	MaxUpdateTopics     int     // topics per published update
 	MaxTopicLength      int     // bytes of a topic or selector
 	MaxEventBytes       int     // bytes of an event's data
 	// TrustedProxies lists, comma-separated, the addresses or CIDR ranges
@@ -33,6 +34,7 @@ func DefaultLimits() LimitConfig {
 		PublishRate:         5000,
 		PublishBurst:        10000,
 		MaxTopics:           100,
+		MaxUpdateTopics:     100,
 		MaxTopicLength:      1024,
 		MaxEventBytes:       512 << 10,
 	}
@@ -48,6 +50,7 @@ func limitFlags(fs *flag.FlagSet, l *LimitConfig) {
 	fs.Float64Var(&l.PublishRate, "publish-rate", l.PublishRate, "publishes per second per client address, or IPv6 /64 (more get 429 with Retry-After); 0 for no limit")
 	fs.IntVar(&l.PublishBurst, "publish-burst", l.PublishBurst, "publishes a client may make at once above -publish-rate")
 	fs.IntVar(&l.MaxTopics, "max-topics", l.MaxTopics, "topic selectors per subscription (more get 400)")
+	fs.IntVar(&l.MaxUpdateTopics, "max-update-topics", l.MaxUpdateTopics, fmt.Sprintf("topics per published update, form or JSON (more get 400; at most %d)", hub.MaxUpdateTopics))
 	fs.IntVar(&l.MaxTopicLength, "max-topic-length", l.MaxTopicLength, fmt.Sprintf("bytes of a topic or selector (longer get 400; at most %d)", hub.MaxTopicLength))
 	fs.IntVar(&l.MaxEventBytes, "max-event-bytes", l.MaxEventBytes, "bytes of an event's data (more get 413)")
 	fs.StringVar(&l.TrustedProxies, "trusted-proxies", l.TrustedProxies, "comma-separated addresses or CIDR ranges of reverse proxies (e.g. 127.0.0.1,10.0.0.0/8): for requests from them the client is the last address of X-Forwarded-For that is not a proxy, for the per-client limits, the open mode's loopback check and the logs; empty trusts no header")
@@ -58,12 +61,15 @@ func (l LimitConfig) validate() error {
 	var errs []error
 	for name, v := range map[string]float64{
 		"max-connections": float64(l.MaxConnections), "max-connections-per-ip": float64(l.MaxConnectionsPerIP),
-		"publish-rate": l.PublishRate, "publish-burst": float64(l.PublishBurst), "max-topics": float64(l.MaxTopics),
+		"publish-rate": l.PublishRate, "publish-burst": float64(l.PublishBurst), "max-topics": float64(l.MaxTopics), "max-update-topics": float64(l.MaxUpdateTopics),
 		"max-topic-length": float64(l.MaxTopicLength), "max-event-bytes": float64(l.MaxEventBytes),
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("-%s must not be negative", name))
 		}
+	}
+	if l.MaxUpdateTopics > hub.MaxUpdateTopics {
+		errs = append(errs, fmt.Errorf("-max-update-topics must be at most %d", hub.MaxUpdateTopics))
 	}
 	if l.MaxTopicLength > hub.MaxTopicLength {
 		errs = append(errs, fmt.Errorf("-max-topic-length must be at most %d", hub.MaxTopicLength))
@@ -85,7 +91,7 @@ func (l LimitConfig) api() httpapi.Limits {
 	}
 	return httpapi.Limits{
 		MaxConnections: maxConns, MaxConnectionsPerIP: l.MaxConnectionsPerIP,
-		PublishRate: l.PublishRate, PublishBurst: l.PublishBurst, MaxTopics: l.MaxTopics,
+		PublishRate: l.PublishRate, PublishBurst: l.PublishBurst, MaxTopics: l.MaxTopics, MaxUpdateTopics: l.MaxUpdateTopics,
 		MaxTopicLength: l.MaxTopicLength, MaxEventBytes: l.MaxEventBytes,
 	}
 }

@@ -97,6 +97,8 @@ func TestBadInput(t *testing.T) {
 		{"subscribe selector with NUL", "GET", "/events?topic=a%00b", "", "", 400, "topic", ""},
 		{"JSON topic with NUL", "POST", "/publish", jsonType, `{"topic":"a\u0000b","data":"x"}`, 400, "topic", ""},
 		{"too many form fields", "POST", "/publish?" + strings.Repeat("f=1&", 10001), formType, "topic=a", 400, "body", ""},
+		{"form update of 101 topics", "POST", "/publish", formType, strings.Repeat("topic=t&", 101), 400, "topic", ""},
+		{"JSON update of 101 topics", "POST", "/publish", jsonType, `{"topics":["t"` + strings.Repeat(`,"t"`, 100) + `]}`, 400, "topic", ""},
 		{"generation without a user message", "POST", "/llm/generations", jsonType, `{"messages":[{"role":"system","content":"be brief"}]}`, 400, "", ""},
 	}
 	s := newServer(t, func(c *app.Config) { c.MaxBodyBytes = limit })

@@ -21,6 +21,7 @@ type Limits struct {
 	PublishRate         float64 // publishes per second per client address
 	PublishBurst        int     // publishes a client may make at once above the rate
 	MaxTopics           int     // topic selectors in one subscription
+	MaxUpdateTopics     int     // topics of one published update (the hub allows hub.MaxUpdateTopics)
 	MaxTopicLength      int     // bytes of a topic or selector
 	MaxEventBytes       int     // bytes of an event's data
 }
@@ -189,6 +190,10 @@ func (a *API) checkTopics(topics []string, subscribing bool) error {
 
 // checkUpdate applies the limits to an update to publish.
 func (a *API) checkUpdate(u *hub.Update) error {
+	if max := a.cfg.Limits.MaxUpdateTopics; max > 0 && len(u.Topics) > max {
+		return &httpio.Error{Status: http.StatusBadRequest, Field: "topic",
+			Msg: fmt.Sprintf("%d topics: at most %d per update (-max-update-topics)", len(u.Topics), max)}
+	}
 	if max := a.cfg.Limits.MaxEventBytes; max > 0 && len(u.Data) > max {
 		return &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "data",
 			Msg: fmt.Sprintf("data of %d bytes: at most %d per event", len(u.Data), max)}
