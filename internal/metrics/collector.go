@@ -45,6 +45,7 @@ type collector struct {
 	historyWritable, historyWriteErrors         *prometheus.Desc
 	llmStarted, llmRunning, llmFinished, tokens *prometheus.Desc
 	redisUp, redisErrors, rebases, unreplicated *prometheus.Desc
+	callback                                    callbackMetrics
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -75,6 +76,7 @@ func newCollector(top int) *collector {
 		redisErrors:        desc("redis_errors_total", "Cluster mode: failed commands to Redis."),
 		rebases:            desc("cluster_rebases_total", "Cluster mode: times this node ended every subscription because Redis was wiped or trimmed entries it had not read."),
 		unreplicated:       desc("redis_unreplicated_commits_total", "Cluster mode with -redis-replicas: commits that too few replicas acknowledged in time (their publishes got 503)."),
+		callback:           newCallbackMetrics(),
 	}
 }
 
@@ -87,6 +89,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	c.callback.describe(ch)
 }
 
 // Collect reads the sources and sends their values.
@@ -136,6 +139,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(c.tokens, ls.Tokens)
 	}
+	c.callback.collect(src.AppAuth, ch)
 }
 
 func (c *collector) collectHistory(hist hub.Reader, gauge func(*prometheus.Desc, float64, ...string)) {

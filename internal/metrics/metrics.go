@@ -48,6 +48,7 @@ type Sources struct {
 	Streams Streams    // the HTTP layer; nil counts no streams
 	History hub.Reader // sized when it reports its size (see HistorySizer); may be nil
 	LLM     LLM        // the generations; nil when there are none
+	AppAuth AppAuth    // the authorization callback; nil when there is none
 }
 
 // Streams reports the HTTP layer's event streams.
