@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -154,5 +155,9 @@ func newAppAuth(cfg Config, openDev bool, log *slog.Logger) (*appauth.Client, er
 	}
 	log.Info("authorization callback: your app decides", "url", client.URL(), "subscriptions", decides,
 		"publishes", publishes, "cache", c.Cache, "timeout", c.Timeout)
+	if slices.Contains(cfg.origins(), "*") {
+		log.Warn("-cors-origins * lets no browser page of another origin send its cookies to the hub (CORS allows credentials to listed origins only), so the callback would see none",
+			"fix", "list your site's origins in -cors-origins, e.g. https://app.example.com (pages served by the hub's own origin need none)")
+	}
 	return client, nil
 }
