@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -251,4 +253,154 @@ func TestExampleAuthCallback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flakyApp is an app whose authorization callback misbehaves on demand,
+// on a fixed loopback address, so that it can go down and come back.
+type flakyApp struct {
+	addr  string
+	mode  atomic.Value // "ok", "slow", "500" or "garbage"
+	calls atomic.Int64
+	srv   *http.Server
+	done  chan struct{}
+}
+
+// start serves the app on its address until stop.
+func (f *flakyApp) start(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		t.Fatalf("the app cannot listen on %s again: %v", f.addr, err)
+	}
+	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve)}
+	f.done = make(chan struct{})
+	go func() { defer close(f.done); _ = f.srv.Serve(ln) }()
+}
+
+// stop closes the app's listener and connections and waits for it.
+func (f *flakyApp) stop() {
+	_ = f.srv.Close()
+	<-f.done
+}
+
+func (f *flakyApp) serve(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	_, _ = io.Copy(io.Discard, r.Body)
+	w.Header().Set("Content-Type", "application/json")
+	switch f.mode.Load() {
+	case "slow":
+		<-r.Context().Done()
+	case "500":
+		w.WriteHeader(500)
+	case "garbage":
+		_, _ = io.WriteString(w, "<h1>It works!</h1>")
+	default:
+		if c, err := r.Cookie("sid"); err != nil || c.Value == "" {
+			w.WriteHeader(401)
+			_, _ = io.WriteString(w, `{"error":"not logged in"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"subscribe":["orders/alice"],"user":"alice"}`)
+	}
+}
+
+// TestAuthCallbackAppFailures runs the real binary against an app that is
+// down, slow, answering 500 or garbage: each subscription gets 503 with
+// Retry-After and no stream, the hub logs one line per kind of failure
+// naming the callback's URL (and the status), and once the app is back
+// streams open again and the hub says so.
+func TestAuthCallbackAppFailures(t *testing.T) {
+	keys := authtest.NewKeys(t)
+	f := &flakyApp{addr: freeAddr(t)}
+	f.mode.Store("ok")
+	f.start(t)
+	t.Cleanup(func() { f.stop() })
+	authURL := "http://" + f.addr + "/sse/auth"
+	p := startBinary(t, "-data-dir", t.TempDir(), "-log-level", "info", "-jwt-key", string(keys.Secret),
+		"-auth-url", authURL, "-auth-timeout", "300ms", "-auth-cache", "0") // no cached answer hides the outage
+	hc := &http.Client{Timeout: 10 * time.Second}
+	get := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, p.base+"/events?topic=orders/alice", nil)
+		req.Header.Set("Cookie", "sid=alice")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	// lines waits until the hub's log has n lines holding every one of
+	// parts, and returns them.
+	lines := func(n int, parts ...string) []string {
+		t.Helper()
+		var found []string
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			found = found[:0]
+			for _, l := range strings.Split(p.stderr.String(), "\n") {
+				if containsAll(l, parts) {
+					found = append(found, l)
+				}
+			}
+			if len(found) >= n {
+				break
+			}
+			time.Sleep(10 * time.Millisecond) // polling the log of another process
+		}
+		if len(found) != n {
+			t.Fatalf("%d log lines with %q, want %d:\n%s", len(found), parts, n, p.stderr)
+		}
+		return found
+	}
+	open := func(what string) {
+		t.Helper()
+		resp := get()
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d, want the stream", what, resp.StatusCode)
+		}
+	}
+	open("the app up")
+
+	for _, tc := range []struct {
+		mode string
+		log  []string // what its one log line says
+	}{
+		{"down", []string{"kind=unreachable"}},
+		{"slow", []string{"kind=timeout"}},
+		{"500", []string{"kind=status", "status=500"}},
+		{"garbage", []string{"kind=malformed", "status=200", "JSON object"}},
+	} {
+		if tc.mode == "down" {
+			f.stop()
+		} else {
+			f.mode.Store(tc.mode)
+		}
+		for range 3 {
+			resp := get()
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "2" || !strings.Contains(string(body), "nothing is granted") {
+				t.Errorf("app %s: %d (Retry-After %q) %s, want 503 with Retry-After", tc.mode, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+			}
+		}
+		line := lines(1, append([]string{"authorization callback failed", "url=" + authURL}, tc.log...)...)
+		t.Logf("app %s: %s", tc.mode, line[0])
+		if tc.mode == "down" {
+			f.start(t)
+		}
+		f.mode.Store("ok")
+		open("the app back after " + tc.mode)
+	}
+	lines(4, "authorization callback answers again", "url="+authURL)
+}
+
+// containsAll reports whether s contains every one of parts.
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package appauth_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -214,7 +215,7 @@ func TestRequestSent(t *testing.T) {
 	if r.Method != http.MethodPost || r.URL.String() != "/sse/auth?x=1" || r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Accept") != "application/json" {
 		t.Errorf("%s %s, Content-Type %q, Accept %q", r.Method, r.URL, r.Header.Get("Content-Type"), r.Header.Get("Accept"))
 	}
-	want := map[string][]string{"Cookie": {"PHPSESSID=abc; lang=zh"}, "Authorization": {"Basic dTpw"}, "X-Tenant": {"acme"}, "X-Other": nil, "User-Agent": {"ssehub"}}
+	want := map[string][]string{"Cookie": {"PHPSESSID=abc; lang=zh"}, "Authorization": {"Basic dTpw"}, "X-Tenant": {"acme"}, "X-Other": nil, "User-Agent": {"ssehub"}, "Idempotency-Key": nil}
 	for name, vs := range want {
 		if !reflect.DeepEqual(r.Header.Values(name), vs) {
 			t.Errorf("%s: %q, want %q", name, r.Header.Values(name), vs)
@@ -632,5 +633,53 @@ func TestNew(t *testing.T) {
 			c.Close()
 			t.Errorf("New(%q) accepted", u)
 		}
+	}
+}
+
+// TestStaleConnection checks that a call the app drops, unanswered, on a
+// connection kept alive from an earlier call (its keepalive timeout, a
+// restart) is made again on a new connection rather than failing.
+func TestStaleConnection(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns, requests atomic.Int64
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			first := conns.Add(1) == 1
+			wg.Go(func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for i := 0; ; i++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					requests.Add(1)
+					if first && i == 1 {
+						return // the second call on the first connection: dropped
+					}
+					io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+				}
+			})
+		}
+	})
+	c := newClient(t, appauth.Config{URL: "http://" + ln.Addr().String()})
+	for _, sid := range []string{"sid=alice", "sid=bob"} {
+		if _, err := c.Authorize(context.Background(), request(sid)); err != nil {
+			t.Fatalf("%s: %v", sid, err)
+		}
+	}
+	if n, r := conns.Load(), requests.Load(); n != 2 || r != 3 {
+		t.Errorf("%d connections and %d requests, want bob's call dropped once and made again on a second connection", n, r)
 	}
 }

@@ -52,18 +52,22 @@ func (c *Client) post(ctx context.Context, body []byte, fwd []field) (*auth.Clai
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "ssehub")
+	// The call only asks: marked idempotent (the key present but empty is
+	// not sent), it is sent again on a new connection when the app closes
+	// a kept-alive one as it arrives (its keepalive timeout, a restart).
+	req.Header["Idempotency-Key"] = nil
 	for _, f := range fwd {
 		req.Header[f.name] = f.values
 	}
 	c.stats.calls.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &Failure{Kind: transportKind(ctx, err), Err: err}
+		return nil, c.transportFailure(ctx, 0, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
 	if err != nil {
-		return nil, &Failure{Kind: transportKind(ctx, err), Status: resp.StatusCode, Err: fmt.Errorf("reading the answer: %w", err)}
+		return nil, c.transportFailure(ctx, resp.StatusCode, fmt.Errorf("reading the answer: %w", err))
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
@@ -81,13 +85,14 @@ func (c *Client) post(ctx context.Context, body []byte, fwd []field) (*auth.Clai
 	return nil, &Failure{Kind: FailStatus, Status: resp.StatusCode, Err: statusError(resp)}
 }
 
-// transportKind tells a timeout from the application being unreachable.
-func transportKind(ctx context.Context, err error) string {
+// transportFailure is a call that got no complete answer: a timeout, or
+// the application unreachable.
+func (c *Client) transportFailure(ctx context.Context, status int, err error) *Failure {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
-		return FailTimeout
+		return &Failure{Kind: FailTimeout, Status: status, Err: fmt.Errorf("no complete answer within %v (-auth-timeout): %w", c.cfg.Timeout, err)}
 	}
-	return FailUnreachable
+	return &Failure{Kind: FailUnreachable, Status: status, Err: err}
 }
 
 // statusError describes an answer of an unexpected status, with what
