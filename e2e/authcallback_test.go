@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -403,4 +404,73 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
+}
+
+// TestExampleREADMEAuth runs the README's PHP authorization callback, as
+// written, under php-cli's built-in server: a browser-like client logged
+// in to the PHP app (its session cookie, kept in a jar) subscribes to the
+// hub and gets its user's private update; without the session the hub
+// answers the app's 401.
+func TestExampleREADMEAuth(t *testing.T) {
+	php := needProgram(t, "php")
+	snippet := readmeBlock(t, "decided by your app's own session", "php")
+	if !strings.Contains(snippet, "-auth-url http://127.0.0.1:8000/auth.php") {
+		t.Fatalf("the README's callback does not say how to run ssehub with it:\n%s", snippet)
+	}
+	dir := t.TempDir()
+	for name, code := range map[string]string{
+		"auth.php": snippet,
+		// What the README leaves to the app: logging in.
+		"login.php": `<?php session_start(); session_regenerate_id(true); $_SESSION['user'] = $_GET['user']; echo 'ok';`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(code), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sessions := filepath.Join(dir, "sessions")
+	if err := os.Mkdir(sessions, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(php, "-d", "session.save_path="+sessions, "-S", addr, "-t", dir)
+	cmd.Env = hermeticEnv()
+	startApp(t, cmd, "http://"+addr+"/login.php?user=nobody")
+
+	keys := authtest.NewKeys(t)
+	srv := startServer(t, serverOptions{configure: func(c *app.Config) {
+		c.JWTKey = string(keys.Secret)
+		c.AppAuth.URL = "http://" + addr + "/auth.php"
+	}})
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get("http://" + addr + "/login.php?user=alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	sub := goSubscribe(t, srv.URL, []string{"orders/alice"}, client.WithHTTPClient(browser))
+	pub, err := client.New(srv.URL+"/.well-known/mercure", client.WithToken(keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Time{}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Publish(context.Background(), client.Update{Topics: []string{"orders/alice"}, Data: "for alice", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextClientEvent(t, sub); ev.Data != "for alice" {
+		t.Errorf("alice got %+v", ev)
+	}
+
+	resp, err = http.Get(srv.URL + "/events?topic=orders/alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(body), `"the app refused: not logged in"`) {
+		t.Errorf("without the session: %d %s, want the app's 401", resp.StatusCode, body)
+	}
 }

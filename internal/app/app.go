@@ -150,9 +150,10 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if reg != nil {
 		reg.Watch(src)
 	}
-	// In JWT mode the feed's topic names are for subscribers whose token
-	// allows $ssehub/stats; in open development mode anyone may watch.
-	feed := metrics.NewFeed(metrics.FeedConfig{Private: pubs != nil || subs != nil, Logger: log}, src)
+	// In JWT mode, or when the app decides, the feed's topic names are for
+	// subscribers allowed $ssehub/stats; in open development mode anyone
+	// may watch.
+	feed := metrics.NewFeed(metrics.FeedConfig{Private: !openDev || appAuth != nil, Logger: log}, src)
 	var handler http.Handler = api
 	if cfg.Metrics.Pprof {
 		handler = withPprof(api, cfg.Metrics.Token)

@@ -152,5 +152,5 @@ func (a *API) handleRoot(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	st := a.hub.Stats()
-	httpio.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "subscribers": st.Subscribers, "published": st.Published, "auth": a.authMode()})
+	httpio.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "subscribers": st.Subscribers, "published": st.Published, "auth": a.healthMode()})
 }

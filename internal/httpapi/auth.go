@@ -24,8 +24,10 @@ const (
 
 // Values of "auth" in the health answer.
 const (
-	ModeOpenDev = "open-dev" // no key: anonymous publishing from loopback clients only
-	ModeJWT     = "jwt"      // publishers, and subscribers with a token, present a verified JWT
+	ModeOpenDev     = "open-dev"     // no key: anonymous publishing from loopback clients only
+	ModeJWT         = "jwt"          // publishers, and subscribers with a token, present a verified JWT
+	ModeCallback    = "callback"     // no key: the app's authorization callback decides (Config.App)
+	ModeJWTCallback = "jwt+callback" // verified JWTs, and the app's callback for the rest
 )
 
 // authMode says how the hub authorizes requests.
@@ -34,6 +36,17 @@ func (a *API) authMode() string {
 		return ModeOpenDev
 	}
 	return ModeJWT
+}
+
+// healthMode says in the health answer who authorizes requests.
+func (a *API) healthMode() string {
+	switch mode := a.authMode(); {
+	case a.cfg.App == nil:
+		return mode
+	case mode == ModeOpenDev:
+		return ModeCallback
+	}
+	return ModeJWTCallback
 }
 
 // credential is a token a request presents and where it was found.

@@ -17,6 +17,7 @@ import (
 	"github.com/ssehub/ssehub/internal/app"
 	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
+	"github.com/ssehub/ssehub/internal/metrics"
 )
 
 // appCall is what the application received from the hub.
@@ -84,7 +85,8 @@ func reply(w http.ResponseWriter, status int, body string) {
 }
 
 // sessions answers the rights of the session's user, expiring after
-// expiresIn seconds (0: no expires_in): no sid is 401, mallory is 403.
+// expiresIn seconds (0: no expires_in): no sid is 401, mallory is 403,
+// admin may read the stats feed.
 func sessions(expiresIn float64) appAnswer {
 	return func(w http.ResponseWriter, r *http.Request, c appCall) {
 		sid, err := r.Cookie("sid")
@@ -93,6 +95,8 @@ func sessions(expiresIn float64) appAnswer {
 			reply(w, 401, `{"error":"not logged in"}`)
 		case sid.Value == "mallory":
 			reply(w, 403, `{"error":"banned"}`)
+		case sid.Value == "admin":
+			reply(w, 200, `{"subscribe":["$ssehub/stats"],"user":"admin"}`)
 		default:
 			u := sid.Value
 			exp := ""
@@ -169,6 +173,23 @@ func TestCallbackSubscribe(t *testing.T) {
 		if tc.status == 401 && ans.header.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s: 401 without WWW-Authenticate", tc.name)
 		}
+	}
+
+	// The health answer says the app decides, and the stats feed, which
+	// names topics, is private.
+	if ans := s.do(t, http.MethodGet, "/healthz", "", ""); !strings.Contains(ans.body, `"auth":"callback"`) {
+		t.Errorf("healthz: %s", ans.body)
+	}
+	anyone := s.OpenStream(t, apptest.Query("/events", "topic", metrics.StatsTopic, "topic", "news"), apptest.Header("Cookie", "sid=alice"))
+	admin := s.OpenStream(t, apptest.Query("/events", "topic", metrics.StatsTopic), apptest.Header("Cookie", "sid=admin"))
+	if ev := admin.Next(t); ev.Type != "stats" {
+		t.Fatalf("the admin got %q %q, want a snapshot", ev.Type, ev.Data)
+	}
+	if ans := s.do(t, http.MethodPost, "/publish", formType, "topic=news&data=marker"); ans.status != 200 {
+		t.Fatalf("publish: %d %s", ans.status, ans.body)
+	}
+	if ev := anyone.Next(t); ev.Data != "marker" {
+		t.Errorf("alice got %q %q before the marker, want no snapshot", ev.Type, ev.Data)
 	}
 
 	// The seed's stream asks about its own topic.
