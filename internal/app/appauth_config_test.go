@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +56,56 @@ func TestAppAuthFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: err %v, want one saying %q", tt.name, err, tt.msg)
 		}
+	}
+}
+
+// TestAppAuthStartupLog checks what the startup log says with a callback:
+// without a JWT key, that the callback alone decides subscriptions (not
+// the open development mode's warning) and who decides publishes; and a
+// warning when -cors-origins * would keep the cookies from the hub.
+func TestAppAuthStartupLog(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		mutate  func(*app.Config)
+		want    []string
+		notWant []string
+	}{
+		{"no key", func(c *app.Config) {}, []string{
+			`msg="no JWT key is configured: the authorization callback (-auth-url) alone decides who may subscribe"`,
+			`subscriptions="every subscription without a JWT (with no JWT key, a JWT is refused)"`,
+			`publishes="anonymous, from loopback clients only; -auth-publish hands them to the callback"`,
+			`msg="-cors-origins * lets no browser page`,
+		}, []string{"OPEN DEVELOPMENT MODE"}},
+		{"callback mode, publishes, an origin", func(c *app.Config) {
+			c.JWTKey, c.AppAuth.Mode, c.AppAuth.Publish, c.CORSOrigins = strings.Repeat("k", 32), app.AuthModeCallback, true, "https://app.example"
+		}, []string{
+			`subscriptions="every subscription (JWTs are not read)"`,
+			`publishes="the authorization callback (-auth-publish)"`,
+		}, []string{"OPEN DEVELOPMENT MODE", "no JWT key", "-cors-origins *"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := app.DefaultConfig()
+			cfg.DataDir = ""
+			cfg.AppAuth.URL = "http://127.0.0.1:8000/sse/auth"
+			tc.mutate(&cfg)
+			var logs strings.Builder
+			a, err := app.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = a.Close(context.Background()) })
+			for _, w := range tc.want {
+				if !strings.Contains(logs.String(), w) {
+					t.Errorf("the startup log has no %s:\n%s", w, logs.String())
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(logs.String(), w) {
+					t.Errorf("the startup log says %q:\n%s", w, logs.String())
+				}
+			}
+		})
 	}
 }
