@@ -45,6 +45,7 @@ const stormAppEnv = "SSEHUB_E2E_STORM_APP"
 
 func newStormApp(tb testing.TB) *stormApp {
 	tb.Helper()
+	needOpenFiles(tb, stormStreams+1000)
 	addr := freeAddrTB(tb)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestStormAppProcess$")
 	cmd.Env = append(hermeticEnv(), stormAppEnv+"="+addr)
@@ -133,6 +134,18 @@ func freeAddrTB(tb testing.TB) string {
 // storm is about how often it is asked.
 func startStormHub(tb testing.TB, app *stormApp) *process {
 	return startBinary(tb, "-data-dir", "", "-max-connections-per-ip", "0", "-auth-url", app.URL+"/sse/auth", "-auth-timeout", "10s")
+}
+
+// needOpenFiles skips the test (fails it under CI=true) unless this
+// process, and so the hub it starts, may open n files.
+func needOpenFiles(tb testing.TB, n uint64) {
+	tb.Helper()
+	if limit := openFileLimit(); limit < n {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("the storm needs %d open files, the limit is %d (ulimit -n)", n, limit)
+		}
+		tb.Skipf("the storm needs %d open files, the limit is %d (ulimit -n)", n, limit)
+	}
 }
 
 // storm opens n streams on the hub at base, all at once, the i-th with
@@ -267,6 +280,7 @@ func TestAuthCallbackStorm(t *testing.T) {
 //	go test -run '^$' -bench AuthCallbackStorm -benchtime 5x ./e2e/
 func BenchmarkAuthCallbackStorm(b *testing.B) {
 	b.Run("anonymous", func(b *testing.B) {
+		needOpenFiles(b, stormStreams+1000)
 		benchStorm(b, nil, startBinary(b, "-data-dir", "", "-max-connections-per-ip", "0"))
 	})
 	b.Run("callback", func(b *testing.B) {
