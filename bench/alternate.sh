@@ -43,6 +43,7 @@ f = lambda k: d.get(k, "-")
 print("deliveries/s %s p50 %s p99 %s ms arrival p50 %s p99 %s ms publish p99 %s ms server CPU %s s tool CPU %s s lost %s" % (
     f("deliveries_per_s"), f("p50_ms"), f("p99_ms"), f("arrival_p50_ms"), f("arrival_p99_ms"),
     f("publish_p99_ms"), f("server_cpu_s"), f("bench_cpu_s"), f("lost"))
+    + (" rss/conn %s KiB" % d["rss_per_conn_kib"] if d.get("rss_per_conn_kib") else "")
     + (" steal %s s" % d["host_steal_s"] if d.get("host_steal_s") else "")
     + (" CONNTRACK %s" % d["host_conntrack_entries"] if d.get("host_conntrack_entries", 0) >= d.get("connections", 1) else ""))')"
   done

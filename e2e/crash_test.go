@@ -80,14 +80,14 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func startBinary(t *testing.T, args ...string) *process {
+func startBinary(t testing.TB, args ...string) *process {
 	t.Helper()
 	return startBinaryEnv(t, nil, args...)
 }
 
 // startBinaryEnv starts the binary with args and, when env is not nil,
 // that environment ("NAME=value") instead of the test's.
-func startBinaryEnv(t *testing.T, env []string, args ...string) *process {
+func startBinaryEnv(t testing.TB, env []string, args ...string) *process {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/appauth"
 	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/console"
 	"github.com/ssehub/ssehub/internal/history"
@@ -43,7 +44,8 @@ type App struct {
 	api     *httpapi.API
 	hooks   *webhook.Dispatcher // the application's webhooks; nil when off
 	handler http.Handler
-	keys    keys // what Reload replaces
+	keys    keys            // what Reload replaces
+	appAuth *appauth.Client // the authorization callback's client; nil without one
 	// stopFeed ends the stats feed's goroutine and waits for it.
 	stopFeed func()
 	// stopFollow ends the goroutines following the cluster's Redis log and
@@ -68,11 +70,20 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		}
 	}
 	log.Info("metrics", "served", cfg.Metrics.where())
-	if pubs == nil && subs == nil {
+	openDev := pubs == nil && subs == nil
+	switch {
+	case openDev && cfg.AppAuth.URL != "":
+		log.Warn("no JWT key is configured: the authorization callback (-auth-url) alone decides who may subscribe",
+			"publish", cfg.AppAuth.publishing())
+	case openDev:
 		log.Warn("OPEN DEVELOPMENT MODE: no JWT key is configured, authorization is off",
 			"publish", "anonymous, from loopback clients (127.0.0.0/8, ::1) only; others get 403",
 			"subscribe", "anonymous; private updates reach nobody",
-			"fix", "set -jwt-key (SSEHUB_JWT_KEY) to an HS256 secret or a PEM public key file (with -jwt-alg RS256 or ES256)")
+			"fix", "set -jwt-key (SSEHUB_JWT_KEY) to an HS256 secret or a PEM public key file (with -jwt-alg RS256 or ES256), or -auth-url to your app's authorization callback")
+	}
+	appAuth, err := newAppAuth(cfg, openDev, log)
+	if err != nil {
+		return nil, err
 	}
 	b, err := newBackend(cfg, log)
 	if err != nil {
@@ -131,6 +142,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		DenyAnonymous: !cfg.AnonymousSubscribe,
 		Subscriptions: cfg.Subscriptions,
 		Notifier:      notifier(hooks),
+		App:           appAuthorizer(appAuth),
+		AppAlways:     cfg.AppAuth.Mode == AuthModeCallback,
+		AppPublish:    cfg.AppAuth.Publish,
 	}, h, log)
 	llmAPI := llmapi.New(llmapi.Config{
 		Generations: gens, Models: models, Gate: api, Peers: b.generationPeers(), MaxBodyBytes: cfg.MaxBodyBytes,
@@ -140,12 +154,16 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if hooks != nil {
 		src.Webhooks = hooks
 	}
+	if appAuth != nil {
+		src.AppAuth = appAuth
+	}
 	if reg != nil {
 		reg.Watch(src)
 	}
-	// In JWT mode the feed's topic names are for subscribers whose token
-	// allows $ssehub/stats; in open development mode anyone may watch.
-	feed := metrics.NewFeed(metrics.FeedConfig{Private: pubs != nil || subs != nil, Logger: log}, src)
+	// In JWT mode, or when the app decides, the feed's topic names are for
+	// subscribers allowed $ssehub/stats; in open development mode anyone
+	// may watch.
+	feed := metrics.NewFeed(metrics.FeedConfig{Private: !openDev || appAuth != nil, Logger: log}, src)
 	var handler http.Handler = api
 	if cfg.Metrics.Pprof {
 		handler = withPprof(api, cfg.Metrics.Token)
@@ -164,7 +182,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		stopFollow = func() { stopPeers(); stopLog() }
 	}
 	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, streams: streams, api: api, hooks: hooks, handler: handler, keys: k,
-		stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
+		appAuth: appAuth, stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
 }
 
 // launch starts f in a goroutine and returns the function that cancels its
@@ -275,7 +293,12 @@ func (a *App) Close(ctx context.Context) error {
 	return errors.Join(err, a.closeWebhooks(ctx), a.closeStore())
 }
 
+// closeStore closes the history (and the authorization callback's idle
+// connections), once the streams have ended.
 func (a *App) closeStore() error {
+	if a.appAuth != nil {
+		a.appAuth.Close()
+	}
 	a.stopFollow()
 	if a.store == nil {
 		return nil

@@ -66,6 +66,7 @@ type Config struct {
 	AnonymousSubscribe bool   // subscribers without a token get public updates
 	Subscriptions      bool   // announce subscriptions and serve the subscriptions API
 
+	AppAuth AppAuthConfig // the application's authorization callback
 	Limits  LimitConfig   // what clients may use
 	Metrics MetricsConfig // the /metrics endpoint
 	Redis   RedisConfig   // cluster mode
@@ -102,6 +103,7 @@ func DefaultConfig() Config {
 
 		JWTAlg:             auth.HS256,
 		AnonymousSubscribe: true,
+		AppAuth:            DefaultAppAuth(),
 		Limits:             DefaultLimits(),
 		Metrics:            DefaultMetrics(),
 		Redis:              DefaultRedis(),
@@ -226,6 +228,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
 	fs.BoolVar(&cfg.Subscriptions, "subscriptions", cfg.Subscriptions, "active subscriptions (Mercure): announce every subscription that starts or ends with a private update to /.well-known/mercure/subscriptions/{topic}/{subscriber}, and list them at /.well-known/mercure/subscriptions")
+	appAuthFlags(fs, &cfg.AppAuth)
 	limitFlags(fs, &cfg.Limits)
 	metricsFlags(fs, &cfg.Metrics)
 	redisFlags(fs, &cfg.Redis)
@@ -288,6 +291,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("-max-slow-bytes must not be negative (0 for no bound)"))
 	}
 	if err := c.Webhook.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.AppAuth.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SimTokensPerSec <= 0 {

@@ -16,7 +16,8 @@ import (
 // The configuration file is YAML: one "key: value" line per setting, the
 // keys being the flag names without their dash (addr, heartbeat, jwt-key…).
 // Its values are parsed exactly as the flag's would be, so "15s" is a
-// duration and "true" a boolean; a list is accepted for cors-origins, trusted-proxies and webhook-events.
+// duration and "true" a boolean; a list is accepted for cors-origins,
+// trusted-proxies, webhook-events and auth-forward-headers.
 
 // metaFlags are the flags that are not settings: they cannot be set in a
 // configuration file or by their SSEHUB_* variable (SSEHUB_CONFIG is read
@@ -25,7 +26,7 @@ var metaFlags = map[string]bool{"config": true, "version": true}
 
 // listKeys are the settings whose value may be written as a YAML list,
 // joined with commas.
-var listKeys = map[string]bool{"cors-origins": true, "trusted-proxies": true, "webhook-events": true}
+var listKeys = map[string]bool{"cors-origins": true, "trusted-proxies": true, "webhook-events": true, "auth-forward-headers": true}
 
 // setting is one "key: value" of a configuration file.
 type setting struct {

@@ -53,6 +53,16 @@ type Config struct {
 	Subscribers   *auth.Verifier
 	DenyAnonymous bool // subscribing needs a token
 
+	// App, when set, asks the application who may subscribe (and, with
+	// AppPublish, publish), with the request's own credentials: for every
+	// request with AppAlways, else for those without a token. A token it
+	// does not see is verified as ever (in open development mode too,
+	// where nothing can verify it: refused); a bad one is refused, never
+	// passed to the application.
+	App        Authorizer
+	AppAlways  bool
+	AppPublish bool
+
 	// Subscriptions turns on the protocol's active subscriptions: updates
 	// announcing each subscription that starts or ends, and the web API
 	// listing them.
@@ -164,5 +174,5 @@ func (a *API) handleRoot(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	st := a.hub.Stats()
-	httpio.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "subscribers": st.Subscribers, "published": st.Published, "auth": a.authMode()})
+	httpio.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "subscribers": st.Subscribers, "published": st.Published, "auth": a.healthMode()})
 }

@@ -19,9 +19,15 @@ import (
 
 // handlePublish accepts an update as a form (the Mercure protocol) or as
 // JSON from a publisher allowed to publish to every one of its topics,
-// publishes it and answers its id as text/plain.
+// publishes it and answers its id as text/plain. When the application
+// decides publishes (see appDecides), it is asked once the updates are
+// read, about their topics.
 func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
-	claims, err := a.Publisher(r)
+	var claims *auth.Claims
+	app, err := a.appDecides(r, true)
+	if err == nil && !app {
+		claims, err = a.tokenPublisher(r)
+	}
 	if err != nil {
 		httpio.WriteErr(w, err)
 		return
@@ -31,11 +37,15 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	us, batch, err := decodeUpdates(r)
-	for i := 0; err == nil && i < len(us); i++ {
-		err = a.admitUpdate(claims, us[i])
-		if err != nil && batch {
-			err = atIndex(i, err)
+	if err == nil && app {
+		// The updates are checked before the app is asked about them.
+		err = eachUpdate(us, batch, a.checkUpdateAlone)
+		if err == nil {
+			claims, err = a.appPublisher(r, topicsOf(us))
 		}
+	}
+	if err == nil {
+		err = eachUpdate(us, batch, func(u *hub.Update) error { return a.admitUpdate(claims, u) })
 	}
 	if err != nil {
 		httpio.WriteErr(w, err)
@@ -57,16 +67,50 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, ids[0])
 }
 
+// topicsOf returns the topics of updates, each once, in order.
+func topicsOf(us []*hub.Update) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range us {
+		for _, t := range u.Topics {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
 // admitUpdate applies the limits, the update's own checks and the
 // publisher's rights.
 func (a *API) admitUpdate(claims *auth.Claims, u *hub.Update) error {
-	if err := a.checkUpdate(u); err != nil {
-		return err
-	}
-	if err := u.Validate(); err != nil {
+	if err := a.checkUpdateAlone(u); err != nil {
 		return err
 	}
 	return canPublish(claims, u.Topics)
+}
+
+// checkUpdateAlone applies the limits and the update's own checks.
+func (a *API) checkUpdateAlone(u *hub.Update) error {
+	if err := a.checkUpdate(u); err != nil {
+		return err
+	}
+	return u.Validate()
+}
+
+// eachUpdate checks every update with check, stopping at the first
+// refused, whose index in a batch the error names.
+func eachUpdate(us []*hub.Update, batch bool, check func(*hub.Update) error) error {
+	for i, u := range us {
+		if err := check(u); err != nil {
+			if batch {
+				return atIndex(i, err)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // atIndex names the batch element an input error is about.

@@ -25,7 +25,7 @@ const SeedTopic = "gbi/sse"
 // /gbi/sse/receive publishes. A numeric Last-Event-ID continues the ticker's
 // ids; a hub id resumes the published events after it.
 func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
-	claims, err := a.subscriber(r)
+	claims, renew, err := a.subscriber(r, []string{SeedTopic})
 	if err != nil {
 		httpio.WriteErr(w, err)
 		return
@@ -51,7 +51,7 @@ func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
 	t := newTicker(time.Second, start)
 	opening := sse.AppendComment(nil, "SSE连接已建立")
 	opening = t.Next(opening, time.Now())
-	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Release: release, Opening: opening, Ticker: t})
+	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Renew: renew, Release: release, Opening: opening, Ticker: t})
 }
 
 // ticker produces the seed's demo events: counter%10 a notification,

@@ -11,23 +11,16 @@ import (
 // handleSubscribe opens an event stream for the topics in the query,
 // resuming after Last-Event-ID (header, else the lastEventID parameter).
 // The subscriber's token, if any, adds the private updates of the topics its
-// mercure.subscribe claim matches, and the stream ends when it expires.
+// mercure.subscribe claim matches, and the stream ends when it expires; the
+// rights the application grants instead (see appDecides) are asked for
+// again when they expire.
 func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
-	claims, err := a.subscriber(r)
-	if err != nil {
-		httpio.WriteErr(w, err)
-		return
-	}
 	topics := r.URL.Query()["topic"]
-	if len(topics) == 0 {
-		httpio.WriteError(w, http.StatusBadRequest, "topic", "at least one topic query parameter is required")
-		return
+	claims, renew, err := a.subscriber(r, topics)
+	if err == nil {
+		err = a.checkSubscription(topics)
 	}
-	if err := a.checkTopics(topics, true); err != nil {
-		httpio.WriteErr(w, err)
-		return
-	}
-	if err := a.checkAnnounceable(topics); err != nil {
+	if err != nil {
 		httpio.WriteErr(w, err)
 		return
 	}
@@ -45,7 +38,19 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err)
 		return
 	}
-	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Release: a.track(r, topics, claims, release)})
+	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Renew: renew, Release: a.track(r, topics, claims, release)})
+}
+
+// checkSubscription checks the topics of a subscription: at least one,
+// within the limits, and announceable.
+func (a *API) checkSubscription(topics []string) error {
+	if len(topics) == 0 {
+		return &httpio.Error{Status: http.StatusBadRequest, Field: "topic", Msg: "at least one topic query parameter is required"}
+	}
+	if err := a.checkTopics(topics, true); err != nil {
+		return err
+	}
+	return a.checkAnnounceable(topics)
 }
 
 // serveStream has the engine serve a stream, which a token in the URL

@@ -72,12 +72,17 @@ func WriteError(w http.ResponseWriter, status int, field, msg string) {
 }
 
 // WriteErr answers err with its status (see Status) and a JSON body; an
-// internal error is not described.
+// internal error is not described. A 429 or 503 says when to retry: the
+// RetryAfter of an Error in err's chain, else in a second.
 func WriteErr(w http.ResponseWriter, err error) {
 	status, field := Status(err)
 	switch status {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		SetRetryAfter(w, time.Second)
+		wait := time.Second
+		if limit := (*Error)(nil); errors.As(err, &limit) && limit.RetryAfter > 0 {
+			wait = limit.RetryAfter
+		}
+		SetRetryAfter(w, wait)
 	case http.StatusUnauthorized:
 		SetChallenge(w.Header(), err)
 	}

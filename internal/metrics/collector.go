@@ -49,6 +49,7 @@ type collector struct {
 	redisUp, redisErrors, rebases, unreplicated *prometheus.Desc
 	whQueued, whSent, whDropped, whFailures     *prometheus.Desc
 	whFailing                                   *prometheus.Desc
+	callback                                    callbackMetrics
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -85,6 +86,7 @@ func newCollector(top int) *collector {
 		whDropped:          desc("webhook_events_dropped_total", "Webhooks: events lost, by reason: queue_full (the oldest dropped to make room; in cluster mode the Redis outbox's too), expired (not acknowledged within -webhook-retry-for).", "reason"),
 		whFailures:         desc("webhook_request_failures_total", "Webhooks: requests that failed (an error, a timeout, an answer other than 2xx); each is retried."),
 		whFailing:          desc("webhook_failing", "Webhooks: 1 while the last request to the application failed, else 0."),
+		callback:           newCallbackMetrics(),
 	}
 }
 
@@ -98,6 +100,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	c.callback.describe(ch)
 }
 
 // Collect reads the sources and sends their values.
@@ -151,6 +154,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if src.Webhooks != nil {
 		c.collectWebhooks(src.Webhooks.Stats(), ch)
 	}
+	c.callback.collect(src.AppAuth, ch)
 }
 
 // collectWebhooks reports the deliveries of the application's webhooks.

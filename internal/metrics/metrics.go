@@ -51,6 +51,7 @@ type Sources struct {
 	LLM     LLM        // the generations; nil when there are none
 	// Webhooks are the application's webhooks; nil when they are off.
 	Webhooks Webhooks
+	AppAuth  AppAuth // the authorization callback; nil when there is none
 }
 
 // Webhooks reports the deliveries of the application's webhooks.

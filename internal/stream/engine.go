@@ -23,6 +23,7 @@
 package stream
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -98,10 +99,17 @@ func New(cfg Config) *Engine {
 
 // Options describe a stream to serve.
 type Options struct {
-	Sub     *hub.Subscriber // the subscription whose updates the stream carries
-	Expiry  time.Time       // the stream ends then (its token expires); zero for never
-	Release func()          // called once the stream is finished; may be nil
-	Remote  string          // the client, for the logs
+	Sub    *hub.Subscriber // the subscription whose updates the stream carries
+	Expiry time.Time       // the stream ends then (its token expires); zero for never
+	// Renew, when set, is asked for new rights once Expiry passes, instead
+	// of the stream ending: a later time continues the stream until then
+	// (and Renew is asked again), the zero time for good; an error, or a
+	// time already past, ends the stream as an expired token does. It runs
+	// on a goroutine of its own while the stream goes on, with a context
+	// cancelled when the stream ends; the engine waits for it.
+	Renew   func(ctx context.Context) (time.Time, error)
+	Release func() // called once the stream is finished; may be nil
+	Remote  string // the client, for the logs
 	// Opening are bytes sent after the retry, before any update; Ticker a
 	// second source of events. Either keeps the stream on net/http (the
 	// seed demo's stream has both).
@@ -132,8 +140,8 @@ func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, o Options) {
 	defer o.Sub.Close()
 	s, err := e.startStream(w, o.Sub, o.Opening)
 	if err == nil {
-		s.expiry = o.Expiry
-		err = s.serve(r.Context().Done(), e.cfg.Heartbeat, o.Ticker)
+		s.expiry = newExpiry(o.Expiry, o.Renew)
+		err = s.serve(r.Context(), e.cfg.Heartbeat, o.Ticker)
 	} else if o.Ticker != nil {
 		o.Ticker.Stop()
 	}

@@ -60,6 +60,11 @@ type leanStream struct {
 	// Set before the first wake, then touched only by the writer.
 	heartbeat *time.Timer
 	expiry    *time.Timer // nil when the token never expires
+	// renew is Options.Renew, asked with renewCtx, which finish cancels
+	// with stopRenew; all nil without Renew.
+	renew     func(context.Context) (time.Time, error)
+	renewCtx  context.Context
+	stopRenew context.CancelFunc
 
 	watched int32 // the stream's slot in Engine.hangups plus one; 0 if none
 
@@ -162,6 +167,9 @@ func (s *leanStream) finish(err error) {
 	s.heartbeat.Stop()
 	if s.expiry != nil {
 		s.expiry.Stop()
+	}
+	if s.stopRenew != nil {
+		s.stopRenew()
 	}
 	if tc, ok := s.conn.(*net.TCPConn); ok && (!s.last || len(s.out) > 0) {
 		_ = tc.SetLinger(0) // not a graceful end, or its last chunk was not written: reset

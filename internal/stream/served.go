@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -20,7 +21,7 @@ type stream struct {
 	sub      *hub.Subscriber
 	eng      *Engine
 	deadline writeDeadline
-	expiry   time.Time // the subscriber's token expires then; zero for never
+	expiry   *expiry // the end of the subscriber's rights; nil for never
 	batch    []*hub.Update
 	scratch  []byte
 }
@@ -102,25 +103,21 @@ var (
 	errTokenExpired = errors.New("the subscriber's token expired")
 )
 
-// serve runs the stream until the client leaves, the subscription ends or
-// the token expires. extra, when not nil, is a second source of events (the
-// seed ticker).
-func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra Ticker) error {
+// serve runs the stream until the client leaves (ctx is done), the
+// subscription ends or the token expires (and is not renewed). extra, when
+// not nil, is a second source of events (the seed ticker).
+func (s *stream) serve(ctx context.Context, heartbeat time.Duration, extra Ticker) error {
 	hb := time.NewTicker(heartbeat)
 	defer hb.Stop()
-	var tick, expired <-chan time.Time
+	var tick <-chan time.Time
 	if extra != nil {
 		tick = extra.C()
 		defer extra.Stop()
 	}
-	if !s.expiry.IsZero() {
-		t := time.NewTimer(time.Until(s.expiry))
-		defer t.Stop()
-		expired = t.C
-	}
+	defer s.expiry.stop()
 	for {
 		select {
-		case <-done:
+		case <-ctx.Done():
 			return nil
 		case <-s.sub.Done():
 			if goingAway(s.sub.Err()) {
@@ -129,8 +126,14 @@ func (s *stream) serve(done <-chan struct{}, heartbeat time.Duration, extra Tick
 				}
 			}
 			return errStreamEnded
-		case <-expired:
-			return errTokenExpired
+		case <-s.expiry.fired():
+			if err := s.expiry.expired(ctx); err != nil {
+				return err
+			}
+		case r := <-s.expiry.renewed():
+			if err := s.expiry.settle(r); err != nil {
+				return err
+			}
 		case <-s.sub.Ready():
 			if err := s.drain(); err != nil {
 				return err

@@ -41,6 +41,19 @@ func (t *takenStreams) add(s *leanStream) bool {
 	return true
 }
 
+// hold counts one more goroutine working for s in wg, unless s is
+// finished (no longer open); it reports whether it did. The caller calls
+// wg.Done when that goroutine is done.
+func (t *takenStreams) hold(s *leanStream) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.open[s]; !ok {
+		return false
+	}
+	t.wg.Add(1) // s's own count is not done yet: the counter is above zero
+	return true
+}
+
 // remove forgets a finished stream.
 func (t *takenStreams) remove(s *leanStream) {
 	t.mu.Lock()
@@ -161,7 +174,11 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 	e.watch(s)
 	s.heartbeat = time.AfterFunc(e.cfg.Heartbeat, s.beat)
 	if !o.Expiry.IsZero() {
-		s.expiry = time.AfterFunc(time.Until(o.Expiry), func() { s.end(errTokenExpired) })
+		if o.Renew != nil {
+			s.renew = o.Renew
+			s.renewCtx, s.stopRenew = context.WithCancel(context.Background())
+		}
+		s.expiry = time.AfterFunc(time.Until(o.Expiry), s.expire)
 	}
 	sub.OnEnd(func() { s.end(sub.Err()) })
 	sub.OnReady(s)
