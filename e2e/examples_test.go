@@ -356,19 +356,26 @@ func checkPinned(t *testing.T) {
 // given language, after the line holding marker.
 func readmeBlock(t *testing.T, marker, lang string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	return fencedBlock(t, "README.md", marker, lang)
+}
+
+// fencedBlock returns the first fenced code block of the repository's file
+// name, of the given language, after the line holding marker.
+func fencedBlock(t *testing.T, name, marker, lang string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(b)
 	i := strings.Index(text, marker)
 	if i < 0 {
-		t.Fatalf("README.md has no %q", marker)
+		t.Fatalf("%s has no %q", name, marker)
 	}
 	text = text[i:]
 	start := strings.Index(text, "```"+lang+"\n")
 	if start < 0 {
-		t.Fatalf("README.md has no ```%s block after %q", lang, marker)
+		t.Fatalf("%s has no ```%s block after %q", name, lang, marker)
 	}
 	text = text[start+len(lang)+4:]
 	return text[:strings.Index(text, "```")]

@@ -311,22 +311,7 @@ func checkPresence(t *testing.T, r exampleReceiver, secret string) {
 // given language, after the line holding marker.
 func docBlock(t *testing.T, marker, lang string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "api.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(b)
-	i := strings.Index(text, marker)
-	if i < 0 {
-		t.Fatalf("docs/api.md has no %q", marker)
-	}
-	text = text[i:]
-	start := strings.Index(text, "```"+lang+"\n")
-	if start < 0 {
-		t.Fatalf("docs/api.md has no ```%s block after %q", lang, marker)
-	}
-	text = text[start+len(lang)+4:]
-	return text[:strings.Index(text, "```")]
+	return fencedBlock(t, filepath.Join("docs", "api.md"), marker, lang)
 }
 
 // TestDocWebhookVerify runs the verification code of docs/api.md's

@@ -250,6 +250,8 @@ class SseController extends BaseController
     protected static function presenceFile(): string
     {
         return (string) env('SSEHUB_PRESENCE_FILE', sys_get_temp_dir() . '/ssehub-presence.json');
+    }
+
     // ---------------------------------------------------------------------
     // Authorization by the app's own session (ssehub -auth-url).
     //

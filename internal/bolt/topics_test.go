@@ -156,17 +156,15 @@ func BenchmarkManyTopics(b *testing.B) {
 	}
 }
 
-// sideAppends appends updates of one topic to s one after another until
-// the returned stop is called, which returns how long each took, sorted.
-func sideAppends(b *testing.B, s *bolt.Store, seq *atomic.Uint64) (stop func() []time.Duration) {
-	done := make(chan struct{})
-	result := make(chan []time.Duration)
-	started := make(chan struct{})
+// sideLoad calls publish, one call after another, until the returned stop
+// is called, which returns how long each call took, sorted.
+func sideLoad(b *testing.B, publish func() error) (stop func() []time.Duration) {
+	done, result, started := make(chan struct{}), make(chan []time.Duration), make(chan struct{})
 	go func() {
 		var lat []time.Duration
 		for {
 			start := time.Now()
-			if err := s.Append(context.Background(), historytest.Update(seq.Add(1), historytest.BenchPayload, "side")); err != nil {
+			if err := publish(); err != nil {
 				b.Error(err)
 			}
 			lat = append(lat, time.Since(start))
@@ -187,6 +185,13 @@ func sideAppends(b *testing.B, s *bolt.Store, seq *atomic.Uint64) (stop func() [
 		close(done)
 		return <-result
 	}
+}
+
+// sideAppends appends updates of one topic to s (see sideLoad).
+func sideAppends(b *testing.B, s *bolt.Store, seq *atomic.Uint64) (stop func() []time.Duration) {
+	return sideLoad(b, func() error {
+		return s.Append(context.Background(), historytest.Update(seq.Add(1), historytest.BenchPayload, "side"))
+	})
 }
 
 // BenchmarkMaximalPublish publishes through the hub into the store a batch
@@ -227,36 +232,12 @@ func BenchmarkMaximalPublish(b *testing.B) {
 	}
 }
 
-// sidePublishes publishes updates of one topic through h one after
-// another until the returned stop is called, which returns how long each
-// took, sorted.
+// sidePublishes publishes updates of one topic through h (see sideLoad).
 func sidePublishes(b *testing.B, h *hub.Hub) (stop func() []time.Duration) {
-	done, result, started := make(chan struct{}), make(chan []time.Duration), make(chan struct{})
-	go func() {
-		var lat []time.Duration
-		for {
-			start := time.Now()
-			if _, err := h.Publish(context.Background(), &hub.Update{Topics: []string{"side"}, Data: historytest.BenchPayload}); err != nil {
-				b.Error(err)
-			}
-			lat = append(lat, time.Since(start))
-			if len(lat) == 1 {
-				close(started)
-			}
-			select {
-			case <-done:
-				slices.Sort(lat)
-				result <- lat
-				return
-			default:
-			}
-		}
-	}()
-	<-started
-	return func() []time.Duration {
-		close(done)
-		return <-result
-	}
+	return sideLoad(b, func() error {
+		_, err := h.Publish(context.Background(), &hub.Update{Topics: []string{"side"}, Data: historytest.BenchPayload})
+		return err
+	})
 }
 
 // TestCommitsBoundedByTopics queues updates of a thousand topics each,
