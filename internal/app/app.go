@@ -311,11 +311,12 @@ func (a *App) closeStore() error {
 
 // Server returns an http.Server for the app with timeouts that keep slow
 // clients from pinning resources; streams manage their own write deadlines.
-// The app takes over its HTTP/1.1 subscription streams from it, over TLS
-// too when it serves Listener's listener (see stream.Engine.TakeOver); Close
-// or Serve's shutdown closes them. Serve it on Listener's listener: plain,
-// that one also refuses requests of ambiguous framing. With -tls-cert, its TLSConfig serves the
-// certificate that Reload renews (ServeTLS with empty file names).
+// The app takes over its HTTP/1.1 subscription streams from it, plain or
+// over TLS (see stream.Engine.TakeOver); Close or Serve's shutdown closes
+// them. Serve it (with Serve, not ServeTLS) on Listener's listener, which
+// refuses requests of ambiguous framing, and with -tls-cert does the TLS
+// handshakes: its TLSConfig serves the certificate that Reload renews, over
+// HTTP/2 or HTTP/1.1.
 func (a *App) Server() *http.Server {
 	srv := &http.Server{
 		Handler:           a.handler,
@@ -326,19 +327,21 @@ func (a *App) Server() *http.Server {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	if a.keys.cert != nil {
-		srv.TLSConfig = &tls.Config{GetCertificate: a.keys.cert.get}
+		// "h2" has Serve configure HTTP/2 for the listener's tls.Conns.
+		srv.TLSConfig = &tls.Config{GetCertificate: a.keys.cert.get, NextProtos: []string{"h2", "http/1.1"}}
 	}
 	a.streams.TakeOver(srv)
 	return srv
 }
 
-// Listener wraps ln for a server from Server, as Serve does: with
-// -tls-cert so that the app takes over its HTTP/1.1 streams over TLS too,
-// else so that requests with both Content-Length and Transfer-Encoding are
-// refused (see stream.Engine.PlainListener).
-func (a *App) Listener(ln net.Listener) net.Listener {
-	if a.cfg.TLSCert != "" {
-		return a.streams.TLSListener(ln)
+// Listener wraps ln for srv, a server from Server, as Serve does: its
+// connections follow the framing of HTTP/1.x requests, so that one with
+// both Content-Length and Transfer-Encoding is refused, and with -tls-cert
+// it does their TLS handshakes with srv.TLSConfig (see
+// stream.Engine.PlainListener and TLSListener). Serve srv on it with Serve.
+func (a *App) Listener(ln net.Listener, srv *http.Server) net.Listener {
+	if srv.TLSConfig != nil {
+		return a.streams.TLSListener(ln, srv)
 	}
 	return a.streams.PlainListener(ln)
 }
@@ -353,13 +356,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopMetrics()
 	srv := a.Server()
 	errc := make(chan error, 1)
-	go func() {
-		if a.cfg.TLSCert != "" {
-			errc <- srv.ServeTLS(a.Listener(ln), "", "") // the certificate of srv.TLSConfig
-			return
-		}
-		errc <- srv.Serve(a.Listener(ln))
-	}()
+	go func() { errc <- srv.Serve(a.Listener(ln, srv)) }()
 	select {
 	case err := <-errc:
 		a.stopFeed()

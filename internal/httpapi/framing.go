@@ -13,8 +13,9 @@ import (
 // framed otherwise than net/http (which reads it as chunked and keeps no
 // trace of the Content-Length but the engine's marker), is answered 400
 // and its connection closed: what follows its body is never read as a
-// request. Where the framing cannot be checked (over TLS, or a listener
-// that is not the engine's), every HTTP/1.x request with a
+// request. The engine's listeners, plain and TLS, mark such requests.
+// Where the framing cannot be checked (a listener that is not the
+// engine's, such as ServeTLS's own), every HTTP/1.x request with a
 // Transfer-Encoding is answered and its connection closed, RFC 9112's
 // other way. It reports whether it answered. The API's ServeHTTP calls it
 // first; a handler served in front of the API must too.

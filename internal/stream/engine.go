@@ -12,10 +12,11 @@
 // HTTP/2, or where a connection cannot be taken over, the handler's own
 // goroutine serves the stream through net/http.
 //
-// It also owns the connections of the listeners it wraps: over TLS those
-// whose streams it seals (TLSListener), and plain ones whose requests'
-// framing it follows, marking a request with both Content-Length and
-// Transfer-Encoding for the endpoints to refuse (PlainListener).
+// It also owns the connections of the listeners it wraps, plain ones
+// (PlainListener) and TLS ones, whose handshakes it does (TLSListener): it
+// follows the framing of their HTTP/1.x requests, marking a request with
+// both Content-Length and Transfer-Encoding for the endpoints to refuse,
+// and seals the streams taken over from TLS ones.
 //
 // It must not know requests' meaning: topics, tokens, limits, CORS and
 // error answers are the endpoints' (package httpapi). It knows the hub's

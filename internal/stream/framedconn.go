@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -94,6 +95,24 @@ func (c *framedConn) WriteTo(w io.Writer) (int64, error) {
 	return io.Copy(w, struct{ io.Reader }{c})
 }
 
+// framedTLSConn is an HTTP/1.x connection over TLS whose reads follow the
+// framing of its requests, as a framedConn's do. It is its *tls.Conn for
+// all else: net/http takes Request.TLS from its ConnectionState, and a
+// stream taken over from it is sealed by that tls.Conn (see sealConn).
+type framedTLSConn struct {
+	*tls.Conn
+	r framedReader
+}
+
+func newFramedTLSConn(c *tls.Conn) *framedTLSConn {
+	fc := &framedTLSConn{Conn: c}
+	fc.r.src = c
+	return fc
+}
+
+// Read reads the connection as its framing allows.
+func (c *framedTLSConn) Read(b []byte) (int, error) { return c.r.Read(b) }
+
 // framedListener gives its TCP connections as framedConns.
 type framedListener struct{ net.Listener }
 
@@ -115,19 +134,22 @@ func (l framedListener) Accept() (net.Conn, error) {
 func (e *Engine) PlainListener(ln net.Listener) net.Listener { return framedListener{ln} }
 
 // AmbiguousFraming reports whether r's head had both Content-Length and
-// Transfer-Encoding (RFC 9112 §6.3), as a connection from PlainListener
-// marks it, or carries the marker itself: either way it must be refused,
-// with the connection closed, before anything reads its body.
+// Transfer-Encoding (RFC 9112 §6.3), as a connection from PlainListener or
+// TLSListener marks it, or carries the marker itself: either way it must
+// be refused, with the connection closed, before anything reads its body.
 func AmbiguousFraming(r *http.Request) bool {
 	return len(r.Header[markCL]) > 0 || len(r.Header[markTE]) > 0
 }
 
-// FramingChecked reports whether r came over a connection from
-// PlainListener of a server given to TakeOver, whose requests' framing is
-// checked: over others (TLS, or another listener) a request with both
-// Content-Length and Transfer-Encoding cannot be told from one that is
-// only chunked.
+// FramingChecked reports whether r came over an HTTP/1.x connection from
+// PlainListener or TLSListener of a server given to TakeOver, whose
+// requests' framing is checked: over others (another listener, such as
+// ServeTLS's own) a request with both Content-Length and Transfer-Encoding
+// cannot be told from one that is only chunked.
 func FramingChecked(r *http.Request) bool {
-	_, ok := r.Context().Value(connKey{}).(*framedConn)
-	return ok
+	switch r.Context().Value(connKey{}).(type) {
+	case *framedConn, *framedTLSConn:
+		return true
+	}
+	return false
 }

@@ -2,16 +2,17 @@ package stream
 
 import "bytes"
 
-// Request framing on plain connections (RFC 9112 §6.3): a request whose
+// Request framing on HTTP/1.x connections (RFC 9112 §6.3): a request whose
 // head has both Content-Length and Transfer-Encoding may be framed one way
 // by a proxy in front and the other way by net/http, which reads it as
 // chunked and then serves the bytes after the chunked body as another
 // request: one the proxy never saw. net/http drops Content-Length from
 // such a request's header, so no handler can tell. A connection from
-// PlainListener therefore follows the framing of the requests it reads,
-// as net/http does, and renames the second of the two headers in place to
-// a marker of the same length, which AmbiguousFraming finds; it stops
-// giving bytes after that request.
+// PlainListener, or an HTTP/1.x one from TLSListener (over its tls.Conn),
+// therefore follows the framing of the requests it reads, as net/http
+// does, and renames the second of the two headers in place to a marker of
+// the same length, which AmbiguousFraming finds; it stops giving bytes
+// after that request.
 
 // The markers written over the name of a head's second framing header.
 const (

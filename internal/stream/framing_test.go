@@ -4,12 +4,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/app"
 	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/stream"
 	"github.com/ssehub/ssehub/internal/tlstest"
@@ -46,51 +48,56 @@ func dial(t *testing.T, s *apptest.Server) net.Conn {
 // connection.
 func TestPlainFraming(t *testing.T) {
 	s := apptest.NewServer(t, nil)
-
-	resp := apptest.Exchange(t, dial(t, s), dual, 1, true)[0]
-	var body struct{ Error, Field string }
-	err := json.NewDecoder(resp.Body).Decode(&body)
-	if resp.StatusCode != http.StatusBadRequest || err != nil || body.Field != "Transfer-Encoding" || !resp.Close {
-		t.Errorf("both framing headers: %d %+v (%v), close %v; want 400 on Transfer-Encoding, closing", resp.StatusCode, body, err, resp.Close)
-	}
-	if n := s.App.Hub().Stats().Published; n != 0 {
-		t.Errorf("%d updates published by the refused request", n)
-	}
-
-	for name, pipeline := range map[string]string{"chunked": chunked + health, "Content-Length": sized + sized + health} {
-		answers := apptest.Exchange(t, dial(t, s), pipeline, strings.Count(pipeline, "HTTP/1.1"), false)
-		for i, a := range answers {
-			if a.StatusCode != http.StatusOK || a.Close {
-				t.Errorf("%s, answer %d: %d, close %v; want 200, keeping the connection", name, i, a.StatusCode, a.Close)
-			}
-		}
-	}
+	checkFraming(t, s.App, func() net.Conn { return dial(t, s) })
 }
 
-// TestTLSFraming: over TLS, where the request's raw head is not seen, a
-// request with a Transfer-Encoding is answered and its connection closed,
-// so that nothing after its body is read; others keep their connection.
+// TestTLSFraming: over TLS, HTTP/1.1 (by ALPN, or without it) is framed as
+// plain connections are: a request with both Content-Length and
+// Transfer-Encoding is refused with 400 and its connection closed; chunked
+// requests keep theirs.
 func TestTLSFraming(t *testing.T) {
 	cfg := apptest.TestConfig(t)
 	var roots *x509.CertPool
 	cfg.TLSCert, cfg.TLSKey, roots = tlstest.SelfSigned(t)
 	s := apptest.Serve(t, cfg, "https", apptest.HTTP1TLS(roots))
-	dial := func() net.Conn {
-		c, err := tls.Dial("tcp", strings.TrimPrefix(s.URL, "https://"), &tls.Config{RootCAs: roots})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
+	for _, protos := range [][]string{{"http/1.1"}, nil} {
+		t.Run(fmt.Sprintf("ALPN %q", protos), func(t *testing.T) {
+			checkFraming(t, s.App, func() net.Conn {
+				c, err := tls.Dial("tcp", strings.TrimPrefix(s.URL, "https://"), &tls.Config{RootCAs: roots, NextProtos: protos})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				if c.ConnectionState().NegotiatedProtocol != strings.Join(protos, "") {
+					t.Fatalf("negotiated %q, want %q", c.ConnectionState().NegotiatedProtocol, protos)
+				}
+				return c
+			})
+		})
 	}
-	for name, req := range map[string]string{"both framing headers": dual, "chunked": chunked + health} {
-		if a := apptest.Exchange(t, dial(), req, 1, true)[0]; a.StatusCode != http.StatusOK || !a.Close {
-			t.Errorf("%s: %d, close %v; want 200, closing", name, a.StatusCode, a.Close)
-		}
+}
+
+// checkFraming checks the answers on connections from dial to a's server:
+// the refused request, then pipelines that keep their connection.
+func checkFraming(t *testing.T, a *app.App, dial func() net.Conn) {
+	t.Helper()
+	published := a.Hub().Stats().Published
+	resp := apptest.Exchange(t, dial(), dual, 1, true)[0]
+	var body struct{ Error, Field string }
+	err := json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != http.StatusBadRequest || err != nil || body.Field != "Transfer-Encoding" || !resp.Close {
+		t.Errorf("both framing headers: %d %+v (%v), close %v; want 400 on Transfer-Encoding, closing", resp.StatusCode, body, err, resp.Close)
 	}
-	for i, a := range apptest.Exchange(t, dial(), sized+sized+health, 3, false) {
-		if a.StatusCode != http.StatusOK || a.Close {
-			t.Errorf("Content-Length, answer %d: %d, close %v; want 200, keeping the connection", i, a.StatusCode, a.Close)
+	if n := a.Hub().Stats().Published - published; n != 0 {
+		t.Errorf("%d updates published by the refused request", n)
+	}
+
+	for name, pipeline := range map[string]string{"chunked": chunked + health, "Content-Length": sized + sized + health} {
+		answers := apptest.Exchange(t, dial(), pipeline, strings.Count(pipeline, "HTTP/1.1"), false)
+		for i, a := range answers {
+			if a.StatusCode != http.StatusOK || a.Close {
+				t.Errorf("%s, answer %d: %d, close %v; want 200, keeping the connection", name, i, a.StatusCode, a.Close)
+			}
 		}
 	}
 }

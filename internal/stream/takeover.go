@@ -3,7 +3,6 @@ package stream
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -151,9 +150,9 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 	setStreamHeaders(w.Header(), sub)
 	s := &leanStream{eng: e, conn: conn, sub: sub, release: o.Release, remote: o.Remote}
 	switch c := conn.(type) {
-	case *tls.Conn:
+	case *framedTLSConn:
 		if sealed != nil {
-			s.tls, s.conn = &sealing{conn: c}, sealed.TCPConn
+			s.tls, s.conn = &sealing{conn: c.Conn}, sealed.TCPConn
 			sealed.sealed = &s.tls.sealed
 		}
 	case *framedConn:

@@ -13,7 +13,8 @@ import (
 // connection's tls.Conn into the stream's own buffer (sealConn) and written
 // from there, raw, by the pool writers, which must never wait. That needs
 // the connection under tls.Conn to be a sealConn: serve TLS on
-// Engine.TLSListener's listener. HTTP/2 streams stay net/http's.
+// Engine.TLSListener's listener (tlslistener.go). HTTP/2 streams stay
+// net/http's.
 
 // sealConn is a TCP connection whose writes, once sealed points at a
 // buffer, are appended to it instead of sent: the tls.Conn above it then
@@ -37,30 +38,13 @@ func (c *sealConn) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(struct{ io.Writer }{c}, r)
 }
 
-// sealListener gives its connections as sealConns.
-type sealListener struct{ net.Listener }
-
-// Accept returns the next connection, a sealConn when it is TCP.
-func (l sealListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
-		return &sealConn{TCPConn: tc}, nil
-	}
-	return c, err
-}
-
-// TLSListener wraps ln so that, served with TLS (http.Server.ServeTLS) by
-// a server given to TakeOver, its HTTP/1.1 streams are taken over too.
-// (Served without TLS, its connections are plain ones: use PlainListener.)
-func (e *Engine) TLSListener(ln net.Listener) net.Listener { return sealListener{ln} }
-
 // connKey is the request context's key for its connection (see
 // rememberConn).
 type connKey struct{}
 
-// rememberConn has srv put each connection of the engine's listeners in
-// its requests' context: for canTakeOver to find what lies under a
-// tls.Conn, and for FramingChecked.
+// rememberConn has srv put each HTTP/1.x connection of the engine's
+// listeners in its requests' context: for canTakeOver to find what lies
+// under a tls.Conn, and for FramingChecked.
 func rememberConn(srv *http.Server) {
 	prev := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
@@ -68,7 +52,7 @@ func rememberConn(srv *http.Server) {
 			ctx = prev(ctx, c)
 		}
 		switch c.(type) {
-		case *tls.Conn, *framedConn:
+		case *framedConn, *framedTLSConn:
 			return context.WithValue(ctx, connKey{}, c)
 		}
 		return ctx
@@ -76,13 +60,13 @@ func rememberConn(srv *http.Server) {
 }
 
 // sealedUnder returns the sealConn under r's TLS connection, or nil when
-// there is none (a listener not from Engine.TLSListener).
+// there is none (a listener not from Engine.TLSListener, or not over TCP).
 func sealedUnder(r *http.Request) *sealConn {
-	tc, _ := r.Context().Value(connKey{}).(*tls.Conn)
-	if tc == nil {
+	fc, _ := r.Context().Value(connKey{}).(*framedTLSConn)
+	if fc == nil {
 		return nil
 	}
-	sc, _ := tc.NetConn().(*sealConn)
+	sc, _ := fc.NetConn().(*sealConn)
 	return sc
 }
 

@@ -56,7 +56,7 @@ func NewServer(t testing.TB, mutate func(*app.Config)) *Server {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = a.Server() // the app's own Server: it takes over HTTP/1.1 streams
-	srv.Listener = a.Listener(srv.Listener)
+	srv.Listener = a.Listener(srv.Listener, srv.Config)
 	tr := &http.Transport{MaxIdleConnsPerHost: 512}
 	s := &Server{App: a, Srv: srv, Client: &http.Client{Transport: tr}, conns: map[string]http.ConnState{}}
 	srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
