@@ -4,10 +4,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app/apptest"
+	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/tlstest"
 )
 
@@ -44,5 +46,37 @@ func TestTLS(t *testing.T) {
 	}
 	if _, err := p.Next(); err == nil {
 		t.Error("stream still open after shutdown")
+	}
+}
+
+// TestTLSRequestState: requests over TLS keep their TLS state, HTTP/1.1
+// ones framed by the engine's listener as HTTP/2 ones: a publish
+// authorized by the cookie is accepted from the hub's own origin with the
+// https scheme, and refused from its http one.
+func TestTLSRequestState(t *testing.T) {
+	t.Parallel()
+	const secret = "the TLS test's secret, 32 bytes or more"
+	cfg := apptest.TestConfig(t)
+	cfg.JWTKey = secret
+	var roots *x509.CertPool
+	cfg.TLSCert, cfg.TLSKey, roots = tlstest.SelfSigned(t)
+	s := serve(t, cfg, "https", apptest.HTTP1TLS(roots))
+	cookie := httpapi.CookieName + "=" + hs256(t, secret)
+	for proto, tr := range map[int]*http.Transport{1: apptest.HTTP1TLS(roots), 2: h2Transport(roots)} {
+		for origin, want := range map[string]int{s.URL: http.StatusOK, "http://" + strings.TrimPrefix(s.URL, "https://"): http.StatusForbidden} {
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/.well-known/mercure", strings.NewReader("topic=a&data=b"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Cookie", cookie)
+			req.Header.Set("Origin", origin)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.ProtoMajor != proto || resp.StatusCode != want {
+				t.Errorf("cookie publish from %s: %d over %s, want %d over HTTP/%d", origin, resp.StatusCode, resp.Proto, want, proto)
+			}
+		}
+		tr.CloseIdleConnections()
 	}
 }
