@@ -12,7 +12,8 @@
 #
 # A SERVER may be a wrapper script (to set environment variables or flags);
 # it gets ssehub's flags as arguments. Only loopback; the port is
-# ${PORT:-18520}.
+# ${PORT:-18520}. SCHEME=https for a SERVER wrapper that adds -tls-cert and
+# -tls-key.
 #
 # usage: alternate.sh ROUNDS SERVER:TOOL... -- TOOL-FLAGS...
 set -eu
@@ -31,7 +32,7 @@ for _ in $(seq "$rounds"); do
       -publish-rate 0 -max-connections-per-ip 0 2>"$dir/server.log" &
     pid=$!
     sleep 0.5
-    line=$("$tool" -url "http://127.0.0.1:$port/.well-known/mercure" -server-pid "$pid" -json "$@" | tail -1) || true
+    line=$("$tool" -url "${SCHEME:-http}://127.0.0.1:$port/.well-known/mercure" -server-pid "$pid" -json "$@" | tail -1) || true
     kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
     printf '%s %s\n' "$(basename "$server")+$(basename "$tool")" "$(printf '%s' "$line" | python3 -c '
 import json, sys
