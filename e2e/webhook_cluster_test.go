@@ -68,7 +68,7 @@ func TestWebhookClusterKill(t *testing.T) {
 		}
 	}
 	r.Wait(t, 20*time.Second, "12 starts", func(evs []webhook.Event) bool {
-		return countType(evs, webhook.SubscriptionStarted) == 12
+		return webhooktest.Count(evs, webhook.SubscriptionStarted) == 12
 	})
 
 	r.Down()
@@ -88,7 +88,7 @@ func TestWebhookClusterKill(t *testing.T) {
 
 	evs := r.Wait(t, 60*time.Second, "every end", func(evs []webhook.Event) bool {
 		// 15 subscribers; 3 left, and the killed node's 4 live ones were lost.
-		return countType(evs, webhook.SubscriptionStarted) == 15 && countType(evs, webhook.SubscriptionEnded) == 7
+		return webhooktest.Count(evs, webhook.SubscriptionStarted) == 15 && webhooktest.Count(evs, webhook.SubscriptionEnded) == 7
 	})
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
@@ -134,14 +134,4 @@ func TestWebhookClusterKill(t *testing.T) {
 	}
 	t.Logf("%d events in %d requests, %d received twice; all delivered %v after the application came back",
 		len(evs), requests, dups, time.Since(began)-5*time.Second)
-}
-
-func countType(evs []webhook.Event, typ string) int {
-	n := 0
-	for _, ev := range evs {
-		if ev.Type == typ {
-			n++
-		}
-	}
-	return n
 }

@@ -359,13 +359,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(a.Listener(ln, srv)) }()
 	select {
 	case err := <-errc:
-		a.stopFeed()
-		a.gens.Close()
-		a.hub.Close()
 		cctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 		defer cancel()
-		err = errors.Join(fmt.Errorf("serve: %w", err), a.api.CloseStreams(cctx))
-		return errors.Join(err, a.closeWebhooks(cctx), a.closeStore())
+		return errors.Join(fmt.Errorf("serve: %w", err), a.Close(cctx))
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -65,8 +64,8 @@ func (c AppAuthConfig) validate() error {
 		case c.Publish:
 			errs = append(errs, errors.New("-auth-publish needs -auth-url"))
 		}
-	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("-auth-url %q: want an http(s) URL such as http://127.0.0.1:8000/sse/auth", c.URL))
+	} else if err := appauth.CheckURL(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("-auth-url %q: %w", c.URL, err))
 	}
 	if c.Mode != AuthModeAuto && c.Mode != AuthModeCallback {
 		errs = append(errs, fmt.Errorf("-auth-mode must be %s or %s, not %q", AuthModeAuto, AuthModeCallback, c.Mode))

@@ -43,6 +43,8 @@ func (m MetricsConfig) where() string {
 		return "off"
 	case m.Token != "":
 		return "/metrics to clients presenting -metrics-token"
+	case m.Addr != "":
+		return "/metrics on -metrics-addr; on the hub's address to loopback clients only"
 	}
 	return "/metrics to loopback clients only (set -metrics-token, or -metrics-addr, to scrape from elsewhere)"
 }

@@ -23,16 +23,6 @@ func withWebhooks(cfg *app.Config, r *webhooktest.Receiver) {
 	cfg.Webhook.URL, cfg.Webhook.Secret, cfg.Webhook.Events = r.URL, webhookSecret, "*"
 }
 
-func countEvents(evs []webhook.Event, typ string) int {
-	n := 0
-	for _, ev := range evs {
-		if ev.Type == typ {
-			n++
-		}
-	}
-	return n
-}
-
 // TestWebhooks: a subscriber's stream, a publish and a shutdown, over
 // HTTP: the application is told who subscribed to what (its token's sub
 // and payload, its address, the same subscriber id as the active
@@ -73,7 +63,7 @@ func TestWebhooks(t *testing.T) {
 	}
 	resp.Body.Close()
 	evs = r.Wait(t, 10*time.Second, "the publish and alice's end", func(evs []webhook.Event) bool {
-		return countEvents(evs, webhook.TopicVacated) == 2
+		return webhooktest.Count(evs, webhook.TopicVacated) == 2
 	})
 	var got []string
 	for _, ev := range evs[3:] {
@@ -99,7 +89,7 @@ func TestWebhooks(t *testing.T) {
 	// A graceful shutdown ends alice's second stream and delivers its end
 	// before it returns.
 	s.Open(t, "/.well-known/mercure?topic=books/2&authorization="+alice)
-	r.Wait(t, 10*time.Second, "the second start", func(evs []webhook.Event) bool { return countEvents(evs, webhook.SubscriptionStarted) == 2 })
+	r.Wait(t, 10*time.Second, "the second start", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.SubscriptionStarted) == 2 })
 	if err := s.Stop(t, 10*time.Second); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
@@ -143,13 +133,13 @@ func TestWebhooksCluster(t *testing.T) {
 		resp, _ := n.Open(t, "/events?topic=room&topic=node/"+string(rune('a'+i))+"&authorization="+sub)
 		streams = append(streams, resp)
 	}
-	r.Wait(t, 15*time.Second, "3 starts", func(evs []webhook.Event) bool { return countEvents(evs, webhook.SubscriptionStarted) == 3 })
+	r.Wait(t, 15*time.Second, "3 starts", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.SubscriptionStarted) == 3 })
 	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
 	status, id, _ := nodes[1].post(t, pub, url.Values{"topic": {"room"}, "data": {"hello"}})
 	if status != http.StatusOK {
 		t.Fatalf("publish: %d %s", status, id)
 	}
-	evs := r.Wait(t, 15*time.Second, "the publish", func(evs []webhook.Event) bool { return countEvents(evs, webhook.UpdatePublished) == 1 })
+	evs := r.Wait(t, 15*time.Second, "the publish", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.UpdatePublished) == 1 })
 	if u := evs[len(evs)-1].Update; u == nil || u.ID != id || u.Data != "hello" || !slices.Equal(u.Topics, []string{"room"}) {
 		t.Errorf("published through the cluster: %+v, want id %s", u, id)
 	}
@@ -157,7 +147,7 @@ func TestWebhooksCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	streams[0].Body.Close()
-	evs = r.Wait(t, 15*time.Second, "2 ends", func(evs []webhook.Event) bool { return countEvents(evs, webhook.SubscriptionEnded) == 2 })
+	evs = r.Wait(t, 15*time.Second, "2 ends", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.SubscriptionEnded) == 2 })
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
 		t.Fatal(err)
@@ -170,11 +160,11 @@ func TestWebhooksCluster(t *testing.T) {
 	if len(p.Subscribers) != 1 || !p.Topics["room"] || !p.Topics["node/b"] || len(p.Topics) != 2 {
 		t.Errorf("present: %v, topics %v; want node b's subscriber on room and node/b\n%s", p.Subscribers, p.Topics, webhooktest.Dump(evs))
 	}
-	if n := countEvents(evs, webhook.TopicOccupied); n != 4 {
+	if n := webhooktest.Count(evs, webhook.TopicOccupied); n != 4 {
 		t.Errorf("%d topics occupied, want 4: room once and each node's\n%s", n, webhooktest.Dump(evs))
 	}
 	streams[1].Body.Close()
-	evs = r.Wait(t, 15*time.Second, "room vacated", func(evs []webhook.Event) bool { return countEvents(evs, webhook.TopicVacated) == 4 })
+	evs = r.Wait(t, 15*time.Second, "room vacated", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.TopicVacated) == 4 })
 	if _, err := webhooktest.Replay(evs); err != nil {
 		t.Error(err)
 	}

@@ -43,7 +43,7 @@ const (
 	DefaultTimeout    = 2 * time.Second
 	DefaultCache      = 10 * time.Second
 	DefaultMaxEntries = 16384 // answers cached at most
-	DefaultMaxCalls   = 128   // calls to the application at once
+	DefaultMaxCalls   = 128   // connections to the application at once
 )
 
 // Bounds of what the application may answer.
@@ -63,10 +63,14 @@ type Config struct {
 	// a second. 0 means DefaultCache; negative caches nothing (identical
 	// calls in flight are still merged).
 	Cache      time.Duration
-	MaxEntries int      // answers cached at most; past it the expired ones, then others, are dropped
-	MaxCalls   int      // calls to the application at once; more wait for one to end (within Timeout)
-	Forward    []string // request headers sent on besides Cookie and Authorization
-	Logger     *slog.Logger
+	MaxEntries int // answers cached at most; past it the expired ones, then others, are dropped
+	// MaxCalls bounds the connections to the application at once: over
+	// HTTP/1.1, where a connection carries one call at a time, a call past
+	// it waits for one to be free (within Timeout); over HTTP/2 many calls
+	// share one connection, so it bounds connections, not calls.
+	MaxCalls int
+	Forward  []string // request headers sent on besides Cookie and Authorization
+	Logger   *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -142,7 +146,8 @@ func (f *Failure) Unwrap() []error { return []error{ErrUnavailable, f.Err} }
 // Client asks the application. It is safe for concurrent use.
 type Client struct {
 	cfg     Config
-	url     string
+	url     string // where calls go
+	shown   string // url without its password, for the logs
 	http    *http.Client
 	forward []string // canonical names of Config.Forward
 
@@ -157,11 +162,11 @@ type Client struct {
 // New returns a client of the application at cfg.URL.
 func New(cfg Config) (*Client, error) {
 	cfg.defaults()
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("authorization URL %q: want an http(s) URL such as http://127.0.0.1:8000/sse/auth", cfg.URL)
+	if err := CheckURL(cfg.URL); err != nil {
+		return nil, fmt.Errorf("authorization URL %q: %w", cfg.URL, err)
 	}
-	c := &Client{cfg: cfg, url: u.String(), entries: map[key]entry{}, calls: map[key]*call{}}
+	u, _ := url.Parse(cfg.URL) // checked
+	c := &Client{cfg: cfg, url: u.String(), shown: u.Redacted(), entries: map[key]entry{}, calls: map[key]*call{}}
 	for _, name := range cfg.Forward {
 		c.forward = append(c.forward, textproto.CanonicalMIMEHeaderKey(name))
 	}
@@ -180,8 +185,9 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// URL returns the application's authorization URL.
-func (c *Client) URL() string { return c.url }
+// URL returns the application's authorization URL, its password (if
+// any) masked.
+func (c *Client) URL() string { return c.shown }
 
 // Close closes the idle connections to the application.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
@@ -249,4 +255,14 @@ func (c *Client) keep(claims *auth.Claims, err error) time.Duration {
 		return min(c.cfg.Cache, time.Until(claims.Expiry))
 	}
 	return c.cfg.Cache
+}
+
+// CheckURL reports whether rawURL is an authorization URL a Client can
+// call: an http or https URL with a host.
+func CheckURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an http(s) URL such as http://127.0.0.1:8000/sse/auth")
+	}
+	return nil
 }

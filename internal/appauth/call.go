@@ -31,13 +31,13 @@ func (c *Client) ask(ctx context.Context, body []byte, fwd []field) (*auth.Claim
 	switch {
 	case err == nil:
 		c.stats.granted.Add(1)
-		c.fails.answered(c.cfg.Logger, c.url)
+		c.fails.answered(c.cfg.Logger, c.shown)
 	case errors.As(err, &refusal):
 		c.stats.refused.Add(1)
-		c.fails.answered(c.cfg.Logger, c.url)
+		c.fails.answered(c.cfg.Logger, c.shown)
 	case errors.As(err, &failure):
 		c.stats.failed(failure.Kind)
-		c.fails.failed(c.cfg.Logger, c.url, failure)
+		c.fails.failed(c.cfg.Logger, c.shown, failure)
 	}
 	return claims, err
 }
@@ -59,7 +59,6 @@ func (c *Client) post(ctx context.Context, body []byte, fwd []field) (*auth.Clai
 	for _, f := range fwd {
 		req.Header[f.name] = f.values
 	}
-	c.stats.calls.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, c.transportFailure(ctx, 0, err)

@@ -17,7 +17,7 @@ func LatencyBounds() []float64 {
 
 // Stats counts the client's work since it was made.
 type Stats struct {
-	Calls     uint64            // calls made to the application
+	Calls     uint64            // calls made to the application: Granted + Refused + the Failures
 	Granted   uint64            // calls it answered with rights
 	Refused   uint64            // calls it answered 401 or 403
 	Failures  map[string]uint64 // calls that decided nothing, by kind (FailTimeout…)
@@ -35,11 +35,11 @@ type Histogram struct {
 
 // counters are the atomic counts behind Stats.
 type counters struct {
-	calls, granted, refused, cacheHits, merged atomic.Uint64
-	failures                                   map[string]*atomic.Uint64 // fixed keys: read without a lock
-	bounds                                     []time.Duration
-	buckets                                    []atomic.Uint64
-	sum                                        atomic.Int64
+	granted, refused, cacheHits, merged atomic.Uint64
+	failures                            map[string]*atomic.Uint64 // fixed keys: read without a lock
+	bounds                              []time.Duration
+	buckets                             []atomic.Uint64
+	sum                                 atomic.Int64
 }
 
 func (s *counters) init() {
@@ -69,12 +69,14 @@ func (s *counters) observe(d time.Duration) {
 func (c *Client) Stats() Stats {
 	s := &c.stats
 	st := Stats{
-		Calls: s.calls.Load(), Granted: s.granted.Load(), Refused: s.refused.Load(),
+		Granted: s.granted.Load(), Refused: s.refused.Load(),
 		CacheHits: s.cacheHits.Load(), Merged: s.merged.Load(), Failures: map[string]uint64{},
 		Latency: Histogram{Bounds: LatencyBounds(), Counts: make([]uint64, len(s.buckets)), Sum: time.Duration(s.sum.Load())},
 	}
+	st.Calls = st.Granted + st.Refused
 	for k, n := range s.failures {
 		st.Failures[k] = n.Load()
+		st.Calls += st.Failures[k]
 	}
 	for i := range s.buckets {
 		st.Latency.Counts[i] = s.buckets[i].Load()

@@ -118,17 +118,23 @@ func (m *Memory) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) err
 	return nil
 }
 
+// collect returns the matching updates of q's range in Seq order, an update
+// in several of the rings read once for each. With a limit, it keeps no
+// more than it needs: once it holds twice the limit it cuts them down to
+// the first q.Limit, and reads no ring past the last of those, so a page
+// of many topics costs about a page, not all that is left to read.
 func (m *Memory) collect(q hub.Query) []*hub.Update {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var found []*hub.Update
+	upto := q.Upto
 	add := func(r *ring) {
 		if r == nil {
 			return
 		}
 		n := 0 // a ring's first q.Limit matches hold its share of the first q.Limit in all
 		r.each(q.After, func(u *hub.Update) bool {
-			if u.Seq > q.Upto {
+			if u.Seq > upto {
 				return false
 			}
 			if q.Match == nil || q.Match(u) {
@@ -137,6 +143,13 @@ func (m *Memory) collect(q hub.Query) []*hub.Update {
 			}
 			return q.Limit <= 0 || n < q.Limit
 		})
+		if q.Limit > 0 && len(found) >= 2*q.Limit {
+			found = sortDistinct(found)
+			if len(found) >= q.Limit {
+				found = found[:q.Limit]
+				upto = found[q.Limit-1].Seq
+			}
+		}
 	}
 	if q.Topics != nil {
 		for _, t := range q.Topics {
@@ -147,10 +160,21 @@ func (m *Memory) collect(q hub.Query) []*hub.Update {
 			add(r)
 		}
 	}
+	sortSeq(found)
+	return found
+}
+
+// sortDistinct sorts found by Seq and drops the copies of an update read
+// in several rings.
+func sortDistinct(found []*hub.Update) []*hub.Update {
+	sortSeq(found)
+	return slices.Compact(found)
+}
+
+func sortSeq(found []*hub.Update) {
 	slices.SortFunc(found, func(a, b *hub.Update) int {
 		return cmpSeq(a.Seq, b.Seq)
 	})
-	return found
 }
 
 func cmpSeq(a, b uint64) int {

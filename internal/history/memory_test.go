@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -133,3 +134,43 @@ func TestMemoryManyTopicsScaleLinearly(t *testing.T) {
 		t.Errorf("one update of %d topics takes %.1f× as long to append as %d of %d, want under 3×", large, ratio, parts, large/parts)
 	}
 }
+
+// BenchmarkMemoryWildcardPages replays a history of 50,000 topics of 4
+// updates each a page of 1024 at a time, reading all topics, as a replay
+// of "*" does. Each page holds the read lock as long as it takes, so it
+// holds off appends that long: a page used to cost as much as all that is
+// left to read, every ring giving up to a page of its own.
+func BenchmarkMemoryWildcardPages(b *testing.B) {
+	const topics, perTopic, limit = 50000, 4, 1024
+	m := history.NewMemory(history.MemoryConfig{MaxTotalBytes: 1 << 40})
+	for i := range topics * perTopic {
+		if err := m.Append(context.Background(), upd(uint64(i+1), "x", fmt.Sprint("t", i%topics))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	pages := 0
+	for b.Loop() {
+		q := hub.Query{Upto: topics * perTopic, Limit: limit}
+		for n := limit; n == limit; pages++ {
+			n = 0
+			err := m.Read(context.Background(), q, func(u *hub.Update) error {
+				if n == limit {
+					return errStop
+				}
+				n++
+				q.After = u.Seq
+				return nil
+			})
+			if err != nil && err != errStop {
+				b.Fatal(err)
+			}
+		}
+		if q.After != topics*perTopic {
+			b.Fatalf("replay stopped after %d", q.After)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(pages), "µs/page")
+}
+
+var errStop = errors.New("stop")

@@ -99,7 +99,8 @@ func where(field string) string {
 	return "the " + field + " cookie"
 }
 
-// subscriber authorizes a subscription to topics. An anonymous subscriber
+// subscriber authorizes a subscription to topics, once it has checked them
+// (checkSubscription; after the token, when one decides). An anonymous subscriber
 // (allowed unless DenyAnonymous) gets empty claims: public updates only. In
 // open development mode tokens are ignored: nothing could verify them.
 // When the application decides (see appDecides), it is asked, once the
@@ -123,9 +124,12 @@ func (a *API) subscriber(r *http.Request, topics []string) (claims *auth.Claims,
 	case a.cfg.App != nil:
 		c, _ := findToken(r) // appDecides found it
 		claims, err = verify(a.cfg.Subscribers, c, "subscriber")
-		return claims, nil, err
+	default:
+		claims, err = a.tokenSubscriber(r)
 	}
-	claims, err = a.tokenSubscriber(r)
+	if err == nil {
+		err = a.checkSubscription(topics)
+	}
 	return claims, nil, err
 }
 

@@ -37,15 +37,18 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	us, batch, err := decodeUpdates(r)
+	admit := func(u *hub.Update) error { return a.admitUpdate(claims, u) }
 	if err == nil && app {
-		// The updates are checked before the app is asked about them.
+		// The updates are checked before the app is asked about them, and
+		// then only its rights remain to check.
 		err = eachUpdate(us, batch, a.checkUpdateAlone)
 		if err == nil {
 			claims, err = a.appPublisher(r, topicsOf(us))
 		}
+		admit = func(u *hub.Update) error { return canPublish(claims, u.Topics) }
 	}
 	if err == nil {
-		err = eachUpdate(us, batch, func(u *hub.Update) error { return a.admitUpdate(claims, u) })
+		err = eachUpdate(us, batch, admit)
 	}
 	if err != nil {
 		httpio.WriteErr(w, err)
@@ -147,7 +150,7 @@ func decodeUpdates(r *http.Request) (us []*hub.Update, batch bool, err error) {
 	}
 }
 
-// decodeJSONUpdates reads a JSON object or an array of them. decodeJSON
+// decodeJSONUpdates reads a JSON object or an array of them. httpio.DecodeJSON
 // has checked the body is valid UTF-8, and JSON escapes decode to valid
 // UTF-8, so the strings need no further check.
 func decodeJSONUpdates(r *http.Request) ([]*hub.Update, bool, error) {
@@ -284,6 +287,8 @@ func jsonData(raw json.RawMessage) string {
 	return buf.String()
 }
 
+// checkUTF8 refuses a form update whose data, id, type or a topic is not
+// UTF-8: form values may hold any bytes.
 func checkUTF8(u *hub.Update) error {
 	fields := [...]struct{ name, val string }{{"data", u.Data}, {"id", u.ID}, {"type", u.Type}}
 	for _, f := range fields {

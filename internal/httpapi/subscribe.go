@@ -17,9 +17,6 @@ import (
 func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	topics := r.URL.Query()["topic"]
 	claims, renew, err := a.subscriber(r, topics)
-	if err == nil {
-		err = a.checkSubscription(topics)
-	}
 	if err != nil {
 		httpio.WriteErr(w, err)
 		return

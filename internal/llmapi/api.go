@@ -73,39 +73,30 @@ type Mux interface {
 
 // Register registers the endpoints on mux.
 func (a *API) Register(mux Mux) {
-	gen := fixedTopic(GenerationTopic)
-	mux.Handle("/llm/generations", httpio.Methods{http.MethodPost: a.publishing(gen, a.handleStartGeneration, httpio.WriteErr)})
+	mux.Handle("/llm/generations", httpio.Methods{http.MethodPost: a.publishing(a.handleStartGeneration, httpio.WriteErr)})
 	mux.Handle("/llm/generations/{id}", httpio.Methods{http.MethodGet: a.handleGetGeneration})
 	mux.Handle("/llm/generations/{id}/stop", httpio.Methods{http.MethodPost: a.handleStopGeneration})
-	mux.Handle("/v1/chat/completions", httpio.Methods{http.MethodPost: a.publishing(gen, a.handleChatCompletions, writeOpenAIError)})
+	mux.Handle("/v1/chat/completions", httpio.Methods{http.MethodPost: a.publishing(a.handleChatCompletions, writeOpenAIError)})
 	mux.Handle("/v1/models", httpio.Methods{http.MethodGet: a.handleModels})
 }
 
-// publishing wraps h so that it runs only for a publisher allowed to publish
-// to the topic topicOf returns, with the publisher's claims in the
-// request's context (see claimsOf); fail writes refusals.
-func (a *API) publishing(topicOf func(*http.Request) string, h http.HandlerFunc, fail func(http.ResponseWriter, error)) http.HandlerFunc {
+// publishing wraps h so that it runs only for a publisher allowed to start
+// generations (to publish to GenerationTopic), with the publisher's claims
+// in the request's context (see claimsOf); fail writes refusals.
+func (a *API) publishing(h http.HandlerFunc, fail func(http.ResponseWriter, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		claims, err := a.cfg.Gate.Publisher(r)
 		if err == nil {
-			if err = claims.CanPublish([]string{topicOf(r)}); err != nil {
+			if err = claims.CanPublish([]string{GenerationTopic}); err != nil {
 				err = &httpio.FieldError{Field: "topic", Err: err}
 			}
 		}
 		if err != nil {
-			refuse(w, err, fail)
+			fail(w, err)
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
 	}
-}
-
-// refuse answers a refused request with fail, and the challenge of a 401.
-func refuse(w http.ResponseWriter, err error, fail func(http.ResponseWriter, error)) {
-	if status, _ := httpio.Status(err); status == http.StatusUnauthorized {
-		httpio.SetChallenge(w.Header(), err)
-	}
-	fail(w, err)
 }
 
 // claimsKey is the request context's key for the claims publishing found.
@@ -127,8 +118,4 @@ func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
-}
-
-func fixedTopic(t string) func(*http.Request) string {
-	return func(*http.Request) string { return t }
 }

@@ -153,11 +153,15 @@ func openAIError(err error) openAIErrorBody {
 	return body
 }
 
-// writeOpenAIError answers an error before any stream byte, OpenAI style.
+// writeOpenAIError answers an error before any stream byte, OpenAI style,
+// with the challenge of a 401.
 func writeOpenAIError(w http.ResponseWriter, err error) {
 	status, _ := httpio.Status(err)
-	if status == http.StatusTooManyRequests {
+	switch status {
+	case http.StatusTooManyRequests:
 		httpio.SetRetryAfter(w, time.Second)
+	case http.StatusUnauthorized:
+		httpio.SetChallenge(w.Header(), err)
 	}
 	httpio.WriteJSON(w, status, map[string]any{"error": openAIError(err)})
 }

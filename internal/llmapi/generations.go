@@ -72,12 +72,12 @@ func (a *API) handleStopGeneration(w http.ResponseWriter, r *http.Request) {
 func (a *API) controlling(w http.ResponseWriter, r *http.Request, stopping bool, act func(*llm.Generation) (llm.Snapshot, error)) {
 	claims, err := a.cfg.Gate.Publisher(r)
 	if err != nil {
-		refuse(w, err, httpio.WriteErr)
+		httpio.WriteErr(w, err)
 		return
 	}
 	id := r.PathValue("id")
 	if err := mayTouch(claims, llm.DefaultTopicPrefix+id, stopping); err != nil {
-		refuse(w, err, httpio.WriteErr)
+		httpio.WriteErr(w, err)
 		return
 	}
 	g, ok := a.cfg.Generations.Get(id)

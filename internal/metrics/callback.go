@@ -51,13 +51,5 @@ func (m callbackMetrics) collect(src AppAuth, ch chan<- prometheus.Metric) {
 	counter(m.calls, failed, "failed")
 	counter(m.cacheHits, st.CacheHits)
 	counter(m.merged, st.Merged)
-	h := st.Latency
-	buckets := make(map[float64]uint64, len(h.Bounds))
-	var cum uint64
-	for i, b := range h.Bounds {
-		cum += h.Counts[i]
-		buckets[b] = cum
-	}
-	cum += h.Counts[len(h.Bounds)]
-	ch <- prometheus.MustNewConstHistogram(m.duration, cum, h.Sum.Seconds(), buckets)
+	ch <- constHistogram(m.duration, st.Latency.Bounds, st.Latency.Counts, st.Latency.Sum)
 }

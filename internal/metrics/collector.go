@@ -83,7 +83,7 @@ func newCollector(top int) *collector {
 		unreplicated:       desc("redis_unreplicated_commits_total", "Cluster mode with -redis-replicas: commits that too few replicas acknowledged in time (their publishes got 503)."),
 		whQueued:           desc("webhook_queued", "Webhooks: events (cluster mode: changes on their way to Redis) waiting on this node."),
 		whSent:             desc("webhook_events_sent_total", "Webhooks: events the application acknowledged with a 2xx (cluster mode: those this node sent while it held the outbox's lease)."),
-		whDropped:          desc("webhook_events_dropped_total", "Webhooks: events lost, by reason: queue_full (the oldest dropped to make room; in cluster mode the Redis outbox's too), expired (not acknowledged within -webhook-retry-for).", "reason"),
+		whDropped:          desc("webhook_events_dropped_total", "Webhooks: events lost, by reason: queue_full (the oldest dropped to make room; in cluster mode the Redis outbox's too, and changes given up after Redis failed for longer than -webhook-retry-for), expired (not acknowledged within -webhook-retry-for).", "reason"),
 		whFailures:         desc("webhook_request_failures_total", "Webhooks: requests that failed (an error, a timeout, an answer other than 2xx); each is retried."),
 		whFailing:          desc("webhook_failing", "Webhooks: 1 while the last request to the application failed, else 0."),
 		callback:           newCallbackMetrics(),

@@ -79,12 +79,18 @@ func (h *latencyHistogram) Collect(ch chan<- prometheus.Metric) {
 		sum += s.sum.Load()
 	}
 	h.mu.Unlock()
-	buckets := make(map[float64]uint64, len(h.upper))
+	ch <- constHistogram(h.desc, h.upper, counts[:len(h.upper)+1], time.Duration(sum))
+}
+
+// constHistogram is the histogram of counts by bucket, not cumulative
+// (the last past every upper bound), and the observations' sum.
+func constHistogram(desc *prometheus.Desc, upper []float64, counts []uint64, sum time.Duration) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(upper))
 	var total uint64
-	for i, le := range h.upper {
+	for i, le := range upper {
 		total += counts[i]
 		buckets[le] = total
 	}
-	total += counts[len(h.upper)]
-	ch <- prometheus.MustNewConstHistogram(h.desc, total, time.Duration(sum).Seconds(), buckets)
+	total += counts[len(upper)]
+	return prometheus.MustNewConstHistogram(desc, total, sum.Seconds(), buckets)
 }

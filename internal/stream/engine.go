@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/hub"
@@ -78,19 +77,17 @@ func (c *Config) defaults() {
 
 // Engine serves event streams. Its zero value is not usable: call New.
 type Engine struct {
-	cfg      Config
-	log      *slog.Logger
-	replayed atomic.Uint64 // updates replayed from history
-	shared   *tally        // the streams' own goroutines'
-	taken    takenStreams
-	writers  writerPool
-	hangups  hangups // notices clients leaving their taken-over streams
+	cfg     Config
+	shared  *tally // the streams' own goroutines'
+	taken   takenStreams
+	writers writerPool
+	hangups hangups // notices clients leaving their taken-over streams
 }
 
 // New returns an engine configured by cfg.
 func New(cfg Config) *Engine {
 	cfg.defaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, shared: newTally(cfg.Latency)}
+	e := &Engine{cfg: cfg, shared: newTally(cfg.Latency)}
 	e.writers.tallies = make([]*tally, runtime.GOMAXPROCS(0))
 	for i := range e.writers.tallies {
 		e.writers.tallies[i] = newTally(cfg.Latency)
@@ -150,7 +147,7 @@ func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, o Options) {
 		if serr := o.Sub.Err(); serr != nil {
 			err = serr
 		}
-		e.log.LogAttrs(r.Context(), slog.LevelDebug, "stream ended",
+		e.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "stream ended",
 			slog.String("remote", o.Remote), slog.String("reason", err.Error()))
 	}
 }
@@ -163,9 +160,10 @@ type Stats struct {
 
 // Stats returns the counts of the engine's streams.
 func (e *Engine) Stats() Stats {
-	delivered := e.shared.delivered.Load()
-	for _, t := range e.writers.tallies {
-		delivered += t.delivered.Load()
+	var st Stats
+	for _, t := range append([]*tally{e.shared}, e.writers.tallies...) {
+		st.Delivered += t.delivered.Load()
+		st.Replayed += t.replayed.Load()
 	}
-	return Stats{Delivered: delivered, Replayed: e.replayed.Load()}
+	return st
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // leanStream is a subscription stream on a connection taken over from
-// net/http (see Engine.TakeOver). While idle it has no goroutine: the API's
+// net/http (see Engine.TakeOver). While idle it has no goroutine: the engine's
 // hangup watcher (on Linux; elsewhere a reader goroutine of its own) waits
 // for the client to leave. Queued updates, a heartbeat or the stream's end
 // wake it: the wake that finds it asleep hands it to the engine's writers,
@@ -54,7 +54,7 @@ type leanStream struct {
 	eng     *Engine
 	conn    net.Conn
 	raw     syscall.RawConn // conn's descriptor, for writes that must not wait; nil if none
-	release func()          // gives back the stream's place in the connection limits
+	release func()          // Options.Release, called once the stream is finished
 	remote  string
 
 	// Set before the first wake, then touched only by the writer.
@@ -181,7 +181,7 @@ func (s *leanStream) finish(err error) {
 	s.release()
 	s.eng.taken.remove(s)
 	if !errors.Is(err, errClientLeft) {
-		s.eng.log.LogAttrs(context.Background(), slog.LevelDebug, "stream ended",
+		s.eng.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "stream ended",
 			slog.String("remote", s.remote), slog.String("reason", err.Error()))
 	}
 	s.eng.taken.wg.Done()

@@ -186,9 +186,6 @@ func (s *leanStream) account(w *writer) {
 		t = w.tally
 	}
 	t.batchWritten(s.batch, s.replayed)
-	if s.replayed {
-		s.eng.replayed.Add(uint64(len(s.batch)))
-	}
 	s.batch = s.batch[:0]
 }
 

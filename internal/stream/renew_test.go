@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/sse"
 	"github.com/ssehub/ssehub/internal/stream"
@@ -165,13 +166,5 @@ func TestRenew(t *testing.T) {
 // waitSubscribers waits until h has n subscribers.
 func waitSubscribers(t *testing.T, h *hub.Hub, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for h.Stats().Subscribers != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d subscribers, want %d", h.Stats().Subscribers, n)
-		}
-		<-tick.C
-	}
+	apptest.WaitFor(t, fmt.Sprintf("%d subscribers", n), func() bool { return h.Stats().Subscribers == n })
 }

@@ -91,9 +91,6 @@ func (s *stream) drain() error {
 		return err
 	}
 	s.eng.shared.batchWritten(s.batch, replayed)
-	if replayed {
-		s.eng.replayed.Add(uint64(len(s.batch)))
-	}
 	return nil
 }
 

@@ -108,7 +108,7 @@ func TestSlowSubscriberDisconnected(t *testing.T) {
 		return st == http.StateClosed || st == http.StateHijacked
 	})
 	if st, _ := s.ConnState(c.LocalAddr()); err == nil && st == http.StateHijacked {
-		err = readToEnd(c, 3*time.Second) // the API took it over: it must close it
+		err = readToEnd(c, 3*time.Second) // the engine took it over: it must close it
 	}
 	if err != nil {
 		st, _ := s.ConnState(c.LocalAddr())

@@ -19,7 +19,7 @@ type takenStreams struct {
 	mu      sync.Mutex
 	servers map[*http.Server]bool
 	open    map[*leanStream]struct{}
-	closing bool // CloseStreams or a server's Shutdown began: take no more
+	closing bool // Close or a server's Shutdown began: take no more
 	// wg counts, per open stream, its writer until the stream is finished,
 	// and its reader goroutine if it has one (see Engine.watch).
 	wg sync.WaitGroup
@@ -90,7 +90,7 @@ func (e *Engine) TakeOver(srv *http.Server) {
 	e.taken.mu.Unlock()
 	rememberConn(srv)
 	e.writers.run()
-	e.hangups.run(e.log)
+	e.hangups.run(e.cfg.Logger)
 	srv.RegisterOnShutdown(func() {
 		for _, s := range e.taken.list(true) {
 			s.end(errShutdown)
@@ -137,11 +137,11 @@ func (e *Engine) canTakeOver(r *http.Request) bool {
 }
 
 // takeOver hijacks r's connection and serves o.Sub on it until the stream
-// ends, owning o.Sub and o.Release from then on. The calling handler writes
-// the opening and any replayed updates, then returns. It reports false,
-// having written nothing, when the connection cannot be hijacked.
+// ends, owning o.Sub and o.Release from then on. It writes the response
+// head and what is queued on the calling goroutine, then returns. It
+// reports false, having written nothing, when the connection cannot be
+// hijacked.
 func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) bool {
-	sealed := sealedUnder(r)
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
@@ -151,7 +151,7 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 	s := &leanStream{eng: e, conn: conn, sub: sub, release: o.Release, remote: o.Remote}
 	switch c := conn.(type) {
 	case *framedTLSConn:
-		if sealed != nil {
+		if sealed, ok := c.NetConn().(*sealConn); ok { // canTakeOver saw to it
 			s.tls, s.conn = &sealing{conn: c.Conn}, sealed.TCPConn
 			sealed.sealed = &s.tls.sealed
 		}

@@ -30,8 +30,9 @@ func (d *writeDeadline) renew(timeout time.Duration) (time.Time, bool) {
 // engine's. Stats sums them.
 type tally struct {
 	delivered atomic.Uint64
+	replayed  atomic.Uint64       // of delivered, the pages of replays
 	latency   func(time.Duration) // the latency histogram's, or nil
-	_         [48]byte            // a cache line of its own
+	_         [40]byte            // a cache line of its own
 }
 
 func newTally(o Observer) *tally {
@@ -43,9 +44,9 @@ func newTally(o Observer) *tally {
 }
 
 // batchWritten counts a written batch of a stream and observes the latency
-// of its oldest update, unless the batch held the replayed updates, whose
-// age is not a delivery latency: once per batch, with no lock and no
-// allocation.
+// of its oldest update, unless the batch is a page of a replay (counted as
+// replayed), whose age is not a delivery latency: once per batch, with no
+// lock and no allocation.
 func (t *tally) batchWritten(batch []*hub.Update, replay bool) {
 	internal := 0
 	for _, u := range batch {
@@ -54,6 +55,9 @@ func (t *tally) batchWritten(batch []*hub.Update, replay bool) {
 		}
 	}
 	t.delivered.Add(uint64(len(batch) - internal))
+	if replay {
+		t.replayed.Add(uint64(len(batch)))
+	}
 	if first := batch[0]; t.latency != nil && !replay && !first.Time.IsZero() {
 		t.latency(time.Since(first.Time))
 	}

@@ -18,7 +18,7 @@ func (c *clusterNode) runApply() {
 			}
 			continue
 		}
-		if c.resync.Load() && !c.isClosing() {
+		if c.resync.Load() && !c.changes.isClosed() {
 			if !c.resyncNow() {
 				sleep(c.ctx(), time.Second)
 			}
@@ -32,15 +32,6 @@ func (c *clusterNode) runApply() {
 		case <-c.ctx().Done():
 			return
 		}
-	}
-}
-
-func (c *clusterNode) isClosing() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
 	}
 }
 
@@ -69,7 +60,7 @@ func (c *clusterNode) apply(changes []Change) bool {
 		if time.Since(start) > c.d.cfg.RetryFor {
 			c.d.log.Error("webhook changes given up: Redis failed for too long", slog.Int("changes", len(changes)),
 				slog.Duration("retry_for", c.d.cfg.RetryFor), slog.Any("err", err))
-			c.trimmed.Add(uint64(len(changes)))
+			c.trimmed.Add(uint64(len(changes))) // counted in Stats.Dropped, with the queues' drops
 			c.resync.Store(true)
 			return true
 		}

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -111,18 +110,16 @@ type clusterNode struct {
 
 	resync  atomic.Bool   // the shared state may have lost some of this node's changes
 	trimmed atomic.Uint64 // events dropped: the outbox's, and changes given up
-	closing chan struct{} // closed by close
-	applied chan struct{} // closed when the apply loop ended, after closing
-	once    sync.Once
+	applied chan struct{} // closed when the apply loop ended
 
 	redisDown bool // the apply loop's: its last call failed
 }
 
 func (d *Dispatcher) startCluster() {
-	c := &clusterNode{d: d, shared: d.cfg.Cluster, node: d.ids.prefix[len("evt_") : len(d.ids.prefix)-1],
+	c := &clusterNode{d: d, shared: d.cfg.Cluster, node: d.ids.node,
 		policy:  Policy{Types: d.cfg.Types, MaxOutbox: outboxPerQueue * d.cfg.QueueSize, NodeTimeout: d.cfg.NodeTimeout},
 		changes: newQueue[op](d.cfg.QueueSize), live: map[string]*subscriptions.Subscriber{},
-		closing: make(chan struct{}), applied: make(chan struct{})}
+		applied: make(chan struct{})}
 	d.c = c
 	d.wg.Go(c.runApply)
 	d.wg.Go(c.runLease)
@@ -146,13 +143,6 @@ func (c *clusterNode) changed(ops ...op) {
 		c.resync.Store(true) // a dropped start or end: make the shared state right again
 		c.d.dropped(n, "changes")
 	}
-}
-
-func (c *clusterNode) close() {
-	c.once.Do(func() {
-		close(c.closing)
-		c.changes.close()
-	})
 }
 
 // ctx is the context of the node's goroutines.

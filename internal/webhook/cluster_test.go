@@ -151,7 +151,7 @@ func TestClusterChurn(t *testing.T) {
 	}
 	wg.Wait()
 	evs := r.Wait(t, 30*time.Second, "600 ends and every topic vacated", func(evs []webhook.Event) bool {
-		return countType(evs, webhook.SubscriptionEnded) == 600 && countType(evs, webhook.TopicVacated) == countType(evs, webhook.TopicOccupied)
+		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 600 && webhooktest.Count(evs, webhook.TopicVacated) == webhooktest.Count(evs, webhook.TopicOccupied)
 	})
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
@@ -176,7 +176,7 @@ func TestClusterChurn(t *testing.T) {
 	if sent > uint64(len(evs)+dups) {
 		t.Errorf("the nodes sent %d events, the application got %d (and %d again): sent by several nodes", sent, len(evs), dups)
 	}
-	t.Logf("%d events from 3 nodes, %d occupied/vacated pairs, %d received twice", len(evs), countType(evs, webhook.TopicOccupied), dups)
+	t.Logf("%d events from 3 nodes, %d occupied/vacated pairs, %d received twice", len(evs), webhooktest.Count(evs, webhook.TopicOccupied), dups)
 }
 
 // TestClusterNodeLost: a node dies with subscribers; once its lease
@@ -190,11 +190,11 @@ func TestClusterNodeLost(t *testing.T) {
 		nodes[2].Started(sub(fmt.Sprintf("c%d", i), "shared", "only-c", fmt.Sprintf("c/%d", i)))
 	}
 	r.Wait(t, 10*time.Second, "every start", func(evs []webhook.Event) bool {
-		return countType(evs, webhook.SubscriptionStarted) == 4
+		return webhooktest.Count(evs, webhook.SubscriptionStarted) == 4
 	})
 	nodes[2].kill()
 	evs := r.Wait(t, 15*time.Second, "the lost node's ends", func(evs []webhook.Event) bool {
-		return countType(evs, webhook.SubscriptionEnded) == 3 && countType(evs, webhook.TopicVacated) == 4
+		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 3 && webhooktest.Count(evs, webhook.TopicVacated) == 4
 	})
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
@@ -219,12 +219,12 @@ func TestClusterNodeBack(t *testing.T) {
 	stay, leave := sub("stay", "t"), sub("leave", "t")
 	nodes[1].Started(stay)
 	nodes[1].Started(leave)
-	r.Wait(t, 10*time.Second, "2 starts", func(evs []webhook.Event) bool { return countType(evs, webhook.SubscriptionStarted) == 2 })
+	r.Wait(t, 10*time.Second, "2 starts", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.SubscriptionStarted) == 2 })
 	nodes[1].link.off.Store(true)
-	r.Wait(t, 15*time.Second, "the ends of the cut node", func(evs []webhook.Event) bool { return countType(evs, webhook.SubscriptionEnded) == 2 })
+	r.Wait(t, 15*time.Second, "the ends of the cut node", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.SubscriptionEnded) == 2 })
 	nodes[1].Ended(leave) // while cut off
 	nodes[1].link.off.Store(false)
-	evs := r.Wait(t, 15*time.Second, "stay started again", func(evs []webhook.Event) bool { return countType(evs, webhook.SubscriptionStarted) == 3 })
+	evs := r.Wait(t, 15*time.Second, "stay started again", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.SubscriptionStarted) == 3 })
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
 		t.Fatal(err)
@@ -279,7 +279,7 @@ func TestClusterSenderKilled(t *testing.T) {
 		subs[i] = sub(fmt.Sprint("s", i), fmt.Sprint("t", i))
 		n.Started(subs[i])
 	}
-	r.Wait(t, 10*time.Second, "3 starts", func(evs []webhook.Event) bool { return countType(evs, webhook.SubscriptionStarted) == 3 })
+	r.Wait(t, 10*time.Second, "3 starts", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.SubscriptionStarted) == 3 })
 	sender := -1
 	eventually(t, "the sender's count", func() bool {
 		for i, n := range nodes {
@@ -295,7 +295,7 @@ func TestClusterSenderKilled(t *testing.T) {
 	eventually(t, "a failed request", func() bool { return nodes[sender].Stats().Failures > 0 })
 	nodes[sender].kill()
 	r.Up(t)
-	evs := r.Wait(t, 20*time.Second, "both ends", func(evs []webhook.Event) bool { return countType(evs, webhook.SubscriptionEnded) == 2 })
+	evs := r.Wait(t, 20*time.Second, "both ends", func(evs []webhook.Event) bool { return webhooktest.Count(evs, webhook.SubscriptionEnded) == 2 })
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
 		t.Fatal(err)

@@ -80,22 +80,6 @@ func (c *Config) defaults() {
 	}
 }
 
-// Check reports what is wrong with the configuration of URL and secret.
-func (c Config) Check() error {
-	if err := CheckURL(c.URL); err != nil {
-		return err
-	}
-	if len(c.Secret) < MinSecretBytes {
-		return fmt.Errorf("webhook secret of %d bytes: at least %d are needed to sign the requests", len(c.Secret), MinSecretBytes)
-	}
-	for _, t := range c.Types {
-		if !knownType(t) {
-			return fmt.Errorf("unknown webhook event type %q", t)
-		}
-	}
-	return nil
-}
-
 // Dispatcher turns what happens on the hub into events and sends them to
 // the application. It is told of subscribers (Started, Ended) and
 // publishes (Published) by the HTTP API; none of these calls blocks. New
@@ -200,9 +184,13 @@ func (d *Dispatcher) Published(us []*hub.Update) {
 
 // Stats are a dispatcher's counts since it started.
 type Stats struct {
-	Queued   int    // events (on a cluster: changes) waiting on this node
-	Sent     uint64 // events the application acknowledged (on a cluster: that this node sent)
-	Dropped  uint64 // events dropped because a queue was full: this node's, or the cluster's outbox on this node's writes
+	Queued int    // events (on a cluster: changes) waiting on this node
+	Sent   uint64 // events the application acknowledged (on a cluster: that this node sent)
+	// Dropped are the events dropped because a queue was full: this
+	// node's, or the cluster's outbox on this node's writes; on a cluster,
+	// also the changes given up after Redis failed for longer than
+	// RetryFor (reported with them as reason="queue_full").
+	Dropped  uint64
 	Expired  uint64 // events given up after RetryFor
 	Failures uint64 // requests that failed: an error, a timeout or an answer other than 2xx
 	Failing  bool   // the last request failed
@@ -224,7 +212,7 @@ func (d *Dispatcher) Stats() Stats {
 // is the one sending). Then it gives up on the rest and says how many.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	if d.c != nil {
-		d.c.close()
+		d.c.changes.close()
 	} else {
 		d.events.close()
 	}

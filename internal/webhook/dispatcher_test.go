@@ -31,9 +31,6 @@ func start(t *testing.T, url string, change func(*webhook.Config)) *webhook.Disp
 	if change != nil {
 		change(&cfg)
 	}
-	if err := cfg.Check(); err != nil {
-		t.Fatal(err)
-	}
 	d := webhook.New(cfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -61,16 +58,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		case <-tick.C:
 		}
 	}
-}
-
-func countType(evs []webhook.Event, typ string) int {
-	n := 0
-	for _, ev := range evs {
-		if ev.Type == typ {
-			n++
-		}
-	}
-	return n
 }
 
 // TestEvents: what a subscriber's start and end, and a publish, send: the
@@ -122,7 +109,7 @@ func TestDefaultTypes(t *testing.T) {
 	d.Published([]*hub.Update{{ID: "u", Topics: []string{"t"}}})
 	d.Started(sub("s", "t"))
 	evs := r.Wait(t, 5*time.Second, "2 events", func(evs []webhook.Event) bool { return len(evs) >= 2 })
-	if countType(evs, webhook.UpdatePublished) != 0 {
+	if webhooktest.Count(evs, webhook.UpdatePublished) != 0 {
 		t.Errorf("update.published sent by default:\n%s", webhooktest.Dump(evs))
 	}
 }
@@ -197,7 +184,7 @@ func TestReceiverDownFor5s(t *testing.T) {
 		}
 	}
 	evs := r.Wait(t, 20*time.Second, "every event", func(evs []webhook.Event) bool {
-		return countType(evs, webhook.SubscriptionStarted) == 200 && countType(evs, webhook.SubscriptionEnded) == 133
+		return webhooktest.Count(evs, webhook.SubscriptionStarted) == 200 && webhooktest.Count(evs, webhook.SubscriptionEnded) == 133
 	})
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
@@ -334,8 +321,8 @@ func TestCloseFlushes(t *testing.T) {
 	if err := d.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if evs := r.Events(); countType(evs, webhook.SubscriptionStarted) != 50 {
-		t.Errorf("%d starts delivered before Close returned, want 50", countType(evs, webhook.SubscriptionStarted))
+	if evs := r.Events(); webhooktest.Count(evs, webhook.SubscriptionStarted) != 50 {
+		t.Errorf("%d starts delivered before Close returned, want 50", webhooktest.Count(evs, webhook.SubscriptionStarted))
 	}
 }
 
@@ -370,7 +357,7 @@ func TestChurnOrder(t *testing.T) {
 	}
 	wg.Wait()
 	evs := r.Wait(t, 20*time.Second, "2000 ends", func(evs []webhook.Event) bool {
-		return countType(evs, webhook.SubscriptionEnded) == 2000 && countType(evs, webhook.TopicVacated) == countType(evs, webhook.TopicOccupied)
+		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 2000 && webhooktest.Count(evs, webhook.TopicVacated) == webhooktest.Count(evs, webhook.TopicOccupied)
 	})
 	p, err := webhooktest.Replay(evs)
 	if err != nil {
@@ -379,7 +366,7 @@ func TestChurnOrder(t *testing.T) {
 	if len(p.Subscribers) != 0 || len(p.Topics) != 0 {
 		t.Errorf("left present: %d subscribers, topics %v", len(p.Subscribers), p.Topics)
 	}
-	t.Logf("%d events, %d occupied/vacated pairs", len(evs), countType(evs, webhook.TopicOccupied))
+	t.Logf("%d events, %d occupied/vacated pairs", len(evs), webhooktest.Count(evs, webhook.TopicOccupied))
 }
 
 // BenchmarkStartedEnded is what a stream's start and end cost the

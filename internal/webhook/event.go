@@ -159,14 +159,16 @@ func updateOf(u *hub.Update) *Update {
 // ids numbers the events of one node: a random prefix per process, so
 // that ids never repeat across restarts, and a sequence.
 type ids struct {
-	prefix string
+	node   string // the random part, also the node's id in a cluster
+	prefix string // "evt_<node>_"
 	seq    atomic.Uint64
 }
 
 func newIDs() *ids {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	return &ids{prefix: "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])) + "_"}
+	node := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	return &ids{node: node, prefix: "evt_" + node + "_"}
 }
 
 func (g *ids) next() string { return g.prefix + strconv.FormatUint(g.seq.Add(1), 10) }

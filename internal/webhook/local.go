@@ -16,30 +16,29 @@ import (
 // changes happened.
 func (d *Dispatcher) local(s *subscriptions.Subscriber, started bool) {
 	now := d.cfg.Now()
-	typ, edge, topicType := SubscriptionStarted, 1, TopicOccupied
+	// A start adds one to the count of each of its topics and occupies
+	// those whose count becomes 1; an end takes one off and vacates those
+	// whose count becomes 0.
+	typ, delta, edge, topicType := SubscriptionStarted, 1, 1, TopicOccupied
 	if !started {
-		typ, edge, topicType = SubscriptionEnded, 0, TopicVacated
+		typ, delta, edge, topicType = SubscriptionEnded, -1, 0, TopicVacated
 	}
 	d.mu.Lock()
 	evs := make([]Event, 0, 1+len(s.Topics))
 	if d.types[typ] {
 		evs = append(evs, subscriptionEvent(d.ids.next(), typ, now, s))
 	}
-	for _, t := range s.Topics {
-		if !d.topics {
-			break
-		}
-		n := d.counts[t] - 1
-		if started {
-			n += 2
-		}
-		if n == 0 {
-			delete(d.counts, t)
-		} else {
-			d.counts[t] = n
-		}
-		if n == edge && d.types[topicType] {
-			evs = append(evs, Event{ID: d.ids.next(), Type: topicType, Time: now.UTC(), Topic: t})
+	if d.topics {
+		for _, t := range s.Topics {
+			n := d.counts[t] + delta
+			if n == 0 {
+				delete(d.counts, t)
+			} else {
+				d.counts[t] = n
+			}
+			if n == edge && d.types[topicType] {
+				evs = append(evs, Event{ID: d.ids.next(), Type: topicType, Time: now.UTC(), Topic: t})
+			}
 		}
 	}
 	n := d.enqueue(evs)

@@ -113,6 +113,13 @@ func (q *queue[T]) close() {
 	q.wake()
 }
 
+// isClosed reports whether close was called.
+func (q *queue[T]) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
 // done reports whether the queue is closed and empty: the consumer may
 // end.
 func (q *queue[T]) done() bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -67,17 +68,9 @@ func (s *Served) Stop(t *testing.T, limit time.Duration) error {
 }
 
 // WaitHub polls the hub until it has n subscriptions.
-func WaitHub(t *testing.T, a *app.App, n int) {
+func WaitHub(t testing.TB, a *app.App, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for a.Hub().Stats().Subscribers != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("hub has %d subscribers, want %d", a.Hub().Stats().Subscribers, n)
-		}
-		<-tick.C
-	}
+	WaitFor(t, fmt.Sprintf("%d subscribers", n), func() bool { return a.Hub().Stats().Subscribers == n })
 }
 
 // Open GETs a stream and returns the response and a parser over it.

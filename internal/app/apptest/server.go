@@ -110,7 +110,7 @@ func (s *Server) ConnState(addr net.Addr) (http.ConnState, bool) {
 // WaitSubscribers waits until the hub has exactly n subscriptions.
 func (s *Server) WaitSubscribers(t testing.TB, n int) {
 	t.Helper()
-	WaitFor(t, fmt.Sprintf("%d subscribers", n), func() bool { return s.App.Hub().Stats().Subscribers == n })
+	WaitHub(t, s.App, n)
 }
 
 // Stream is an open event stream read with the sse package's parser.

@@ -163,6 +163,17 @@ func (r *Receiver) Wait(t testing.TB, timeout time.Duration, what string, done f
 	}
 }
 
+// Count returns the number of events of type typ in evs.
+func Count(evs []webhook.Event, typ string) int {
+	n := 0
+	for _, ev := range evs {
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
 // Dump lists events one per line, for failure messages.
 func Dump(evs []webhook.Event) string {
 	var b strings.Builder
