@@ -1,5 +1,7 @@
-// Package topic matches topics against Mercure topic selectors: an exact
-// topic, the reserved "*", or a URI Template (RFC 6570).
+// Package topic matches topics against Mercure topic selectors: the
+// reserved "*", and, by matcher type (see Type), an exact topic or a URI
+// Template (RFC 6570) in the classic protocol, an exact topic or a WHATWG
+// URL Pattern in Mercure 1.0.
 package topic
 
 import (
@@ -8,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/dunglas/go-urlpattern"
 	"github.com/yosida95/uritemplate/v3"
 )
 
@@ -19,9 +22,12 @@ var ErrEmpty = errors.New("topic must not be empty")
 
 // Selector is a compiled topic selector. The zero value matches nothing.
 type Selector struct {
-	raw string
-	all bool
-	re  *regexp.Regexp
+	raw  string
+	typ  Type
+	all  bool
+	re   *regexp.Regexp         // a classic URI template's
+	pat  *urlpattern.URLPattern // a URL pattern's
+	base string                 // the base URL of pat
 }
 
 // Compile parses a topic selector. A string containing "{" is compiled as a
@@ -58,15 +64,20 @@ func (s Selector) String() string { return s.raw }
 
 // Exact reports whether the selector matches only the identical topic, so an
 // index keyed by topic can serve it.
-func (s Selector) Exact() bool { return !s.all && s.re == nil && s.raw != "" }
+func (s Selector) Exact() bool { return !s.all && s.re == nil && s.pat == nil && s.raw != "" }
 
-// Match reports whether topic matches the selector, following the protocol's
-// steps: "*" matches everything, identical strings match, then the template.
+// Match reports whether topic matches the selector, following the
+// protocol's steps: "*" matches everything; a URL pattern decides alone
+// (draft-08); otherwise identical strings match, then the template.
 func (s Selector) Match(topic string) bool {
 	switch {
 	case s.raw == "":
 		return false
-	case s.all, s.raw == topic:
+	case s.all:
+		return true
+	case s.pat != nil:
+		return s.pat.Test(topic, s.base)
+	case s.raw == topic:
 		return true
 	case s.re != nil:
 		return s.re.MatchString(topic)

@@ -133,3 +133,42 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestCompileSpec(t *testing.T) {
+	const base = "https://hub.example.com/.well-known/mercure"
+	cases := []struct {
+		spec  topic.Spec
+		topic string
+		want  bool
+	}{
+		{topic.Spec{Match: "https://example.com/{id}"}, "https://example.com/1", true},
+		{topic.Spec{Match: "https://example.com/{id}", Type: topic.Exact}, "https://example.com/1", false},
+		{topic.Spec{Match: "https://example.com/{id}", Type: topic.Exact}, "https://example.com/{id}", true},
+		{topic.Spec{Match: "*", Type: topic.Exact}, "anything", true},
+		{topic.Spec{Match: "*", Type: topic.URLPattern}, "anything", true},
+		{topic.Spec{Match: "https://example.com/books/:id", Type: topic.URLPattern}, "https://example.com/books/7", true},
+		{topic.Spec{Match: "https://example.com/books/:id", Type: topic.URLPattern}, "https://example.com/books/7/pages", false},
+		{topic.Spec{Match: "https://example.com/books/:id", Type: topic.URLPattern}, "https://EXAMPLE.com/books/7", true},
+		{topic.Spec{Match: "https://example.com/books/:id", Type: topic.URLPattern}, "https://example.com/Books/7", false},
+		{topic.Spec{Match: "/.well-known/mercure/subscriptions/exact/:topic/:sub", Type: topic.URLPattern}, "/.well-known/mercure/subscriptions/exact/a/b", true},
+		{topic.Spec{Match: "https://example.com/users/42/*", Type: topic.URLPattern}, "https://example.com/users/42/orders/1", true},
+		{topic.Spec{Match: "https://example.com/users/42/*", Type: topic.URLPattern}, "not a url at all", false},
+	}
+	for _, c := range cases {
+		sel, err := topic.CompileSpec(c.spec, base)
+		if err != nil {
+			t.Fatalf("%+v: %v", c.spec, err)
+		}
+		if got := sel.Match(c.topic); got != c.want {
+			t.Errorf("%+v matching %q = %v, want %v", c.spec, c.topic, got, c.want)
+		}
+		if sel.Spec() != c.spec {
+			t.Errorf("Spec() = %+v, want %+v", sel.Spec(), c.spec)
+		}
+	}
+	for _, bad := range []topic.Spec{{Match: "https://example.com/(", Type: topic.URLPattern}, {Match: "x", Type: "regex"}, {Type: topic.Exact}} {
+		if _, err := topic.CompileSpec(bad, base); err == nil {
+			t.Errorf("%+v compiled", bad)
+		}
+	}
+}

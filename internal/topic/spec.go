@@ -1,0 +1,68 @@
+package topic
+
+import (
+	"fmt"
+
+	"github.com/dunglas/go-urlpattern"
+)
+
+// Type is a topic matcher type: how a selector's text is read. Classic is
+// the protocol of draft-07 (topic=, mercure.publish/mercure.subscribe
+// claims); Exact and URLPattern are Mercure 1.0's (match=,
+// match_urlpattern=, authorization_details).
+type Type string
+
+// The matcher types.
+const (
+	// Classic reads a selector as draft-07 does: "*", an exact topic, or
+	// an RFC 6570 URI template when it is a valid one.
+	Classic Type = ""
+	// Exact compares byte for byte ("*" still matches every topic).
+	Exact Type = "exact"
+	// URLPattern reads a WHATWG URL Pattern, relative ones against the
+	// hub's URL ("*" still matches every topic).
+	URLPattern Type = "urlpattern"
+)
+
+// Spec is a selector as written, with its matcher type.
+type Spec struct {
+	Match string
+	Type  Type
+}
+
+// Specs returns the classic specs of the selectors raw.
+func Specs(raw []string) []Spec {
+	out := make([]Spec, len(raw))
+	for i, s := range raw {
+		out[i] = Spec{Match: s}
+	}
+	return out
+}
+
+// CompileSpec compiles s. base is the hub's URL, against which a relative
+// URL pattern, and a relative topic matched against one, are resolved; it
+// matters to URLPattern only.
+func CompileSpec(s Spec, base string) (Selector, error) {
+	switch s.Type {
+	case Classic:
+		return Compile(s.Match)
+	case Exact, URLPattern:
+	default:
+		return Selector{}, fmt.Errorf("unknown matcher type %q", string(s.Type))
+	}
+	if s.Match == "" {
+		return Selector{}, ErrEmpty
+	}
+	sel := Selector{raw: s.Match, typ: s.Type, all: s.Match == Wildcard}
+	if s.Type == URLPattern && !sel.all {
+		p, err := urlpattern.New(s.Match, base, nil)
+		if err != nil {
+			return Selector{}, fmt.Errorf("not a URL pattern: %w", err)
+		}
+		sel.pat, sel.base = p, base
+	}
+	return sel, nil
+}
+
+// Spec returns the selector as written, with its matcher type.
+func (s Selector) Spec() Spec { return Spec{Match: s.raw, Type: s.typ} }
