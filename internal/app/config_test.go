@@ -98,6 +98,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"redis node timeout too short", []string{"-redis", "redis://127.0.0.1:6379", "-redis-node-timeout", "500ms"}, nil, "redis-node-timeout"},
 		{"webhook without a secret", []string{"-webhook-url", "https://app.example/hook"}, nil, "webhook-secret"},
 		{"webhook secret too short", []string{"-webhook-url", "https://app.example/hook"}, map[string]string{"SSEHUB_WEBHOOK_SECRET": "short"}, "at least 16"},
+		{"previous webhook secret too short", []string{"-webhook-url", "https://app.example/hook", "-webhook-secret", "0123456789abcdef"}, map[string]string{"SSEHUB_WEBHOOK_SECRET_PREVIOUS": "short"}, "webhook-secret-previous"},
 		{"webhook URL not http", []string{"-webhook-url", "ftp://app.example/hook", "-webhook-secret", "0123456789abcdef"}, nil, "webhook-url"},
 		{"webhook URL without host", []string{"-webhook-url", "https:///hook", "-webhook-secret", "0123456789abcdef"}, nil, "webhook-url"},
 		{"unknown webhook event", []string{"-webhook-url", "http://127.0.0.1/hook", "-webhook-secret", "0123456789abcdef", "-webhook-events", "subscription.started,topic.joined"}, nil, "topic.joined"},

@@ -19,6 +19,7 @@ import (
 type WebhookConfig struct {
 	URL       string        // the application's endpoint; empty: no webhooks
 	Secret    string        // signs every request (Ssehub-Signature); at least 16 bytes
+	Previous  string        // while rotating: the old secret, which signs every request too
 	Events    string        // comma-separated event types
 	RetryFor  time.Duration // how long a batch is retried
 	Timeout   time.Duration // bounds each request
@@ -35,6 +36,7 @@ func DefaultWebhook() WebhookConfig {
 func webhookFlags(fs *flag.FlagSet, c *WebhookConfig) {
 	fs.StringVar(&c.URL, "webhook-url", c.URL, "the application's URL (http or https) to which the hub POSTs signed batches of events: subscribers starting and ending, topics occupied and vacated, updates published (see -webhook-events); empty: none")
 	fs.StringVar(&c.Secret, "webhook-secret", c.Secret, "secret (at least 16 bytes) signing the webhooks: Ssehub-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">; required with -webhook-url. Prefer SSEHUB_WEBHOOK_SECRET or the config file to a flag, which other users can see")
+	fs.StringVar(&c.Previous, "webhook-secret-previous", c.Previous, "while rotating -webhook-secret: the secret being replaced; every request then carries a second v1 signature made with it, so the application can switch to the new secret when it likes; remove it once it has")
 	fs.StringVar(&c.Events, "webhook-events", c.Events, "comma-separated event types sent: subscription.started, subscription.ended, topic.occupied, topic.vacated, update.published, or * for all")
 	fs.DurationVar(&c.RetryFor, "webhook-retry-for", c.RetryFor, "how long a batch the application does not acknowledge (2xx) is retried, with exponential backoff, before its events are given up")
 	fs.DurationVar(&c.Timeout, "webhook-timeout", c.Timeout, "longest one webhook request may take, answer included; past it the request counts as failed and is retried")
@@ -51,6 +53,9 @@ func (c WebhookConfig) validate() error {
 	}
 	if len(c.Secret) < webhook.MinSecretBytes {
 		errs = append(errs, fmt.Errorf("-webhook-secret: %d bytes, at least %d are required with -webhook-url to sign the requests (e.g. openssl rand -hex 32)", len(c.Secret), webhook.MinSecretBytes))
+	}
+	if c.Previous != "" && len(c.Previous) < webhook.MinSecretBytes {
+		errs = append(errs, fmt.Errorf("-webhook-secret-previous: %d bytes, at least %d are required", len(c.Previous), webhook.MinSecretBytes))
 	}
 	if _, err := webhook.ParseTypes(c.Events); err != nil {
 		errs = append(errs, fmt.Errorf("-webhook-events: %w", err))
@@ -72,7 +77,7 @@ func newWebhooks(cfg Config, b backend, log *slog.Logger) *webhook.Dispatcher {
 		return nil
 	}
 	types, _ := webhook.ParseTypes(w.Events) // validated
-	wc := webhook.Config{URL: w.URL, Secret: []byte(w.Secret), Types: types, RetryFor: w.RetryFor,
+	wc := webhook.Config{URL: w.URL, Secret: []byte(w.Secret), Previous: []byte(w.Previous), Types: types, RetryFor: w.RetryFor,
 		Timeout: w.Timeout, QueueSize: w.QueueSize, Logger: log}
 	if b.cluster != nil {
 		wc.Cluster, wc.NodeTimeout = b.cluster, cfg.Redis.NodeTimeout

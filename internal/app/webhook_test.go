@@ -172,3 +172,24 @@ func TestWebhooksCluster(t *testing.T) {
 		t.Errorf("%d events received twice, refused: %q", dups, bad)
 	}
 }
+
+// TestWebhooksSecretRotation: with -webhook-secret-previous, an
+// application still verifying with the old secret and one already on the
+// new one both accept every request.
+func TestWebhooksSecretRotation(t *testing.T) {
+	const current = "app-webhook-secret-the-new-one"
+	for name, secret := range map[string]string{"old": webhookSecret, "new": current} {
+		t.Run(name, func(t *testing.T) {
+			r := webhooktest.Start(t, []byte(secret))
+			cfg := apptest.TestConfig(t)
+			withWebhooks(&cfg, r)
+			cfg.Webhook.Secret, cfg.Webhook.Previous = current, webhookSecret
+			s := serve(t, cfg, "http", &http.Transport{})
+			s.Open(t, "/events?topic=news")
+			r.Wait(t, 10*time.Second, "the start", func(evs []webhook.Event) bool { return len(evs) >= 2 })
+			if _, _, bad := r.Counts(); len(bad) > 0 {
+				t.Errorf("requests refused by a receiver on the %s secret: %v", name, bad)
+			}
+		})
+	}
+}

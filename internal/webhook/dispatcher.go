@@ -28,8 +28,12 @@ const (
 // Config configures a Dispatcher. Zero values take the defaults; URL and
 // Secret are required.
 type Config struct {
-	URL       string        // the application's endpoint, http or https
-	Secret    []byte        // signs every request; at least MinSecretBytes
+	URL    string // the application's endpoint, http or https
+	Secret []byte // signs every request; at least MinSecretBytes
+	// Previous, when set, signs every request too, after Secret: the
+	// secret being rotated out, which the application may still verify
+	// with until it has the new one.
+	Previous  []byte
 	Types     []string      // the events sent; nil: DefaultTypes
 	RetryFor  time.Duration // how long a batch is retried before its events are given up
 	Timeout   time.Duration // bounds one request, from connecting to the end of the answer's headers and body

@@ -25,9 +25,10 @@ const UserAgent = "ssehub-webhook/1"
 
 // poster POSTs signed batches to the application.
 type poster struct {
-	url    string // where to
-	shown  string // the URL with any password hidden, for logs
-	secret []byte
+	url    string   // where to
+	shown  string   // the URL with any password hidden, for logs
+	secret []byte   // signs first
+	signs  [][]byte // then the previous secret, if any
 	client *http.Client
 	now    func() time.Time
 }
@@ -47,7 +48,11 @@ func newPoster(cfg Config) *poster {
 	c := *client
 	c.Timeout = cfg.Timeout
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &poster{url: cfg.URL, shown: shown, secret: cfg.Secret, client: &c, now: cfg.Now}
+	p := &poster{url: cfg.URL, shown: shown, secret: cfg.Secret, client: &c, now: cfg.Now}
+	if len(cfg.Previous) > 0 {
+		p.signs = [][]byte{cfg.Previous}
+	}
+	return p
 }
 
 // StatusError is an answer of the application other than 2xx.
@@ -77,7 +82,7 @@ func (p *poster) post(ctx context.Context, body []byte, attempt int) error {
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", UserAgent)
-	h.Set(SignatureHeader, Sign(p.secret, body, p.now()))
+	h.Set(SignatureHeader, Sign(p.secret, body, p.now(), p.signs...))
 	h.Set("Ssehub-Attempt", strconv.Itoa(attempt))
 	resp, err := p.client.Do(req)
 	if err != nil {

@@ -22,10 +22,17 @@ const MinSecretBytes = 16
 // callers, should accept: a captured request cannot be replayed later.
 const DefaultTolerance = 5 * time.Minute
 
-// Sign returns the signature header's value for body sent at t.
-func Sign(secret, body []byte, t time.Time) string {
+// Sign returns the signature header's value for body sent at t: one v1
+// signature with secret, then one with each of previous, so that while
+// the secret is rotated a receiver still verifying with an older one
+// accepts the request.
+func Sign(secret, body []byte, t time.Time, previous ...[]byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
-	return "t=" + ts + ",v1=" + mac(secret, ts, body)
+	h := "t=" + ts + ",v1=" + mac(secret, ts, body)
+	for _, p := range previous {
+		h += ",v1=" + mac(p, ts, body)
+	}
+	return h
 }
 
 func mac(secret []byte, ts string, body []byte) string {

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,5 +50,25 @@ func TestSignKnownValue(t *testing.T) {
 	const want = "t=1700000000,v1=c5418775b27faec0f0f2812a207f7364af5c76cc35431ebd2a6372b36fcdafaf"
 	if got != want {
 		t.Errorf("Sign = %s, want %s", got, want)
+	}
+}
+
+// TestSignRotating: while a secret is rotated, a request signed with the
+// new one and the previous one verifies with either, and with no other.
+func TestSignRotating(t *testing.T) {
+	current, previous := []byte("the-new-secret-0123456789"), []byte("the-old-secret-0123456789")
+	body := []byte(`{"events":[]}`)
+	now := time.Unix(1_800_000_000, 0)
+	h := webhook.Sign(current, body, now, previous)
+	for _, s := range [][]byte{current, previous} {
+		if err := webhook.Verify(s, body, h, now, webhook.DefaultTolerance); err != nil {
+			t.Errorf("secret %q: %v (header %s)", s, err, h)
+		}
+	}
+	if err := webhook.Verify([]byte("a-third-secret-0123456789"), body, h, now, webhook.DefaultTolerance); !errors.Is(err, webhook.ErrBadSignature) {
+		t.Errorf("another secret: %v, want ErrBadSignature", err)
+	}
+	if got := webhook.Sign(current, body, now); !strings.HasPrefix(h, got+",v1=") {
+		t.Errorf("rotating header %s does not start with the current secret's %s", h, got)
 	}
 }
