@@ -180,6 +180,8 @@ func TestPresentation(t *testing.T) {
 		{"a bad header is not saved by a good cookie", s, "", []string{"Authorization", bearer("bad"), "Cookie", httpapi.DefaultCookieName + "=" + good}, 401},
 		{"1.0 cookie", s, "", []string{"Cookie", httpapi.DefaultCookieName + "=" + good, origin, s.URL}, 200},
 		{"classic cookie, classic token", s, "", []string{"Cookie", httpapi.CookieName + "=" + classic, origin, s.URL}, 200},
+		{"1.0 cookie publish from another origin", s, "", []string{"Cookie", httpapi.DefaultCookieName + "=" + good, origin, "https://evil.example"}, 403},
+		{"1.0 cookie publish without Origin", s, "", []string{"Cookie", httpapi.DefaultCookieName + "=" + good}, 403},
 		{"1.0 cookie wins over the classic one", s, "", []string{"Cookie", httpapi.DefaultCookieName + "=" + good + "; " + httpapi.CookieName + "=bad", origin, s.URL}, 200},
 		{"-cookie-name", custom, "", []string{"Cookie", "hub_token=" + good, origin, custom.URL}, 200},
 		{"-cookie-name replaces the default", custom, "", []string{"Cookie", httpapi.DefaultCookieName + "=" + good, origin, custom.URL}, 401},

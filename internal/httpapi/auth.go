@@ -146,10 +146,10 @@ func (a *API) tokenPublisher(r *http.Request) (*auth.Claims, error) {
 		return nil, err
 	}
 	if c.token == "" && c.field == "" {
-		return nil, &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: publishing needs a token with a mercure.publish claim (Authorization: Bearer <token>)", auth.ErrNoToken)}
+		return nil, &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: publishing needs a token with a mercure.publish claim or a publish authorization detail (Authorization: Bearer <token>)", auth.ErrNoToken)}
 	}
-	if c.field == CookieName {
-		if err := a.checkOrigin(r, "the "+CookieName+" cookie"); err != nil {
+	if c.field == CookieName || c.field == a.cfg.CookieName {
+		if err := a.checkOrigin(r, "the "+c.field+" cookie"); err != nil {
 			return nil, err
 		}
 	}
