@@ -276,3 +276,49 @@ func TestAccessSubscriptionsAPI(t *testing.T) {
 		t.Errorf("without a grant of the path: %d %q", denied.status, denied.header.Get("WWW-Authenticate"))
 	}
 }
+
+// TestChallenges: the RFC 6750 answer of each protected endpoint to no
+// token, a bad token and a token without the right.
+func TestChallenges(t *testing.T) {
+	t.Parallel()
+	k := authtest.NewKeys(t)
+	s := accessServer(t, k, func(c *app.Config) { c.AnonymousSubscribe, c.Subscriptions = false, true })
+	bad := "Bearer " + accessFor(t, k, issuer, audience, time.Now().Add(-time.Minute))
+	none := "Bearer " + access(t, k)
+	const get, post = http.MethodGet, http.MethodPost
+	chat := `{"model":"sim","messages":[{"role":"user","content":"hi"}]}`
+	for _, ep := range []struct{ name, method, path, ctype, body string }{
+		{"subscribe", get, "/.well-known/mercure?topic=x", "", ""},
+		{"publish", post, "/.well-known/mercure", formType, "topic=x&data=d"},
+		{"subscriptions API", get, "/.well-known/mercure/subscriptions", "", ""},
+		{"generations", post, "/llm/generations", "application/json", chat},
+		{"chat completions", post, "/v1/chat/completions", "application/json", chat},
+	} {
+		for _, tc := range []struct {
+			auth   string
+			status int
+			code   string
+		}{
+			{"", 401, ""},
+			{bad, 401, "invalid_token"},
+			{none, 403, "insufficient_scope"},
+			{"Basic dTpw", 400, "invalid_request"},
+		} {
+			if ep.name == "subscribe" && tc.status == 403 {
+				continue // a valid token without grants subscribes to public updates
+			}
+			var hdr []string
+			if tc.auth != "" {
+				hdr = []string{"Authorization", tc.auth}
+			}
+			ans := s.do(t, ep.method, ep.path, ep.ctype, ep.body, hdr...)
+			ch := ans.header.Get("WWW-Authenticate")
+			if ans.status != tc.status || errorCode(ch) != tc.code || !strings.HasPrefix(ch, "Bearer ") {
+				t.Errorf("%s with %.20q: %d %q, want %d error=%q; %s", ep.name, tc.auth, ans.status, ch, tc.status, tc.code, ans.body)
+			}
+			if tc.status != 400 && !strings.Contains(ch, `resource_metadata="`+s.URL+`/.well-known/oauth-protected-resource/.well-known/mercure"`) {
+				t.Errorf("%s with %.20q: challenge %q without resource_metadata", ep.name, tc.auth, ch)
+			}
+		}
+	}
+}
