@@ -1,7 +1,9 @@
 // Package auth decides who may publish and subscribe to which topics: it
 // verifies the JSON Web Tokens of the Mercure protocol (a compact JWS signed
-// with HS256, RS256 or ES256) and reads their mercure.publish and
-// mercure.subscribe topic selectors. It knows nothing of HTTP.
+// with HS256, RS256 or ES256, or EdDSA by an issuer's KeySet) and reads
+// their grants: a classic token's mercure.publish and mercure.subscribe
+// topic selectors, a Mercure 1.0 access token's (RFC 9068, typ at+jwt)
+// authorization_details, as typed topic.Specs. It knows nothing of HTTP.
 package auth
 
 import (
