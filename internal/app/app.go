@@ -69,7 +69,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pubs, subs, err = withAccess(pubs, subs, access, len(jwksSrcs) > 0, log); err != nil {
+	if pubs, subs, err = withAccess(pubs, subs, access, jwksSrcs, log); err != nil {
 		return nil, err
 	}
 	if cfg.TLSCert != "" {

@@ -131,23 +131,25 @@ func startJWKS(a *auth.Access, srcs []jwksSource, log *slog.Logger) []*jwks.Set 
 // withAccess has the verifiers of publishers and subscribers (static
 // keys; nil for none) accept access tokens as a says, adding verifiers
 // of access tokens only for a role without a static key when JWK Sets
-// can verify them. With a nil a in JWT mode the log says access tokens
-// are refused, and why.
-func withAccess(pub, sub *auth.Verifier, a *auth.Access, hasJWKS bool, log *slog.Logger) (*auth.Verifier, *auth.Verifier, error) {
+// can verify them. The static key verifies the tokens of at most one
+// issuer, the one without a JWK Set: draft-08 binds each key to one
+// issuer. With a nil a in JWT mode the log says access tokens are
+// refused, and why.
+func withAccess(pub, sub *auth.Verifier, a *auth.Access, srcs []jwksSource, log *slog.Logger) (*auth.Verifier, *auth.Verifier, error) {
 	if a == nil {
 		if pub != nil || sub != nil {
 			log.Info("Mercure 1.0 access tokens (typ at+jwt) are refused with 401: set -jwt-issuer and -jwt-audience to accept them beside classic tokens")
 		}
 		return pub, sub, nil
 	}
-	if pub == nil && sub == nil && !hasJWKS {
-		return nil, nil, errors.New("-jwt-issuer needs a key to verify access tokens with: -jwt-key (the issuer's own key) or -jwt-jwks-url")
+	if err := checkSelfIssued(a.Issuers, srcs, pub != nil || sub != nil); err != nil {
+		return nil, nil, err
 	}
 	role := func(v *auth.Verifier) *auth.Verifier {
 		switch {
 		case v != nil:
 			v.SetAccess(a)
-		case hasJWKS:
+		case len(srcs) > 0:
 			v = auth.NewAccessVerifier(a)
 		}
 		return v
@@ -155,6 +157,24 @@ func withAccess(pub, sub *auth.Verifier, a *auth.Access, hasJWKS bool, log *slog
 	pub, sub = role(pub), role(sub)
 	log.Info("Mercure 1.0 access tokens accepted beside classic tokens", "issuers", a.Issuers, "audience", a.Audience)
 	return pub, sub, nil
+}
+
+// checkSelfIssued refuses issuers without a JWK Set beyond the one the
+// static key (when there is one) verifies.
+func checkSelfIssued(issuers []string, srcs []jwksSource, static bool) error {
+	var self []string
+	for _, iss := range issuers {
+		if !slices.ContainsFunc(srcs, func(s jwksSource) bool { return s.issuer == iss }) {
+			self = append(self, iss)
+		}
+	}
+	switch {
+	case len(self) > 1:
+		return fmt.Errorf("-jwt-issuer: %q have no JWK Set, and -jwt-key verifies the access tokens of one issuer only (draft-08 binds each key to one issuer): give the others -jwt-jwks-url", self)
+	case len(self) == 1 && !static:
+		return fmt.Errorf("-jwt-issuer %q has no key to verify its access tokens with: set -jwt-key (its own key) or -jwt-jwks-url", self[0])
+	}
+	return nil
 }
 
 // jwksItem reads one -jwt-jwks-url: "ISSUER URL", or the URL of the only

@@ -58,7 +58,8 @@ func TestTokenFlags(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"issuer without any key", append([]string{"-jwt-issuer", "https://a.example"}, aud...), "needs a key"},
+		{"issuer without any key", append([]string{"-jwt-issuer", "https://a.example"}, aud...), "has no key"},
+		{"two issuers on the static key", append([]string{"-jwt-key", k.SecretFile, "-jwt-issuer", "https://a.example,https://b.example"}, aud...), "one issuer only"},
 		{"jwks of an unknown issuer", append([]string{"-jwt-issuer", "https://a.example", "-jwt-jwks-url", "https://b.example https://b.example/jwks"}, aud...), "not one of -jwt-issuer"},
 		{"bare jwks with two issuers", append([]string{"-jwt-issuer", "https://a.example,https://b.example", "-jwt-jwks-url", "https://b.example/jwks"}, aud...), "ISSUER URL"},
 		{"jwks not http", append([]string{"-jwt-issuer", "https://a.example", "-jwt-jwks-url", "file:///etc/jwks"}, aud...), "not an http(s) URL"},
