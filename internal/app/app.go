@@ -23,6 +23,7 @@ import (
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/jwks"
 	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/llm/sim"
 	"github.com/ssehub/ssehub/internal/llmapi"
@@ -46,6 +47,7 @@ type App struct {
 	handler http.Handler
 	keys    keys            // what Reload replaces
 	appAuth *appauth.Client // the authorization callback's client; nil without one
+	jwks    []*jwks.Set     // the issuers' JWK Sets, fetched until Close
 	// stopFeed ends the stats feed's goroutine and waits for it.
 	stopFeed func()
 	// stopFollow ends the goroutines following the cluster's Redis log and
@@ -63,6 +65,13 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	k := keys{pubs: pubs, subs: subs, files: cfg.keyFiles()}
+	access, jwksSrcs, err := cfg.Token.access()
+	if err != nil {
+		return nil, err
+	}
+	if pubs, subs, err = withAccess(pubs, subs, access, jwksSrcs, log); err != nil {
+		return nil, err
+	}
 	if cfg.TLSCert != "" {
 		k.cert = &certificate{certFile: cfg.TLSCert, keyFile: cfg.TLSKey}
 		if err := k.cert.load(); err != nil {
@@ -145,6 +154,10 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		App:           appAuthorizer(appAuth),
 		AppAlways:     cfg.AppAuth.Mode == AuthModeCallback,
 		AppPublish:    cfg.AppAuth.Publish,
+		Resource:      cfg.Token.Audience,
+		Issuers:       split(cfg.Token.Issuers),
+		CookieName:    cfg.Token.CookieName,
+		NoQueryToken:  !cfg.Token.QueryToken,
 	}, h, log)
 	llmAPI := llmapi.New(llmapi.Config{
 		Generations: gens, Models: models, Gate: api, Peers: b.generationPeers(), MaxBodyBytes: cfg.MaxBodyBytes,
@@ -181,8 +194,12 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		stopPeers := launch(func(ctx context.Context) { b.cluster.Answer(ctx, answer) })
 		stopFollow = func() { stopPeers(); stopLog() }
 	}
+	var sets []*jwks.Set
+	if access != nil {
+		sets = startJWKS(access, jwksSrcs, log) // last: nothing can fail after it
+	}
 	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, streams: streams, api: api, hooks: hooks, handler: handler, keys: k,
-		appAuth: appAuth, stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
+		appAuth: appAuth, jwks: sets, stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
 }
 
 // launch starts f in a goroutine and returns the function that cancels its
@@ -298,6 +315,9 @@ func (a *App) Close(ctx context.Context) error {
 func (a *App) closeStore() error {
 	if a.appAuth != nil {
 		a.appAuth.Close()
+	}
+	for _, s := range a.jwks {
+		_ = s.Close()
 	}
 	a.stopFollow()
 	if a.store == nil {

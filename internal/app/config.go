@@ -66,6 +66,7 @@ type Config struct {
 	AnonymousSubscribe bool   // subscribers without a token get public updates
 	Subscriptions      bool   // announce subscriptions and serve the subscriptions API
 
+	Token   TokenConfig   // Mercure 1.0 access tokens, token presentation
 	AppAuth AppAuthConfig // the application's authorization callback
 	Limits  LimitConfig   // what clients may use
 	Metrics MetricsConfig // the /metrics endpoint
@@ -103,6 +104,7 @@ func DefaultConfig() Config {
 
 		JWTAlg:             auth.HS256,
 		AnonymousSubscribe: true,
+		Token:              TokenConfig{CookieName: httpapi.DefaultCookieName, QueryToken: true},
 		AppAuth:            DefaultAppAuth(),
 		Limits:             DefaultLimits(),
 		Metrics:            DefaultMetrics(),
@@ -228,6 +230,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
 	fs.BoolVar(&cfg.Subscriptions, "subscriptions", cfg.Subscriptions, "active subscriptions (Mercure): announce every subscription that starts or ends with a private update to /.well-known/mercure/subscriptions/{topic}/{subscriber}, and list them at /.well-known/mercure/subscriptions")
+	tokenFlags(fs, &cfg.Token)
 	appAuthFlags(fs, &cfg.AppAuth)
 	limitFlags(fs, &cfg.Limits)
 	metricsFlags(fs, &cfg.Metrics)
@@ -294,6 +297,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.AppAuth.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Token.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SimTokensPerSec <= 0 {

@@ -26,7 +26,7 @@ var metaFlags = map[string]bool{"config": true, "version": true}
 
 // listKeys are the settings whose value may be written as a YAML list,
 // joined with commas.
-var listKeys = map[string]bool{"cors-origins": true, "trusted-proxies": true, "webhook-events": true, "auth-forward-headers": true}
+var listKeys = map[string]bool{"cors-origins": true, "trusted-proxies": true, "webhook-events": true, "auth-forward-headers": true, "jwt-issuer": true, "jwt-jwks-url": true}
 
 // setting is one "key: value" of a configuration file.
 type setting struct {

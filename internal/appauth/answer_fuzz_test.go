@@ -1,6 +1,8 @@
 package appauth
 
 import (
+	"github.com/ssehub/ssehub/internal/topic"
+
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +25,8 @@ func FuzzDecodeAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, s := range append(append([]string{}, c.Subscribe...), c.Publish...) {
-			if s == "" || strings.IndexByte(s, 0) >= 0 || len(s) > maxSelector {
+		for _, sp := range append(append([]topic.Spec{}, c.Subscribe...), c.Publish...) {
+			if s := sp.Match; sp.Type != topic.Classic || s == "" || strings.IndexByte(s, 0) >= 0 || len(s) > maxSelector {
 				t.Fatalf("selector %q accepted from %s", s, b)
 			}
 		}

@@ -1,6 +1,8 @@
 package appauth_test
 
 import (
+	"github.com/ssehub/ssehub/internal/topic"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,7 +90,7 @@ func TestAnswers(t *testing.T) {
 		errHas string
 	}{
 		{name: "every member", status: 200, body: `{"subscribe":["orders/alice","chat/{room}"],"publish":["chat/1"],"payload":{"name":"Alice"},"expires_in":60,"user":"alice","other":1}`,
-			want: &auth.Claims{Subscribe: []string{"orders/alice", "chat/{room}"}, Publish: []string{"chat/1"}, Payload: json.RawMessage(`{"name":"Alice"}`), Subject: "alice"}, exp: time.Minute},
+			want: &auth.Claims{Subscribe: topic.Specs([]string{"orders/alice", "chat/{room}"}), Publish: topic.Specs([]string{"chat/1"}), Payload: json.RawMessage(`{"name":"Alice"}`), Subject: "alice"}, exp: time.Minute},
 		{name: "nothing granted", status: 200, body: `{}`, want: &auth.Claims{}},
 		{name: "nulls are absent", status: 200, body: `{"subscribe":null,"publish":null,"payload":null,"expires_in":null,"user":null}`, want: &auth.Claims{}},
 		{name: "numeric user", status: 200, body: `{"user":7,"sub":"7"}`, want: &auth.Claims{Subject: "7"}},

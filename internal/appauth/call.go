@@ -1,6 +1,8 @@
 package appauth
 
 import (
+	"github.com/ssehub/ssehub/internal/topic"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -169,9 +171,9 @@ func decodeAnswer(b []byte, now time.Time) (*auth.Claims, error) {
 	return &c, nil
 }
 
-// selectors reads the member name: an array of topic selectors, each
-// not empty, at most 2048 bytes and without NUL.
-func selectors(members map[string]json.RawMessage, name string) ([]string, error) {
+// selectors reads the member name: an array of classic topic selectors,
+// each not empty, at most 2048 bytes and without NUL.
+func selectors(members map[string]json.RawMessage, name string) ([]topic.Spec, error) {
 	raw := members[name]
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
@@ -190,7 +192,7 @@ func selectors(members map[string]json.RawMessage, name string) ([]string, error
 			return nil, fmt.Errorf("%s[%d] holds NUL", name, i)
 		}
 	}
-	return sels, nil
+	return topic.Specs(sels), nil
 }
 
 // expiry reads expires_in: none when absent or null, else a number of

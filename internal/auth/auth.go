@@ -1,12 +1,13 @@
 // Package auth decides who may publish and subscribe to which topics: it
 // verifies the JSON Web Tokens of the Mercure protocol (a compact JWS signed
-// with HS256, RS256 or ES256) and reads their mercure.publish and
-// mercure.subscribe topic selectors. It knows nothing of HTTP.
+// with HS256, RS256 or ES256, or EdDSA by an issuer's KeySet) and reads
+// their grants: a classic token's mercure.publish and mercure.subscribe
+// topic selectors, a Mercure 1.0 access token's (RFC 9068, typ at+jwt)
+// authorization_details, as typed topic.Specs. It knows nothing of HTTP.
 package auth
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,6 +27,9 @@ var (
 	ErrNoToken      = errors.New("no token")
 	ErrInvalidToken = errors.New("invalid token")
 	ErrForbidden    = errors.New("forbidden")
+	// ErrInvalidRequest is a token presented the wrong way (a malformed
+	// Authorization header, an access token in the URL): 400.
+	ErrInvalidRequest = errors.New("invalid request")
 
 	ErrMalformed   = errors.New("malformed token")
 	ErrAlgorithm   = errors.New("algorithm refused")
@@ -34,6 +38,8 @@ var (
 	ErrNotYetValid = errors.New("token not valid yet")
 	ErrClaims      = errors.New("bad mercure claim")
 	ErrExtension   = errors.New("critical extension not understood")
+	ErrIssuer      = errors.New("issuer not trusted")
+	ErrAudience    = errors.New("audience not this hub")
 )
 
 // tokenError is a refused token: ErrInvalidToken and its reason.
@@ -54,56 +60,6 @@ func invalid(reason error, format string, args ...any) error {
 // subscription ends at that time.
 const Leeway = 5 * time.Second
 
-// Claims is what a verified token grants.
-type Claims struct {
-	// Publish are the selectors of the topics it may publish to
-	// (mercure.publish); none means it may publish nothing.
-	Publish []string
-	// Subscribe are the selectors of the topics whose private updates it may
-	// receive (mercure.subscribe); none means only public updates.
-	Subscribe []string
-	// Payload is mercure.payload, kept as sent.
-	Payload json.RawMessage
-	// Expiry is exp; the zero time when the token has none.
-	Expiry time.Time
-	// Subject is sub: whom the token was issued to, "" when it does not
-	// say. An LLM generation belongs to the subject that started it.
-	Subject string
-}
-
-// CanPublish returns nil when every topic matches a selector of Publish,
-// else an error wrapping ErrForbidden that names the first topic refused.
-func (c *Claims) CanPublish(topics []string) error {
-	if len(c.Publish) == 0 {
-		return fmt.Errorf("%w: the token has no mercure.publish claim, so it may not publish", ErrForbidden)
-	}
-	sels, err := topic.CompileAll(c.Publish)
-	if err != nil {
-		return fmt.Errorf("%w: mercure.publish: %w", ErrForbidden, err)
-	}
-	set := topic.NewSet(sels) // many claims and topics: exact claims looked up
-	for _, t := range topics {
-		if !set.Match(t) {
-			return fmt.Errorf("%w: the token may not publish to topic %q: no selector of its mercure.publish claim matches it", ErrForbidden, t)
-		}
-	}
-	return nil
-}
-
-// CanSubscribe returns nil when a selector of Subscribe matches t, else
-// an error wrapping ErrForbidden: the check of the subscriptions web API,
-// whose paths a subscriber's mercure.subscribe claim must match.
-func (c *Claims) CanSubscribe(t string) error {
-	sels, err := topic.CompileAll(c.Subscribe)
-	if err != nil {
-		return fmt.Errorf("%w: mercure.subscribe: %w", ErrForbidden, err)
-	}
-	if !topic.MatchAny(sels, []string{t}) {
-		return fmt.Errorf("%w: no selector of the token's mercure.subscribe claim matches %q", ErrForbidden, t)
-	}
-	return nil
-}
-
 // signedPayload is the payload as the jwt package sees it: kept as JSON
 // text, for decodePayload to read once the signature verifies.
 type signedPayload struct {
@@ -122,6 +78,7 @@ func (p *signedPayload) UnmarshalJSON(b []byte) error {
 type Verifier struct {
 	current atomic.Pointer[signingKey]
 	parser  *jwt.Parser
+	access  *Access // nil: access tokens refused
 }
 
 // signingKey is a verifier's algorithm and keys: the current one, and any
@@ -149,16 +106,28 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	}
 	var sp signedPayload
 	k := v.current.Load()
-	t, err := v.parser.ParseWithClaims(token, &sp, k.keyFor)
+	t, err := v.parser.ParseWithClaims(token, &sp, func(t *jwt.Token) (any, error) { return v.keyFor(k, t, &sp) })
 	if err != nil {
 		return nil, k.refusal(t, err)
 	}
-	p, err := readSigned(token, sp.json)
+	h, p, err := readSigned(token, sp.json)
 	if err != nil {
 		return nil, err
 	}
 	if err := p.checkTimes(time.Now()); err != nil {
 		return nil, err
+	}
+	if IsAccessType(h.typ) {
+		return v.access.claims(p)
+	}
+	return p.classicClaims()
+}
+
+// classicClaims returns the claims of a classic token, which may not
+// carry Mercure authorization details: they need typ at+jwt.
+func (p *payload) classicClaims() (*Claims, error) {
+	if len(p.details) > 0 {
+		return nil, invalid(ErrClaims, "the token has Mercure authorization_details but its header's typ is not at+jwt: a Mercure 1.0 access token must say typ at+jwt (RFC 9068)")
 	}
 	if err := checkSelectors("mercure.publish", p.claims.Publish); err != nil {
 		return nil, err
@@ -171,19 +140,21 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 
 // readSigned reads the header and the payload of a token whose signature
 // verifies, strictly: the jwt package read them leniently.
-func readSigned(token string, claims []byte) (*payload, error) {
+func readSigned(token string, claims []byte) (header, *payload, error) {
 	seg, _, _ := strings.Cut(token, ".")
-	header, err := base64.RawURLEncoding.DecodeString(seg)
+	b, err := base64.RawURLEncoding.DecodeString(seg)
 	if err != nil {
-		return nil, invalid(ErrMalformed, "the header is not base64url: %v", err)
+		return header{}, nil, invalid(ErrMalformed, "the header is not base64url: %v", err)
 	}
-	if err := checkHeader(header); err != nil {
-		return nil, err
+	h, err := checkHeader(b)
+	if err != nil {
+		return h, nil, err
 	}
 	if claims == nil { // the payload is null: encoding/json gave it no UnmarshalJSON
 		claims = []byte("null")
 	}
-	return decodePayload(claims)
+	p, err := decodePayload(claims)
+	return h, p, err
 }
 
 // checkTimes refuses a token expired at now, or not valid yet.
@@ -197,11 +168,24 @@ func (p *payload) checkTimes(now time.Time) error {
 	return nil
 }
 
-// keyFor returns the key when the token claims the configured algorithm.
-// Checking it here, before any signature check, refuses "none" and the
-// confusion of algorithms (an HS256 token whose secret is a public key).
-func (k *signingKey) keyFor(t *jwt.Token) (any, error) {
+// keyFor returns the key to verify t with: an access token's issuer's
+// (see Access.keyFor), else the static key when the token claims the
+// configured algorithm. Checking it here, before any signature check,
+// refuses "none" and the confusion of algorithms (an HS256 token whose
+// secret is a public key).
+func (v *Verifier) keyFor(k *signingKey, t *jwt.Token, sp *signedPayload) (any, error) {
 	alg, _ := t.Header["alg"].(string)
+	if typ, _ := t.Header["typ"].(string); IsAccessType(typ) {
+		return v.access.keyFor(k, alg, t.Header["kid"], sp.json)
+	}
+	if len(k.keys) == 0 {
+		return nil, invalid(ErrAlgorithm, "this hub has no static key for classic tokens (-jwt-key): present a Mercure 1.0 access token (typ at+jwt)")
+	}
+	return k.keyOf(alg)
+}
+
+// keyOf returns the static key when alg is its algorithm.
+func (k *signingKey) keyOf(alg string) (any, error) {
 	if alg != k.alg {
 		return nil, invalid(ErrAlgorithm, "the token is signed with %q, this hub accepts only %s", alg, k.alg)
 	}
@@ -235,9 +219,9 @@ func (k *signingKey) refusal(t *jwt.Token, err error) error {
 
 // checkSelectors refuses empty selectors, which would match nothing and
 // which the hub refuses.
-func checkSelectors(claim string, sels []string) error {
+func checkSelectors(claim string, sels []topic.Spec) error {
 	for i, s := range sels {
-		if s == "" {
+		if s.Match == "" {
 			return invalid(ErrClaims, "%s[%d] is an empty topic selector", claim, i)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"math"
 	"time"
+
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // maxNumericDate is 9999-12-31T23:59:59Z, the last date RFC 3339 writes:
@@ -26,24 +28,38 @@ var standardHeaders = map[string]bool{
 
 // payload is what a token's claims set says.
 type payload struct {
-	claims Claims
-	nbf    time.Time // zero: none
+	claims  Claims
+	nbf     time.Time // zero: none
+	iss     string
+	aud     []string
+	details []Detail // the Mercure authorization details; nil: none
+	foreign int      // how many authorization details of other types
+}
+
+// header is what a JOSE header says that the hub reads.
+type header struct {
+	typ string // "" when none
 }
 
 // checkHeader refuses a JOSE header that is not an object, has a member
-// twice at any depth, or has a crit parameter.
-func checkHeader(b []byte) error {
+// twice at any depth, or has a crit parameter; it returns its typ.
+func checkHeader(b []byte) (header, error) {
 	r := newReader(b)
-	err := r.object("the header", 0, func(name string) error {
-		if name == "crit" {
+	var h header
+	err := r.object("the header", 0, func(name string) (err error) {
+		switch name {
+		case "crit":
 			return r.crit()
+		case "typ":
+			h.typ, err = r.text("the header's typ")
+			return err
 		}
 		return r.skip("the header's "+name, 0)
 	})
 	if err != nil {
-		return err
+		return h, err
 	}
-	return r.end("the header")
+	return h, r.end("the header")
 }
 
 // decodePayload reads a claims set: an object whose members are unique at
@@ -71,10 +87,14 @@ func (r *reader) claim(p *payload, name string) (err error) {
 		_, err = r.numericDate(name)
 	case "sub":
 		p.claims.Subject, err = r.text(name)
-	case "iss", "jti":
+	case "iss":
+		p.iss, err = r.text(name)
+	case "jti":
 		_, err = r.text(name)
 	case "aud":
-		err = r.audience()
+		p.aud, err = r.audience()
+	case "authorization_details":
+		err = r.details(p)
 	case "mercure":
 		err = r.mercure(&p.claims)
 	default:
@@ -94,9 +114,9 @@ func (r *reader) mercure(c *Claims) error {
 		path := "mercure." + name
 		switch name {
 		case "publish":
-			c.Publish, err = r.list(path)
+			c.Publish, err = r.classic(path)
 		case "subscribe":
-			c.Subscribe, err = r.list(path)
+			c.Subscribe, err = r.classic(path)
 		case "payload":
 			c.Payload, err = r.raw(path)
 		default:
@@ -139,17 +159,27 @@ func (r *reader) text(name string) (string, error) {
 }
 
 // audience reads aud: a string, an array of strings, or null.
-func (r *reader) audience() error {
+func (r *reader) audience() ([]string, error) {
 	tok, err := r.token("aud")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	switch tok.(type) {
-	case nil, string:
-		return nil
+	switch v := tok.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []string{v}, nil
 	}
-	_, err = r.stringArray("aud", tok)
-	return err
+	return r.stringArray("aud", tok)
+}
+
+// classic reads a list of classic topic selectors, or null (nil).
+func (r *reader) classic(path string) ([]topic.Spec, error) {
+	list, err := r.list(path)
+	if list == nil || err != nil {
+		return nil, err
+	}
+	return topic.Specs(list), nil
 }
 
 // list reads an array of strings, or null (a nil list).

@@ -74,7 +74,10 @@ func agreesWithEncodingJSON(t *testing.T, payload string, c *auth.Claims) {
 	if err := json.Unmarshal([]byte(payload), &top); err != nil || top == nil {
 		t.Fatalf("accepted a payload that is not a JSON object: %v", err)
 	}
-	var want auth.Claims
+	var want struct {
+		Publish, Subscribe []string
+		Payload            json.RawMessage
+	}
 	if err := json.Unmarshal(top["mercure"], &mercure); top["mercure"] != nil && err != nil {
 		t.Fatalf("accepted mercure %s: %v", top["mercure"], err)
 	}
@@ -87,7 +90,7 @@ func agreesWithEncodingJSON(t *testing.T, payload string, c *auth.Claims) {
 		}
 	}
 	want.Payload = mercure["payload"]
-	if !slices.Equal(c.Publish, want.Publish) || !slices.Equal(c.Subscribe, want.Subscribe) || !bytes.Equal(c.Payload, want.Payload) {
+	if !slices.Equal(matches(c.Publish), want.Publish) || !slices.Equal(matches(c.Subscribe), want.Subscribe) || !bytes.Equal(c.Payload, want.Payload) {
 		t.Fatalf("Verify read %+v, encoding/json %+v", c, want)
 	}
 	if c.Expiry.IsZero() {
@@ -116,7 +119,7 @@ func rewrite(t *testing.T, c *auth.Claims) string {
 	if !c.Expiry.IsZero() {
 		p.Exp = json.Number(fmt.Sprintf("%d.%09d", c.Expiry.Unix(), c.Expiry.Nanosecond()))
 	}
-	p.Mercure.Publish, p.Mercure.Subscribe, p.Mercure.Payload = c.Publish, c.Subscribe, c.Payload
+	p.Mercure.Publish, p.Mercure.Subscribe, p.Mercure.Payload = matches(c.Publish), matches(c.Subscribe), c.Payload
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -138,7 +141,7 @@ func sameClaims(t *testing.T, got, want *auth.Claims) {
 		}
 	}
 	switch {
-	case !equal(got.Publish, want.Publish), !equal(got.Subscribe, want.Subscribe):
+	case !equal(matches(got.Publish), matches(want.Publish)), !equal(matches(got.Subscribe), matches(want.Subscribe)):
 		t.Fatalf("lists changed in the round trip: %q %q, then %q %q", want.Publish, want.Subscribe, got.Publish, got.Subscribe)
 	case !bytes.Equal(got.Payload, compact.Bytes()):
 		t.Fatalf("payload %q came back as %q", want.Payload, got.Payload)

@@ -55,10 +55,14 @@ func NewVerifier(alg string, key []byte) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{parser: jwt.NewParser(jwt.WithoutClaimsValidation())}
+	v := &Verifier{parser: newParser()}
 	v.current.Store(&signingKey{alg: alg, keys: []jwt.VerificationKey{k}})
 	return v, nil
 }
+
+// newParser returns the jwt parser of a Verifier, which checks the claims
+// itself.
+func newParser() *jwt.Parser { return jwt.NewParser(jwt.WithoutClaimsValidation()) }
 
 // Accept has v also accept tokens signed with key, in v's algorithm: the
 // previous key during a rotation, until the tokens signed with it expire.

@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"github.com/ssehub/ssehub/internal/topic"
+
 	"context"
 	"os"
 	"path/filepath"
@@ -32,7 +34,7 @@ func TestToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(claims.Publish, []string{"chat", "news/{id}"}) || !slices.Equal(claims.Subscribe, []string{"*"}) {
+	if !slices.Equal(claims.Publish, topic.Specs([]string{"chat", "news/{id}"})) || !slices.Equal(claims.Subscribe, topic.Specs([]string{"*"})) {
 		t.Errorf("claims %+v", claims)
 	}
 	if d := time.Until(claims.Expiry); d < 119*time.Minute || d > 2*time.Hour {

@@ -53,6 +53,19 @@ type Config struct {
 	Subscribers   *auth.Verifier
 	DenyAnonymous bool // subscribing needs a token
 
+	// Resource is the hub's resource identifier (-jwt-audience), which
+	// access tokens' aud must hold, the base of relative URL patterns
+	// and the resource of the protected resource metadata; "": the hub's
+	// URL as each request reaches it. Issuers are the trusted issuers of
+	// access tokens, advertised in that metadata.
+	Resource string
+	Issuers  []string
+	// CookieName is the cookie of Mercure 1.0 (DefaultCookieName when
+	// ""); ClassicCookieName is read too. NoQueryToken refuses the
+	// authorization query parameter, which only classic tokens may use.
+	CookieName   string
+	NoQueryToken bool
+
 	// App, when set, asks the application who may subscribe (and, with
 	// AppPublish, publish), with the request's own credentials: for every
 	// request with AppAlways, else for those without a token. A token it
@@ -94,6 +107,9 @@ func (c *Config) defaults() {
 	if c.Streams == nil {
 		c.Streams = stream.New(stream.Config{})
 	}
+	if c.CookieName == "" {
+		c.CookieName = DefaultCookieName
+	}
 }
 
 // API serves the hub over HTTP.
@@ -127,6 +143,9 @@ func (a *API) routes() {
 	a.mux.Handle("/events", httpio.Methods{http.MethodGet: a.handleSubscribe})
 	a.mux.Handle("/publish", httpio.Methods{http.MethodPost: a.handlePublish})
 	a.subscriptionRoutes()
+	meta := httpio.Methods{http.MethodGet: a.handleResourceMetadata}
+	a.mux.Handle(MetadataPath, meta)
+	a.mux.Handle(MetadataPath+HubPath, meta)
 	a.mux.Handle("/gbi/sse/search", httpio.Methods{http.MethodGet: a.handleSeedSearch})
 	receive := a.publishing(SeedTopic, a.handleSeedReceive)
 	a.mux.Handle("/gbi/sse/receive", httpio.Methods{http.MethodGet: receive, http.MethodPost: receive})
@@ -153,7 +172,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > a.cfg.MaxBodyBytes {
-		httpio.WriteErr(w, &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "body",
+		writeErr(w, r, &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "body",
 			Msg: fmt.Sprintf("request body of %d bytes: at most %d (-max-body-bytes)", r.ContentLength, a.cfg.MaxBodyBytes)})
 		return
 	}

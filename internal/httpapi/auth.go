@@ -6,20 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/appauth"
 	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/httpio"
-)
-
-// Where a token is looked for, in the protocol's order of precedence: the
-// Authorization header, then the authorization query parameter, then the
-// cookie. The first present is used and the others ignored.
-const (
-	CookieName = "mercureAuthorization"
-	queryParam = "authorization"
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // Values of "auth" in the health answer.
@@ -49,36 +41,9 @@ func (a *API) healthMode() string {
 	return ModeJWTCallback
 }
 
-// credential is a token a request presents and where it was found.
-type credential struct {
-	token string
-	field string // "Authorization", "authorization" (query) or CookieName
-}
-
-// findToken returns the request's token, "" with no error when it presents
-// none. A malformed Authorization header is an error, never anonymous.
-func findToken(r *http.Request) (credential, error) {
-	if hs := r.Header.Values("Authorization"); len(hs) > 0 {
-		scheme, tok, ok := strings.Cut(hs[0], " ")
-		if len(hs) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
-			return credential{}, &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: the Authorization header must be one \"Bearer <token>\"", auth.ErrInvalidToken)}
-		}
-		return credential{strings.TrimSpace(tok), "Authorization"}, nil
-	}
-	if vs, ok := r.URL.Query()[queryParam]; ok {
-		if len(vs) > 1 {
-			return credential{}, &httpio.FieldError{Field: queryParam, Err: fmt.Errorf("%w: give the authorization parameter once", auth.ErrInvalidToken)}
-		}
-		return credential{vs[0], queryParam}, nil
-	}
-	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
-		return credential{c.Value, CookieName}, nil
-	}
-	return credential{}, nil
-}
-
 // verify checks a credential with v, naming where it came from on failure.
-func verify(v *auth.Verifier, c credential, role string) (*auth.Claims, error) {
+// Relative URL patterns of an access token resolve against the hub's URL.
+func (a *API) verify(r *http.Request, v *auth.Verifier, c credential, role string) (*auth.Claims, error) {
 	if v == nil {
 		return nil, &httpio.FieldError{Field: c.field, Err: fmt.Errorf("%w: this hub has no %s key, so it cannot verify %s tokens", auth.ErrInvalidToken, role, role)}
 	}
@@ -86,17 +51,10 @@ func verify(v *auth.Verifier, c credential, role string) (*auth.Claims, error) {
 	if err != nil {
 		return nil, &httpio.FieldError{Field: c.field, Err: fmt.Errorf("%s token in %s: %w", role, where(c.field), err)}
 	}
-	return claims, nil
-}
-
-func where(field string) string {
-	switch field {
-	case "Authorization":
-		return "the Authorization header"
-	case queryParam:
-		return "the authorization query parameter"
+	if claims.Base == "" {
+		claims.Base = a.hubURL(r)
 	}
-	return "the " + field + " cookie"
+	return claims, nil
 }
 
 // subscriber authorizes a subscription to topics, once it has checked them
@@ -122,8 +80,8 @@ func (a *API) subscriber(r *http.Request, topics []string) (claims *auth.Claims,
 		}
 		return claims, a.renewer(q, claims), nil
 	case a.cfg.App != nil:
-		c, _ := findToken(r) // appDecides found it
-		claims, err = verify(a.cfg.Subscribers, c, "subscriber")
+		c, _ := a.findToken(r) // appDecides found it
+		claims, err = a.verify(r, a.cfg.Subscribers, c, "subscriber")
 	default:
 		claims, err = a.tokenSubscriber(r)
 	}
@@ -138,7 +96,7 @@ func (a *API) tokenSubscriber(r *http.Request) (*auth.Claims, error) {
 	if a.authMode() == ModeOpenDev {
 		return &auth.Claims{}, nil
 	}
-	c, err := findToken(r)
+	c, err := a.findToken(r)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +106,7 @@ func (a *API) tokenSubscriber(r *http.Request) (*auth.Claims, error) {
 		}
 		return &auth.Claims{}, nil
 	}
-	return verify(a.cfg.Subscribers, c, "subscriber")
+	return a.verify(r, a.cfg.Subscribers, c, "subscriber")
 }
 
 // Publisher authenticates a publisher; the caller checks the update's topics
@@ -181,21 +139,21 @@ func (a *API) tokenPublisher(r *http.Request) (*auth.Claims, error) {
 		if !a.clientAddr(r).IsLoopback() {
 			return nil, fmt.Errorf("%w: this hub runs in open development mode (no JWT key configured) and takes anonymous publishes only from loopback clients; set -jwt-key (SSEHUB_JWT_KEY) to a secret or a PEM public key file and publish with a token", auth.ErrForbidden)
 		}
-		return &auth.Claims{Publish: []string{"*"}}, nil
+		return &auth.Claims{Publish: topic.Specs([]string{topic.Wildcard})}, nil
 	}
-	c, err := findToken(r)
+	c, err := a.findToken(r)
 	if err != nil {
 		return nil, err
 	}
 	if c.token == "" && c.field == "" {
-		return nil, &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: publishing needs a token with a mercure.publish claim (Authorization: Bearer <token>)", auth.ErrNoToken)}
+		return nil, &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: publishing needs a token with a mercure.publish claim or a publish authorization detail (Authorization: Bearer <token>)", auth.ErrNoToken)}
 	}
-	if c.field == CookieName {
-		if err := a.checkOrigin(r, "the "+CookieName+" cookie"); err != nil {
+	if c.field == CookieName || c.field == a.cfg.CookieName {
+		if err := a.checkOrigin(r, "the "+c.field+" cookie"); err != nil {
 			return nil, err
 		}
 	}
-	return verify(a.cfg.Publishers, c, "publisher")
+	return a.verify(r, a.cfg.Publishers, c, "publisher")
 }
 
 // authorizePublish checks that the request may publish to topics.
@@ -247,7 +205,7 @@ func (a *API) checkOrigin(r *http.Request, by string) error {
 func (a *API) publishing(topic string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := a.authorizePublish(r, topic); err != nil {
-			httpio.WriteErr(w, err)
+			writeErr(w, r, err)
 			return
 		}
 		h(w, r)

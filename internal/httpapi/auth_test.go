@@ -107,9 +107,9 @@ func TestAuthRefusals(t *testing.T) {
 		msg          string // part of the error message
 	}{
 		{"publish without token", post, "/.well-known/mercure", formType, form, nil, 401, "Authorization", "needs a token"},
-		{"publish with Basic", post, "/publish", formType, form, []string{"Authorization", "Basic dTpw"}, 401, "Authorization", "Bearer"},
-		{"publish with two headers", post, "/publish", formType, form, []string{"Authorization", bearer(pubA), "Authorization", bearer(pubA)}, 401, "Authorization", "Bearer"},
-		{"publish with empty bearer", post, "/publish", formType, form, []string{"Authorization", "Bearer "}, 401, "Authorization", "Bearer"},
+		{"publish with Basic", post, "/publish", formType, form, []string{"Authorization", "Basic dTpw"}, 400, "Authorization", "Bearer"},
+		{"publish with two headers", post, "/publish", formType, form, []string{"Authorization", bearer(pubA), "Authorization", bearer(pubA)}, 400, "Authorization", "Bearer"},
+		{"publish with empty bearer", post, "/publish", formType, form, []string{"Authorization", "Bearer "}, 400, "Authorization", "Bearer"},
 		{"publish malformed", post, "/publish", formType, form, []string{"Authorization", bearer("a.b")}, 401, "Authorization", "malformed"},
 		{"publish alg none", post, "/publish", formType, form, []string{"Authorization", bearer(none)}, 401, "Authorization", `"none"`},
 		{"publish RS256 to HS256 hub", post, "/publish", formType, form, []string{"Authorization", bearer(rs)}, 401, "Authorization", "accepts only HS256"},
@@ -154,13 +154,7 @@ func TestAuthRefusals(t *testing.T) {
 			if msg, _ := m["error"].(string); !strings.Contains(msg, tt.msg) {
 				t.Errorf("error %q does not say %q", msg, tt.msg)
 			}
-			ch := ans.header.Get("WWW-Authenticate")
-			switch {
-			case tt.status == 401 && !strings.HasPrefix(ch, "Bearer "):
-				t.Errorf("401 with WWW-Authenticate %q, want Bearer", ch)
-			case tt.status != 401 && ch != "":
-				t.Errorf("%d with WWW-Authenticate %q", tt.status, ch)
-			}
+			checkChallenge(t, ans.status, tt.field, ans.header.Get("WWW-Authenticate"))
 		})
 	}
 	t.Cleanup(func() { // after the parallel subtests
@@ -474,6 +468,33 @@ func TestOpenDevMode(t *testing.T) {
 		var h struct{ Auth string }
 		if err := json.Unmarshal([]byte(ans.body), &h); err != nil || h.Auth != tt.want {
 			t.Errorf("healthz %s: auth %q, want %q (%v)", ans.body, h.Auth, tt.want, err)
+		}
+	}
+}
+
+// checkChallenge checks the RFC 6750 challenge of a refusal: Bearer with
+// the protected resource metadata on 401 and 403 (error="insufficient_scope"
+// on 403), error="invalid_request" on a 400 about the token's presentation
+// (its field Authorization or authorization), none on other answers.
+func checkChallenge(t *testing.T, status int, field, ch string) {
+	t.Helper()
+	meta := `resource_metadata="http://127.0.0.1:`
+	switch status {
+	case 401:
+		if !strings.HasPrefix(ch, "Bearer ") || !strings.Contains(ch, meta) || !strings.HasSuffix(ch, `/.well-known/oauth-protected-resource/.well-known/mercure"`) {
+			t.Errorf("401 with WWW-Authenticate %q, want Bearer with resource_metadata", ch)
+		}
+	case 403:
+		if !strings.Contains(ch, `error="insufficient_scope"`) || !strings.Contains(ch, meta) {
+			t.Errorf("403 with WWW-Authenticate %q, want insufficient_scope", ch)
+		}
+	case 400:
+		if strings.EqualFold(field, "Authorization") != strings.Contains(ch, `error="invalid_request"`) {
+			t.Errorf("400 with WWW-Authenticate %q, want invalid_request", ch)
+		}
+	default:
+		if ch != "" {
+			t.Errorf("%d with WWW-Authenticate %q", status, ch)
 		}
 	}
 }

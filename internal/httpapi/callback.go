@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/ssehub/ssehub/internal/topic"
+
 	"context"
 	"errors"
 	"fmt"
@@ -42,7 +44,7 @@ func (a *API) appDecides(r *http.Request, publishing bool) (bool, error) {
 	if a.cfg.AppAlways {
 		return true, nil
 	}
-	c, err := findToken(r)
+	c, err := a.findToken(r)
 	if err != nil {
 		return false, err
 	}
@@ -121,9 +123,12 @@ func (a *API) renewer(q *appauth.Request, granted *auth.Claims) func(context.Con
 	}
 }
 
-// sorted returns a sorted copy of s.
-func sorted(s []string) []string {
-	s = slices.Clone(s)
+// sorted returns the selectors of specs, typed and sorted.
+func sorted(specs []topic.Spec) []string {
+	s := make([]string, len(specs))
+	for i, sp := range specs {
+		s[i] = string(sp.Type) + ":" + sp.Match
+	}
 	slices.Sort(s)
 	return s
 }

@@ -232,7 +232,7 @@ func TestCallbackAndTokens(t *testing.T) {
 		{"good token in the query", jwtKey, []string{"X-Query", good}, 200, false},
 		{"bad token", jwtKey, []string{"Authorization", bearer(bad), "Cookie", "sid=alice"}, 401, false},
 		{"bad token cookie", jwtKey, []string{"Cookie", "mercureAuthorization=" + bad + "; sid=alice"}, 401, false},
-		{"malformed Authorization", jwtKey, []string{"Authorization", "Basic dTpw", "Cookie", "sid=alice"}, 401, false},
+		{"malformed Authorization", jwtKey, []string{"Authorization", "Basic dTpw", "Cookie", "sid=alice"}, 400, false},
 		{"no token", jwtKey, []string{"Cookie", "sid=alice"}, 200, true},
 		{"no key: a token", nil, []string{"Authorization", bearer(good), "Cookie", "sid=alice"}, 401, false},
 		{"no key: no token", nil, []string{"Cookie", "sid=alice"}, 200, true},

@@ -141,7 +141,7 @@ func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(
 		if status == http.StatusTooManyRequests {
 			msg = fmt.Sprintf("this client (its address, or its IPv6 /64) already holds the maximum of %d streams", a.cfg.Limits.MaxConnectionsPerIP)
 		}
-		httpio.WriteErr(w, &httpio.Error{Status: status, Msg: msg, RetryAfter: 5 * time.Second})
+		writeErr(w, r, &httpio.Error{Status: status, Msg: msg, RetryAfter: 5 * time.Second})
 		return nil, false
 	}
 	return func() { a.conns.release(ip) }, true
@@ -160,7 +160,7 @@ func (a *API) AdmitPublish(r *http.Request) error {
 // admitPublish applies the publish rate, answering the refusal.
 func (a *API) admitPublish(w http.ResponseWriter, r *http.Request) bool {
 	if err := a.AdmitPublish(r); err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return false
 	}
 	return true

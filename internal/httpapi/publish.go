@@ -29,7 +29,7 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 		claims, err = a.tokenPublisher(r)
 	}
 	if err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	if !a.admitPublish(w, r) {
@@ -51,12 +51,12 @@ func (a *API) handlePublish(w http.ResponseWriter, r *http.Request) {
 		err = eachUpdate(us, batch, admit)
 	}
 	if err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	ids, err := a.hub.PublishBatch(r.Context(), us)
 	if err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	if a.cfg.Notifier != nil {

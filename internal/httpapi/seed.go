@@ -27,7 +27,7 @@ const SeedTopic = "gbi/sse"
 func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
 	claims, renew, err := a.subscriber(r, []string{SeedTopic})
 	if err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	last := lastEventID(r)
@@ -42,10 +42,14 @@ func (a *API) handleSeedSearch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{Topics: []string{SeedTopic}, Private: claims.Subscribe, LastEventID: resume})
+	private, err := claims.Selectors(claims.Subscribe)
+	var sub *hub.Subscriber
+	if err == nil {
+		sub, err = a.hub.Subscribe(r.Context(), hub.SubscribeOptions{Topics: []string{SeedTopic}, PrivateSelectors: private, LastEventID: resume})
+	}
 	if err != nil {
 		release()
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	t := newTicker(time.Second, start)
@@ -139,7 +143,7 @@ func (a *API) handleSeedReceive(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 	eventType, message, err := seedParams(r)
 	if err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	u := &hub.Update{Topics: []string{SeedTopic}, Data: seedData(eventType, message, time.Now())}
@@ -147,12 +151,12 @@ func (a *API) handleSeedReceive(w http.ResponseWriter, r *http.Request) {
 		u.Type = eventType
 	}
 	if err := a.checkUpdate(u); err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	id, err := a.hub.Publish(r.Context(), u)
 	if err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	httpio.WriteJSON(w, http.StatusOK, map[string]any{

@@ -18,21 +18,25 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	topics := r.URL.Query()["topic"]
 	claims, renew, err := a.subscriber(r, topics)
 	if err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	release, ok := a.admitStream(w, r)
 	if !ok {
 		return
 	}
-	sub, err := a.hub.Subscribe(r.Context(), hub.SubscribeOptions{
-		Topics:      topics,
-		Private:     claims.Subscribe,
-		LastEventID: lastEventID(r),
-	})
+	var sub *hub.Subscriber
+	private, err := claims.Selectors(claims.Subscribe)
+	if err == nil {
+		sub, err = a.hub.Subscribe(r.Context(), hub.SubscribeOptions{
+			Topics:           topics,
+			PrivateSelectors: private,
+			LastEventID:      lastEventID(r),
+		})
+	}
 	if err != nil {
 		release()
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return
 	}
 	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Renew: renew, Release: a.track(r, topics, claims, release)})

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/ssehub/ssehub/internal/topic"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -68,17 +70,20 @@ func (a *API) track(r *http.Request, topics []string, claims *auth.Claims, relea
 	if a.subs == nil && notify == nil {
 		return release
 	}
-	s := &subscriptions.Subscriber{ID: subscriptions.NewSubscriber(), User: claims.Subject, Payload: claims.Payload,
+	s := &subscriptions.Subscriber{ID: subscriptions.NewSubscriber(), User: claims.Subject,
 		ClientIP: a.clientIP(r), Since: time.Now()}
 	for i, t := range topics {
 		if !slices.Contains(topics[:i], t) {
 			s.Topics = append(s.Topics, t)
 		}
 	}
+	if len(s.Topics) > 0 {
+		s.Payload = claims.PayloadFor(topic.Spec{Match: s.Topics[0]})
+	}
 	if a.subs != nil {
 		subs := make([]subscriptions.Subscription, len(s.Topics))
 		for i, t := range s.Topics {
-			subs[i] = subscriptions.Subscription{Topic: t, Subscriber: s.ID, Payload: claims.Payload}
+			subs[i] = subscriptions.Subscription{Topic: t, Subscriber: s.ID, Payload: claims.PayloadFor(topic.Spec{Match: t})}
 		}
 		a.subs.reg.Add(subs)
 		a.subs.announce(subs, true)
@@ -107,7 +112,7 @@ func (a *API) handleSubscriptions(w http.ResponseWriter, r *http.Request) {
 	}
 	sel := r.PathValue("topic") // "" for all; never empty in the path: the mux needs a segment
 	if err := a.checkTopics([]string{sel}, false); err != nil {
-		httpio.WriteErr(w, err) // a selector over -max-topic-length, as for a subscription
+		writeErr(w, r, err) // a selector over -max-topic-length, as for a subscription
 		return
 	}
 	subs, err := a.listSubscriptions(r.Context(), sel)
@@ -145,7 +150,7 @@ func (a *API) handleSubscription(w http.ResponseWriter, r *http.Request) {
 // taken. It answers the request itself when it is refused.
 func (a *API) subscriptionsReader(w http.ResponseWriter, r *http.Request) (lastEventID string, ok bool) {
 	if err := a.mayReadSubscriptions(r); err != nil {
-		httpio.WriteErr(w, err)
+		writeErr(w, r, err)
 		return "", false
 	}
 	last := a.hub.LastID()
@@ -165,14 +170,14 @@ func (a *API) mayReadSubscriptions(r *http.Request) error {
 		}
 		return nil
 	}
-	c, err := findToken(r)
+	c, err := a.findToken(r)
 	if err != nil {
 		return err
 	}
 	if c.token == "" && c.field == "" {
 		return &httpio.FieldError{Field: "Authorization", Err: fmt.Errorf("%w: the subscriptions API needs a subscriber token whose mercure.subscribe claim matches the path", auth.ErrNoToken)}
 	}
-	claims, err := verify(a.cfg.Subscribers, c, "subscriber")
+	claims, err := a.verify(r, a.cfg.Subscribers, c, "subscriber")
 	if err != nil {
 		return err
 	}

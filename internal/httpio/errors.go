@@ -83,8 +83,8 @@ func WriteErr(w http.ResponseWriter, err error) {
 			wait = limit.RetryAfter
 		}
 		SetRetryAfter(w, wait)
-	case http.StatusUnauthorized:
-		SetChallenge(w.Header(), err)
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest:
+		SetChallenge(w.Header(), status, err)
 	}
 	msg := err.Error()
 	if status == http.StatusInternalServerError {
@@ -109,6 +109,8 @@ func Status(err error) (int, string) {
 		return http.StatusForbidden, fieldOf(err)
 	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken):
 		return http.StatusUnauthorized, fieldOf(err)
+	case errors.Is(err, auth.ErrInvalidRequest):
+		return http.StatusBadRequest, fieldOf(err)
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, ""
 	case errors.As(err, &herr) && herr.Code == hub.CodeInvalid:
@@ -145,13 +147,4 @@ func llmStatus(k llm.ErrorKind) int {
 // SetRetryAfter sets Retry-After in whole seconds, at least one.
 func SetRetryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
-}
-
-// SetChallenge sets WWW-Authenticate on a 401 answer (RFC 6750).
-func SetChallenge(h http.Header, err error) {
-	v := `Bearer realm="ssehub"`
-	if errors.Is(err, auth.ErrInvalidToken) {
-		v += `, error="invalid_token"`
-	}
-	h.Set("WWW-Authenticate", v)
 }

@@ -69,6 +69,9 @@ type SubscribeOptions struct {
 	Topics []string
 	// Private are the selectors of topics whose private updates it may see.
 	Private []string
+	// PrivateSelectors are more of them, compiled by the caller: typed
+	// ones (Mercure 1.0 access tokens) whose base URL the hub ignores.
+	PrivateSelectors []topic.Selector
 	// LastEventID resumes after that event; Earliest replays all history;
 	// empty starts with the next update.
 	LastEventID string
@@ -93,6 +96,7 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 	if err != nil {
 		return nil, &Error{Code: CodeInvalid, Field: "private", Err: err}
 	}
+	private = append(private, opts.PrivateSelectors...)
 	from, err := h.resumePoint(ctx, opts.LastEventID)
 	if err != nil {
 		return nil, err

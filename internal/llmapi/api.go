@@ -92,7 +92,7 @@ func (a *API) publishing(h http.HandlerFunc, fail func(http.ResponseWriter, erro
 			}
 		}
 		if err != nil {
-			fail(w, err)
+			fail(w, httpio.Bearer(r, err))
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))

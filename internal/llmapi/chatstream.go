@@ -154,14 +154,14 @@ func openAIError(err error) openAIErrorBody {
 }
 
 // writeOpenAIError answers an error before any stream byte, OpenAI style,
-// with the challenge of a 401.
+// with the challenge of a refused token.
 func writeOpenAIError(w http.ResponseWriter, err error) {
 	status, _ := httpio.Status(err)
 	switch status {
 	case http.StatusTooManyRequests:
 		httpio.SetRetryAfter(w, time.Second)
-	case http.StatusUnauthorized:
-		httpio.SetChallenge(w.Header(), err)
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest:
+		httpio.SetChallenge(w.Header(), status, err)
 	}
 	httpio.WriteJSON(w, status, map[string]any{"error": openAIError(err)})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/llm"
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // generationRequest is the body of POST /llm/generations.
@@ -72,12 +73,12 @@ func (a *API) handleStopGeneration(w http.ResponseWriter, r *http.Request) {
 func (a *API) controlling(w http.ResponseWriter, r *http.Request, stopping bool, act func(*llm.Generation) (llm.Snapshot, error)) {
 	claims, err := a.cfg.Gate.Publisher(r)
 	if err != nil {
-		httpio.WriteErr(w, err)
+		httpio.WriteErr(w, httpio.Bearer(r, err))
 		return
 	}
 	id := r.PathValue("id")
 	if err := mayTouch(claims, llm.DefaultTopicPrefix+id, stopping); err != nil {
-		httpio.WriteErr(w, err)
+		httpio.WriteErr(w, httpio.Bearer(r, err))
 		return
 	}
 	g, ok := a.cfg.Generations.Get(id)
@@ -86,12 +87,12 @@ func (a *API) controlling(w http.ResponseWriter, r *http.Request, stopping bool,
 		return
 	}
 	if err := access(claims, g.Owner(), g.Topic(), stopping); err != nil {
-		httpio.WriteErr(w, err)
+		httpio.WriteErr(w, httpio.Bearer(r, err))
 		return
 	}
 	snap, err := act(g)
 	if err != nil {
-		httpio.WriteErr(w, err)
+		httpio.WriteErr(w, httpio.Bearer(r, err))
 		return
 	}
 	httpio.WriteJSON(w, http.StatusOK, snap)
@@ -124,7 +125,7 @@ func access(c *auth.Claims, owner, topic string, stopping bool) error {
 	if !stopping {
 		grants = append(slices.Clip(grants), c.Subscribe...)
 	}
-	if slices.Contains(grants, topic) || slices.Contains(grants, "*") {
+	if grantsExactly(grants, topic) {
 		return nil
 	}
 	verb, claim := "read", "mercure.publish or mercure.subscribe"
@@ -133,4 +134,15 @@ func access(c *auth.Claims, owner, topic string, stopping bool) error {
 	}
 	return &httpio.FieldError{Field: "id", Err: fmt.Errorf("%w: generation %s belongs to whoever started it: to %s it, present a token with the same sub, or with %q itself in %s (a template covering every generation is not enough)",
 		auth.ErrForbidden, path.Base(topic), verb, topic, claim)}
+}
+
+// grantsExactly reports whether a selector of grants is t itself, or "*":
+// a template or URL pattern covering t is not enough.
+func grantsExactly(grants []topic.Spec, t string) bool {
+	for _, g := range grants {
+		if g.Match == topic.Wildcard || g.Match == t && g.Type != topic.URLPattern {
+			return true
+		}
+	}
+	return false
 }

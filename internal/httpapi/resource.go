@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/ssehub/ssehub/internal/auth"
+	"github.com/ssehub/ssehub/internal/httpio"
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+// Paths of the hub and of its OAuth 2.0 protected resource metadata
+// (RFC 9728): served at MetadataPath and, as draft-08 derives it from the
+// hub's URL, at MetadataPath+HubPath, which challenges point to.
+const (
+	HubPath      = "/.well-known/mercure"
+	MetadataPath = "/.well-known/oauth-protected-resource"
+)
+
+// origin returns the scheme and host the request reached the hub at.
+func origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// hubURL returns the hub's URL, the base of relative URL patterns and
+// the resource identifier: Resource when set, else the hub's path at the
+// request's origin. It is the one place to read a -hub-url setting.
+func (a *API) hubURL(r *http.Request) string {
+	if a.cfg.Resource != "" {
+		return a.cfg.Resource
+	}
+	return origin(r) + HubPath
+}
+
+// resourceMetadata is the protected resource metadata document.
+type resourceMetadata struct {
+	Resource             string   `json:"resource"`
+	AuthorizationServers []string `json:"authorization_servers,omitempty"`
+	DetailTypes          []string `json:"authorization_details_types_supported"`
+	BearerMethods        []string `json:"bearer_methods_supported"`
+	Cookie               string   `json:"mercure_cookie,omitempty"`
+	MatcherTypes         []string `json:"mercure_matcher_types_supported"`
+	Subscriptions        bool     `json:"mercure_subscriptions,omitempty"`
+}
+
+// handleResourceMetadata answers GET of the metadata document: what a
+// client needs to get a token for this hub and present it.
+func (a *API) handleResourceMetadata(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	httpio.WriteJSON(w, http.StatusOK, resourceMetadata{
+		Resource:             a.hubURL(r),
+		AuthorizationServers: a.cfg.Issuers,
+		DetailTypes:          []string{auth.DetailType},
+		BearerMethods:        []string{"header"},
+		Cookie:               a.cfg.CookieName,
+		MatcherTypes:         []string{string(topic.Exact), string(topic.URLPattern)},
+		Subscriptions:        a.cfg.Subscriptions,
+	})
+}
