@@ -65,8 +65,15 @@ type Query struct {
 
 // SubscribeOptions says what a subscriber listens to and where it resumes.
 type SubscribeOptions struct {
-	// Topics are topic selectors: exact topics, "*" or URI Templates.
+	// Topics are classic topic selectors: exact topics, "*" or URI
+	// Templates.
 	Topics []string
+	// Specs are more selectors with their matcher types (Mercure 1.0's
+	// match= and match_urlpattern=), beside Topics.
+	Specs []topic.Spec
+	// Base is the hub's URL, against which relative URL patterns of Specs
+	// and the relative topics they are matched with are resolved.
+	Base string
 	// Private are the selectors of topics whose private updates it may see.
 	Private []string
 	// LastEventID resumes after that event; Earliest replays all history;
@@ -82,12 +89,9 @@ type SubscribeOptions struct {
 // time as the subscriber drains (DrainBatch): the first page here, the
 // others by the hub's pagers.
 func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber, error) {
-	sels, err := topic.CompileAll(opts.Topics)
-	if err != nil || len(sels) == 0 {
-		if err == nil {
-			err = topic.ErrEmpty
-		}
-		return nil, &Error{Code: CodeInvalid, Field: "topic", Err: err}
+	sels, err := compileSelectors(opts)
+	if err != nil {
+		return nil, err
 	}
 	private, err := topic.CompileAll(opts.Private)
 	if err != nil {
@@ -132,6 +136,26 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 		}
 	}
 	return s, nil
+}
+
+// compileSelectors compiles the classic selectors and the specs of opts,
+// at least one in all.
+func compileSelectors(opts SubscribeOptions) ([]topic.Selector, error) {
+	sels, err := topic.CompileAll(opts.Topics)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Field: "topic", Err: err}
+	}
+	for _, sp := range opts.Specs {
+		sel, err := topic.CompileSpec(sp, opts.Base)
+		if err != nil {
+			return nil, &Error{Code: CodeInvalid, Field: "match", Err: fmt.Errorf("selector %q: %w", sp.Match, err)}
+		}
+		sels = append(sels, sel)
+	}
+	if len(sels) == 0 {
+		return nil, &Error{Code: CodeInvalid, Field: "topic", Err: topic.ErrEmpty}
+	}
+	return sels, nil
 }
 
 // position is where a subscription resumes: after a Seq, and the id to
