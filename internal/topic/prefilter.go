@@ -1,0 +1,64 @@
+package topic
+
+import (
+	"strings"
+
+	"github.com/dunglas/go-urlpattern"
+)
+
+// prefilter is what a URL pattern's literal text says of every topic it
+// matches, tested on the topic parsed once (Topics) before the pattern
+// itself: go-urlpattern parses the topic and the base URL again for
+// every Test (some twenty microseconds and a hundred allocations), which a
+// publish fanned out to thousands of patterns cannot pay for each. Each
+// check is a necessary condition, so a topic it rejects would not match.
+type prefilter struct {
+	scheme string // the pattern's protocol when literal, else ""
+	host   string // its hostname when literal, else ""
+	path   string // the literal start of its pathname
+}
+
+// newPrefilter reads p's literal text.
+func newPrefilter(p *urlpattern.URLPattern) prefilter {
+	var f prefilter
+	if s := p.Protocol(); s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789") == "" {
+		f.scheme = s
+	}
+	if h := p.Hostname(); h != "" && strings.Trim(h, "abcdefghijklmnopqrstuvwxyz0123456789.-") == "" {
+		f.host = h
+	}
+	f.path = literalPath(p.Pathname())
+	return f
+}
+
+// literalPath returns the start of a pathname pattern that every matching
+// pathname starts with: its characters up to the first that may be
+// syntax, less a last "/", which may be the optional prefix of the group
+// that follows ("/books/:id?" matches "/books"), and cut before a dot
+// segment, which a pathname never has once parsed.
+func literalPath(p string) string {
+	end := strings.IndexFunc(p, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("/._~-", r))
+	})
+	if end >= 0 {
+		p = strings.TrimSuffix(p[:end], "/")
+	}
+	for i, off := 0, 0; i >= 0; off += i + 1 {
+		i = strings.IndexByte(p[off:], '/')
+		seg := p[off:]
+		if i >= 0 {
+			seg = p[off : off+i]
+		}
+		if seg != "" && strings.Trim(seg, ".") == "" {
+			return p[:off]
+		}
+	}
+	return p
+}
+
+// admits reports whether a topic parsed as u may match the pattern.
+func (f *prefilter) admits(u *parsedTopic) bool {
+	return (f.scheme == "" || u.scheme == f.scheme) &&
+		(f.host == "" || u.host == f.host) &&
+		strings.HasPrefix(u.path, f.path)
+}

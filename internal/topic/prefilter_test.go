@@ -1,0 +1,78 @@
+package topic_test
+
+import (
+	"testing"
+
+	"github.com/dunglas/go-urlpattern"
+
+	"github.com/ssehub/ssehub/internal/topic"
+)
+
+const testBase = "https://hub.example.com/.well-known/mercure"
+
+var (
+	prefilterPatterns = []string{
+		"https://example.com/books/:id", "https://example.com/books/:id?", "https://example.com/books/*",
+		"https://example.com/books/:id/reviews", "https://EXAMPLE.com/books/:id", "http{s}?://example.com/books/:id",
+		"https://*.example.com/books/:id", "https://example.com/a/./b/:id", "https://example.com/a/../b/:id",
+		"https://example.com/caf%C3%A9/:id", "https://example.com/café/:id", "https://example.com:8443/x/:id",
+		"https://example.com/books/(\\d+)", "https://example.com/books{/:id}?", "/.well-known/mercure/subscriptions/exact/:m/:s",
+		"/.well-known/mercure/subscriptions/*", "books/:id", "urn\\:example\\:*", "https://127.0.0.1/x/:id",
+		"https://example.com/books/1", "https://example.com/.hidden/:id", "https://example.com/books/:id.json",
+	}
+	prefilterTopics = []string{
+		"https://example.com/books/7", "https://example.com/books", "https://example.com/books/", "https://EXAMPLE.COM/books/7",
+		"HTTPS://example.com:443/books/7", "http://example.com/books/7", "https://a.example.com/books/7",
+		"https://example.com/a/b/7", "https://example.com/b/7", "https://example.com/a/./b/7", "https://example.com/a/x/../b/7",
+		"https://example.com/caf%C3%A9/7", "https://example.com/café/7", "https://example.com:8443/x/1",
+		"https://example.com/books/12", "https://example.com/books/1/reviews", "/.well-known/mercure/subscriptions/exact/a/b",
+		"https://hub.example.com/.well-known/mercure/subscriptions/exact/a/b", "books/7", "/books/7", "urn:example:1",
+		"https:example.com/books/7", "https://0x7f.1/x/1", "not a url", "https://example.com/.hidden/1",
+		"https://example.com/books/7.json", "//example.com/books/7", "https://example.com/books/7?q#f", "",
+	}
+)
+
+// TestURLPatternPrefilter checks that matching a URL pattern through its
+// prefilter and the parsed topics answers as go-urlpattern's Test does,
+// for a Selector and for a Set.
+func TestURLPatternPrefilter(t *testing.T) {
+	for _, p := range prefilterPatterns {
+		checkAgainstTest(t, p, prefilterTopics)
+	}
+}
+
+func checkAgainstTest(t *testing.T, pattern string, topics []string) {
+	t.Helper()
+	want, err := urlpattern.New(pattern, testBase, nil)
+	sel, err2 := topic.CompileSpec(topic.Spec{Match: pattern, Type: topic.URLPattern}, testBase)
+	if (err == nil) != (err2 == nil) {
+		t.Fatalf("%q: go-urlpattern says %v, CompileSpec %v", pattern, err, err2)
+	}
+	if err != nil {
+		return
+	}
+	set := topic.NewSet([]topic.Selector{sel})
+	for _, tp := range topics {
+		w := want.Test(tp, testBase)
+		if got := sel.Match(tp); got != w {
+			t.Errorf("%q matching %q = %v, Test says %v", pattern, tp, got, w)
+		}
+		if got := set.MatchTopics(topic.NewTopics([]string{"zzz", tp})); got != w {
+			t.Errorf("set of %q matching topics zzz, %q = %v, Test says %v", pattern, tp, got, w)
+		}
+	}
+}
+
+// FuzzURLPatternPrefilter compares the prefiltered match with
+// go-urlpattern's Test on arbitrary patterns and topics.
+func FuzzURLPatternPrefilter(f *testing.F) {
+	for i, p := range prefilterPatterns {
+		f.Add(p, prefilterTopics[i%len(prefilterTopics)])
+	}
+	f.Fuzz(func(t *testing.T, pattern, tp string) {
+		if pattern == topic.Wildcard {
+			return
+		}
+		checkAgainstTest(t, pattern, []string{tp})
+	})
+}
