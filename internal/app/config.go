@@ -65,6 +65,7 @@ type Config struct {
 	SubscriberJWTAlg   string // its algorithm; empty means JWTAlg
 	AnonymousSubscribe bool   // subscribers without a token get public updates
 	Subscriptions      bool   // announce subscriptions and serve the subscriptions API
+	HubURL             string // the hub's URL (Mercure 1.0); empty derives it from each request
 
 	AppAuth AppAuthConfig // the application's authorization callback
 	Limits  LimitConfig   // what clients may use
@@ -228,6 +229,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
 	fs.BoolVar(&cfg.Subscriptions, "subscriptions", cfg.Subscriptions, "active subscriptions (Mercure): announce every subscription that starts or ends with a private update to /.well-known/mercure/subscriptions/{topic}/{subscriber}, and list them at /.well-known/mercure/subscriptions")
+	fs.StringVar(&cfg.HubURL, "hub-url", cfg.HubURL, "the hub's public URL, e.g. https://example.com/.well-known/mercure: the base of relative URL patterns (match_urlpattern=) and relative topics, and the URL discovery advertises (Link: rel=\"mercure\"); empty derives it from each request (its scheme and Host, then /.well-known/mercure)")
 	appAuthFlags(fs, &cfg.AppAuth)
 	limitFlags(fs, &cfg.Limits)
 	metricsFlags(fs, &cfg.Metrics)
@@ -294,6 +296,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.AppAuth.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validHubURL(c.HubURL); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SimTokensPerSec <= 0 {

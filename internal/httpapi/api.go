@@ -68,6 +68,11 @@ type Config struct {
 	// listing them.
 	Subscriptions bool
 
+	// HubURL is the hub's URL (https://example.com/.well-known/mercure),
+	// the base of relative URL patterns and topics and what discovery
+	// advertises; "" derives it from each request.
+	HubURL string
+
 	// Notifier is told of every subscriber's stream starting and ending,
 	// and of the updates published (the application's webhooks); nil for
 	// none.
@@ -152,6 +157,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.cors.apply(w, r) {
 		return
 	}
+	// Discovery (draft-08): every answer names the hub; the subscriptions
+	// web API replaces it with its own.
+	w.Header().Set("Link", "<"+a.hubURL(r)+`>; rel="mercure"`)
 	if r.ContentLength > a.cfg.MaxBodyBytes {
 		httpio.WriteErr(w, &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "body",
 			Msg: fmt.Sprintf("request body of %d bytes: at most %d (-max-body-bytes)", r.ContentLength, a.cfg.MaxBodyBytes)})

@@ -24,7 +24,11 @@ func BenchmarkPatternFanout(b *testing.B) {
 		}},
 		{"urlpattern", func(i int) hub.SubscribeOptions {
 			spec := topic.Spec{Match: fmt.Sprintf("https://example.com/books/%d/:id", i), Type: topic.URLPattern}
-			return hub.SubscribeOptions{Specs: []topic.Spec{spec}, Base: "https://hub.example.com/.well-known/mercure"}
+			sel, err := topic.CompileSpec(spec, "https://hub.example.com/.well-known/mercure")
+			if err != nil {
+				panic(err)
+			}
+			return hub.SubscribeOptions{Matchers: []topic.Selector{sel}}
 		}},
 	}
 	for _, n := range []int{100, 1000, 10000} {

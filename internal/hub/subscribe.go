@@ -68,12 +68,9 @@ type SubscribeOptions struct {
 	// Topics are classic topic selectors: exact topics, "*" or URI
 	// Templates.
 	Topics []string
-	// Specs are more selectors with their matcher types (Mercure 1.0's
-	// match= and match_urlpattern=), beside Topics.
-	Specs []topic.Spec
-	// Base is the hub's URL, against which relative URL patterns of Specs
-	// and the relative topics they are matched with are resolved.
-	Base string
+	// Matchers are more selectors, compiled by their matcher types
+	// (Mercure 1.0's match= and match_urlpattern=, see topic.CompileSpec).
+	Matchers []topic.Selector
 	// Private are the selectors of topics whose private updates it may see.
 	Private []string
 	// LastEventID resumes after that event; Earliest replays all history;
@@ -138,17 +135,16 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 	return s, nil
 }
 
-// compileSelectors compiles the classic selectors and the specs of opts,
-// at least one in all.
+// compileSelectors compiles the classic selectors of opts and adds its
+// matchers, at least one in all.
 func compileSelectors(opts SubscribeOptions) ([]topic.Selector, error) {
 	sels, err := topic.CompileAll(opts.Topics)
 	if err != nil {
 		return nil, &Error{Code: CodeInvalid, Field: "topic", Err: err}
 	}
-	for _, sp := range opts.Specs {
-		sel, err := topic.CompileSpec(sp, opts.Base)
-		if err != nil {
-			return nil, &Error{Code: CodeInvalid, Field: "match", Err: fmt.Errorf("selector %q: %w", sp.Match, err)}
+	for _, sel := range opts.Matchers {
+		if sel.String() == "" {
+			return nil, &Error{Code: CodeInvalid, Field: "match", Err: topic.ErrEmpty}
 		}
 		sels = append(sels, sel)
 	}
