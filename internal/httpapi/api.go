@@ -22,6 +22,7 @@ import (
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/stream"
 	"github.com/ssehub/ssehub/internal/subscriptions"
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // DefaultMaxBodyBytes is the publish body limit when Config.MaxBodyBytes
@@ -111,14 +112,17 @@ type API struct {
 	mux   *http.ServeMux
 	cors  corsPolicy
 	subs  *announcer // the active subscriptions; nil when they are off
+	// matchers keeps the compiled Mercure 1.0 matchers by spec and base.
+	matchers *topic.Cache
 }
 
 // New returns the HTTP API of h.
 func New(cfg Config, h *hub.Hub, log *slog.Logger) *API {
 	cfg.defaults()
 	a := &API{cfg: cfg, hub: h, log: log, mux: http.NewServeMux(), cors: newCORS(cfg.CORSOrigins),
-		conns: &connLimiter{max: cfg.Limits.MaxConnections, perIP: cfg.Limits.MaxConnectionsPerIP},
-		rate:  newRateLimiter(cfg.Limits.PublishRate, cfg.Limits.PublishBurst)}
+		conns:    &connLimiter{max: cfg.Limits.MaxConnections, perIP: cfg.Limits.MaxConnectionsPerIP},
+		rate:     newRateLimiter(cfg.Limits.PublishRate, cfg.Limits.PublishBurst),
+		matchers: topic.NewCache(matcherCacheSize)}
 	if cfg.Subscriptions {
 		a.subs = newAnnouncer(h, log)
 	}

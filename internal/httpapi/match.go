@@ -109,12 +109,16 @@ func checkMatcherValue(v string) error {
 	return nil
 }
 
+// matcherCacheSize is how many compiled matchers the API keeps.
+const matcherCacheSize = 10000
+
 // compileMatchers compiles the matchers of sq against the hub's URL base,
-// naming the parameter of one that does not compile.
-func compileMatchers(sq subscribeQuery, base string) ([]topic.Selector, error) {
+// through the API's cache, naming the parameter of one that does not
+// compile.
+func (a *API) compileMatchers(sq subscribeQuery, base string) ([]topic.Selector, error) {
 	out := make([]topic.Selector, 0, len(sq.specs))
 	for i, s := range sq.specs {
-		sel, err := topic.CompileSpec(s, base)
+		sel, err := a.matchers.Compile(s, base)
 		if err != nil {
 			return nil, &httpio.Error{Status: http.StatusBadRequest, Field: sq.params[i], Msg: fmt.Sprintf("%s=%q: %v", sq.params[i], s.Match, err)}
 		}

@@ -30,7 +30,7 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err)
 		return
 	}
-	matchers, err := compileMatchers(sq, a.hubURL(r))
+	matchers, err := a.compileMatchers(sq, a.hubURL(r))
 	if err != nil {
 		httpio.WriteErr(w, err)
 		return

@@ -76,3 +76,21 @@ func FuzzURLPatternPrefilter(f *testing.F) {
 		checkAgainstTest(t, pattern, []string{tp})
 	})
 }
+
+// BenchmarkCompile compiles a classic URI template and a URL pattern, as
+// every subscription does once.
+func BenchmarkCompile(b *testing.B) {
+	for _, spec := range []topic.Spec{
+		{Match: "https://example.com/books/{id}"},
+		{Match: "https://example.com/books/:id", Type: topic.URLPattern},
+	} {
+		b.Run(string(spec.Type)+"-"+spec.Match, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := topic.CompileSpec(spec, testBase); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
