@@ -8,10 +8,9 @@ import (
 
 // prefilter is what a URL pattern's literal text says of every topic it
 // matches, tested on the topic parsed once (Topics) before the pattern
-// itself: go-urlpattern parses the topic and the base URL again for
-// every Test (some twenty microseconds and a hundred allocations), which a
-// publish fanned out to thousands of patterns cannot pay for each. Each
-// check is a necessary condition, so a topic it rejects would not match.
+// itself: a few string comparisons reject most topics before any regular
+// expression runs (see componentRegexps). Each check is a necessary
+// condition, so a topic it rejects would not match.
 type prefilter struct {
 	scheme string // the pattern's protocol when literal, else ""
 	host   string // its hostname when literal, else ""
@@ -58,7 +57,7 @@ func literalPath(p string) string {
 
 // admits reports whether a topic parsed as u may match the pattern.
 func (f *prefilter) admits(u *parsedTopic) bool {
-	return (f.scheme == "" || u.scheme == f.scheme) &&
-		(f.host == "" || u.host == f.host) &&
-		strings.HasPrefix(u.path, f.path)
+	return (f.scheme == "" || u.c[cProtocol] == f.scheme) &&
+		(f.host == "" || u.c[cHostname] == f.host) &&
+		strings.HasPrefix(u.c[cPathname], f.path)
 }

@@ -25,10 +25,11 @@ type Selector struct {
 	raw    string
 	typ    Type
 	all    bool
-	re     *regexp.Regexp         // a classic URI template's
-	pat    *urlpattern.URLPattern // a URL pattern's
-	base   string                 // the base URL of pat
-	filter prefilter              // what pat's literal text says
+	re     *regexp.Regexp               // a classic URI template's
+	pat    *urlpattern.URLPattern       // a URL pattern's
+	base   string                       // the base URL of pat
+	filter prefilter                    // what pat's literal text says
+	res    *[nComponents]*regexp.Regexp // pat's, nil to call its Test
 }
 
 // Compile parses a topic selector. A string containing "{" is compiled as a

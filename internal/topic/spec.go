@@ -59,7 +59,7 @@ func CompileSpec(s Spec, base string) (Selector, error) {
 		if err != nil {
 			return Selector{}, fmt.Errorf("not a URL pattern: %w", err)
 		}
-		sel.pat, sel.base, sel.filter = p, base, newPrefilter(p)
+		sel.pat, sel.base, sel.filter, sel.res = p, base, newPrefilter(p), componentRegexps(p)
 	}
 	return sel, nil
 }

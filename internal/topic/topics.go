@@ -12,12 +12,13 @@ type Topics struct {
 	parsed []parsedTopic // by index of names, once asked for
 }
 
-// parsedTopic is a topic parsed against base, with the components a
-// prefilter reads; ok is false when it is not a URL reference.
+// parsedTopic is a topic parsed against base, with its components as
+// go-urlpattern's Test reads them; ok is false when it is not a URL
+// reference.
 type parsedTopic struct {
-	done, ok           bool
-	base               string
-	scheme, host, path string
+	done, ok bool
+	base     string
+	c        [nComponents]string
 }
 
 // NewTopics returns the topics names, which it keeps.
@@ -38,7 +39,8 @@ func (ts *Topics) url(i int, base string) *parsedTopic {
 	if !p.done || p.base != base {
 		*p = parsedTopic{done: true, base: base}
 		if u, err := whatwg.ParseRef(base, ts.names[i]); err == nil {
-			p.ok, p.scheme, p.host, p.path = true, u.Scheme(), u.Hostname(), u.Pathname()
+			p.ok = true
+			p.c = [nComponents]string{u.Scheme(), u.Username(), u.Password(), u.Hostname(), u.Port(), u.Pathname(), u.Query(), u.Fragment()}
 		}
 	}
 	return p
@@ -50,7 +52,13 @@ func (s *Selector) matchAt(ts *Topics, i int) bool {
 		return s.Match(ts.names[i])
 	}
 	u := ts.url(i, s.base)
-	return u.ok && s.filter.admits(u) && s.pat.Test(ts.names[i], s.base)
+	switch {
+	case !u.ok || !s.filter.admits(u):
+		return false
+	case s.res != nil:
+		return matchComponents(s.res, &u.c)
+	}
+	return s.pat.Test(ts.names[i], s.base)
 }
 
 // MatchTopics reports whether any of the topics matches a selector of the
