@@ -228,7 +228,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.SubscriberJWTKey, "subscriber-jwt-key", cfg.SubscriberJWTKey, "subscribers' JWT key when it differs from -jwt-key")
 	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
-	fs.BoolVar(&cfg.Subscriptions, "subscriptions", cfg.Subscriptions, "active subscriptions (Mercure): announce every subscription that starts or ends with a private update to /.well-known/mercure/subscriptions/{topic}/{subscriber}, and list them at /.well-known/mercure/subscriptions")
+	fs.BoolVar(&cfg.Subscriptions, "subscriptions", cfg.Subscriptions, "active subscriptions (Mercure): announce every subscription that starts or ends with a private update to /.well-known/mercure/subscriptions/{topic}/{subscriber} (/{match_type}/{match}/{subscriber} for Mercure 1.0 matchers), and list them at /.well-known/mercure/subscriptions")
 	fs.StringVar(&cfg.HubURL, "hub-url", cfg.HubURL, "the hub's public URL, e.g. https://example.com/.well-known/mercure: the base of relative URL patterns (match_urlpattern=) and relative topics, and the URL discovery advertises (Link: rel=\"mercure\"); empty derives it from each request (its scheme and Host, then /.well-known/mercure)")
 	appAuthFlags(fs, &cfg.AppAuth)
 	limitFlags(fs, &cfg.Limits)
