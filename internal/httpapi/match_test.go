@@ -143,3 +143,30 @@ func checkMatches(t *testing.T, s *server, topics []string, cases []matchCase) {
 		}
 	}
 }
+
+// TestMatcherReplay checks that matchers select from history as they do
+// live: a stream resuming from earliest gets the retained updates its
+// matchers match, and only those.
+func TestMatcherReplay(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil)
+	for _, tp := range []string{"https://example.com/books/1", "https://example.com/authors/2", "/books/3", "exact-one", "https://example.com/books/4/x"} {
+		s.Publish(t, tp, tp)
+	}
+	st := s.OpenStream(t, "/.well-known/mercure?match_urlpattern=https://example.com/books/:id&match_urlpattern=/books/:id&match=exact-one&lastEventID=earliest", nil)
+	evs, err := st.Read(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.Data)
+	}
+	if want := []string{"https://example.com/books/1", "/books/3", "exact-one"}; !slices.Equal(got, want) {
+		t.Errorf("replayed %q, want %q in order", got, want)
+	}
+	s.Publish(t, "https://example.com/books/5", "live")
+	if ev := st.Next(t); ev.Data != "live" {
+		t.Errorf("after the replay got %q, want the live update", ev.Data)
+	}
+}
