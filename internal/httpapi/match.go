@@ -126,3 +126,19 @@ func (a *API) compileMatchers(sq subscribeQuery, base string) ([]topic.Selector,
 	}
 	return out, nil
 }
+
+// checkMatchers applies -max-topic-length to each matcher, naming its
+// parameter, and refuses one whose subscription could not be announced
+// (checkAnnounceableMatchers). The other limits count matchers as topics
+// (checkSubscription).
+func (a *API) checkMatchers(sq subscribeQuery) error {
+	if max := a.cfg.Limits.MaxTopicLength; max > 0 {
+		for i, sp := range sq.specs {
+			if len(sp.Match) > max {
+				return &httpio.Error{Status: http.StatusBadRequest, Field: sq.params[i],
+					Msg: fmt.Sprintf("matcher of %d bytes: at most %d (-max-topic-length)", len(sp.Match), max)}
+			}
+		}
+	}
+	return a.checkAnnounceableMatchers(sq)
+}

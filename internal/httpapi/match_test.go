@@ -53,6 +53,7 @@ func TestMatcherParams(t *testing.T) {
 		{"invalid URL pattern", "match_urlpattern=https://example.com/(", 400, "match_urlpattern"},
 		{"invalid among valid", "match=a&match_urlpattern=/x/:id&match_urlpattern=https://example.com/(", 400, "match_urlpattern"},
 		{"nothing at all", "", 400, "topic"},
+		{"over -max-topic-length", "match_urlpattern=/" + strings.Repeat("a", 2000), 400, "match_urlpattern"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ans := s.do(t, http.MethodGet, "/.well-known/mercure?"+tt.query, "", "")

@@ -18,7 +18,7 @@ import (
 func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	sq, err := parseSubscribeQuery(r.URL.Query())
 	if err == nil {
-		err = a.checkAnnounceableMatchers(sq)
+		err = a.checkMatchers(sq)
 	}
 	if err != nil {
 		httpio.WriteErr(w, err)
