@@ -27,6 +27,10 @@ func newPrefilter(p *urlpattern.URLPattern) prefilter {
 		f.host = h
 	}
 	f.path = literalPath(p.Pathname())
+	// One allocation for the three, so that checking a pattern touches
+	// one or two cache lines of them rather than three places.
+	lit := f.scheme + f.host + f.path
+	f.scheme, f.host, f.path = lit[:len(f.scheme)], lit[len(f.scheme):len(f.scheme)+len(f.host)], lit[len(f.scheme)+len(f.host):]
 	return f
 }
 

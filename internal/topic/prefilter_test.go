@@ -94,3 +94,33 @@ func BenchmarkCompile(b *testing.B) {
 		})
 	}
 }
+
+// TestTopicsBases matches one update's topics against relative patterns
+// compiled for several bases, interleaved as a fan-out meets them: each
+// answers for its own base.
+func TestTopicsBases(t *testing.T) {
+	rel := topic.Spec{Match: "/books/:id", Type: topic.URLPattern}
+	var sels []topic.Selector
+	for _, host := range []string{"a.example", "b.example", "a.example", "c.example"} {
+		sel, err := topic.CompileSpec(rel, "https://"+host+"/.well-known/mercure")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sels = append(sels, sel)
+	}
+	ts := topic.NewTopics([]string{"https://b.example/books/1", "/books/2"})
+	for round := range 2 {
+		for i, sel := range sels {
+			if got := topic.NewSet([]topic.Selector{sel}).MatchTopics(ts); !got {
+				t.Errorf("round %d, pattern %d: the relative topic /books/2 did not match against its own base", round, i)
+			}
+		}
+		only := topic.NewTopics([]string{"https://b.example/books/1"})
+		for i, sel := range sels {
+			want := i == 1
+			if got := topic.NewSet([]topic.Selector{sel}).MatchTopics(only); got != want {
+				t.Errorf("round %d, pattern %d matching https://b.example/books/1 = %v, want %v", round, i, got, want)
+			}
+		}
+	}
+}

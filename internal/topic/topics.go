@@ -8,16 +8,22 @@ import whatwg "github.com/nlnwa/whatwg-url/url"
 // pattern. It is not safe for concurrent use: a fan-out builds one per
 // update and matches it under its lock.
 type Topics struct {
-	names  []string
-	parsed []parsedTopic // by index of names, once asked for
+	names []string
+	bases []parsedBase // one per base URL asked for
 }
 
-// parsedTopic is a topic parsed against base, with its components as
+// parsedBase is the topics parsed against one base URL, by index of
+// names, each once asked for.
+type parsedBase struct {
+	base   string
+	topics []parsedTopic
+}
+
+// parsedTopic is a topic parsed against a base, with its components as
 // go-urlpattern's Test reads them; ok is false when it is not a URL
 // reference.
 type parsedTopic struct {
 	done, ok bool
-	base     string
 	c        [nComponents]string
 }
 
@@ -28,22 +34,29 @@ func NewTopics(names []string) *Topics { return &Topics{names: names} }
 func (ts *Topics) Names() []string { return ts.names }
 
 // url returns topic i parsed against base, not ok when it is not a URL
-// reference. A topic is parsed again only when asked for another base
-// (the hub's URL, derived from each request unless configured, is
-// usually one).
+// reference. A topic is parsed once per base: the hub's URL, derived from
+// each request unless configured, is one per name the hub is reached by.
 func (ts *Topics) url(i int, base string) *parsedTopic {
-	if ts.parsed == nil {
-		ts.parsed = make([]parsedTopic, len(ts.names))
-	}
-	p := &ts.parsed[i]
-	if !p.done || p.base != base {
-		*p = parsedTopic{done: true, base: base}
+	p := &ts.parsedAgainst(base).topics[i]
+	if !p.done {
+		p.done = true
 		if u, err := whatwg.ParseRef(base, ts.names[i]); err == nil {
 			p.ok = true
 			p.c = [nComponents]string{u.Scheme(), u.Username(), u.Password(), u.Hostname(), u.Port(), u.Pathname(), u.Query(), u.Fragment()}
 		}
 	}
 	return p
+}
+
+// parsedAgainst returns the topics parsed against base, adding them.
+func (ts *Topics) parsedAgainst(base string) *parsedBase {
+	for i := range ts.bases {
+		if ts.bases[i].base == base {
+			return &ts.bases[i]
+		}
+	}
+	ts.bases = append(ts.bases, parsedBase{base: base, topics: make([]parsedTopic, len(ts.names))})
+	return &ts.bases[len(ts.bases)-1]
 }
 
 // matchAt reports whether topic i of ts matches s.
