@@ -150,6 +150,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Subscribers:   subs,
 		DenyAnonymous: !cfg.AnonymousSubscribe,
 		Subscriptions: cfg.Subscriptions,
+		HubURL:        cfg.HubURL,
 		Notifier:      notifier(hooks),
 		App:           appAuthorizer(appAuth),
 		AppAlways:     cfg.AppAuth.Mode == AuthModeCallback,

@@ -65,6 +65,7 @@ type Config struct {
 	SubscriberJWTAlg   string // its algorithm; empty means JWTAlg
 	AnonymousSubscribe bool   // subscribers without a token get public updates
 	Subscriptions      bool   // announce subscriptions and serve the subscriptions API
+	HubURL             string // the hub's URL (Mercure 1.0); empty derives it from each request
 
 	Token   TokenConfig   // Mercure 1.0 access tokens, token presentation
 	AppAuth AppAuthConfig // the application's authorization callback
@@ -229,7 +230,8 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.SubscriberJWTKey, "subscriber-jwt-key", cfg.SubscriberJWTKey, "subscribers' JWT key when it differs from -jwt-key")
 	fs.StringVar(&cfg.SubscriberJWTAlg, "subscriber-jwt-alg", cfg.SubscriberJWTAlg, "algorithm of -subscriber-jwt-key; empty means -jwt-alg")
 	fs.BoolVar(&cfg.AnonymousSubscribe, "anonymous-subscribe", cfg.AnonymousSubscribe, "let subscribers without a token receive public updates")
-	fs.BoolVar(&cfg.Subscriptions, "subscriptions", cfg.Subscriptions, "active subscriptions (Mercure): announce every subscription that starts or ends with a private update to /.well-known/mercure/subscriptions/{topic}/{subscriber}, and list them at /.well-known/mercure/subscriptions")
+	fs.BoolVar(&cfg.Subscriptions, "subscriptions", cfg.Subscriptions, "active subscriptions (Mercure): announce every subscription that starts or ends with a private update to /.well-known/mercure/subscriptions/{topic}/{subscriber} (/{match_type}/{match}/{subscriber} for Mercure 1.0 matchers), and list them at /.well-known/mercure/subscriptions")
+	fs.StringVar(&cfg.HubURL, "hub-url", cfg.HubURL, "the hub's public URL, e.g. https://example.com/.well-known/mercure: the base of relative URL patterns (match_urlpattern=) and relative topics, and the URL discovery advertises (Link: rel=\"mercure\"); empty derives it from each request (its scheme and Host, then /.well-known/mercure)")
 	tokenFlags(fs, &cfg.Token)
 	appAuthFlags(fs, &cfg.AppAuth)
 	limitFlags(fs, &cfg.Limits)
@@ -300,6 +302,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Token.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validHubURL(c.HubURL); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SimTokensPerSec <= 0 {

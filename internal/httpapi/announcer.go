@@ -91,6 +91,9 @@ func subscriptionUpdate(s subscriptions.Subscription, active bool) (*hub.Update,
 		return nil, err
 	}
 	u := &hub.Update{Topics: []string{s.ID()}, Data: data, Private: true}
+	if s.Modern() {
+		u.Type = "mercure" // draft-08: the reserved event type of subscription events
+	}
 	return u, u.Validate()
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/stream"
 	"github.com/ssehub/ssehub/internal/subscriptions"
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // DefaultMaxBodyBytes is the publish body limit when Config.MaxBodyBytes
@@ -81,6 +82,11 @@ type Config struct {
 	// listing them.
 	Subscriptions bool
 
+	// HubURL is the hub's URL (https://example.com/.well-known/mercure),
+	// the base of relative URL patterns and topics and what discovery
+	// advertises; "" derives it from each request.
+	HubURL string
+
 	// Notifier is told of every subscriber's stream starting and ending,
 	// and of the updates published (the application's webhooks); nil for
 	// none.
@@ -122,14 +128,17 @@ type API struct {
 	mux   *http.ServeMux
 	cors  corsPolicy
 	subs  *announcer // the active subscriptions; nil when they are off
+	// matchers keeps the compiled Mercure 1.0 matchers by spec and base.
+	matchers *topic.Cache
 }
 
 // New returns the HTTP API of h.
 func New(cfg Config, h *hub.Hub, log *slog.Logger) *API {
 	cfg.defaults()
 	a := &API{cfg: cfg, hub: h, log: log, mux: http.NewServeMux(), cors: newCORS(cfg.CORSOrigins),
-		conns: &connLimiter{max: cfg.Limits.MaxConnections, perIP: cfg.Limits.MaxConnectionsPerIP},
-		rate:  newRateLimiter(cfg.Limits.PublishRate, cfg.Limits.PublishBurst)}
+		conns:    &connLimiter{max: cfg.Limits.MaxConnections, perIP: cfg.Limits.MaxConnectionsPerIP},
+		rate:     newRateLimiter(cfg.Limits.PublishRate, cfg.Limits.PublishBurst),
+		matchers: topic.NewCache(matcherCacheSize)}
 	if cfg.Subscriptions {
 		a.subs = newAnnouncer(h, log)
 	}
@@ -171,6 +180,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.cors.apply(w, r) {
 		return
 	}
+	// Discovery (draft-08): every answer names the hub; the subscriptions
+	// web API replaces it with its own.
+	w.Header().Set("Link", "<"+a.hubURL(r)+`>; rel="mercure"`)
 	if r.ContentLength > a.cfg.MaxBodyBytes {
 		writeErr(w, r, &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "body",
 			Msg: fmt.Sprintf("request body of %d bytes: at most %d (-max-body-bytes)", r.ContentLength, a.cfg.MaxBodyBytes)})

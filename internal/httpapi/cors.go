@@ -42,7 +42,7 @@ func (c corsPolicy) apply(w http.ResponseWriter, r *http.Request) bool {
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
-	h.Set("Access-Control-Expose-Headers", "Last-Event-ID")
+	h.Set("Access-Control-Expose-Headers", "Last-Event-ID, Link")
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID, Cache-Control")

@@ -16,23 +16,13 @@ const (
 	MetadataPath = "/.well-known/oauth-protected-resource"
 )
 
-// origin returns the scheme and host the request reached the hub at.
-func origin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// hubURL returns the hub's URL, the base of relative URL patterns and
-// the resource identifier: Resource when set, else the hub's path at the
-// request's origin. It is the one place to read a -hub-url setting.
-func (a *API) hubURL(r *http.Request) string {
+// resourceID returns the hub's resource identifier (RFC 9728), the
+// audience of its access tokens: Resource when set, else the hub's URL.
+func (a *API) resourceID(r *http.Request) string {
 	if a.cfg.Resource != "" {
 		return a.cfg.Resource
 	}
-	return origin(r) + HubPath
+	return a.hubURL(r)
 }
 
 // resourceMetadata is the protected resource metadata document.
@@ -52,7 +42,7 @@ func (a *API) handleResourceMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	httpio.WriteJSON(w, http.StatusOK, resourceMetadata{
-		Resource:             a.hubURL(r),
+		Resource:             a.resourceID(r),
 		AuthorizationServers: a.cfg.Issuers,
 		DetailTypes:          []string{auth.DetailType},
 		BearerMethods:        []string{"header"},

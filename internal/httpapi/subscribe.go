@@ -8,15 +8,28 @@ import (
 	"github.com/ssehub/ssehub/internal/stream"
 )
 
-// handleSubscribe opens an event stream for the topics in the query,
+// handleSubscribe opens an event stream for the selectors in the query
+// (classic topic= and Mercure 1.0 matchers, see parseSubscribeQuery),
 // resuming after Last-Event-ID (header, else the lastEventID parameter).
 // The subscriber's token, if any, adds the private updates of the topics its
 // mercure.subscribe claim matches, and the stream ends when it expires; the
 // rights the application grants instead (see appDecides) are asked for
 // again when they expire.
 func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
-	topics := r.URL.Query()["topic"]
-	claims, renew, err := a.subscriber(r, topics)
+	sq, err := parseSubscribeQuery(r.URL.Query())
+	if err == nil {
+		err = a.checkMatchers(sq)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	claims, renew, err := a.subscriber(r, sq.selectors())
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	matchers, err := a.compileMatchers(sq, a.hubURL(r))
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -29,7 +42,8 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	private, err := claims.Selectors(claims.Subscribe)
 	if err == nil {
 		sub, err = a.hub.Subscribe(r.Context(), hub.SubscribeOptions{
-			Topics:           topics,
+			Topics:           sq.topics,
+			Matchers:         matchers,
 			PrivateSelectors: private,
 			LastEventID:      lastEventID(r),
 		})
@@ -39,7 +53,7 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Renew: renew, Release: a.track(r, topics, claims, release)})
+	a.serveStream(w, r, stream.Options{Sub: sub, Expiry: claims.Expiry, Renew: renew, Release: a.track(r, sq, claims, release)})
 }
 
 // checkSubscription checks the topics of a subscription: at least one,

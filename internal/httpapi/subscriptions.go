@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"github.com/ssehub/ssehub/internal/topic"
-
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"github.com/ssehub/ssehub/internal/httpio"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/subscriptions"
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // The active subscriptions of the Mercure protocol (-subscriptions): every
@@ -29,15 +28,17 @@ const (
 	subscriptionPattern       = subscriptions.Prefix + "/{topic}/{subscriber}"
 )
 
-// subscriptionRoutes registers the web API, or the answer that it is off.
+// subscriptionRoutes registers the web API in both forms (classic and
+// 1.0, see subscriptions_modern.go), or the answer that it is off.
 func (a *API) subscriptionRoutes() {
-	list, one := a.handleSubscriptions, a.handleSubscription
+	list, two, three := a.handleSubscriptions, a.handleSubscriptionOrMatcher, a.handleMatcherSubscription
 	if a.subs == nil {
-		list, one = a.handleSubscriptionsOff, a.handleSubscriptionsOff
+		list, two, three = a.handleSubscriptionsOff, a.handleSubscriptionsOff, a.handleSubscriptionsOff
 	}
 	a.mux.Handle(subscriptionsPattern, httpio.Methods{http.MethodGet: list})
 	a.mux.Handle(topicSubscriptionsPattern, httpio.Methods{http.MethodGet: list})
-	a.mux.Handle(subscriptionPattern, httpio.Methods{http.MethodGet: one})
+	a.mux.Handle(subscriptionPattern, httpio.Methods{http.MethodGet: two})
+	a.mux.Handle(subscriptionMatcherPattern, httpio.Methods{http.MethodGet: three})
 }
 
 // checkAnnounceable refuses, with -subscriptions, a selector whose
@@ -61,30 +62,28 @@ func (a *API) checkAnnounceable(selectors []string) error {
 // subscriberShape has the length of every subscriber id.
 var subscriberShape = subscriptions.NewSubscriber()
 
-// track tells of a stream that opened for topics: with -subscriptions it
-// records and announces its subscriptions, and the Notifier, if any, is
-// told it started. The release it returns also undoes all that, telling
-// of the stream's end. With neither it returns release.
-func (a *API) track(r *http.Request, topics []string, claims *auth.Claims, release func()) func() {
+// track tells of a stream that opened for the selectors of sq: with
+// -subscriptions it records and announces its subscriptions (a topic= in
+// the classic form, a matcher in Mercure 1.0's), and the Notifier, if any,
+// is told it started. The release it returns also undoes all that,
+// telling of the stream's end. With neither it returns release.
+func (a *API) track(r *http.Request, sq subscribeQuery, claims *auth.Claims, release func()) func() {
 	notify := a.cfg.Notifier
 	if a.subs == nil && notify == nil {
 		return release
 	}
 	s := &subscriptions.Subscriber{ID: subscriptions.NewSubscriber(), User: claims.Subject,
 		ClientIP: a.clientIP(r), Since: time.Now()}
-	for i, t := range topics {
-		if !slices.Contains(topics[:i], t) {
-			s.Topics = append(s.Topics, t)
+	subs := sq.subscriptions(s.ID, claims.PayloadFor)
+	for _, sub := range subs {
+		if !slices.Contains(s.Topics, sub.Topic) {
+			s.Topics = append(s.Topics, sub.Topic)
 		}
 	}
-	if len(s.Topics) > 0 {
-		s.Payload = claims.PayloadFor(topic.Spec{Match: s.Topics[0]})
+	if len(subs) > 0 {
+		s.Payload = subs[0].Payload // the first subscription's: a token's payload, or its first detail's that grants it
 	}
 	if a.subs != nil {
-		subs := make([]subscriptions.Subscription, len(s.Topics))
-		for i, t := range s.Topics {
-			subs[i] = subscriptions.Subscription{Topic: t, Subscriber: s.ID, Payload: claims.PayloadFor(topic.Spec{Match: t})}
-		}
 		a.subs.reg.Add(subs)
 		a.subs.announce(subs, true)
 	}
@@ -100,6 +99,25 @@ func (a *API) track(r *http.Request, topics []string, claims *auth.Claims, relea
 			notify.Ended(s)
 		}
 	}
+}
+
+// subscriptions returns the subscriptions of subscriber for sq, one per
+// selector and matcher type, without repeats.
+func (sq subscribeQuery) subscriptions(subscriber string, payload func(topic.Spec) json.RawMessage) []subscriptions.Subscription {
+	var out []subscriptions.Subscription
+	add := func(typ topic.Type, sel string) {
+		if !slices.ContainsFunc(out, func(s subscriptions.Subscription) bool { return s.Topic == sel && s.MatchType == typ }) {
+			p := payload(topic.Spec{Match: sel, Type: typ})
+			out = append(out, subscriptions.Subscription{Topic: sel, Subscriber: subscriber, Payload: p, MatchType: typ})
+		}
+	}
+	for _, t := range sq.topics {
+		add(topic.Classic, t)
+	}
+	for _, sp := range sq.specs {
+		add(sp.Type, sp.Match)
+	}
+	return out
 }
 
 // handleSubscriptions answers GET /.well-known/mercure/subscriptions[/{topic}]:
@@ -131,7 +149,7 @@ func (a *API) handleSubscription(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sub, found, err := a.findSubscription(r.Context(), r.PathValue("topic"), r.PathValue("subscriber"))
+	sub, found, err := a.findSubscription(r.Context(), topic.Classic, r.PathValue("topic"), r.PathValue("subscriber"))
 	switch {
 	case err != nil:
 		httpio.WriteError(w, http.StatusServiceUnavailable, "", "ask the other nodes: "+err.Error())

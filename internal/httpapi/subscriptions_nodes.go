@@ -15,7 +15,7 @@ import (
 // Kinds of questions nodes ask each other about their subscriptions.
 const (
 	peerListSubscriptions = "subscriptions.list" // key: a topic selector, "" for all
-	peerGetSubscription   = "subscriptions.get"  // key: the JSON of [topic, subscriber]
+	peerGetSubscription   = "subscriptions.get"  // key: the JSON of [topic, subscriber], [match, subscriber, match_type] in 1.0
 )
 
 // Peers are the other nodes of a cluster.
@@ -62,12 +62,17 @@ func (a *API) localSubscriptions(sel string) []subscriptions.Subscription {
 }
 
 // findSubscription returns the active subscription of subscriber to the
-// topic selector t, on this node or another.
-func (a *API) findSubscription(ctx context.Context, t, subscriber string) (subscriptions.Subscription, bool, error) {
-	if s, ok := a.subs.reg.Get(t, subscriber); ok || a.cfg.Peers == nil {
+// topic selector t of matcher type typ, on this node or another.
+func (a *API) findSubscription(ctx context.Context, typ topic.Type, t, subscriber string) (subscriptions.Subscription, bool, error) {
+	if s, ok := a.subs.reg.Get(typ, t, subscriber); ok || a.cfg.Peers == nil {
 		return s, ok, nil
 	}
-	key, _ := json.Marshal([2]string{t, subscriber})
+	var key []byte
+	if typ == topic.Classic {
+		key, _ = json.Marshal([2]string{t, subscriber}) // as nodes of earlier versions ask
+	} else {
+		key, _ = json.Marshal([3]string{t, subscriber, string(typ)})
+	}
 	body, found, err := a.cfg.Peers.Ask(ctx, peerGetSubscription, string(key))
 	if err != nil || !found {
 		return subscriptions.Subscription{}, false, err
@@ -95,11 +100,11 @@ func (a *API) AnswerPeer(kind, key string) ([]byte, bool) {
 		}
 		v = subs
 	case peerGetSubscription:
-		var k [2]string
+		var k [3]string // a classic question has two
 		if json.Unmarshal([]byte(key), &k) != nil {
 			return nil, false
 		}
-		s, ok := a.subs.reg.Get(k[0], k[1])
+		s, ok := a.subs.reg.Get(topic.Type(k[2]), k[0], k[1])
 		if !ok {
 			return nil, false
 		}

@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"sync"
+
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // A shard holds a share of the subscribers and fans updates out to them
@@ -157,8 +159,12 @@ func (sh *shard) fanout(h *Hub, u *Update) {
 			}
 		}
 	}
+	var ts *topic.Topics // parsed once for all the URL patterns
+	if len(sh.wild.subs) > 0 {
+		ts = topic.NewTopics(u.Topics)
+	}
 	for _, s := range sh.wild.subs {
-		if s.lastSeq != u.Seq && s.wants(u) {
+		if s.lastSeq != u.Seq && s.wantsTopics(u, ts) {
 			sh.deliver(s, u)
 		}
 	}

@@ -65,8 +65,12 @@ type Query struct {
 
 // SubscribeOptions says what a subscriber listens to and where it resumes.
 type SubscribeOptions struct {
-	// Topics are topic selectors: exact topics, "*" or URI Templates.
+	// Topics are classic topic selectors: exact topics, "*" or URI
+	// Templates.
 	Topics []string
+	// Matchers are more selectors, compiled by their matcher types
+	// (Mercure 1.0's match= and match_urlpattern=, see topic.CompileSpec).
+	Matchers []topic.Selector
 	// Private are the selectors of topics whose private updates it may see.
 	Private []string
 	// PrivateSelectors are more of them, compiled by the caller: typed
@@ -85,12 +89,9 @@ type SubscribeOptions struct {
 // time as the subscriber drains (DrainBatch): the first page here, the
 // others by the hub's pagers.
 func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber, error) {
-	sels, err := topic.CompileAll(opts.Topics)
-	if err != nil || len(sels) == 0 {
-		if err == nil {
-			err = topic.ErrEmpty
-		}
-		return nil, &Error{Code: CodeInvalid, Field: "topic", Err: err}
+	sels, err := compileSelectors(opts)
+	if err != nil {
+		return nil, err
 	}
 	private, err := topic.CompileAll(opts.Private)
 	if err != nil {
@@ -136,6 +137,25 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 		}
 	}
 	return s, nil
+}
+
+// compileSelectors compiles the classic selectors of opts and adds its
+// matchers, at least one in all.
+func compileSelectors(opts SubscribeOptions) ([]topic.Selector, error) {
+	sels, err := topic.CompileAll(opts.Topics)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalid, Field: "topic", Err: err}
+	}
+	for _, sel := range opts.Matchers {
+		if sel.String() == "" {
+			return nil, &Error{Code: CodeInvalid, Field: "match", Err: topic.ErrEmpty}
+		}
+		sels = append(sels, sel)
+	}
+	if len(sels) == 0 {
+		return nil, &Error{Code: CodeInvalid, Field: "topic", Err: topic.ErrEmpty}
+	}
+	return sels, nil
 }
 
 // position is where a subscription resumes: after a Seq, and the id to

@@ -179,11 +179,15 @@ func (s *Subscriber) Close() {
 }
 
 // wants reports whether the update is for this subscriber.
-func (s *Subscriber) wants(u *Update) bool {
-	if u.Private && !s.private.MatchAny(u.Topics) {
+func (s *Subscriber) wants(u *Update) bool { return s.wantsTopics(u, topic.NewTopics(u.Topics)) }
+
+// wantsTopics reports whether the update is for this subscriber, ts being
+// its topics, which a fan-out parses once for every URL pattern.
+func (s *Subscriber) wantsTopics(u *Update, ts *topic.Topics) bool {
+	if u.Private && !s.private.MatchTopics(ts) {
 		return false
 	}
-	return s.selectors.MatchAny(u.Topics)
+	return s.selectors.MatchTopics(ts)
 }
 
 // mayRead reports whether s may receive the private update u, which

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // Registry is the set of active subscriptions of one node, by subscriber.
@@ -53,21 +55,22 @@ func (r *Registry) List(keep func(Subscription) bool) []Subscription {
 	return out
 }
 
-// Get returns the subscription of subscriber to the topic selector topic.
-func (r *Registry) Get(topic, subscriber string) (Subscription, bool) {
+// Get returns the subscription of subscriber to the topic selector sel of
+// matcher type typ (topic.Classic for a classic subscription).
+func (r *Registry) Get(typ topic.Type, sel, subscriber string) (Subscription, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, s := range r.subs[subscriber] {
-		if s.Topic == topic {
+		if s.Topic == sel && s.MatchType == typ {
 			return s, true
 		}
 	}
 	return Subscription{}, false
 }
 
-// Sort orders subs by subscriber, then topic selector.
+// Sort orders subs by subscriber, then topic selector, then matcher type.
 func Sort(subs []Subscription) {
 	slices.SortFunc(subs, func(a, b Subscription) int {
-		return cmp.Or(cmp.Compare(a.Subscriber, b.Subscriber), cmp.Compare(a.Topic, b.Topic))
+		return cmp.Or(cmp.Compare(a.Subscriber, b.Subscriber), cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.MatchType, b.MatchType))
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // Prefix is the path of the subscriptions web API, and the start of every
@@ -28,17 +30,34 @@ func Reserved(topic string) bool {
 // Subscription is one topic selector of one subscriber: a stream with
 // several topics is several subscriptions of the same subscriber.
 type Subscription struct {
-	Topic      string          // the topic selector, as the subscriber sent it
+	Topic      string          // the topic selector, as the subscriber sent it (its match in 1.0)
 	Subscriber string          // the subscriber's identifier, an urn:uuid IRI
 	Payload    json.RawMessage // mercure.payload of the subscriber's token; nil for none
+	// MatchType is the matcher type of a Mercure 1.0 subscription (match=,
+	// match_urlpattern=); topic.Classic (topic=) for the classic form.
+	MatchType topic.Type `json:",omitempty"`
 }
+
+// Modern reports whether s is in Mercure 1.0 form: a subscription with a
+// matcher type (match=, match_urlpattern=), not a classic topic=.
+func (s Subscription) Modern() bool { return s.MatchType != topic.Classic }
 
 // ID is the subscription's identifier: the topic of the updates announcing
 // it and the path of its document in the web API,
-// Prefix/{topic}/{subscriber} with both variables percent-encoded as an
-// RFC 6570 expansion does.
+// Prefix/{topic}/{subscriber} in the classic form,
+// Prefix/{match_type}/{match}/{subscriber} in Mercure 1.0's, every
+// variable percent-encoded once as an RFC 6570 expansion does.
 func (s Subscription) ID() string {
+	if s.Modern() {
+		return MatcherPath(s.MatchType, s.Topic) + "/" + Escape(s.Subscriber)
+	}
 	return Prefix + "/" + Escape(s.Topic) + "/" + Escape(s.Subscriber)
+}
+
+// MatcherPath is the path of the collection of the Mercure 1.0
+// subscriptions to one matcher: Prefix/{match_type}/{match}.
+func MatcherPath(typ topic.Type, match string) string {
+	return Prefix + "/" + Escape(string(typ)) + "/" + Escape(match)
 }
 
 // NewSubscriber returns a new subscriber identifier: "urn:uuid:" and a

@@ -3,10 +3,13 @@ package subscriptions
 import (
 	"encoding/json"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/yosida95/uritemplate/v3"
+
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // TestEscape checks the RFC 6570 encoding of the variables, and that the
@@ -102,11 +105,14 @@ func TestRegistry(t *testing.T) {
 	if len(onlyB) != 25 {
 		t.Errorf("List(topic b) has %d, want 25", len(onlyB))
 	}
-	if s, ok := r.Get("b", onlyB[0].Subscriber); !ok || s.Topic != "b" || s.Subscriber != onlyB[0].Subscriber {
+	if s, ok := r.Get(topic.Classic, "b", onlyB[0].Subscriber); !ok || s.Topic != "b" || s.Subscriber != onlyB[0].Subscriber {
 		t.Errorf("Get = %+v, %v", s, ok)
 	}
-	if _, ok := r.Get("c", onlyB[0].Subscriber); ok {
+	if _, ok := r.Get(topic.Classic, "c", onlyB[0].Subscriber); ok {
 		t.Error("Get found a topic the subscriber has not")
+	}
+	if _, ok := r.Get(topic.Exact, "b", onlyB[0].Subscriber); ok {
+		t.Error("Get found a 1.0 subscription of a classic one's selector")
 	}
 	if got := r.Remove("urn:uuid:nobody"); got != nil {
 		t.Errorf("Remove of an unknown subscriber returned %v", got)
@@ -114,11 +120,38 @@ func TestRegistry(t *testing.T) {
 }
 
 func TestReserved(t *testing.T) {
-	for topic, want := range map[string]bool{
+	for tp, want := range map[string]bool{
 		Prefix: true, Prefix + "/a/b": true, Prefix + "x": false, "/.well-known/mercure": false, "books/1": false,
 	} {
-		if Reserved(topic) != want {
-			t.Errorf("Reserved(%q) = %v", topic, !want)
+		if Reserved(tp) != want {
+			t.Errorf("Reserved(%q) = %v", tp, !want)
 		}
+	}
+}
+
+// TestModernForm checks the Mercure 1.0 form against draft-08's example:
+// the topic Prefix/{match_type}/{match}/{subscriber}, each variable
+// percent-encoded once, and the document's properties.
+func TestModernForm(t *testing.T) {
+	s := Subscription{Topic: "https://example.com/:selector", Subscriber: "urn:uuid:bb3de268-05b0-4c65-b44e-8f9acefc29d6",
+		MatchType: topic.URLPattern, Payload: json.RawMessage(`{"foo":"bar"}`)}
+	const want = "/.well-known/mercure/subscriptions/urlpattern/https%3A%2F%2Fexample.com%2F%3Aselector/urn%3Auuid%3Abb3de268-05b0-4c65-b44e-8f9acefc29d6"
+	if s.ID() != want {
+		t.Errorf("ID = %s, want draft-08's %s", s.ID(), want)
+	}
+	if got := (Subscription{Topic: "a%2Fb", Subscriber: "x", MatchType: topic.Exact}).ID(); got != Prefix+"/exact/a%252Fb/x" {
+		t.Errorf("ID of a match holding %%2F = %s: a %% is encoded once more, never left as is", got)
+	}
+	data, err := s.Update(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const doc = `{"id":"` + want + `","type":"subscription","match_type":"urlpattern","match":"https://example.com/:selector","subscriber":"urn:uuid:bb3de268-05b0-4c65-b44e-8f9acefc29d6","active":true,"payload":{"foo":"bar"}}`
+	if data != doc {
+		t.Errorf("document\n%s\nwant\n%s", data, doc)
+	}
+	c, _ := json.Marshal(NewModernCollection(Prefix, []Subscription{s}))
+	if !strings.HasPrefix(string(c), `{"id":"`+Prefix+`","type":"subscriptions","subscriptions":[{"id":"`+want) {
+		t.Errorf("collection %s", c)
 	}
 }

@@ -22,12 +22,14 @@ var ErrEmpty = errors.New("topic must not be empty")
 
 // Selector is a compiled topic selector. The zero value matches nothing.
 type Selector struct {
-	raw  string
-	typ  Type
-	all  bool
-	re   *regexp.Regexp         // a classic URI template's
-	pat  *urlpattern.URLPattern // a URL pattern's
-	base string                 // the base URL of pat
+	raw    string
+	typ    Type
+	all    bool
+	re     *regexp.Regexp               // a classic URI template's
+	pat    *urlpattern.URLPattern       // a URL pattern's
+	base   string                       // the base URL of pat
+	filter prefilter                    // what pat's literal text says
+	res    *[nComponents]*regexp.Regexp // pat's, nil to call its Test
 }
 
 // Compile parses a topic selector. A string containing "{" is compiled as a
@@ -76,7 +78,7 @@ func (s Selector) Match(topic string) bool {
 	case s.all:
 		return true
 	case s.pat != nil:
-		return s.pat.Test(topic, s.base)
+		return s.matchAt(NewTopics([]string{topic}), 0)
 	case s.raw == topic:
 		return true
 	case s.re != nil:

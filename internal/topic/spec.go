@@ -59,10 +59,20 @@ func CompileSpec(s Spec, base string) (Selector, error) {
 		if err != nil {
 			return Selector{}, fmt.Errorf("not a URL pattern: %w", err)
 		}
-		sel.pat, sel.base = p, base
+		sel.pat, sel.base, sel.filter, sel.res = p, base, newPrefilter(p), componentRegexps(p)
 	}
 	return sel, nil
 }
 
 // Spec returns the selector as written, with its matcher type.
 func (s Selector) Spec() Spec { return Spec{Match: s.raw, Type: s.typ} }
+
+// ParseType returns the Mercure 1.0 matcher type named s, case-sensitive:
+// "exact" or "urlpattern" (Classic has no name).
+func ParseType(s string) (Type, bool) {
+	switch t := Type(s); t {
+	case Exact, URLPattern:
+		return t, true
+	}
+	return Classic, false
+}
