@@ -24,8 +24,9 @@ type browser struct {
 	ctx context.Context // the browser's first tab, with no deadline
 }
 
-// newBrowser starts Chromium with a fresh profile; it is closed when the test ends.
-func newBrowser(t *testing.T) *browser {
+// newBrowser starts Chromium with a fresh profile, and any extra options;
+// it is closed when the test ends.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -49,6 +50,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
@@ -73,12 +75,14 @@ type tab struct {
 	problems []string // uncaught exceptions and security errors of its pages
 }
 
-// tab opens a new tab; it is closed when the test ends. An uncaught exception
-// or a security error (such as a Content-Security-Policy violation) in its
-// pages fails the test; other errors and warnings are logged.
-func (b *browser) tab(name string) *tab {
+// tab opens a new tab (with opts, e.g. chromedp.WithNewBrowserContext for
+// cookies of its own); it is closed when the test ends. An uncaught
+// exception or a security error (such as a Content-Security-Policy
+// violation) in its pages fails the test; other errors and warnings are
+// logged.
+func (b *browser) tab(name string, opts ...chromedp.ContextOption) *tab {
 	b.t.Helper()
-	tabCtx, cancelTab := chromedp.NewContext(b.ctx)
+	tabCtx, cancelTab := chromedp.NewContext(b.ctx, opts...)
 	ctx, cancel := context.WithTimeout(tabCtx, testTimeout)
 	tb := &tab{t: b.t, name: name, ctx: ctx}
 	messages := chromedp.Console(tabCtx) // creates the tab
