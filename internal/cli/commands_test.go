@@ -71,6 +71,45 @@ func TestToken(t *testing.T) {
 	}
 }
 
+// TestTokenAccess mints Mercure 1.0 access tokens (-issuer, -audience)
+// that a hub with the same key, issuer and audience accepts: the
+// urlpattern grant publishes, the private update reaches the holder of
+// the subscribe grant, and the token carries typ at+jwt and its payload.
+func TestTokenAccess(t *testing.T) {
+	t.Parallel()
+	const iss, aud = "https://app.example", "https://hub.example/.well-known/mercure"
+	keys := authtest.NewKeys(t)
+	url := hub(t, func(c *app.Config) { c.JWTKey, c.Token.Issuers, c.Token.Audience = string(keys.Secret), iss, aud })
+	access := func(args ...string) string {
+		return strings.TrimSpace(ok(t, nil, append([]string{"token", "-key", keys.SecretFile, "-issuer", iss, "-audience", aud}, args...)...))
+	}
+	pub := access("-match-type", "urlpattern", "-publish", "https://example.com/books/:id")
+	sub := access("-subscribe", "https://example.com/books/1", "-payload", `{"user":"alice"}`)
+	if !auth.PeekAccess(pub) || !auth.PeekAccess(sub) {
+		t.Fatal("the tokens minted do not say typ at+jwt")
+	}
+	v, err := auth.NewVerifier(auth.HS256, keys.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetAccess(&auth.Access{Issuers: []string{iss}, Audience: aud})
+	if c, err := v.Verify(sub); err != nil || string(c.PayloadFor(topic.Spec{Match: "https://example.com/books/1", Type: topic.Exact})) != `{"user":"alice"}` {
+		t.Fatalf("the subscribe token: %v, %+v", err, c)
+	}
+	ok(t, nil, "pub", "-url", url, "-token", pub, "-topic", "https://example.com/books/1", "-data", "secret", "-private")
+	if r := run(t, nil, "pub", "-url", url, "-token", pub, "-topic", "https://example.com/users/1", "-data", "x"); r.code != cli.ExitFailure || !strings.Contains(r.stderr, "403") {
+		t.Errorf("pub outside the pattern: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := ok(t, nil, "sub", "-url", url, "-token", sub, "-topic", "*", "-from", "earliest", "-n", "1", "-format", "data"); out != "secret\n" {
+		t.Errorf("sub with the access token: %q", out)
+	}
+	for _, bad := range [][]string{{"-issuer", iss, "-subscribe", "a"}, {"-issuer", iss, "-audience", aud, "-subscribe", "a", "-ttl", "0"}, {"-issuer", iss, "-audience", aud, "-match-type", "regex", "-subscribe", "a"}} {
+		if r := run(t, nil, append([]string{"token", "-key", keys.SecretFile}, bad...)...); r.code != cli.ExitUsage {
+			t.Errorf("token %v: exit %d, want a usage error\n%s", bad, r.code, r.stderr)
+		}
+	}
+}
+
 // TestUsageErrors checks the exit status and message of bad command lines.
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()

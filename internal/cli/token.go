@@ -13,13 +13,17 @@ import (
 
 const tokenUsage = `Usage: ssehub token -key SECRET [-publish SEL]... [-subscribe SEL]... [flags]
 
-Mints an HS256 JWT with a mercure claim for a hub started with the same
--jwt-key, and prints it. For development and scripts: in production, tokens
-come from the application that authenticates users.
+Mints an HS256 JWT for a hub started with the same -jwt-key, and prints it:
+a classic token (a mercure claim), or with -issuer and -audience a Mercure
+1.0 access token (typ at+jwt, authorization_details) for a hub started with
+the same -jwt-issuer and -jwt-audience. For development and scripts: in
+production, tokens come from the application that authenticates users.
 
   ssehub token -key "$SECRET" -publish '*'
   ssehub token -key secret.txt -subscribe 'https://example.com/users/42/{+rest}' -ttl 24h
   ssehub token -key "$SECRET" -subscribe 'chat' -payload '{"user":"alice"}'
+  ssehub token -key "$SECRET" -issuer https://app.example -audience https://hub.example/.well-known/mercure \
+      -match-type urlpattern -subscribe 'https://example.com/books/:id'
 
 Flags:
 `
@@ -34,6 +38,8 @@ func token(_ context.Context, args []string, env Env) error {
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token; 0 for a token that never expires")
 	subject := fs.String("subject", "", "the token's sub claim, e.g. a user id (optional)")
 	payload := fs.String("payload", "", `mercure.payload: JSON attached to the subscriber, which the hub's active subscriptions show, e.g. '{"user":"alice"}' (optional)`)
+	var access accessFlags
+	access.declare(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,6 +56,9 @@ func token(_ context.Context, args []string, env Env) error {
 	case *payload != "" && !json.Valid([]byte(*payload)):
 		return usagef("-payload is not valid JSON: %s", *payload)
 	}
+	if err := access.check(*ttl); err != nil {
+		return err
+	}
 	secret, err := auth.LoadKey(*key)
 	if err != nil {
 		return fmt.Errorf("-key: %w", err)
@@ -58,7 +67,13 @@ func token(_ context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("-key: %w", err)
 	}
-	s, err := sign(secret, claimsOf(publish, subscribe, json.RawMessage(*payload)), *subject, *ttl, time.Now())
+	var s string
+	if access.on() {
+		v.SetAccess(&auth.Access{Issuers: []string{access.issuer}, Audience: access.audience})
+		s, err = access.sign(secret, publish, subscribe, json.RawMessage(*payload), *subject, *ttl, time.Now())
+	} else {
+		s, err = sign(secret, claimsOf(publish, subscribe, json.RawMessage(*payload)), *subject, *ttl, time.Now())
+	}
 	if err != nil {
 		return err
 	}
