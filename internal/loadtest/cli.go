@@ -32,6 +32,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 		return 0
 	}
+	if cfg.Mode == ModeGenerations {
+		return mainGenerations(ctx, cfg, stdout, stderr)
+	}
 	res, err := Run(ctx, cfg, stderr)
 	if res != nil {
 		if !cfg.JSON {
@@ -49,6 +52,29 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return 1
 	case res.Connections == 0:
 		fmt.Fprintln(stderr, "ssehub-bench: no stream could be opened")
+		return 1
+	}
+	return 0
+}
+
+// mainGenerations runs the generations mode and returns the exit code.
+func mainGenerations(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
+	res, err := RunGenerations(ctx, cfg, stderr)
+	if res != nil {
+		if !cfg.JSON {
+			_ = res.WriteTable(stdout)
+		}
+		_ = res.WriteJSON(stdout)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintln(stderr, "ssehub-bench:", err)
+		return 1
+	case res.TimedOut:
+		fmt.Fprintln(stderr, "ssehub-bench: the run reached -timeout; the results are partial")
+		return 1
+	case res.Started == 0:
+		fmt.Fprintln(stderr, "ssehub-bench: no generation could be started")
 		return 1
 	}
 	return 0

@@ -53,6 +53,8 @@ type Config struct {
 	Protocol       string        // ProtocolMercure or ProtocolCentrifugo
 	JSON           bool          // print only the JSON line
 	NoPoll         bool          // read each stream with a goroutine of its own rather than with epoll
+	Mode           string        // ModeFanout or ModeGenerations
+	Gen            GenConfig     // the generations mode's settings
 
 	child *childRange // set in a child process: the subscribers it serves
 }
@@ -72,6 +74,8 @@ func DefaultConfig() Config {
 		ConnectTimeout: 10 * time.Second,
 		Dialers:        DefaultDialers,
 		Protocol:       ProtocolMercure,
+		Mode:           ModeFanout,
+		Gen:            defaultGenConfig(),
 	}
 }
 
@@ -104,6 +108,7 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.StringVar(&cfg.Protocol, "protocol", cfg.Protocol, "how to subscribe and publish: mercure (ssehub, Mercure; -url is the hub's endpoint) or centrifugo (-url is Centrifugo's root; subscribers use /connection/uni_sse with a server-side subscription, publishers /api/publish with -jwt as the API key)")
 	fs.BoolVar(&cfg.JSON, "json", cfg.JSON, "print only the JSON line")
 	fs.BoolVar(&cfg.NoPoll, "goroutine-readers", cfg.NoPoll, "read each stream with a goroutine of its own (as before ssehub-bench read them with epoll, one reader per CPU); TLS streams always are")
+	addGenFlags(fs, &cfg)
 	fs.Func(childFlag, "internal: serve subscribers FIRST…FIRST+COUNT-1 of a parent run (FIRST:COUNT)", func(s string) error {
 		r, err := parseChildRange(s)
 		cfg.child = &r
@@ -130,6 +135,7 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateHubs()...)
+	errs = append(errs, c.validateGen()...)
 	if err := checkProtocol(c.Protocol); err != nil {
 		errs = append(errs, err)
 	}

@@ -41,6 +41,7 @@ type decoder struct {
 	in       []byte // body bytes not yet taken by the parser
 	parser   *sse.Parser
 	joined   []byte // the data of an event of several data lines
+	id       []byte // the id of the event the parser dispatched last
 }
 
 // chunkState is where a chunked body's decoding stands.
@@ -83,10 +84,11 @@ func (d *decoder) Read(p []byte) (int, error) {
 }
 
 // feed decodes raw, the next bytes of the body (overwriting them), and
-// calls event with the data of each event they complete. It returns io.EOF
-// once a chunked body's last chunk is read, and an error for a malformed
-// body or event.
-func (d *decoder) feed(raw []byte, event func(data []byte)) error {
+// calls event with the data and the id of each event they complete (the id
+// as of its dispatch: its own id field or, for an event without one through
+// the parser, the stream's last). It returns io.EOF once a chunked body's
+// last chunk is read, and an error for a malformed body or event.
+func (d *decoder) feed(raw []byte, event func(data, id []byte)) error {
 	body, end := raw, error(nil)
 	if d.chunked {
 		body, end = d.dechunk(raw)
@@ -106,7 +108,8 @@ func (d *decoder) feed(raw []byte, event func(data []byte)) error {
 		if err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
-		event(data)
+		d.id = append(d.id[:0], d.parser.LastEventID()...)
+		event(data, d.id)
 	}
 }
 
@@ -193,7 +196,7 @@ func (d *decoder) startChunk() error {
 // plainEvents calls event with the data of each complete event at the
 // start of b that has the plain shape, and returns the bytes it used: up
 // to the first event that does not have it, or is not complete in b.
-func (d *decoder) plainEvents(b []byte, event func(data []byte)) int {
+func (d *decoder) plainEvents(b []byte, event func(data, id []byte)) int {
 	used := 0
 	for used < len(b) {
 		end := bytes.Index(b[used:], []byte("\n\n"))
@@ -203,25 +206,26 @@ func (d *decoder) plainEvents(b []byte, event func(data []byte)) int {
 		// Each line with its LF; only the first can be blank (it ends an
 		// event without data, so dispatches nothing).
 		lines := b[used : used+end+1]
-		data, ok, plain := d.plainData(lines)
+		data, id, ok, plain := d.plainData(lines)
 		if !plain {
 			break
 		}
 		used += end + 2
 		if ok {
-			event(data)
+			event(data, id)
 		}
 	}
 	return used
 }
 
 // plainData returns the data of the event made of lines (each ending in
-// LF), as the parser would, and whether it has any; plain is false
-// when the lines are not of the plain shape (a CR, invalid UTF-8, or more
-// than the parser's size limit), which only the parser may read.
-func (d *decoder) plainData(lines []byte) (data []byte, ok, plain bool) {
+// LF), as the parser would, its id field (nil when it has none) and
+// whether it has any data; plain is false when the lines are not of the
+// plain shape (a CR, invalid UTF-8, an id with a NUL, or more than the
+// parser's size limit), which only the parser may read.
+func (d *decoder) plainData(lines []byte) (data, id []byte, ok, plain bool) {
 	if len(lines) > d.maxEvent || bytes.IndexByte(lines, '\r') >= 0 || !utf8.Valid(lines) {
-		return nil, false, false
+		return nil, nil, false, false
 	}
 	n := 0 // data lines
 	for len(lines) > 0 {
@@ -229,10 +233,16 @@ func (d *decoder) plainData(lines []byte) (data []byte, ok, plain bool) {
 		line := lines[:i]
 		lines = lines[i+1:]
 		name, value, _ := bytes.Cut(line, []byte(":"))
+		value, _ = bytes.CutPrefix(value, []byte(" "))
+		if string(name) == "id" {
+			if bytes.IndexByte(value, 0) >= 0 {
+				return nil, nil, false, false // the parser ignores such an id
+			}
+			id = value
+		}
 		if string(name) != "data" {
 			continue // a comment (no name) or another field
 		}
-		value, _ = bytes.CutPrefix(value, []byte(" "))
 		switch n++; n {
 		case 1: // in place
 			data = value
@@ -244,5 +254,5 @@ func (d *decoder) plainData(lines []byte) (data []byte, ok, plain bool) {
 			data = d.joined
 		}
 	}
-	return data, n > 0, true
+	return data, id, n > 0, true
 }

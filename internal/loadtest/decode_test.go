@@ -52,8 +52,8 @@ func TestDechunk(t *testing.T) {
 
 // TestDecoderEvents encodes events, frames them in chunks of varied sizes
 // and feeds the body in pieces of every size from 1 to 40 bytes: each time
-// every event's data comes out once, in order, and the last chunk ends the
-// stream.
+// every event's data and id come out once, in order, and the last chunk
+// ends the stream.
 func TestDecoderEvents(t *testing.T) {
 	t.Parallel()
 	var stream []byte
@@ -68,7 +68,7 @@ func TestDecoderEvents(t *testing.T) {
 		if stream, err = sse.AppendEvent(stream, ev); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, ev.Data)
+		want = append(want, ev.ID+"|"+ev.Data)
 	}
 	var body []byte
 	for i, size := 0, 1; i < len(stream); i, size = i+size, size%23+1 {
@@ -80,7 +80,7 @@ func TestDecoderEvents(t *testing.T) {
 		var got []string
 		var err error
 		for rest := body; len(rest) > 0 && err == nil; rest = rest[min(piece, len(rest)):] {
-			err = d.feed(slices.Clone(rest[:min(piece, len(rest))]), func(data []byte) { got = append(got, string(data)) })
+			err = d.feed(slices.Clone(rest[:min(piece, len(rest))]), func(data, id []byte) { got = append(got, string(id)+"|"+string(data)) })
 		}
 		if err != io.EOF || !slices.Equal(got, want) {
 			t.Fatalf("pieces of %d: %d events, %v; want %d, io.EOF", piece, len(got), err, len(want))
@@ -111,7 +111,7 @@ func TestDecoderPlainEvents(t *testing.T) {
 		for i, slowOnly := range []bool{false, true} {
 			d := newDecoder(false, 256)
 			d.slowOnly = slowOnly
-			collect := func(b []byte) { results[i] = append(results[i], string(b)) }
+			collect := func(b, _ []byte) { results[i] = append(results[i], string(b)) }
 			if err := d.feed([]byte("retry: 5\n\n"), collect); err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func decodeAll(body []byte, piece int, slowOnly bool) ([]string, error) {
 	d.slowOnly = slowOnly
 	var got []string
 	for rest := body; len(rest) > 0; rest = rest[min(piece, len(rest)):] {
-		if err := d.feed(slices.Clone(rest[:min(piece, len(rest))]), func(b []byte) { got = append(got, string(b)) }); err != nil {
+		if err := d.feed(slices.Clone(rest[:min(piece, len(rest))]), func(b, _ []byte) { got = append(got, string(b)) }); err != nil {
 			return got, err
 		}
 	}

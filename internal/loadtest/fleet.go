@@ -131,11 +131,13 @@ func (f *fleet) startReading(s *subscriber) {
 		}
 	}
 	if len(f.pollers) > 0 {
-		if f.pollers[len(f.subs)%len(f.pollers)].take(s) == nil {
+		if f.pollers[len(f.subs)%len(f.pollers)].take(s.conn, s) == nil {
+			s.conn = nil
 			return
 		}
 	}
-	f.readers.Go(func() { s.read(f.stopping.Load) })
+	conn := s.conn
+	f.readers.Go(func() { readConn(conn, s, f.stopping.Load) })
 }
 
 // finish waits for the expected events, closes the streams and reports.

@@ -30,8 +30,8 @@ type poller struct {
 	msg  syscall.Msghdr // a read's message, reused
 
 	mu   sync.Mutex
-	subs []*subscriber // by the index in their epoll events
-	fds  []int         // their descriptors; -1 once closed
+	subs []stream // by the index in their epoll events
+	fds  []int    // their descriptors; -1 once closed
 }
 
 // epollET is EPOLLET as the flag it is: syscall's constant is negative on
@@ -57,9 +57,11 @@ func newPoller() (*poller, error) {
 // errNotPollable is a stream the poller cannot read: not plain TCP.
 var errNotPollable = errors.New("not a plain TCP stream")
 
-// take moves s's stream to the poller; s.conn is nil afterwards.
-func (p *poller) take(s *subscriber) error {
-	tc, ok := s.conn.(*net.TCPConn)
+// take moves conn, s's stream, to the poller: conn is closed afterwards
+// (the poller holds a duplicate of its socket). On an error conn is
+// untouched, and a goroutine may read it instead.
+func (p *poller) take(conn net.Conn, s stream) error {
+	tc, ok := conn.(*net.TCPConn)
 	if !ok {
 		return errNotPollable
 	}
@@ -87,10 +89,9 @@ func (p *poller) take(s *subscriber) error {
 		p.fds[i] = -1
 		p.mu.Unlock()
 		_ = syscall.Close(fd)
-		return err // s.conn is untouched: a goroutine can read it instead
+		return err // conn is untouched: a goroutine can read it instead
 	}
 	_ = tc.Close() // drops Go's descriptor only: the socket stays open through fd
-	s.conn = nil
 	return nil
 }
 
@@ -138,7 +139,7 @@ func (p *poller) serve(i int, hangup bool, stopping func() bool) {
 			p.drop(i, err, stopping())
 			return
 		case n == 0:
-			p.drop(i, s.dec.closed(), stopping())
+			p.drop(i, s.closed(), stopping())
 			return
 		}
 		if err := s.feed(p.buf[:n], time.Now().UnixNano(), arrived); err != nil {
@@ -205,7 +206,7 @@ func (p *poller) closeAll() {
 		if fd >= 0 {
 			closeFd(fd)
 			p.fds[i] = -1
-			p.subs[i].ended.Store(true)
+			p.subs[i].stop(nil, true)
 		}
 	}
 	_ = syscall.Close(p.epfd)

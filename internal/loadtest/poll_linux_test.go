@@ -56,9 +56,10 @@ func TestPoller(t *testing.T) {
 		subs[i] = newSubscriber(0, cfg, lat)
 		subs[i].conn = c
 		subs[i].dec.init(true, 4096)
-		if err := p.take(subs[i]); err != nil {
+		if err := p.take(c, subs[i]); err != nil {
 			t.Fatal(err)
 		}
+		subs[i].conn = nil
 		servers[i] = <-accepted
 	}
 	for seq := range cfg.Events {

@@ -2,7 +2,10 @@
 
 package loadtest
 
-import "errors"
+import (
+	"errors"
+	"net"
+)
 
 // poller is Linux's epoll reader (poll_linux.go; not on 32-bit x86, which
 // has no recvmsg system call of its own); elsewhere every stream has a
@@ -11,6 +14,6 @@ type poller struct{}
 
 func newPoller() (*poller, error) { return nil, errors.New("no epoll") }
 
-func (p *poller) take(*subscriber) error { return errors.New("no epoll") }
-func (p *poller) run(func() bool)        {}
-func (p *poller) close()                 {}
+func (p *poller) take(net.Conn, stream) error { return errors.New("no epoll") }
+func (p *poller) run(func() bool)             {}
+func (p *poller) close()                      {}

@@ -111,35 +111,61 @@ func newDialer(cfg Config, ts []target) dialer {
 // dials, sends the subscribe request and waits for a 200 answer and the
 // stream's first bytes, all within the connect timeout.
 func (d dialer) open(ctx context.Context, i int, lat latencies) (*subscriber, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
-	defer cancel()
 	hub := hubOf(i, d.cfg.Topics, len(d.targets))
 	t := d.targets[hub]
-	nd := net.Dialer{LocalAddr: sourceAddr(i, d.sources), Control: bindNoPort}
-	conn, err := nd.DialContext(ctx, "tcp", t.addr.String())
+	s := newSubscriber(i%d.cfg.Topics, d.cfg, lat)
+	s.hub = hub
+	conn, chunked, first, err := dialStream(ctx, t, sourceAddr(i, d.sources), d.request(t, s.topic), d.cfg.ConnectTimeout)
 	if err != nil {
 		return nil, err
 	}
-	s := newSubscriber(i%d.cfg.Topics, d.cfg, lat)
-	s.hub = hub
-	// The handshake's reads and writes end when ctx does.
+	s.conn = conn
+	s.dec.init(chunked, d.cfg.Payload+4096)
+	if err := s.feed(first, time.Now().UnixNano(), 0); err != io.EOF {
+		if err != nil {
+			closeNow(conn)
+			return nil, err
+		}
+		return s, nil
+	}
+	s.endedEarly = true // connected, and the body ended already
+	return s, nil
+}
+
+// dialStream dials t from local (nil: the system's choice), sends req and
+// waits for a 200 answer and the stream's first bytes, all within timeout.
+// It returns the connection to read the rest of the stream from, whether
+// the body is chunked, and the body bytes read so far.
+func dialStream(ctx context.Context, t target, local *net.TCPAddr, req []byte, timeout time.Duration) (net.Conn, bool, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	nd := net.Dialer{LocalAddr: local, Control: bindNoPort}
+	conn, err := nd.DialContext(ctx, "tcp", t.addr.String())
+	if err != nil {
+		return nil, false, nil, err
+	}
+	// The exchange's reads and writes end when ctx does.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	err = d.handshake(ctx, t, s, conn)
+	var c net.Conn
+	chunked, first, err := exchange(ctx, t, conn, req, &c)
 	if !stop() && err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
-		closeNow(s.conn, conn)
-		return nil, err
+		closeNow(c, conn)
+		return nil, false, nil, err
 	}
-	_ = s.conn.SetDeadline(time.Time{})
-	return s, nil
+	_ = c.SetDeadline(time.Time{})
+	return c, chunked, first, nil
 }
 
-// handshake sends the subscribe request to t on conn and reads the
-// answer's head and first body byte into s.
-func (d dialer) handshake(ctx context.Context, t target, s *subscriber, conn net.Conn) error {
-	s.conn = conn
+// exchange sends req to t on conn, over TLS when t says so, and reads the
+// answer's head and first body bytes. *c is the connection to read the
+// stream from (conn, or the TLS connection over it) as soon as there is
+// one, so that the caller can close it whatever happened. It returns
+// whether the body is chunked and the body bytes read so far.
+func exchange(ctx context.Context, t target, conn net.Conn, req []byte, c *net.Conn) (bool, []byte, error) {
+	*c = conn
 	if t.tls {
 		tc := tls.Client(conn, &tls.Config{
 			ServerName:         t.url.Hostname(),
@@ -147,32 +173,27 @@ func (d dialer) handshake(ctx context.Context, t target, s *subscriber, conn net
 			NextProtos:         []string{"http/1.1"},
 		})
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return fmt.Errorf("tls: %w", err)
+			return false, nil, fmt.Errorf("tls: %w", err)
 		}
-		s.conn = tc
+		*c = tc
 	}
-	if _, err := s.conn.Write(d.request(t, s.topic)); err != nil {
-		return err
+	if _, err := (*c).Write(req); err != nil {
+		return false, nil, err
 	}
-	br := bufio.NewReaderSize(s.conn, 2048)
+	br := bufio.NewReaderSize(*c, 2048)
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
 	if err != nil {
-		return err
+		return false, nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return statusError(resp)
+		return false, nil, statusError(resp)
 	}
 	// The stream's first bytes must come within the connect timeout too.
 	if _, err := br.Peek(1); err != nil {
-		return fmt.Errorf("first bytes: %w", unexpected(err))
+		return false, nil, fmt.Errorf("first bytes: %w", unexpected(err))
 	}
-	s.dec.init(slices.Equal(resp.TransferEncoding, []string{"chunked"}), d.cfg.Payload+4096)
 	first, _ := br.Peek(br.Buffered())
-	if err := s.feed(first, time.Now().UnixNano(), 0); err != io.EOF {
-		return err
-	}
-	s.endedEarly = true // connected, and the body ended already
-	return nil
+	return slices.Equal(resp.TransferEncoding, []string{"chunked"}), first, nil
 }
 
 // request returns the subscribe request to t for topic k.
@@ -192,7 +213,7 @@ func (d dialer) request(t target, k int) []byte {
 // event. It returns io.EOF at the end of the body and an error for a
 // malformed one.
 func (s *subscriber) feed(raw []byte, now, arrived int64) error {
-	return s.dec.feed(raw, func(data []byte) {
+	return s.dec.feed(raw, func(data, _ []byte) {
 		if s.receive(data, now, arrived) {
 			if s.firstAt == 0 {
 				s.firstAt = now
@@ -211,13 +232,30 @@ func (s *subscriber) stop(err error, stopping bool) {
 	s.ended.Store(true)
 }
 
-// read reads s's stream until it ends: one goroutine per stream, for the
-// streams the poller cannot take (TLS, or not Linux). stopping reports
-// whether the run is closing the streams.
-func (s *subscriber) read(stopping func() bool) {
+// closed returns the error to report for the end of s's connection.
+func (s *subscriber) closed() error { return s.dec.closed() }
+
+// stream is what a reader feeds: a subscriber, or a generation's stream.
+type stream interface {
+	// feed decodes the stream's next bytes, read at now and arrived in
+	// the socket at arrived (Unix nanoseconds; 0 when unknown); an error
+	// ends the stream.
+	feed(raw []byte, now, arrived int64) error
+	// closed returns the error to report when the connection ended.
+	closed() error
+	// stop records that the stream ended for err; stopping tells that the
+	// run is closing the streams.
+	stop(err error, stopping bool)
+}
+
+// readConn reads s's stream from conn until it ends, then closes conn: one
+// goroutine per stream, for the streams the poller cannot take (TLS, or not
+// Linux). stopping reports whether the run is closing the streams.
+func readConn(conn net.Conn, s stream, stopping func() bool) {
+	defer closeNow(conn)
 	buf := make([]byte, 2048)
 	for {
-		n, err := s.conn.Read(buf)
+		n, err := conn.Read(buf)
 		if n > 0 {
 			if ferr := s.feed(buf[:n], time.Now().UnixNano(), 0); ferr != nil {
 				s.stop(ferr, stopping())
@@ -225,7 +263,7 @@ func (s *subscriber) read(stopping func() bool) {
 			}
 		}
 		if err == io.EOF {
-			err = s.dec.closed()
+			err = s.closed()
 		}
 		if err != nil {
 			s.stop(err, stopping())

@@ -1,0 +1,105 @@
+package loadtest
+
+import (
+	"flag"
+	"fmt"
+	"time"
+)
+
+// Modes of a run.
+const (
+	// ModeFanout opens subscriber streams and publishes timed events to
+	// them: the tool's first and default mode.
+	ModeFanout = "fanout"
+	// ModeGenerations starts LLM generations and follows each one's stream,
+	// measuring how late its tokens come against the model's schedule.
+	ModeGenerations = "generations"
+)
+
+// Paths a generation may be started and followed by (-gen-path).
+const (
+	// GenPathGenerations starts a generation with POST /llm/generations
+	// and follows its topic from lastEventID=earliest until its done
+	// event: ssehub's resumable generations. The other protocols of the
+	// same engine (OpenAI's Chat Completions stream, the Responses API,
+	// the AI SDK's chat stream) would be further paths: a start request
+	// and a decoding of their events in genstart.go and genstream.go.
+	GenPathGenerations = "generations"
+)
+
+// Defaults of GenConfig.
+const (
+	DefaultGenerations = 100
+	DefaultGenRamp     = 10 * time.Second
+	DefaultGenTPS      = 50 // the simulated model's default pace
+	DefaultGenTokens   = 300
+	DefaultGenPrompt   = "Explain server-sent events, history, resume and fan-out in a hub written in Go"
+	DefaultStarters    = 64
+)
+
+// GenConfig is the settings of the generations mode.
+type GenConfig struct {
+	Count           int           // generations to start
+	Ramp            time.Duration // the starts are spread evenly over it
+	TokensPerSecond float64       // the model's pace: token i is due i/TokensPerSecond after token 0
+	MaxTokens       int           // max_tokens of each request; 0 leaves it to the hub
+	Prompt          string        // the user message; generation i asks it with seed i
+	Path            string        // GenPathGenerations
+	Starters        int           // starts (request and stream set-up) under way at once
+}
+
+// defaultGenConfig returns the generations mode's defaults.
+func defaultGenConfig() GenConfig {
+	return GenConfig{
+		Count:           DefaultGenerations,
+		Ramp:            DefaultGenRamp,
+		TokensPerSecond: DefaultGenTPS,
+		MaxTokens:       DefaultGenTokens,
+		Prompt:          DefaultGenPrompt,
+		Path:            GenPathGenerations,
+		Starters:        DefaultStarters,
+	}
+}
+
+// addGenFlags registers the generations mode's flags.
+func addGenFlags(fs *flag.FlagSet, cfg *Config) {
+	g := &cfg.Gen
+	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "fanout: subscribers and timed publishes; generations: start LLM generations and measure their tokens' lateness")
+	fs.IntVar(&g.Count, "generations", g.Count, "generations mode: generations to start")
+	fs.DurationVar(&g.Ramp, "ramp", g.Ramp, "generations mode: spread the starts evenly over this time")
+	fs.Float64Var(&g.TokensPerSecond, "tokens-per-second", g.TokensPerSecond, "generations mode: the model's pace (the hub's -sim-tokens-per-second), which lateness is measured against")
+	fs.IntVar(&g.MaxTokens, "max-tokens", g.MaxTokens, "generations mode: max_tokens of each request; 0 leaves it to the hub")
+	fs.StringVar(&g.Prompt, "prompt", g.Prompt, "generations mode: the user message; generation i asks it with seed i")
+	fs.StringVar(&g.Path, "gen-path", g.Path, "generations mode: how generations are started and followed: generations (POST /llm/generations, then its topic)")
+	fs.IntVar(&g.Starters, "starters", g.Starters, "generations mode: starts under way at once (request, then the stream's set-up)")
+}
+
+// validateGen checks the generations mode's settings.
+func (c Config) validateGen() []error {
+	var errs []error
+	check := func(bad bool, format string, a ...any) {
+		if bad {
+			errs = append(errs, fmt.Errorf(format, a...))
+		}
+	}
+	g := c.Gen
+	check(c.Mode != ModeFanout && c.Mode != ModeGenerations, "-mode %q: want %s or %s", c.Mode, ModeFanout, ModeGenerations)
+	if c.Mode != ModeGenerations {
+		return errs
+	}
+	check(g.Count < 1 || g.Count > maxConnsPerProc, "-generations must be between 1 and %d (one process holds them)", maxConnsPerProc)
+	check(g.Ramp < 0, "-ramp must not be negative")
+	check(g.TokensPerSecond <= 0, "-tokens-per-second must be positive")
+	check(g.MaxTokens < 0, "-max-tokens must not be negative")
+	check(g.Prompt == "", "-prompt must not be empty")
+	check(g.Path != GenPathGenerations, "-gen-path %q: want %s", g.Path, GenPathGenerations)
+	check(g.Starters < 1, "-starters must be at least 1")
+	check(len(c.URLs) != 1, "the generations mode drives one hub: give one -url")
+	check(c.Protocol != ProtocolMercure, "the generations mode speaks to ssehub: -protocol must be %s", ProtocolMercure)
+	return errs
+}
+
+// interval returns the time between two tokens on the model's schedule.
+func (g GenConfig) interval() time.Duration {
+	return time.Duration(float64(time.Second) / g.TokensPerSecond)
+}
