@@ -92,6 +92,9 @@ func TestRunSsehub(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if !tt.goroutines {
+				defer waitReceiveTimes(t)() // every delivery then has its arrival time
+			}
 			cfg := testConfig(startHub(t, nil))
 			cfg.Subscribers, cfg.Events = 50, 200
 			cfg.Topics, cfg.Publishers, cfg.Procs = tt.topics, tt.publishers, tt.procs
