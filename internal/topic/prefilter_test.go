@@ -19,6 +19,9 @@ var (
 		"https://example.com/books/(\\d+)", "https://example.com/books{/:id}?", "/.well-known/mercure/subscriptions/exact/:m/:s",
 		"/.well-known/mercure/subscriptions/*", "books/:id", "urn\\:example\\:*", "https://127.0.0.1/x/:id",
 		"https://example.com/books/1", "https://example.com/.hidden/:id", "https://example.com/books/:id.json",
+		"https://example.com/books/:id/v7", "https://example.com/books/:id?/v7", "https://example.com/books/:id/..",
+		"https://example.com/books/:id/./v7", "https://example.com/:a/:b.json", "https://example.com/books/:id/reviews/",
+		"https://example.com/books/:id_x/v7", "https://example.com/books/:id-x", "https://example.com/books/*/v7",
 	}
 	prefilterTopics = []string{
 		"https://example.com/books/7", "https://example.com/books", "https://example.com/books/", "https://EXAMPLE.COM/books/7",
@@ -29,6 +32,9 @@ var (
 		"https://hub.example.com/.well-known/mercure/subscriptions/exact/a/b", "books/7", "/books/7", "urn:example:1",
 		"https:example.com/books/7", "https://0x7f.1/x/1", "not a url", "https://example.com/.hidden/1",
 		"https://example.com/books/7.json", "//example.com/books/7", "https://example.com/books/7?q#f", "",
+		"https://example.com/books/42/v7", "https://example.com/books/v7", "https://example.com/books/42/v7/",
+		"https://example.com/books/42/V7", "https://example.com/x/y.json", "https://example.com/books/42/reviews/",
+		"https://example.com/books/42-x", "https://example.com/books/a/b/v7", "https://example.com/books/42/./v7",
 	}
 )
 
