@@ -213,6 +213,13 @@ func (a *API) handleSubscriptionsOff(w http.ResponseWriter, r *http.Request) {
 
 // writeLD writes v as the JSON-LD answer of the web API.
 func writeLD(w http.ResponseWriter, v any) {
+	writeSubscriptions(w, v, "application/ld+json", `</.well-known/mercure>; rel="mercure"`)
+}
+
+// writeSubscriptions writes v, an answer of the subscriptions web API, as
+// contentType with link as its Link header; it is encoded before anything
+// is written, so that a failure is a clean 500.
+func writeSubscriptions(w http.ResponseWriter, v any, contentType, link string) {
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)
 	enc.SetEscapeHTML(false)
@@ -221,8 +228,8 @@ func writeLD(w http.ResponseWriter, v any) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/ld+json")
-	h.Set("Link", `</.well-known/mercure>; rel="mercure"`)
+	h.Set("Content-Type", contentType)
+	h.Set("Link", link)
 	h.Set("Cache-Control", "must-revalidate")
 	_, _ = w.Write(body.Bytes())
 }

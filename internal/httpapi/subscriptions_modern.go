@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -83,19 +81,8 @@ func (a *API) handleMatcherSubscription(w http.ResponseWriter, r *http.Request) 
 // writeModern writes v as a 1.0 answer of the web API: JSON, with the
 // reconciliation cursor last on the Link header, as draft-08 asks.
 func (a *API) writeModern(w http.ResponseWriter, r *http.Request, last string, v any) {
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		httpio.WriteErr(w, fmt.Errorf("encode the subscriptions: %w", err))
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Link", fmt.Sprintf(`<%s>; rel="mercure"; last-event-id=%s; type="mercure"; content-type="application/json"`,
+	writeSubscriptions(w, v, "application/json", fmt.Sprintf(`<%s>; rel="mercure"; last-event-id=%s; type="mercure"; content-type="application/json"`,
 		a.hubURL(r), quoteParam(last)))
-	h.Set("Cache-Control", "must-revalidate")
-	_, _ = w.Write(body.Bytes())
 }
 
 // quoteParam quotes s as a Link parameter's quoted-string.

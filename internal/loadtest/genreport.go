@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -130,14 +129,7 @@ func (r *GenResult) fillProbes(server *serverProbe, host *hostProbe, peak int64)
 }
 
 // WriteJSON writes r as one line of JSON.
-func (r *GenResult) WriteJSON(w io.Writer) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
+func (r *GenResult) WriteJSON(w io.Writer) error { return writeJSONLine(w, r) }
 
 // WriteTable writes r for people to read.
 func (r *GenResult) WriteTable(w io.Writer) error {

@@ -181,8 +181,11 @@ type Result struct {
 }
 
 // WriteJSON writes r as one line of JSON.
-func (r *Result) WriteJSON(w io.Writer) error {
-	b, err := json.Marshal(r)
+func (r *Result) WriteJSON(w io.Writer) error { return writeJSONLine(w, r) }
+
+// writeJSONLine writes v as one line of JSON: a run's result.
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
