@@ -2,9 +2,11 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
 	"github.com/ssehub/ssehub/internal/app/apptest"
@@ -170,4 +172,31 @@ func TestMatcherReplay(t *testing.T) {
 	if ev := st.Next(t); ev.Data != "live" {
 		t.Errorf("after the replay got %q, want the live update", ev.Data)
 	}
+}
+
+// TestHostileMatchers: matchers count toward -max-topics like topic=
+// selectors; a URL pattern written to backtrack catastrophically
+// ("(?:a+)+b" against a long run of a's) costs a publish no stall, since
+// its expressions run on Go's linear-time engine: the update after it
+// arrives at once (the time is logged, and a backtracking engine would
+// take longer than the test's deadline by far).
+func TestHostileMatchers(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, func(c *app.Config) { c.Limits.MaxTopics = 3 })
+	ans := s.do(t, http.MethodGet, "/.well-known/mercure?topic=a&match=b&match_urlpattern=/c/:id&match_exact=d", "", "")
+	if ans.status != http.StatusBadRequest || !strings.Contains(ans.body, "at most 3") {
+		t.Errorf("4 selectors, 2 of them matchers, over -max-topics 3: %d %s", ans.status, ans.body)
+	}
+	ans = s.do(t, http.MethodGet, "/.well-known/mercure?match_urlpattern="+url.QueryEscape("https://example.com/:x((a+)+b)"), "", "")
+	if ans.status != http.StatusBadRequest || strings.Contains(ans.body, "&urlpattern") || !strings.Contains(ans.body, "not a URL pattern") {
+		t.Errorf("a regular expression group holding a group: %d %s, want 400 naming the pattern without the library's internals", ans.status, ans.body)
+	}
+	st := s.OpenStream(t, "/.well-known/mercure?match_urlpattern="+url.QueryEscape("https://example.com/:x((?:a+)+b)"), nil)
+	start := time.Now()
+	s.Publish(t, "https://example.com/"+strings.Repeat("a", 1000)+"!", "evil")
+	s.Publish(t, "https://example.com/aab", "after")
+	if ev := st.Next(t); ev.Data != "after" {
+		t.Fatalf("received %q, want the update after the evil one", ev.Data)
+	}
+	t.Logf("a publish against the pathological pattern and the next one delivered in %v", time.Since(start))
 }

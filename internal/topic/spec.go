@@ -1,7 +1,9 @@
 package topic
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dunglas/go-urlpattern"
 )
@@ -57,7 +59,7 @@ func CompileSpec(s Spec, base string) (Selector, error) {
 	if s.Type == URLPattern && !sel.all {
 		p, err := urlpattern.New(s.Match, base, nil)
 		if err != nil {
-			return Selector{}, fmt.Errorf("not a URL pattern: %w", err)
+			return Selector{}, patternError(err)
 		}
 		sel.pat, sel.base, sel.filter, sel.res = p, base, newPrefilter(p), componentRegexps(p)
 	}
@@ -75,4 +77,17 @@ func ParseType(s string) (Type, bool) {
 		return t, true
 	}
 	return Classic, false
+}
+
+// ErrNotURLPattern is the error of a URL pattern that does not compile.
+var ErrNotURLPattern = errors.New("not a URL pattern")
+
+// patternError names why go-urlpattern refused a pattern, without the
+// dump of its tokenizer some of its errors carry.
+func patternError(err error) error {
+	msg, _, _ := strings.Cut(err.Error(), ": &")
+	if errors.Is(err, urlpattern.ErrType) {
+		msg += " (the URL Pattern standard refuses its syntax; a regular expression group may not hold another group)"
+	}
+	return fmt.Errorf("%w: %s", ErrNotURLPattern, msg)
 }
