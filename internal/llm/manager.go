@@ -29,7 +29,7 @@ const (
 
 // Event types published on a generation's topic.
 const (
-	EventToken = "token" // data {"text": "..."}: the next piece of the answer
+	EventToken = "token" // data {"text": "...", "tokens": n}: the next pieces of the answer; tokens only when n > 1
 	EventDone  = "done"  // data {"reason": "...", "usage": {...}}: the answer is complete
 	EventError = "error" // data {"error": "...", "kind": "..."}: the generation failed
 )
@@ -42,6 +42,7 @@ type ManagerConfig struct {
 	Timeout       time.Duration // longest a generation may run
 	Retain        time.Duration // how long a finished generation stays queryable
 	TopicPrefix   string        // a generation publishes to TopicPrefix + id
+	MaxPending    int           // bytes of text waiting to be published; default DefaultMaxPending
 	Logger        *slog.Logger
 }
 
@@ -83,6 +84,9 @@ func NewManager(cfg ManagerConfig, pub Publisher) *Manager {
 	}
 	if cfg.Retain <= 0 {
 		cfg.Retain = DefaultRetain
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
 	}
 	if cfg.TopicPrefix == "" {
 		cfg.TopicPrefix = DefaultTopicPrefix
