@@ -132,6 +132,13 @@ type Stats struct {
 	Running  int               // started and not yet finished
 	Finished map[string]uint64 // finished generations by outcome
 	Tokens   uint64            // tokens published (an event may carry several)
+	// Lateness is how late token events were published after their oldest
+	// token was emitted: the time it waited in the pending text plus the
+	// publish, since the start.
+	Lateness Histogram
+	// LatenessP99 is the p99 of the lateness over the last LatenessWindow;
+	// 0 when no token was published then.
+	LatenessP99 time.Duration
 }
 
 // counters are a Manager's Stats, kept with atomics so that counting a
@@ -143,7 +150,9 @@ type counters struct {
 
 // Stats returns the generations' counters.
 func (m *Manager) Stats() Stats {
-	st := Stats{Started: m.stats.started.Load(), Tokens: m.stats.tokens.Load(), Finished: map[string]uint64{}}
+	st := Stats{Started: m.stats.started.Load(), Tokens: m.stats.tokens.Load(), Finished: map[string]uint64{},
+		Lateness: m.late.histogram()}
+	st.LatenessP99, _ = m.late.recent(0.99)
 	var done uint64
 	for i, o := range Outcomes() {
 		n := m.stats.finished[i].Load()
@@ -232,7 +241,8 @@ func (m *Manager) publish(ctx context.Context, g *Generation, p *pending, done c
 
 // published counts a token event of n tokens, published late after its
 // oldest token was emitted.
-func (m *Manager) published(_ time.Duration, n int) {
+func (m *Manager) published(late time.Duration, n int) {
+	m.late.observe(late)
 	m.stats.tokens.Add(uint64(n))
 }
 
