@@ -302,6 +302,6 @@ func tokenData(text string, n int) string {
 }
 
 func mustJSON(v any) string {
-	b, _ := json.Marshal(v) // maps of strings and numbers always encode
+	b, _ := json.Marshal(v) // maps and structs of strings and numbers always encode
 	return string(b)
 }
