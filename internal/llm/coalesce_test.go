@@ -181,3 +181,25 @@ func (p *paced) Stream(ctx context.Context, _ llm.Request, emit func(string) err
 	}
 	return llm.Result{FinishReason: llm.FinishStop, Usage: llm.Usage{CompletionTokens: len(p.tokens)}}, nil
 }
+
+// TestPendingIsBounded: past MaxPending bytes the model waits for the
+// publisher, so no event carries more, and nothing is lost.
+func TestPendingIsBounded(t *testing.T) {
+	model := &scripted{tokens: strings.Split(strings.Repeat("ab ", 100), " ")[:100]}
+	p, m := slowSetup(t, model, llm.ManagerConfig{MaxPending: 5}, 2*time.Millisecond)
+	g, err := m.Start(llm.Request{Messages: userMsg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, end := allEvents(t, p.Hub, g.Topic(), hub.Earliest)
+	var text strings.Builder
+	for _, ev := range toks {
+		if len(ev.Text) > 5 || ev.Tokens > 2 {
+			t.Fatalf("event %+v holds more than MaxPending, 5 bytes", ev)
+		}
+		text.WriteString(ev.Text)
+	}
+	if text.String() != strings.Repeat("ab", 100) || end.Type != llm.EventDone {
+		t.Fatalf("text %q, end %s", text.String(), end.Type)
+	}
+}
