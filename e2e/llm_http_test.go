@@ -55,7 +55,8 @@ func startGeneration(t *testing.T, base string, maxTokens int) (id, topic string
 }
 
 // genStream reads a generation's events from /events until the end event or
-// until stopAfter tokens (0 reads to the end). It returns the text, the id of
+// until at least stopAfter tokens (0 reads to the end; an event may carry
+// several, see "tokens"). It returns the text, the id of
 // the last event read and the end event, if reached.
 func genStream(t *testing.T, base, topic, lastID string, stopAfter int) (text, last string, end *sse.Event) {
 	t.Helper()
@@ -73,7 +74,7 @@ func genStream(t *testing.T, base, topic, lastID string, stopAfter int) (text, l
 	}
 	p := sse.NewParser(resp.Body)
 	var sb strings.Builder
-	for tokens := 0; stopAfter == 0 || tokens < stopAfter; tokens++ {
+	for tokens := 0; stopAfter == 0 || tokens < stopAfter; {
 		ev, err := p.Next()
 		if err != nil {
 			t.Fatalf("after %d tokens: %v", tokens, err)
@@ -82,11 +83,15 @@ func genStream(t *testing.T, base, topic, lastID string, stopAfter int) (text, l
 		if ev.Type != "token" {
 			return sb.String(), last, &ev
 		}
-		var tok struct{ Text string }
+		var tok struct {
+			Text   string
+			Tokens int
+		}
 		if err := json.Unmarshal([]byte(ev.Data), &tok); err != nil {
 			t.Fatal(err)
 		}
 		sb.WriteString(tok.Text)
+		tokens += max(1, tok.Tokens)
 	}
 	return sb.String(), last, nil
 }

@@ -28,6 +28,10 @@ func startServer(t *testing.T, opts serverOptions) *httptest.Server {
 	t.Helper()
 	cfg := app.DefaultConfig()
 	cfg.DataDir = t.TempDir() // the default, durable history
+	// Models hundreds of times faster than the real one, under -race on
+	// shared cores, publish tokens late by the hub's measure; these tests
+	// are about the answers: admission has tests of its own (llmapi).
+	cfg.LLMMaxLateness = 0
 	if opts.configure != nil {
 		opts.configure(&cfg)
 	}

@@ -114,7 +114,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	models := newModels(cfg, log)
 	gens := llm.NewManager(llm.ManagerConfig{
 		Model: models, MaxConcurrent: cfg.LLMMaxRunning, MaxTokens: cfg.LLMMaxTokens,
-		Timeout: cfg.LLMTimeout, Logger: log,
+		Timeout: cfg.LLMTimeout, MaxLateness: cfg.LLMMaxLateness, Logger: log,
 	}, h)
 	var reg *metrics.Registry
 	var (

@@ -50,6 +50,7 @@ type Config struct {
 	LLMMaxRunning     int           // generations running at once
 	LLMMaxTokens      int           // largest answer a request may ask for
 	LLMTimeout        time.Duration // longest a generation or completion may run
+	LLMMaxLateness    time.Duration // new generations get 429 while the token lateness p99 is over it; 0 off
 	SimTTFT           time.Duration // simulated model: time to first token
 	SimTokensPerSec   float64       // simulated model: tokens per second
 	LogLevel          string        // debug, info, warn, error
@@ -98,6 +99,7 @@ func DefaultConfig() Config {
 		LLMMaxRunning:     llm.DefaultMaxConcurrent,
 		LLMMaxTokens:      llm.DefaultMaxTokens,
 		LLMTimeout:        llm.DefaultTimeout,
+		LLMMaxLateness:    DefaultLLMMaxLateness,
 		SimTTFT:           sim.DefaultTTFT,
 		SimTokensPerSec:   sim.DefaultTokensPerSecond,
 		LogLevel:          "info",
@@ -217,6 +219,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.LLMMaxRunning, "llm-max-running", cfg.LLMMaxRunning, "LLM generations running at once; more are refused with 429")
 	fs.IntVar(&cfg.LLMMaxTokens, "llm-max-tokens", cfg.LLMMaxTokens, "largest answer, in tokens, a request may ask for")
 	fs.DurationVar(&cfg.LLMTimeout, "llm-timeout", cfg.LLMTimeout, "longest an LLM generation or completion may run")
+	fs.DurationVar(&cfg.LLMMaxLateness, "llm-max-lateness", cfg.LLMMaxLateness, "new LLM generations are refused with 429 while the p99 of how late token events are published, over the last 5 s, is over it; 0 turns it off")
 	fs.DurationVar(&cfg.SimTTFT, "sim-ttft", cfg.SimTTFT, "simulated model: time to the first token")
 	fs.Float64Var(&cfg.SimTokensPerSec, "sim-tokens-per-second", cfg.SimTokensPerSec, "simulated model: tokens per second")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
@@ -270,6 +273,9 @@ func EnvName(flagName string) string {
 	return "SSEHUB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// DefaultLLMMaxLateness is the default of -llm-max-lateness.
+const DefaultLLMMaxLateness = 250 * time.Millisecond
+
 // Validate checks values that parse but make no sense.
 func (c Config) Validate() error {
 	var errs []error
@@ -291,6 +297,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Redis.validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.LLMMaxLateness < 0 {
+		errs = append(errs, errors.New("-llm-max-lateness must not be negative (0 turns it off)"))
 	}
 	if c.MaxSlowBytes < 0 {
 		errs = append(errs, errors.New("-max-slow-bytes must not be negative (0 for no bound)"))

@@ -117,7 +117,7 @@ func Status(err error) (int, string) {
 		return http.StatusBadRequest, herr.Field
 	case errors.As(err, &herr):
 		return http.StatusServiceUnavailable, herr.Field
-	case errors.Is(err, llm.ErrTooMany):
+	case errors.Is(err, llm.ErrTooMany), errors.Is(err, llm.ErrBehind):
 		return http.StatusTooManyRequests, ""
 	case errors.Is(err, llm.ErrNotFound):
 		return http.StatusNotFound, "id"

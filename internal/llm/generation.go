@@ -131,7 +131,14 @@ type Stats struct {
 	Started  uint64            // generations started
 	Running  int               // started and not yet finished
 	Finished map[string]uint64 // finished generations by outcome
-	Tokens   uint64            // token events published
+	Tokens   uint64            // tokens published (an event may carry several)
+	// Lateness is how late token events were published after their oldest
+	// token was emitted: the time it waited in the pending text plus the
+	// publish, since the start.
+	Lateness Histogram
+	// LatenessP99 is the p99 of the lateness over the last LatenessWindow;
+	// 0 when no token was published then.
+	LatenessP99 time.Duration
 }
 
 // counters are a Manager's Stats, kept with atomics so that counting a
@@ -143,7 +150,9 @@ type counters struct {
 
 // Stats returns the generations' counters.
 func (m *Manager) Stats() Stats {
-	st := Stats{Started: m.stats.started.Load(), Tokens: m.stats.tokens.Load(), Finished: map[string]uint64{}}
+	st := Stats{Started: m.stats.started.Load(), Tokens: m.stats.tokens.Load(), Finished: map[string]uint64{},
+		Lateness: m.late.histogram()}
+	st.LatenessP99, _ = m.late.recent(0.99)
 	var done uint64
 	for i, o := range Outcomes() {
 		n := m.stats.finished[i].Load()
@@ -172,14 +181,23 @@ func outcomeIndex(res Result, err error) int {
 }
 
 // run streams the answer and publishes it; it ends with exactly one done
-// or error event.
+// or error event. The model never waits on the store: its tokens go to
+// the pending text, which a publisher loop of this generation publishes
+// (see publish), and run waits for the loop before the closing event.
 func (m *Manager) run(ctx context.Context, g *Generation, req Request) {
 	defer m.wg.Done()
 	defer g.cancel()
 	m.stats.started.Add(1)
-	res, err := m.cfg.Model.Stream(ctx, req, func(delta string) error {
-		return m.publishToken(ctx, g, delta)
-	})
+	p := newPending(m.cfg.MaxPending)
+	published := make(chan struct{})
+	// Tokens emitted before a stop or a timeout are still published.
+	go m.publish(context.WithoutCancel(ctx), g, p, published)
+	res, err := m.cfg.Model.Stream(ctx, req, func(delta string) error { return p.add(ctx, delta) })
+	p.close()
+	<-published
+	if perr := p.failure(); err == nil && perr != nil {
+		err = perr
+	}
 	g.mu.Lock()
 	cause := g.cause
 	g.mu.Unlock()
@@ -196,18 +214,36 @@ func (m *Manager) run(ctx context.Context, g *Generation, req Request) {
 	m.finish(g, res, err)
 }
 
-func (m *Manager) publishToken(ctx context.Context, g *Generation, delta string) error {
-	id, err := m.pub.Publish(ctx, &hub.Update{Topics: []string{g.topic}, Type: EventToken, Data: tokenData(delta)})
-	if err != nil {
-		return err
+// publish is a generation's publisher loop: it publishes the pending
+// tokens as one token event whenever the previous publish has completed,
+// until the model has returned and nothing is pending, then closes done.
+// A failed publish ends it; the model gets the error from its next token.
+func (m *Manager) publish(ctx context.Context, g *Generation, p *pending, done chan<- struct{}) {
+	defer close(done)
+	for {
+		text, n, since, ok := p.take()
+		if !ok {
+			return
+		}
+		id, err := m.pub.Publish(ctx, &hub.Update{Topics: []string{g.topic}, Type: EventToken, Data: tokenData(text, n)})
+		if err != nil {
+			p.fail(err)
+			return
+		}
+		m.published(time.Since(since), n)
+		g.mu.Lock()
+		g.text.WriteString(text)
+		g.tokens += n
+		g.lastID = id
+		g.mu.Unlock()
 	}
-	m.stats.tokens.Add(1)
-	g.mu.Lock()
-	g.text.WriteString(delta)
-	g.tokens++
-	g.lastID = id
-	g.mu.Unlock()
-	return nil
+}
+
+// published counts a token event of n tokens, published late after its
+// oldest token was emitted.
+func (m *Manager) published(late time.Duration, n int) {
+	m.late.observe(late)
+	m.stats.tokens.Add(uint64(n))
 }
 
 // finish publishes the closing event and records the outcome.
@@ -250,9 +286,22 @@ func (m *Manager) finish(g *Generation, res Result, err error) {
 	m.mu.Unlock()
 }
 
-func tokenData(delta string) string { return mustJSON(map[string]string{"text": delta}) }
+// tokenEvent is the data of a token event.
+type tokenEvent struct {
+	Text   string `json:"text"`
+	Tokens int    `json:"tokens,omitempty"` // how many tokens Text holds, when more than one
+}
+
+// tokenData is the data of a token event of n tokens: {"text": "..."},
+// with "tokens": n when n > 1.
+func tokenData(text string, n int) string {
+	if n <= 1 {
+		n = 0
+	}
+	return mustJSON(tokenEvent{Text: text, Tokens: n})
+}
 
 func mustJSON(v any) string {
-	b, _ := json.Marshal(v) // maps of strings and numbers always encode
+	b, _ := json.Marshal(v) // maps and structs of strings and numbers always encode
 	return string(b)
 }

@@ -29,7 +29,7 @@ const (
 
 // Event types published on a generation's topic.
 const (
-	EventToken = "token" // data {"text": "..."}: the next piece of the answer
+	EventToken = "token" // data {"text": "...", "tokens": n}: the next pieces of the answer; tokens only when n > 1
 	EventDone  = "done"  // data {"reason": "...", "usage": {...}}: the answer is complete
 	EventError = "error" // data {"error": "...", "kind": "..."}: the generation failed
 )
@@ -42,7 +42,14 @@ type ManagerConfig struct {
 	Timeout       time.Duration // longest a generation may run
 	Retain        time.Duration // how long a finished generation stays queryable
 	TopicPrefix   string        // a generation publishes to TopicPrefix + id
-	Logger        *slog.Logger
+	MaxPending    int           // bytes of text waiting to be published; default DefaultMaxPending
+	// MaxLateness refuses new generations (ErrBehind) while the recent p99
+	// of the token events' lateness is over it; 0 admits them whatever it is.
+	MaxLateness time.Duration
+	// LatenessWindow is how far back the recent lateness looks; default
+	// DefaultLatenessWindow.
+	LatenessWindow time.Duration
+	Logger         *slog.Logger
 }
 
 // Sentinel errors of the Manager.
@@ -50,6 +57,7 @@ var (
 	ErrTooMany  = errors.New("too many generations running")
 	ErrNotFound = errors.New("no such generation")
 	ErrClosed   = errors.New("generations are shutting down")
+	ErrBehind   = errors.New("the node is behind")
 )
 
 // Manager runs generations: each streams a model's answer and publishes
@@ -62,6 +70,7 @@ type Manager struct {
 	log *slog.Logger
 
 	stats counters // read by Stats
+	late  *lateness
 
 	mu      sync.Mutex
 	gens    map[string]*Generation
@@ -84,13 +93,19 @@ func NewManager(cfg ManagerConfig, pub Publisher) *Manager {
 	if cfg.Retain <= 0 {
 		cfg.Retain = DefaultRetain
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if cfg.LatenessWindow <= 0 {
+		cfg.LatenessWindow = DefaultLatenessWindow
+	}
 	if cfg.TopicPrefix == "" {
 		cfg.TopicPrefix = DefaultTopicPrefix
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}}
+	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, late: newLateness(cfg.LatenessWindow)}
 }
 
 // MaxTokens is the largest MaxTokens a request may ask for.
@@ -99,6 +114,9 @@ func (m *Manager) MaxTokens() int { return m.cfg.MaxTokens }
 // Start validates req and starts generating its answer in the background.
 func (m *Manager) Start(req Request) (*Generation, error) {
 	if err := m.Validate(&req); err != nil {
+		return nil, err
+	}
+	if err := m.Admit(); err != nil {
 		return nil, err
 	}
 	id := newID()
@@ -122,6 +140,20 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	m.mu.Unlock()
 	go m.run(ctx, g, req)
 	return g, nil
+}
+
+// Admit returns ErrBehind, with the figures, while the node publishes
+// tokens later than MaxLateness (the recent p99): past what it can serve,
+// new generations are refused rather than every running one falling
+// behind. Running generations are never cut.
+func (m *Manager) Admit() error {
+	if m.cfg.MaxLateness <= 0 {
+		return nil
+	}
+	if p99, _ := m.late.recent(0.99); p99 > m.cfg.MaxLateness {
+		return fmt.Errorf("%w: token lateness p99 %dms over -llm-max-lateness (%dms)", ErrBehind, p99.Milliseconds(), m.cfg.MaxLateness.Milliseconds())
+	}
+	return nil
 }
 
 // Validate checks a request against the limits and fills in defaults.

@@ -91,6 +91,9 @@ func (a *API) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = a.cfg.Generations.Validate(&req)
 	}
+	if err == nil {
+		err = a.cfg.Generations.Admit() // a completion is a generation too
+	}
 	var model string
 	if err == nil {
 		model, err = a.cfg.Models.Resolve(req.Model)

@@ -91,7 +91,7 @@ func (s *genStream) feed(raw []byte, now, _ int64) error {
 func (s *genStream) event(data, id []byte, now int64) {
 	switch {
 	case bytes.HasPrefix(data, []byte(`{"text":`)):
-		s.token(id, now)
+		s.token(id, eventTokens(data), now)
 	case bytes.HasPrefix(data, []byte(`{"reason":`)):
 		var done struct {
 			Usage struct {
@@ -112,22 +112,47 @@ func (s *genStream) event(data, id []byte, now int64) {
 	}
 }
 
-// token accounts for a token event with id, read at now.
-func (s *genStream) token(id []byte, now int64) {
+// token accounts for a token event of n tokens with id, read at now:
+// token i of the stream is due at token 0 + i × interval, and all n were
+// read at now.
+func (s *genStream) token(id []byte, n, now int64) {
 	if seq, ok := idSeq(id); ok {
 		if seq <= s.lastSeq {
-			s.duplicates++
+			s.duplicates += n
 			return
 		}
 		s.lastSeq = seq
 	}
-	i := s.tokens
-	s.tokens++
-	if i == 0 {
+	if s.tokens == 0 {
 		s.first = now
 		s.shard.ttft.Record(uint64(max(0, now-s.startedAt)) / 1000)
 	}
-	s.shard.lateness.Record(uint64(lateness(s.first, s.interval, i, now)) / 1000)
+	for range n {
+		s.shard.lateness.Record(uint64(lateness(s.first, s.interval, s.tokens, now)) / 1000)
+		s.tokens++
+	}
+}
+
+// eventTokens is how many tokens a token event's data holds: its
+// "tokens" count, present when more than one (coalesced deltas), else 1.
+// The count follows the text, and a quote inside the text is escaped, so
+// the last `,"tokens":` is the field.
+func eventTokens(data []byte) int64 {
+	const key = `,"tokens":`
+	i := bytes.LastIndex(data, []byte(key))
+	if i < 0 {
+		return 1
+	}
+	rest := data[i+len(key):]
+	j := bytes.IndexAny(rest, ",}")
+	if j < 0 {
+		return 1
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(rest[:j])), 10, 64)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
 }
 
 // idSeq reads the sequence at the end of one of ssehub's event ids

@@ -58,7 +58,9 @@ func TestGenStreamSchedule(t *testing.T) {
 		{540, token(3)},            // token 2 again: a duplicate
 		{555, token(4) + token(5)}, // tokens 3 and 4, due at 550 and 600: 5 ms late, on time
 		{900, token(7)},            // token 5 (one was lost), due at 650: 250 ms late
-		{910, "id: urn:ssehub:ep:8\nevent: done\ndata: {\"reason\":\"stop\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":7,\"total_tokens\":10}}\n\n"},
+		// tokens 6, 7 and 8 in one event, due at 700, 750, 800: 230, 180, 130 ms late
+		{930, "id: urn:ssehub:ep:8\nevent: token\ndata: {\"text\":\"a,\\\"tokens\\\":9\",\"tokens\":3}\n\n"},
+		{940, "id: urn:ssehub:ep:9\nevent: done\ndata: {\"reason\":\"stop\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":10,\"total_tokens\":13}}\n\n"},
 	}
 	var err error
 	for _, f := range feeds {
@@ -70,14 +72,15 @@ func TestGenStreamSchedule(t *testing.T) {
 		t.Fatalf("after the done event: %v, outcome %d; want errGenEnded, completed", err, s.outcome)
 	}
 	s.stop(err, false)
-	if s.tokens != 6 || s.duplicates != 1 || s.missing() != 1 || s.excess() != 0 || ends.Load() != 1 {
-		t.Errorf("tokens %d, duplicates %d, missing %d, excess %d, ended %d; want 6, 1, 1, 0, 1",
+	if s.tokens != 9 || s.duplicates != 1 || s.missing() != 1 || s.excess() != 0 || ends.Load() != 1 {
+		t.Errorf("tokens %d, duplicates %d, missing %d, excess %d, ended %d; want 9, 1, 1, 0, 1",
 			s.tokens, s.duplicates, s.missing(), s.excess(), ends.Load())
 	}
-	// Lateness in µs: 0, 0, 30 ms, 5 ms, 0, 250 ms.
-	if sh.lateness.Count() != 6 || sh.lateness.Max() != 250_000 || sh.lateness.Quantile(0.5) != 0 || sh.lateness.Quantile(0.8) < 29_000 {
-		t.Errorf("lateness: %d tokens, max %d µs, p50 %d µs, p80 %d µs; want 6, 250000, 0, about 30000",
-			sh.lateness.Count(), sh.lateness.Max(), sh.lateness.Quantile(0.5), sh.lateness.Quantile(0.8))
+	// Lateness in µs: 0, 0, 30 ms, 5 ms, 0, 250 ms, 230 ms, 180 ms, 130 ms.
+	if sh.lateness.Count() != 9 || sh.lateness.Max() != 250_000 || sh.lateness.Quantile(0.3) != 0 || sh.lateness.Quantile(0.5) < 29_000 ||
+		sh.lateness.Quantile(0.5) > 31_000 || sh.lateness.Quantile(0.7) < 170_000 {
+		t.Errorf("lateness: %d tokens, max %d µs, p30 %d µs, p50 %d µs, p70 %d µs; want 9, 250000, 0, about 30000, about 180000",
+			sh.lateness.Count(), sh.lateness.Max(), sh.lateness.Quantile(0.3), sh.lateness.Quantile(0.5), sh.lateness.Quantile(0.7))
 	}
 	if sh.ttft.Count() != 1 || sh.ttft.Max() != 400_000 {
 		t.Errorf("first token: %d measured, %d µs; want 1, 400000", sh.ttft.Count(), sh.ttft.Max())

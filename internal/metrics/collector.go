@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/webhook"
 )
 
@@ -40,16 +41,16 @@ type collector struct {
 	src atomic.Pointer[Sources] // nil until Registry.Watch
 	top int
 
-	connections, subscribers, topicSubs, topics *prometheus.Desc
-	published, internal, delivered, replayed    *prometheus.Desc
-	slowCut, queuedBytes                        *prometheus.Desc
-	historyBytes, historyTopics                 *prometheus.Desc
-	historyWritable, historyWriteErrors         *prometheus.Desc
-	llmStarted, llmRunning, llmFinished, tokens *prometheus.Desc
-	redisUp, redisErrors, rebases, unreplicated *prometheus.Desc
-	whQueued, whSent, whDropped, whFailures     *prometheus.Desc
-	whFailing                                   *prometheus.Desc
-	callback                                    callbackMetrics
+	connections, subscribers, topicSubs, topics           *prometheus.Desc
+	published, internal, delivered, replayed              *prometheus.Desc
+	slowCut, queuedBytes                                  *prometheus.Desc
+	historyBytes, historyTopics                           *prometheus.Desc
+	historyWritable, historyWriteErrors                   *prometheus.Desc
+	llmStarted, llmRunning, llmFinished, tokens, lateness *prometheus.Desc
+	redisUp, redisErrors, rebases, unreplicated           *prometheus.Desc
+	whQueued, whSent, whDropped, whFailures               *prometheus.Desc
+	whFailing                                             *prometheus.Desc
+	callback                                              callbackMetrics
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -77,6 +78,7 @@ func newCollector(top int) *collector {
 		llmRunning:         desc("llm_generations_running", "LLM generations running now."),
 		llmFinished:        desc("llm_generations_finished_total", "LLM generations finished, by outcome: done, stopped, timeout, interrupted, error.", "outcome"),
 		tokens:             desc("llm_tokens_total", "Tokens the LLM generations published."),
+		lateness:           desc("llm_token_lateness_seconds", "How late LLM token events were published: from the model emitting an event's oldest token to its publish completing (the time it waited while publishing was behind, plus the publish). Observed once per token event."),
 		redisUp:            desc("redis_up", "Cluster mode: 1 when the last command to Redis succeeded, 0 while it fails (publishes get 503)."),
 		redisErrors:        desc("redis_errors_total", "Cluster mode: failed commands to Redis."),
 		rebases:            desc("cluster_rebases_total", "Cluster mode: times this node ended every subscription because Redis was wiped or trimmed entries it had not read."),
@@ -94,7 +96,7 @@ func newCollector(top int) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
-		c.replayed, c.slowCut, c.queuedBytes, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens,
+		c.replayed, c.slowCut, c.queuedBytes, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens, c.lateness,
 		c.redisUp, c.redisErrors, c.rebases, c.unreplicated,
 		c.whQueued, c.whSent, c.whDropped, c.whFailures, c.whFailing,
 	} {
@@ -150,6 +152,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.llmFinished, n, outcome)
 		}
 		counter(c.tokens, ls.Tokens)
+		ch <- constHistogram(c.lateness, latenessBounds, ls.Lateness.Counts, ls.Lateness.Sum)
 	}
 	if src.Webhooks != nil {
 		c.collectWebhooks(src.Webhooks.Stats(), ch)
@@ -233,3 +236,12 @@ func topicSeries(top []hub.TopicCount, other int) []series {
 	}
 	return out
 }
+
+// latenessBounds are llm.LatenessBounds in seconds.
+var latenessBounds = func() []float64 {
+	b := make([]float64, len(llm.LatenessBounds))
+	for i, d := range llm.LatenessBounds {
+		b[i] = d.Seconds()
+	}
+	return b
+}()

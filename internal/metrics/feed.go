@@ -46,6 +46,9 @@ type Snapshot struct {
 	OtherTopics   int             `json:"other_subscriptions"`  // subscriptions to the other topics
 	TopicCount    int             `json:"topic_count"`          // topics with subscriptions
 	LLMRunning    int             `json:"llm_running"`          // generations running
+	// LLMLatenessP99 is the p99 of how late token events were published
+	// over the last seconds, in milliseconds (see llm.Stats.LatenessP99).
+	LLMLatenessP99 float64 `json:"llm_token_lateness_p99_ms"`
 }
 
 // TopicSnapshot is one topic of a Snapshot.
@@ -134,7 +137,8 @@ func (f *Feed) snapshot(prev, cur counts) Snapshot {
 		s.Connections = f.src.Streams.StreamStats().Open
 	}
 	if f.src.LLM != nil {
-		s.LLMRunning = f.src.LLM.Stats().Running
+		ls := f.src.LLM.Stats()
+		s.LLMRunning, s.LLMLatenessP99 = ls.Running, float64(ls.LatenessP99)/float64(time.Millisecond)
 	}
 	tc := f.src.Hub.TopTopics(f.cfg.Topics)
 	s.Topics = make([]TopicSnapshot, len(tc.Top))

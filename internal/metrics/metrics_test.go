@@ -89,7 +89,10 @@ func TestCollector(t *testing.T) {
 		t.Fatal("no bytes queued for topic-1's subscriber, which does not drain")
 	}
 	streams := &fakeStreams{Open: 7, Delivered: 9, Replayed: 4}
-	gens := &fakeLLM{Started: 3, Running: 1, Tokens: 42, Finished: map[string]uint64{llm.OutcomeDone: 2}}
+	late := make([]uint64, len(llm.LatenessBounds)+1)
+	late[2], late[len(late)-1] = 4, 1 // four events within 10 ms, one past 10 s
+	gens := &fakeLLM{Started: 3, Running: 1, Tokens: 42, Finished: map[string]uint64{llm.OutcomeDone: 2},
+		Lateness: llm.Histogram{Counts: late, Sum: 12 * time.Second}}
 	r := New(Config{TopTopics: 5})
 	if fams := gather(t, r); fams["ssehub_subscribers"] != nil || fams["go_goroutines"] == nil {
 		t.Fatal("before Watch: want the Go metrics and none of ssehub's")
@@ -124,6 +127,10 @@ func TestCollector(t *testing.T) {
 	}
 	if h := fams["ssehub_delivery_latency_seconds"].GetMetric()[0].GetHistogram(); h.GetSampleCount() != 1 {
 		t.Errorf("latency histogram has %d samples, want 1", h.GetSampleCount())
+	}
+	if h := fams["ssehub_llm_token_lateness_seconds"].GetMetric()[0].GetHistogram(); h.GetSampleCount() != 5 || h.GetSampleSum() != 12 ||
+		h.GetBucket()[2].GetUpperBound() != 0.01 || h.GetBucket()[2].GetCumulativeCount() != 4 {
+		t.Errorf("token lateness histogram %v, want 5 samples, 4 of them within 10 ms, summing to 12 s", h)
 	}
 	for _, name := range []string{"go_goroutines", "process_open_fds"} {
 		if fams[name] == nil {
@@ -162,7 +169,8 @@ func TestTopicSeries(t *testing.T) {
 func TestFeed(t *testing.T) {
 	h := newHub(t, history.NewMemory(history.MemoryConfig{}))
 	streams := &fakeStreams{Open: 2}
-	f := NewFeed(FeedConfig{Private: true}, Sources{Hub: h, Streams: streams})
+	gens := &fakeLLM{Running: 2, LatenessP99: 312 * time.Millisecond}
+	f := NewFeed(FeedConfig{Private: true}, Sources{Hub: h, Streams: streams, LLM: gens})
 	start := time.Now()
 	prev := f.tick(context.Background(), f.counts(start), start)
 	if st := h.Stats(); st.Internal != 0 {
@@ -190,7 +198,7 @@ func TestFeed(t *testing.T) {
 		t.Fatalf("got %+v, want one private internal stats update", got)
 	}
 	for _, want := range []string{`"connections":2`, `"subscribers":3`, `"published":5`, `"published_per_second":2.5`,
-		`"delivered_per_second":5`, `"topics":[{"topic":"$ssehub/stats","subscribers":2},{"topic":"news","subscribers":1}]`} {
+		`"delivered_per_second":5`, `"llm_running":2`, `"llm_token_lateness_p99_ms":312`, `"topics":[{"topic":"$ssehub/stats","subscribers":2},{"topic":"news","subscribers":1}]`} {
 		if !strings.Contains(got[0].Data, want) {
 			t.Errorf("snapshot %s lacks %s", got[0].Data, want)
 		}

@@ -1,0 +1,67 @@
+package llm_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
+)
+
+// TestAdmissionFollowsLateness refuses new generations while a slow store
+// publishes tokens later than MaxLateness, and admits them again once the
+// window has moved past it; the generation running meanwhile is not cut.
+func TestAdmissionFollowsLateness(t *testing.T) {
+	model := &scripted{tokens: []string{"a", "b", "c", "d", "e", "f"}}
+	cfg := llm.ManagerConfig{MaxLateness: 50 * time.Millisecond, LatenessWindow: 400 * time.Millisecond}
+	p, m := slowSetup(t, model, cfg, 120*time.Millisecond)
+	g, err := m.Start(llm.Request{Messages: userMsg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, end := allEvents(t, p.Hub, g.Topic(), hub.Earliest); end.Type != llm.EventDone {
+		t.Fatalf("the running generation ended with %s %s", end.Type, end.Data)
+	}
+	_, err = m.Start(llm.Request{Messages: userMsg})
+	if !errors.Is(err, llm.ErrBehind) || !strings.Contains(err.Error(), "token lateness p99") || !strings.Contains(err.Error(), "-llm-max-lateness (50ms)") {
+		t.Fatalf("start while behind: %v, want ErrBehind naming the figures", err)
+	}
+	st := m.Stats()
+	if st.LatenessP99 <= 50*time.Millisecond || sum64(st.Lateness.Counts) == 0 || st.Lateness.Sum <= 0 {
+		t.Fatalf("stats while behind: p99 %v, histogram %+v", st.LatenessP99, st.Lateness)
+	}
+	p.delay.Store(0)
+	deadline := time.Now().Add(5 * time.Second)
+	for m.Admit() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("still refusing after the lateness fell")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := m.Start(llm.Request{Messages: userMsg}); err != nil {
+		t.Fatalf("start after recovery: %v", err)
+	}
+}
+
+// TestAdmissionOff admits whatever the lateness when MaxLateness is 0.
+func TestAdmissionOff(t *testing.T) {
+	p, m := slowSetup(t, &scripted{tokens: []string{"a", "b"}}, llm.ManagerConfig{}, 100*time.Millisecond)
+	g, err := m.Start(llm.Request{Messages: userMsg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allEvents(t, p.Hub, g.Topic(), hub.Earliest)
+	if err := m.Admit(); err != nil {
+		t.Fatalf("admission is off, got %v", err)
+	}
+}
+
+func sum64(c []uint64) uint64 {
+	var n uint64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}

@@ -1,0 +1,122 @@
+package llm
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LatenessBounds are the upper bounds of the token lateness histogram's
+// buckets (Stats.Lateness).
+var LatenessBounds = [...]time.Duration{
+	time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond,
+	50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+// DefaultLatenessWindow is how far back the recent lateness looks.
+const DefaultLatenessWindow = 5 * time.Second
+
+// Histogram is a distribution of durations: Counts[i] observations up to
+// LatenessBounds[i] and above the bound before it, the last past every
+// bound; Sum is their total.
+type Histogram struct {
+	Counts []uint64
+	Sum    time.Duration
+}
+
+// Fine buckets of the recent window: bucket i holds lateness up to
+// fineBase × fineGrowth^i, so a quantile is within a quarter of the truth.
+const (
+	fineBuckets = 64
+	fineBase    = float64(time.Millisecond)
+	fineGrowth  = 1.25
+	windowSlots = 10
+)
+
+// lateness records how late token events are published: since the start,
+// for the histogram, and over the last window, for admission.
+type lateness struct {
+	counts [len(LatenessBounds) + 1]atomic.Uint64 // by LatenessBounds, the last past them all
+	sum    atomic.Int64                           // nanoseconds
+
+	width time.Duration // of a slot: the window over windowSlots
+	mu    sync.Mutex
+	slots [windowSlots]lateSlot
+}
+
+// lateSlot is the observations of one width of time.
+type lateSlot struct {
+	at     int64 // the slot's time, in widths since the epoch
+	counts [fineBuckets]uint32
+	n      uint32
+}
+
+func newLateness(window time.Duration) *lateness {
+	return &lateness{width: max(time.Millisecond, window/windowSlots)}
+}
+
+// observe records one token event published d after its oldest token.
+func (l *lateness) observe(d time.Duration) {
+	i := 0
+	for i < len(LatenessBounds) && d > LatenessBounds[i] {
+		i++
+	}
+	l.counts[i].Add(1)
+	l.sum.Add(int64(d))
+	f := 0
+	if d > time.Millisecond {
+		f = min(fineBuckets-1, int(math.Ceil(math.Log(float64(d)/fineBase)/math.Log(fineGrowth))))
+	}
+	now := time.Now().UnixNano() / int64(l.width)
+	l.mu.Lock()
+	s := &l.slots[now%windowSlots]
+	if s.at != now {
+		*s = lateSlot{at: now}
+	}
+	s.counts[f]++
+	s.n++
+	l.mu.Unlock()
+}
+
+// histogram returns the observations since the start.
+func (l *lateness) histogram() Histogram {
+	h := Histogram{Counts: make([]uint64, len(l.counts)), Sum: time.Duration(l.sum.Load())}
+	for i := range l.counts {
+		h.Counts[i] = l.counts[i].Load()
+	}
+	return h
+}
+
+// recent returns the q quantile of the lateness over the last window, and
+// how many events it covers; 0 when none was published.
+func (l *lateness) recent(q float64) (time.Duration, int) {
+	var counts [fineBuckets]uint64
+	var n uint64
+	now := time.Now().UnixNano() / int64(l.width)
+	l.mu.Lock()
+	for i := range l.slots {
+		s := &l.slots[i]
+		if s.n == 0 || s.at <= now-windowSlots {
+			continue
+		}
+		for j, c := range s.counts {
+			counts[j] += uint64(c)
+		}
+		n += uint64(s.n)
+	}
+	l.mu.Unlock()
+	if n == 0 {
+		return 0, 0
+	}
+	rank := uint64(math.Ceil(q * float64(n)))
+	var seen uint64
+	for j, c := range counts {
+		seen += c
+		if seen >= max(1, rank) {
+			return time.Duration(fineBase * math.Pow(fineGrowth, float64(j))), int(n)
+		}
+	}
+	return time.Duration(fineBase * math.Pow(fineGrowth, fineBuckets-1)), int(n)
+}
