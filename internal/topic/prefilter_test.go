@@ -76,8 +76,8 @@ func FuzzURLPatternPrefilter(f *testing.F) {
 		f.Add(p, prefilterTopics[i%len(prefilterTopics)])
 	}
 	f.Fuzz(func(t *testing.T, pattern, tp string) {
-		if pattern == topic.Wildcard {
-			return
+		if pattern == topic.Wildcard || pattern == "" {
+			return // "*" matches all before any pattern; "" is refused (ErrEmpty) before go-urlpattern sees it
 		}
 		checkAgainstTest(t, pattern, []string{tp})
 	})
