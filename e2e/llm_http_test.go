@@ -60,6 +60,14 @@ func startGeneration(t *testing.T, base string, maxTokens int) (id, topic string
 // the last event read and the end event, if reached.
 func genStream(t *testing.T, base, topic, lastID string, stopAfter int) (text, last string, end *sse.Event) {
 	t.Helper()
+	text, last, _, end = countedStream(t, base, topic, lastID, stopAfter)
+	return text, last, end
+}
+
+// countedStream is genStream, also returning the tokens the events
+// counted (an event's "tokens", else one).
+func countedStream(t *testing.T, base, topic, lastID string, stopAfter int) (text, last string, tokens int, end *sse.Event) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events?topic="+url.QueryEscape(topic), nil)
@@ -74,14 +82,14 @@ func genStream(t *testing.T, base, topic, lastID string, stopAfter int) (text, l
 	}
 	p := sse.NewParser(resp.Body)
 	var sb strings.Builder
-	for tokens := 0; stopAfter == 0 || tokens < stopAfter; {
+	for stopAfter == 0 || tokens < stopAfter {
 		ev, err := p.Next()
 		if err != nil {
 			t.Fatalf("after %d tokens: %v", tokens, err)
 		}
 		last = ev.ID
 		if ev.Type != "token" {
-			return sb.String(), last, &ev
+			return sb.String(), last, tokens, &ev
 		}
 		var tok struct {
 			Text   string
@@ -93,7 +101,7 @@ func genStream(t *testing.T, base, topic, lastID string, stopAfter int) (text, l
 		sb.WriteString(tok.Text)
 		tokens += max(1, tok.Tokens)
 	}
-	return sb.String(), last, nil
+	return sb.String(), last, tokens, nil
 }
 
 func directAnswer(t *testing.T, base string, maxTokens int) string {

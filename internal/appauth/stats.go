@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ssehub/ssehub/internal/histogram"
 )
 
 // LatencyBounds are the upper bounds, in seconds, of the histogram of the
@@ -17,29 +19,20 @@ func LatencyBounds() []float64 {
 
 // Stats counts the client's work since it was made.
 type Stats struct {
-	Calls     uint64            // calls made to the application: Granted + Refused + the Failures
-	Granted   uint64            // calls it answered with rights
-	Refused   uint64            // calls it answered 401 or 403
-	Failures  map[string]uint64 // calls that decided nothing, by kind (FailTimeout…)
-	CacheHits uint64            // requests answered from the cache
-	Merged    uint64            // requests that waited for an identical call in flight
-	Latency   Histogram         // the calls' durations
-}
-
-// Histogram is a distribution of durations.
-type Histogram struct {
-	Bounds []float64 // the buckets' upper bounds, in seconds (LatencyBounds)
-	Counts []uint64  // observations per bucket, not cumulative; the last is past every bound
-	Sum    time.Duration
+	Calls     uint64              // calls made to the application: Granted + Refused + the Failures
+	Granted   uint64              // calls it answered with rights
+	Refused   uint64              // calls it answered 401 or 403
+	Failures  map[string]uint64   // calls that decided nothing, by kind (FailTimeout…)
+	CacheHits uint64              // requests answered from the cache
+	Merged    uint64              // requests that waited for an identical call in flight
+	Latency   histogram.Histogram // the calls' durations, by LatencyBounds
 }
 
 // counters are the atomic counts behind Stats.
 type counters struct {
 	granted, refused, cacheHits, merged atomic.Uint64
 	failures                            map[string]*atomic.Uint64 // fixed keys: read without a lock
-	bounds                              []time.Duration
-	buckets                             []atomic.Uint64
-	sum                                 atomic.Int64
+	latency                             *histogram.Counter
 }
 
 func (s *counters) init() {
@@ -47,23 +40,17 @@ func (s *counters) init() {
 	for _, k := range []string{FailUnreachable, FailTimeout, FailStatus, FailMalformed} {
 		s.failures[k] = new(atomic.Uint64)
 	}
+	var bounds []time.Duration
 	for _, b := range LatencyBounds() {
-		s.bounds = append(s.bounds, time.Duration(b*float64(time.Second)))
+		bounds = append(bounds, time.Duration(b*float64(time.Second)))
 	}
-	s.buckets = make([]atomic.Uint64, len(s.bounds)+1)
+	s.latency = histogram.New(bounds...)
 }
 
 func (s *counters) failed(kind string) { s.failures[kind].Add(1) }
 
 // observe records a call's duration.
-func (s *counters) observe(d time.Duration) {
-	i := 0
-	for i < len(s.bounds) && d > s.bounds[i] {
-		i++
-	}
-	s.buckets[i].Add(1)
-	s.sum.Add(int64(d))
-}
+func (s *counters) observe(d time.Duration) { s.latency.Observe(d) }
 
 // Stats returns the client's counts.
 func (c *Client) Stats() Stats {
@@ -71,15 +58,12 @@ func (c *Client) Stats() Stats {
 	st := Stats{
 		Granted: s.granted.Load(), Refused: s.refused.Load(),
 		CacheHits: s.cacheHits.Load(), Merged: s.merged.Load(), Failures: map[string]uint64{},
-		Latency: Histogram{Bounds: LatencyBounds(), Counts: make([]uint64, len(s.buckets)), Sum: time.Duration(s.sum.Load())},
+		Latency: s.latency.Snapshot(),
 	}
 	st.Calls = st.Granted + st.Refused
 	for k, n := range s.failures {
 		st.Failures[k] = n.Load()
 		st.Calls += st.Failures[k]
-	}
-	for i := range s.buckets {
-		st.Latency.Counts[i] = s.buckets[i].Load()
 	}
 	return st
 }

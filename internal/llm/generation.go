@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/histogram"
 	"github.com/ssehub/ssehub/internal/hub"
 )
 
@@ -135,7 +136,7 @@ type Stats struct {
 	// Lateness is how late token events were published after their oldest
 	// token was emitted: the time it waited in the pending text plus the
 	// publish, since the start.
-	Lateness Histogram
+	Lateness histogram.Histogram
 	// LatenessP99 is the p99 of the lateness over the last LatenessWindow;
 	// 0 when no token was published then.
 	LatenessP99 time.Duration
@@ -151,7 +152,7 @@ type counters struct {
 // Stats returns the generations' counters.
 func (m *Manager) Stats() Stats {
 	st := Stats{Started: m.stats.started.Load(), Tokens: m.stats.tokens.Load(), Finished: map[string]uint64{},
-		Lateness: m.late.histogram()}
+		Lateness: m.late.all.Snapshot()}
 	st.LatenessP99, _ = m.late.recent(0.99)
 	var done uint64
 	for i, o := range Outcomes() {

@@ -3,8 +3,9 @@ package llm
 import (
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/ssehub/ssehub/internal/histogram"
 )
 
 // LatenessBounds are the upper bounds of the token lateness histogram's
@@ -18,14 +19,6 @@ var LatenessBounds = [...]time.Duration{
 // DefaultLatenessWindow is how far back the recent lateness looks.
 const DefaultLatenessWindow = 5 * time.Second
 
-// Histogram is a distribution of durations: Counts[i] observations up to
-// LatenessBounds[i] and above the bound before it, the last past every
-// bound; Sum is their total.
-type Histogram struct {
-	Counts []uint64
-	Sum    time.Duration
-}
-
 // Fine buckets of the recent window: bucket i holds lateness up to
 // fineBase × fineGrowth^i, so a quantile is within a quarter of the truth.
 const (
@@ -38,8 +31,7 @@ const (
 // lateness records how late token events are published: since the start,
 // for the histogram, and over the last window, for admission.
 type lateness struct {
-	counts [len(LatenessBounds) + 1]atomic.Uint64 // by LatenessBounds, the last past them all
-	sum    atomic.Int64                           // nanoseconds
+	all *histogram.Counter // since the start, by LatenessBounds
 
 	width time.Duration // of a slot: the window over windowSlots
 	mu    sync.Mutex
@@ -54,17 +46,12 @@ type lateSlot struct {
 }
 
 func newLateness(window time.Duration) *lateness {
-	return &lateness{width: max(time.Millisecond, window/windowSlots)}
+	return &lateness{all: histogram.New(LatenessBounds[:]...), width: max(time.Millisecond, window/windowSlots)}
 }
 
 // observe records one token event published d after its oldest token.
 func (l *lateness) observe(d time.Duration) {
-	i := 0
-	for i < len(LatenessBounds) && d > LatenessBounds[i] {
-		i++
-	}
-	l.counts[i].Add(1)
-	l.sum.Add(int64(d))
+	l.all.Observe(d)
 	f := 0
 	if d > time.Millisecond {
 		f = min(fineBuckets-1, int(math.Ceil(math.Log(float64(d)/fineBase)/math.Log(fineGrowth))))
@@ -78,15 +65,6 @@ func (l *lateness) observe(d time.Duration) {
 	s.counts[f]++
 	s.n++
 	l.mu.Unlock()
-}
-
-// histogram returns the observations since the start.
-func (l *lateness) histogram() Histogram {
-	h := Histogram{Counts: make([]uint64, len(l.counts)), Sum: time.Duration(l.sum.Load())}
-	for i := range l.counts {
-		h.Counts[i] = l.counts[i].Load()
-	}
-	return h
 }
 
 // recent returns the q quantile of the lateness over the last window, and

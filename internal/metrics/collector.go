@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssehub/ssehub/internal/hub"
-	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/webhook"
 )
 
@@ -152,7 +151,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.llmFinished, n, outcome)
 		}
 		counter(c.tokens, ls.Tokens)
-		ch <- constHistogram(c.lateness, latenessBounds, ls.Lateness.Counts, ls.Lateness.Sum)
+		ch <- constHistogram(c.lateness, ls.Lateness.Bounds, ls.Lateness.Counts, ls.Lateness.Sum)
 	}
 	if src.Webhooks != nil {
 		c.collectWebhooks(src.Webhooks.Stats(), ch)
@@ -236,12 +235,3 @@ func topicSeries(top []hub.TopicCount, other int) []series {
 	}
 	return out
 }
-
-// latenessBounds are llm.LatenessBounds in seconds.
-var latenessBounds = func() []float64 {
-	b := make([]float64, len(llm.LatenessBounds))
-	for i, d := range llm.LatenessBounds {
-		b[i] = d.Seconds()
-	}
-	return b
-}()

@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
+	"github.com/ssehub/ssehub/internal/histogram"
 	"github.com/ssehub/ssehub/internal/history"
 	"github.com/ssehub/ssehub/internal/httpapi"
 	"github.com/ssehub/ssehub/internal/hub"
@@ -92,7 +93,7 @@ func TestCollector(t *testing.T) {
 	late := make([]uint64, len(llm.LatenessBounds)+1)
 	late[2], late[len(late)-1] = 4, 1 // four events within 10 ms, one past 10 s
 	gens := &fakeLLM{Started: 3, Running: 1, Tokens: 42, Finished: map[string]uint64{llm.OutcomeDone: 2},
-		Lateness: llm.Histogram{Counts: late, Sum: 12 * time.Second}}
+		Lateness: histogram.Histogram{Bounds: latenessSeconds(), Counts: late, Sum: 12 * time.Second}}
 	r := New(Config{TopTopics: 5})
 	if fams := gather(t, r); fams["ssehub_subscribers"] != nil || fams["go_goroutines"] == nil {
 		t.Fatal("before Watch: want the Go metrics and none of ssehub's")
@@ -222,4 +223,13 @@ func TestFeed(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// latenessSeconds are llm.LatenessBounds in seconds.
+func latenessSeconds() []float64 {
+	var b []float64
+	for _, d := range llm.LatenessBounds {
+		b = append(b, d.Seconds())
+	}
+	return b
 }
