@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ type Generation struct {
 	status   string
 	text     strings.Builder
 	tokens   int
+	calls    []ToolCall
 	lastID   string
 	result   Result
 	errMsg   string
@@ -59,16 +61,17 @@ func (g *Generation) Owner() string { return g.owner }
 // id of the last event it includes, so a client can show the text and
 // subscribe with lastEventID to get exactly the rest.
 type Snapshot struct {
-	ID           string `json:"id"`
-	Topic        string `json:"topic"`
-	Model        string `json:"model,omitempty"`
-	Status       string `json:"status"`
-	Text         string `json:"text"`
-	Tokens       int    `json:"tokens"`
-	LastEventID  string `json:"last_event_id,omitempty"`
-	FinishReason string `json:"finish_reason,omitempty"`
-	Usage        *Usage `json:"usage,omitempty"`
-	Error        string `json:"error,omitempty"`
+	ID           string     `json:"id"`
+	Topic        string     `json:"topic"`
+	Model        string     `json:"model,omitempty"`
+	Status       string     `json:"status"`
+	Text         string     `json:"text"`
+	Tokens       int        `json:"tokens"`
+	ToolCalls    []ToolCall `json:"tool_calls,omitempty"`
+	LastEventID  string     `json:"last_event_id,omitempty"`
+	FinishReason string     `json:"finish_reason,omitempty"`
+	Usage        *Usage     `json:"usage,omitempty"`
+	Error        string     `json:"error,omitempty"`
 }
 
 // Snapshot returns the generation's state.
@@ -76,7 +79,7 @@ func (g *Generation) Snapshot() Snapshot {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := Snapshot{ID: g.id, Topic: g.topic, Model: g.model, Status: g.status, Text: g.text.String(),
-		Tokens: g.tokens, LastEventID: g.lastID, Error: g.errMsg}
+		Tokens: g.tokens, ToolCalls: g.calls, LastEventID: g.lastID, Error: g.errMsg}
 	if g.status == StatusDone {
 		s.FinishReason = g.result.FinishReason
 		u := g.result.Usage
@@ -189,6 +192,12 @@ func (m *Manager) run(ctx context.Context, g *Generation, req Request) {
 	defer m.wg.Done()
 	defer g.cancel()
 	m.stats.started.Add(1)
+	if req.Record != "" {
+		if err := m.publishEvent(g, EventStart, req.Record); err != nil {
+			m.finish(g, Result{}, err)
+			return
+		}
+	}
 	p := newPending(m.cfg.MaxPending)
 	published := make(chan struct{})
 	// Tokens emitted before a stop or a timeout are still published.
@@ -212,7 +221,37 @@ func (m *Manager) run(ctx context.Context, g *Generation, req Request) {
 	case errors.Is(cause, errShutdown):
 		err = &Error{Kind: KindInterrupted, Message: "the server is shutting down"}
 	}
+	if err == nil {
+		err = m.publishCalls(g, res.ToolCalls)
+	}
 	m.finish(g, res, err)
+}
+
+// publishEvent publishes one event of g that is not a token, whatever
+// happened to the generation's context.
+func (m *Manager) publishEvent(g *Generation, typ, data string) error {
+	id, err := m.pub.Publish(context.Background(), &hub.Update{Topics: []string{g.topic}, Type: typ, Data: data})
+	if err != nil {
+		return fmt.Errorf("publish the %s event: %w", typ, err)
+	}
+	g.mu.Lock()
+	g.lastID = id
+	g.mu.Unlock()
+	return nil
+}
+
+// publishCalls publishes the tool calls an answer ends with, one event
+// each, in order.
+func (m *Manager) publishCalls(g *Generation, calls []ToolCall) error {
+	for _, c := range calls {
+		if err := m.publishEvent(g, EventToolCall, mustJSON(c)); err != nil {
+			return err
+		}
+		g.mu.Lock()
+		g.calls = append(g.calls, c)
+		g.mu.Unlock()
+	}
+	return nil
 }
 
 // publish is a generation's publisher loop: it publishes the pending

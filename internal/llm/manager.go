@@ -32,6 +32,12 @@ const (
 	EventToken = "token" // data {"text": "...", "tokens": n}: the next pieces of the answer; tokens only when n > 1
 	EventDone  = "done"  // data {"reason": "...", "usage": {...}}: the answer is complete
 	EventError = "error" // data {"error": "...", "kind": "..."}: the generation failed
+	// EventStart is the first event when the starter gave a Request.Record:
+	// its data is that record.
+	EventStart = "start"
+	// EventToolCall is a call of a tool the answer ends with, before done:
+	// data {"id": "...", "name": "...", "arguments": "..."}.
+	EventToolCall = "tool_call"
 )
 
 // ManagerConfig configures a Manager. Zero values take the defaults.
@@ -119,7 +125,10 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	if err := m.Admit(); err != nil {
 		return nil, err
 	}
-	id := newID()
+	id := req.ID
+	if id == "" {
+		id = newID()
+	}
 	ctx, cancel := context.WithTimeoutCause(context.Background(), m.cfg.Timeout, errTimedOut)
 	g := &Generation{id: id, topic: m.cfg.TopicPrefix + id, model: req.Model, owner: req.Owner, started: time.Now(), cancel: cancel, status: StatusRunning}
 	m.mu.Lock()
@@ -132,6 +141,10 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 		m.mu.Unlock()
 		cancel()
 		return nil, fmt.Errorf("%w: the limit is %d", ErrTooMany, m.cfg.MaxConcurrent)
+	case m.gens[id] != nil:
+		m.mu.Unlock()
+		cancel()
+		return nil, &Error{Kind: KindInvalid, Message: fmt.Sprintf("generation %s exists", id)}
 	}
 	m.running++
 	m.gens[id] = g
@@ -161,18 +174,28 @@ func (m *Manager) Validate(req *Request) error {
 	if len(req.Messages) == 0 {
 		return &Error{Kind: KindInvalid, Message: "messages must not be empty"}
 	}
+	if req.ID != "" && !validID(req.ID) {
+		return &Error{Kind: KindInvalid, Message: fmt.Sprintf("id %q: use 1 to 64 letters, digits, '-' or '_'", req.ID)}
+	}
 	users := 0
 	for i, msg := range req.Messages {
 		switch msg.Role {
 		case "user":
 			users++
+		case "tool":
+			if msg.ToolCallID == "" {
+				return &Error{Kind: KindInvalid, Message: fmt.Sprintf("messages[%d]: a tool message needs the id of its call", i)}
+			}
 		case "system", "assistant", "developer":
 		default:
-			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("messages[%d].role %q: use system, developer, user or assistant", i, msg.Role)}
+			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("messages[%d].role %q: use system, developer, user, assistant or tool", i, msg.Role)}
 		}
 	}
 	if users == 0 {
 		return &Error{Kind: KindInvalid, Message: "the conversation has no user message"}
+	}
+	if err := validateTools(req); err != nil {
+		return err
 	}
 	switch {
 	case req.MaxTokens < 0:
@@ -229,6 +252,57 @@ func (m *Manager) sweep() {
 			delete(m.gens, id)
 		}
 	}
+}
+
+// validID reports whether id may name a generation: it is part of a topic
+// and of URLs.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxTools bounds Request.Tools.
+const MaxTools = 128
+
+// validateTools checks the tools and the tool choice of req.
+func validateTools(req *Request) error {
+	if len(req.Tools) > MaxTools {
+		return &Error{Kind: KindInvalid, Message: fmt.Sprintf("tools: %d is over the limit of %d", len(req.Tools), MaxTools)}
+	}
+	names := make(map[string]bool, len(req.Tools))
+	for i, t := range req.Tools {
+		if !validID(t.Name) {
+			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("tools[%d].name %q: use 1 to 64 letters, digits, '-' or '_'", i, t.Name)}
+		}
+		if names[t.Name] {
+			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("tools[%d].name %q: two tools have that name", i, t.Name)}
+		}
+		names[t.Name] = true
+	}
+	switch req.ToolChoice {
+	case "", ToolChoiceAuto, ToolChoiceNone:
+		if req.ForceTool != "" {
+			return &Error{Kind: KindInvalid, Message: "tool_choice: a named tool needs the required choice"}
+		}
+	case ToolChoiceRequired:
+		if len(req.Tools) == 0 {
+			return &Error{Kind: KindInvalid, Message: "tool_choice: a tool is required but none is given"}
+		}
+		if req.ForceTool != "" && !names[req.ForceTool] {
+			return &Error{Kind: KindInvalid, Message: fmt.Sprintf("tool_choice: no tool is named %q", req.ForceTool)}
+		}
+	default:
+		return &Error{Kind: KindInvalid, Message: fmt.Sprintf("tool_choice %q: use auto, none, required or a tool", req.ToolChoice)}
+	}
+	return nil
 }
 
 func newID() string {

@@ -200,3 +200,75 @@ func TestGenerationConcurrencyLimitAndTimeout(t *testing.T) {
 		t.Fatalf("stop missing: %v", err)
 	}
 }
+
+// caller is a Model that answers with tool calls and no text.
+type caller struct{ calls []llm.ToolCall }
+
+func (c caller) Stream(context.Context, llm.Request, func(string) error) (llm.Result, error) {
+	return llm.Result{FinishReason: llm.FinishToolCalls, ToolCalls: c.calls}, nil
+}
+
+func TestRecordAndToolCallEvents(t *testing.T) {
+	calls := []llm.ToolCall{{ID: "call_1", Name: "a", Arguments: `{"x":1}`}, {ID: "call_2", Name: "b", Arguments: `{}`}}
+	h, m := setup(t, caller{calls}, llm.ManagerConfig{})
+	g, err := m.Start(llm.Request{Messages: userMsg, ID: "resp_1", Record: `{"r":1}`, Tools: []llm.Tool{{Name: "a"}, {Name: "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ID() != "resp_1" {
+		t.Fatalf("id %q", g.ID())
+	}
+	s, err := h.Subscribe(context.Background(), hub.SubscribeOptions{Topics: []string{g.Topic()}, LastEventID: hub.Earliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []string
+	var buf []*hub.Update
+	for len(got) == 0 || got[len(got)-1] != llm.EventDone+" "+`{"reason":"tool_calls","usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}` {
+		select {
+		case <-s.Ready():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("events so far: %q", got)
+		}
+		buf = s.Drain(buf)
+		for _, u := range buf {
+			got = append(got, u.Type+" "+u.Data)
+		}
+	}
+	want := []string{`start {"r":1}`, `tool_call {"id":"call_1","name":"a","arguments":"{\"x\":1}"}`, `tool_call {"id":"call_2","name":"b","arguments":"{}"}`}
+	if len(got) != 4 || strings.Join(got[:3], "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events\n%s\nwant\n%s\nthen done", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if snap := g.Snapshot(); len(snap.ToolCalls) != 2 || snap.ToolCalls[1] != calls[1] {
+		t.Fatalf("snapshot calls %+v", snap.ToolCalls)
+	}
+	if _, err := m.Start(llm.Request{Messages: userMsg, ID: "resp_1"}); llm.KindOf(err) != llm.KindInvalid {
+		t.Fatalf("a second generation with the same id: %v", err)
+	}
+}
+
+func TestValidateTools(t *testing.T) {
+	_, m := setup(t, caller{}, llm.ManagerConfig{})
+	for _, tc := range []struct {
+		req  llm.Request
+		want string
+	}{
+		{llm.Request{ID: "a/b"}, "id"},
+		{llm.Request{Tools: []llm.Tool{{Name: ""}}}, "tools[0].name"},
+		{llm.Request{Tools: []llm.Tool{{Name: "a"}, {Name: "a"}}}, "two tools"},
+		{llm.Request{ToolChoice: "sometimes"}, "tool_choice"},
+		{llm.Request{ToolChoice: llm.ToolChoiceRequired}, "none is given"},
+		{llm.Request{Tools: []llm.Tool{{Name: "a"}}, ToolChoice: llm.ToolChoiceRequired, ForceTool: "b"}, "no tool is named"},
+		{llm.Request{Tools: []llm.Tool{{Name: "a"}}, ForceTool: "a"}, "needs the required choice"},
+		{llm.Request{Messages: []llm.Message{{Role: "user", Content: "x"}, {Role: "tool", Content: "out"}}}, "needs the id of its call"},
+	} {
+		if tc.req.Messages == nil {
+			tc.req.Messages = userMsg
+		}
+		err := m.Validate(&tc.req)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || llm.KindOf(err) != llm.KindInvalid {
+			t.Errorf("%+v: %v, want an invalid request naming %q", tc.req, err, tc.want)
+		}
+	}
+}

@@ -6,15 +6,44 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
 
 // Message is one turn of a conversation.
 type Message struct {
-	Role    string `json:"role"` // system, developer (OpenAI's newer name for system), user or assistant
+	// Role is system, developer (OpenAI's newer name for system), user,
+	// assistant, or tool (the output of a tool call).
+	Role    string `json:"role"`
 	Content string `json:"content"`
+	// ToolCalls are the calls an assistant message made.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolCallID names the call whose output a tool message carries.
+	ToolCallID string `json:"tool_call_id,omitempty"`
 }
+
+// Tool is a function the model may call.
+type Tool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"` // a JSON Schema of the arguments
+	Strict      bool            `json:"strict,omitempty"`
+}
+
+// ToolCall is a call of a tool by the model.
+type ToolCall struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"` // a JSON text
+}
+
+// Tool choices of Request.ToolChoice.
+const (
+	ToolChoiceAuto     = "auto"     // the model decides (the default)
+	ToolChoiceNone     = "none"     // the model must answer with text
+	ToolChoiceRequired = "required" // the model must call a tool (ForceTool names which)
+)
 
 // Request asks a model for a completion.
 type Request struct {
@@ -23,9 +52,25 @@ type Request struct {
 	MaxTokens   int       // most tokens to generate; 0 means the model's default
 	Temperature *float64  // sampling temperature, passed to upstreams; nil for default
 	Seed        int64     // makes the simulated model's answer vary; 0 is a valid seed
+	// Tools are the functions the model may call; ToolChoice says whether
+	// it must ("" is auto) and ForceTool, with ToolChoiceRequired, which.
+	Tools      []Tool
+	ToolChoice string
+	ForceTool  string
+	// Upstream holds request fields a protocol passes to an upstream as
+	// they are (a JSON object), never read by ssehub.
+	Upstream json.RawMessage
 	// Owner is who starts a generation (a token's subject), never sent to
 	// the model; "" when nobody can be named.
 	Owner string
+	// ID is the generation's id; "" gives it a new random one. A protocol
+	// that names its answers itself sets it (IDs of 1 to 64 letters,
+	// digits, '-' or '_').
+	ID string
+	// Record, when set, is published as the data of the generation's first
+	// event (start): what a protocol needs to answer for the generation
+	// from history alone, on any node. Never sent to the model.
+	Record string
 }
 
 // Usage counts the tokens of a completion.
@@ -37,20 +82,23 @@ type Usage struct {
 
 // Result is how a completion ended.
 type Result struct {
-	FinishReason string // "stop", "length", or "stopped" when cancelled by a user
+	FinishReason string // "stop", "length", "tool_calls", or "stopped" when cancelled by a user
 	Usage        Usage
+	ToolCalls    []ToolCall // the calls the answer ends with, in order
 }
 
 // Finish reasons.
 const (
-	FinishStop    = "stop"    // the model ended its answer
-	FinishLength  = "length"  // MaxTokens was reached
-	FinishStopped = "stopped" // a user stopped the generation
+	FinishStop      = "stop"       // the model ended its answer
+	FinishLength    = "length"     // MaxTokens was reached
+	FinishToolCalls = "tool_calls" // the model called tools (Result.ToolCalls) and waits for their output
+	FinishStopped   = "stopped"    // a user stopped the generation
 )
 
 // Model streams completions. Stream calls emit with each piece of text in
 // order and returns once the answer is complete, emit fails, or ctx ends.
-// When ctx is cancelled it returns ctx's error promptly.
+// When ctx is cancelled it returns ctx's error promptly. Tool calls come
+// whole, in the Result, once the answer is complete.
 type Model interface {
 	Stream(ctx context.Context, req Request, emit func(delta string) error) (Result, error)
 }

@@ -61,7 +61,7 @@ func TestStreamAnswer(t *testing.T) {
 		t.Errorf("deltas %q, want %q", deltas, want)
 	}
 	want := llm.Result{FinishReason: llm.FinishStop, Usage: llm.Usage{PromptTokens: 9, CompletionTokens: 3, TotalTokens: 12}}
-	if res != want {
+	if !reflect.DeepEqual(res, want) {
 		t.Errorf("result %+v, want %+v", res, want)
 	}
 	reqs := u.requests()
@@ -142,7 +142,7 @@ func TestFinishAndUsage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res != tt.want || !slices.Equal(deltas, tt.deltas) {
+			if !reflect.DeepEqual(res, tt.want) || !slices.Equal(deltas, tt.deltas) {
 				t.Errorf("result %+v with deltas %q, want %+v with %q", res, deltas, tt.want, tt.deltas)
 			}
 		})

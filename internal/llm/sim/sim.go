@@ -113,8 +113,17 @@ func (m *Model) answer(req llm.Request) ([]string, llm.Result, error) {
 	if req.MaxTokens < 0 {
 		return nil, llm.Result{}, &llm.Error{Kind: llm.KindInvalid, Message: "max_tokens must not be negative"}
 	}
+	if call, ok := toolCall(req); ok {
+		return nil, llm.Result{FinishReason: llm.FinishToolCalls, Usage: usage(promptTokens(req.Messages), 1),
+			ToolCalls: []llm.ToolCall{call}}, nil
+	}
 	s1, s2 := seedOf(req)
-	text := compose(prompt, rand.New(rand.NewPCG(s1, s2)), m.cfg.MaxTokens)
+	var text string
+	if lastIsTool(req.Messages) {
+		text = toolAnswer(req.Messages)
+	} else {
+		text = compose(prompt, rand.New(rand.NewPCG(s1, s2)), m.cfg.MaxTokens)
+	}
 	toks := tokenize(text, rand.New(rand.NewPCG(s2, s1)))
 	limit := req.MaxTokens
 	if limit == 0 {
@@ -149,6 +158,15 @@ func seedOf(req llm.Request) (uint64, uint64) {
 		h.Write([]byte{0})
 		h.Write([]byte(msg.Content))
 		h.Write([]byte{0})
+		for _, c := range msg.ToolCalls {
+			h.Write([]byte(c.ID + "\x00" + c.Name + "\x00" + c.Arguments + "\x00"))
+		}
+		if msg.ToolCallID != "" {
+			h.Write([]byte(msg.ToolCallID + "\x00"))
+		}
+	}
+	for _, t := range req.Tools {
+		h.Write([]byte(t.Name + "\x00"))
 	}
 	h.Write(binary.BigEndian.AppendUint64(nil, uint64(req.Seed)))
 	sum := h.Sum(nil)

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -44,7 +45,7 @@ func TestDeterministic(t *testing.T) {
 		t.Run(prompt, func(t *testing.T) {
 			a, ra := collect(t, m, request(prompt, 7))
 			b, rb := collect(t, m, request(prompt, 7))
-			if !slices.Equal(a, b) || ra != rb {
+			if !slices.Equal(a, b) || !reflect.DeepEqual(ra, rb) {
 				t.Fatalf("same input gave different answers:\n%q\n%q", a, b)
 			}
 			c, _ := collect(t, m, request(prompt, 8))
@@ -182,7 +183,7 @@ func TestStreamMatchesComplete(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Join(deltas, "") != text || res != cres {
+		if strings.Join(deltas, "") != text || !reflect.DeepEqual(res, cres) {
 			t.Errorf("%q: streamed text or result differs from Complete", prompt)
 		}
 	}
