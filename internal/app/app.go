@@ -161,7 +161,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		NoQueryToken:  !cfg.Token.QueryToken,
 	}, h, log)
 	llmAPI := llmapi.New(llmapi.Config{
-		Generations: gens, Models: models, Gate: api, Peers: b.generationPeers(), MaxBodyBytes: cfg.MaxBodyBytes,
+		Generations: gens, Models: models, Gate: api, Hub: h, Peers: b.generationPeers(), MaxBodyBytes: cfg.MaxBodyBytes,
 	})
 	llmAPI.Register(api)
 	src := metrics.Sources{Hub: h, Streams: api, History: b.reader, LLM: gens}

@@ -192,12 +192,6 @@ func (m *Manager) run(ctx context.Context, g *Generation, req Request) {
 	defer m.wg.Done()
 	defer g.cancel()
 	m.stats.started.Add(1)
-	if req.Record != "" {
-		if err := m.publishEvent(g, EventStart, req.Record); err != nil {
-			m.finish(g, Result{}, err)
-			return
-		}
-	}
 	p := newPending(m.cfg.MaxPending)
 	published := make(chan struct{})
 	// Tokens emitted before a stop or a timeout are still published.

@@ -49,8 +49,9 @@ type Config struct {
 	Generations  *llm.Manager // runs the generations
 	Models       *llm.Router  // answers /v1/chat/completions and /v1/models
 	Gate         Gate
-	Peers        Peers // nil on one node
-	MaxBodyBytes int64 // request body limit; larger gets 413; 0: DefaultMaxBodyBytes
+	Hub          Follower // where the protocols read generations back from history
+	Peers        Peers    // nil on one node
+	MaxBodyBytes int64    // request body limit; larger gets 413; 0: DefaultMaxBodyBytes
 }
 
 // API serves the LLM endpoints.
