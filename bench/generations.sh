@@ -23,7 +23,7 @@ data="$dir/data"
 [ "$history" = memory ] && data=""
 echo "# $(date -u +%FT%TZ) $(uptime)"
 "$server" -addr "127.0.0.1:$port" -data-dir "$data" -log-level error \
-  -llm-max-running 6000 -sim-tokens-per-second 20 \
+  -llm-max-running 6000 -llm-max-running-per-client 0 -sim-tokens-per-second 20 \
   -publish-rate 0 -max-connections-per-ip 0 2>"$dir/server.log" &
 pid=$!
 sleep 0.5

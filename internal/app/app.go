@@ -113,7 +113,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	hooks := newWebhooks(cfg, b, log)
 	models := newModels(cfg, log)
 	gens := llm.NewManager(llm.ManagerConfig{
-		Model: models, MaxConcurrent: cfg.LLMMaxRunning, MaxTokens: cfg.LLMMaxTokens,
+		Model: models, MaxConcurrent: cfg.LLMMaxRunning, MaxPerClient: cfg.LLMMaxPerClient, MaxTokens: cfg.LLMMaxTokens,
 		Timeout: cfg.LLMTimeout, MaxLateness: cfg.LLMMaxLateness, Logger: log,
 	}, h)
 	var reg *metrics.Registry

@@ -48,6 +48,7 @@ type Config struct {
 	LLMAPIKey         string        // upstream API key
 	LLMModel          string        // upstream default model
 	LLMMaxRunning     int           // generations running at once
+	LLMMaxPerClient   int           // generations running at once for one client
 	LLMMaxTokens      int           // largest answer a request may ask for
 	LLMTimeout        time.Duration // longest a generation or completion may run
 	LLMMaxLateness    time.Duration // new generations get 429 while the token lateness p99 is over it; 0 off
@@ -97,6 +98,7 @@ func DefaultConfig() Config {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		LLMMaxRunning:     llm.DefaultMaxConcurrent,
+		LLMMaxPerClient:   llm.DefaultMaxPerClient,
 		LLMMaxTokens:      llm.DefaultMaxTokens,
 		LLMTimeout:        llm.DefaultTimeout,
 		LLMMaxLateness:    DefaultLLMMaxLateness,
@@ -217,6 +219,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.LLMAPIKey, "llm-api-key", cfg.LLMAPIKey, "API key of the upstream model")
 	fs.StringVar(&cfg.LLMModel, "llm-model", cfg.LLMModel, "upstream model used when a request names none, e.g. gpt-4o-mini, deepseek-chat, qwen-plus, llama3.2")
 	fs.IntVar(&cfg.LLMMaxRunning, "llm-max-running", cfg.LLMMaxRunning, "LLM generations running at once; more are refused with 429")
+	fs.IntVar(&cfg.LLMMaxPerClient, "llm-max-running-per-client", cfg.LLMMaxPerClient, "LLM generations running at once for one client (a token's subject, else an address); more are refused with 429; 0: no limit")
 	fs.IntVar(&cfg.LLMMaxTokens, "llm-max-tokens", cfg.LLMMaxTokens, "largest answer, in tokens, a request may ask for")
 	fs.DurationVar(&cfg.LLMTimeout, "llm-timeout", cfg.LLMTimeout, "longest an LLM generation or completion may run")
 	fs.DurationVar(&cfg.LLMMaxLateness, "llm-max-lateness", cfg.LLMMaxLateness, "new LLM generations are refused with 429 while the p99 of how late token events are published, over the last 5 s, is over it; 0 turns it off")
@@ -297,6 +300,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Redis.validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.LLMMaxPerClient < 0 {
+		errs = append(errs, errors.New("-llm-max-running-per-client must not be negative (0 for no limit)"))
 	}
 	if c.LLMMaxLateness < 0 {
 		errs = append(errs, errors.New("-llm-max-lateness must not be negative (0 turns it off)"))

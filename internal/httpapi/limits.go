@@ -150,6 +150,15 @@ func (a *API) admitStream(w http.ResponseWriter, r *http.Request) (release func(
 // AdmitPublish applies the publish rate of r's client: past it, a 429
 // saying when to retry.
 func (a *API) AdmitPublish(r *http.Request) error {
+	return a.admitPublishRate(r)
+}
+
+// ClientKey names r's client as the per-client limits count it: its IPv4
+// address, or the /64 network of its IPv6 address.
+func (a *API) ClientKey(r *http.Request) string { return a.clientKey(r) }
+
+// admitPublishRate applies the publish rate of r's client.
+func (a *API) admitPublishRate(r *http.Request) error {
 	if ok, wait := a.rate.allow(a.clientKey(r)); !ok {
 		return &httpio.Error{Status: http.StatusTooManyRequests, RetryAfter: wait,
 			Msg: fmt.Sprintf("publish rate over %g per second for this client", a.cfg.Limits.PublishRate)}

@@ -32,7 +32,7 @@ var (
 // Generation is one answer being streamed to its topic.
 type Generation struct {
 	id, topic, model string
-	owner            string // Request.Owner
+	owner, client    string // Request.Owner, Request.Client
 	started          time.Time
 	cancel           context.CancelFunc
 
@@ -317,6 +317,11 @@ func (m *Manager) finish(g *Generation, res Result, err error) {
 	m.stats.finished[outcomeIndex(res, err)].Add(1)
 	m.mu.Lock()
 	m.running--
+	if g.client != "" {
+		if m.byClient[g.client]--; m.byClient[g.client] <= 0 {
+			delete(m.byClient, g.client)
+		}
+	}
 	m.mu.Unlock()
 }
 

@@ -21,6 +21,7 @@ type Publisher interface {
 // Defaults for ManagerConfig.
 const (
 	DefaultMaxConcurrent = 32
+	DefaultMaxPerClient  = 8
 	DefaultMaxTokens     = 4096
 	DefaultTimeout       = 5 * time.Minute
 	DefaultRetain        = 30 * time.Minute
@@ -44,6 +45,7 @@ const (
 type ManagerConfig struct {
 	Model         Model         // answers the requests
 	MaxConcurrent int           // generations running at once; more get ErrTooMany
+	MaxPerClient  int           // generations running at once for one Request.Client; 0: no limit
 	MaxTokens     int           // upper bound of Request.MaxTokens, and its default
 	Timeout       time.Duration // longest a generation may run
 	Retain        time.Duration // how long a finished generation stays queryable
@@ -78,11 +80,12 @@ type Manager struct {
 	stats counters // read by Stats
 	late  *lateness
 
-	mu      sync.Mutex
-	gens    map[string]*Generation
-	running int
-	closed  bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	gens     map[string]*Generation
+	running  int
+	byClient map[string]int // running generations of each Request.Client
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 // NewManager returns a Manager publishing through pub.
@@ -111,7 +114,7 @@ func NewManager(cfg ManagerConfig, pub Publisher) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, late: newLateness(cfg.LatenessWindow)}
+	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, byClient: map[string]int{}, late: newLateness(cfg.LatenessWindow)}
 }
 
 // MaxTokens is the largest MaxTokens a request may ask for.
@@ -130,7 +133,7 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 		id = newID()
 	}
 	ctx, cancel := context.WithTimeoutCause(context.Background(), m.cfg.Timeout, errTimedOut)
-	g := &Generation{id: id, topic: m.cfg.TopicPrefix + id, model: req.Model, owner: req.Owner, started: time.Now(), cancel: cancel, status: StatusRunning}
+	g := &Generation{id: id, topic: m.cfg.TopicPrefix + id, model: req.Model, owner: req.Owner, client: req.Client, started: time.Now(), cancel: cancel, status: StatusRunning}
 	m.mu.Lock()
 	switch {
 	case m.closed:
@@ -141,12 +144,19 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 		m.mu.Unlock()
 		cancel()
 		return nil, fmt.Errorf("%w: the limit is %d", ErrTooMany, m.cfg.MaxConcurrent)
+	case req.Client != "" && m.cfg.MaxPerClient > 0 && m.byClient[req.Client] >= m.cfg.MaxPerClient:
+		m.mu.Unlock()
+		cancel()
+		return nil, fmt.Errorf("%w: this client has %d running, the most one client may", ErrTooMany, m.cfg.MaxPerClient)
 	case m.gens[id] != nil:
 		m.mu.Unlock()
 		cancel()
 		return nil, &Error{Kind: KindInvalid, Message: fmt.Sprintf("generation %s exists", id)}
 	}
 	m.running++
+	if req.Client != "" {
+		m.byClient[req.Client]++
+	}
 	m.gens[id] = g
 	m.sweep()
 	m.wg.Add(1)

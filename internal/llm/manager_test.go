@@ -272,3 +272,43 @@ func TestValidateTools(t *testing.T) {
 		}
 	}
 }
+
+func TestPerClientLimit(t *testing.T) {
+	blocked := &scripted{tokens: []string{"x"}, pauseAt: 0, release: make(chan struct{})}
+	h, m := setup(t, blocked, llm.ManagerConfig{MaxPerClient: 2})
+	var first *llm.Generation
+	for i := range 2 {
+		g, err := m.Start(llm.Request{Messages: userMsg, Client: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = g
+		}
+	}
+	if _, err := m.Start(llm.Request{Messages: userMsg, Client: "alice"}); !errors.Is(err, llm.ErrTooMany) || !strings.Contains(err.Error(), "this client") {
+		t.Fatalf("alice's third: %v", err)
+	}
+	if _, err := m.Start(llm.Request{Messages: userMsg, Client: "bob"}); err != nil {
+		t.Fatalf("bob is another client: %v", err)
+	}
+	if _, err := m.Start(llm.Request{Messages: userMsg}); err != nil {
+		t.Fatalf("no client is not limited: %v", err)
+	}
+	if _, err := m.Stop(first.ID()); err != nil {
+		t.Fatal(err)
+	}
+	events(t, h, first.Topic(), hub.Earliest)
+	// The count drops just after the closing event is published.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := m.Start(llm.Request{Messages: userMsg, Client: "alice"})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("once one ended alice may start again: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -63,6 +63,10 @@ type Request struct {
 	// Owner is who starts a generation (a token's subject), never sent to
 	// the model; "" when nobody can be named.
 	Owner string
+	// Client is who the per-client limit counts the generation against
+	// (ManagerConfig.MaxPerClient): the owner, else the client's address;
+	// "" is not limited.
+	Client string
 	// ID is the generation's id; "" gives it a new random one. A protocol
 	// that names its answers itself sets it (IDs of 1 to 64 letters,
 	// digits, '-' or '_').

@@ -35,6 +35,8 @@ type Gate interface {
 	Publisher(r *http.Request) (*auth.Claims, error)
 	// AdmitPublish applies the publish rate of r's client.
 	AdmitPublish(r *http.Request) error
+	// ClientKey names r's client for the per-client limits.
+	ClientKey(r *http.Request) string
 }
 
 // Peers are the other nodes of a cluster. A generation runs on the node
@@ -110,6 +112,17 @@ func claimsOf(r *http.Request) *auth.Claims {
 		return &auth.Claims{}
 	}
 	return c
+}
+
+// starter fills in who starts req: the owner (the token's subject) and
+// the client the per-client limit counts it against (the owner, else the
+// client's address).
+func (a *API) starter(r *http.Request, req *llm.Request) {
+	req.Owner = claimsOf(r).Subject
+	req.Client = "ip:" + a.cfg.Gate.ClientKey(r)
+	if req.Owner != "" {
+		req.Client = "sub:" + req.Owner
+	}
 }
 
 // admitPublish applies the publish rate, answering the refusal.

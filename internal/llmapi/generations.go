@@ -37,10 +37,9 @@ func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err) // an unknown model is refused now, not by a later error event
 		return
 	}
-	g, err := a.cfg.Generations.Start(llm.Request{
-		Model: in.Model, Messages: in.Messages, MaxTokens: in.MaxTokens, Temperature: in.Temperature, Seed: in.Seed,
-		Owner: claimsOf(r).Subject,
-	})
+	req := llm.Request{Model: in.Model, Messages: in.Messages, MaxTokens: in.MaxTokens, Temperature: in.Temperature, Seed: in.Seed}
+	a.starter(r, &req)
+	g, err := a.cfg.Generations.Start(req)
 	if err != nil {
 		httpio.WriteErr(w, err)
 		return

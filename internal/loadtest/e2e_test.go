@@ -48,6 +48,7 @@ func startHubTLS(t *testing.T, edit func(*app.Config), useTLS bool) string {
 	// Models far faster than the real one, under -race on shared cores,
 	// publish late by the hub's measure: only -llm-max-running refuses here.
 	cfg.LLMMaxLateness = 0
+	cfg.LLMMaxPerClient = 0 // every generation comes from one address
 	if edit != nil {
 		edit(&cfg)
 	}
