@@ -10,7 +10,7 @@ func TestComponentRegexpsFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sel.res == nil {
+	if sel.url == nil || sel.url.res == nil {
 		t.Fatal("componentRegexps found no regular expressions in go-urlpattern's URLPattern: update it for this version")
 	}
 	if componentRegexps(nil) != nil {

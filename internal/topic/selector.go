@@ -22,11 +22,18 @@ var ErrEmpty = errors.New("topic must not be empty")
 
 // Selector is a compiled topic selector. The zero value matches nothing.
 type Selector struct {
-	raw    string
-	typ    Type
-	all    bool
-	re     *regexp.Regexp               // a classic URI template's
-	pat    *urlpattern.URLPattern       // a URL pattern's
+	raw string
+	typ Type
+	all bool
+	re  *regexp.Regexp // a classic URI template's
+	url *urlSelector   // a URL pattern's, nil for other types
+}
+
+// urlSelector is what a URL pattern selector holds beyond the selector's
+// text: behind a pointer, so that the selectors of every other type, one
+// or more in each subscription, stay small.
+type urlSelector struct {
+	pat    *urlpattern.URLPattern
 	base   string                       // the base URL of pat
 	filter prefilter                    // what pat's literal text says
 	res    *[nComponents]*regexp.Regexp // pat's, nil to call its Test
@@ -66,7 +73,7 @@ func (s Selector) String() string { return s.raw }
 
 // Exact reports whether the selector matches only the identical topic, so an
 // index keyed by topic can serve it.
-func (s Selector) Exact() bool { return !s.all && s.re == nil && s.pat == nil && s.raw != "" }
+func (s Selector) Exact() bool { return !s.all && s.re == nil && s.url == nil && s.raw != "" }
 
 // Match reports whether topic matches the selector, following the
 // protocol's steps: "*" matches everything; a URL pattern decides alone
@@ -77,7 +84,7 @@ func (s Selector) Match(topic string) bool {
 		return false
 	case s.all:
 		return true
-	case s.pat != nil:
+	case s.url != nil:
 		return s.matchAt(NewTopics([]string{topic}), 0)
 	case s.raw == topic:
 		return true

@@ -61,7 +61,7 @@ func CompileSpec(s Spec, base string) (Selector, error) {
 		if err != nil {
 			return Selector{}, patternError(err)
 		}
-		sel.pat, sel.base, sel.filter, sel.res = p, base, newPrefilter(p), componentRegexps(p)
+		sel.url = &urlSelector{pat: p, base: base, filter: newPrefilter(p), res: componentRegexps(p)}
 	}
 	return sel, nil
 }

@@ -61,17 +61,18 @@ func (ts *Topics) parsedAgainst(base string) *parsedBase {
 
 // matchAt reports whether topic i of ts matches s.
 func (s *Selector) matchAt(ts *Topics, i int) bool {
-	if s.pat == nil || s.all {
+	us := s.url
+	if us == nil || s.all {
 		return s.Match(ts.names[i])
 	}
-	u := ts.url(i, s.base)
+	u := ts.url(i, us.base)
 	switch {
-	case !u.ok || !s.filter.admits(u):
+	case !u.ok || !us.filter.admits(u):
 		return false
-	case s.res != nil:
-		return matchComponents(s.res, &u.c)
+	case us.res != nil:
+		return matchComponents(us.res, &u.c)
 	}
-	return s.pat.Test(ts.names[i], s.base)
+	return us.pat.Test(ts.names[i], us.base)
 }
 
 // MatchTopics reports whether any of the topics matches a selector of the
