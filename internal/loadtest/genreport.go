@@ -47,6 +47,18 @@ type GenResult struct {
 	TTFTP99ms     float64 `json:"ttft_p99_ms"`
 	TTFTMaxms     float64 `json:"ttft_max_ms"`
 
+	// The responses path's: numbered events, checked text, resumes.
+	Gaps         int64   `json:"gaps,omitempty"`          // events whose sequence_number skipped one
+	Mismatched   int     `json:"mismatched,omitempty"`    // completed responses whose deltas did not add up to output_text.done
+	Resumes      int     `json:"resumes,omitempty"`       // streams dropped and resumed (-resume-after)
+	ResumeP50ms  float64 `json:"resume_p50_ms,omitempty"` // resume request sent → its first event read
+	ResumeP99ms  float64 `json:"resume_p99_ms,omitempty"`
+	ResumeMaxms  float64 `json:"resume_max_ms,omitempty"`
+	OutputTokens int64   `json:"output_tokens,omitempty"`       // the final usages' output_tokens, summed
+	TokensPerS   float64 `json:"tokens_per_s"`                  // tokens delivered (output_tokens, else tokens) per second of the run
+	PeakRunning  int64   `json:"peak_running"`                  // streams followed at once, at most
+	RSSPerRunKiB float64 `json:"rss_per_running_kib,omitempty"` // (peak RSS - RSS before) / peak_running
+
 	ServerRSSBeforeKiB int64   `json:"server_rss_before_kib,omitempty"`
 	ServerRSSPeakKiB   int64   `json:"server_rss_peak_kib,omitempty"` // largest RSS sampled every 100 ms
 	ServerCPUSeconds   float64 `json:"server_cpu_s,omitempty"`        // user + system, first start → streams closed
@@ -80,16 +92,24 @@ func (g *genRun) result(began time.Time, timedOut bool) *GenResult {
 	for _, s := range g.streams {
 		res.addStream(s)
 	}
-	lat, ttft := &Histogram{}, &Histogram{}
+	lat, ttft, resume := &Histogram{}, &Histogram{}, &Histogram{}
 	for _, sh := range g.shards {
 		lat.Merge(sh.lateness)
 		ttft.Merge(sh.ttft)
+		resume.Merge(sh.resume)
 	}
+	res.ResumeP50ms, _, res.ResumeP99ms, res.ResumeMaxms = quantilesMs(resume)
 	res.LatenessP50ms, res.LatenessP90ms, res.LatenessP99ms, res.LatenessMaxms = quantilesMs(lat)
 	res.TTFTP50ms, _, res.TTFTP99ms, res.TTFTMaxms = quantilesMs(ttft)
 	res.BenchCPUSeconds = round(selfCPU().Seconds(), 3)
 	res.Seconds = round(time.Since(began).Seconds(), 3)
 	res.TimedOut = timedOut
+	delivered := res.Tokens
+	if res.OutputTokens > 0 {
+		delivered = res.OutputTokens
+	}
+	res.TokensPerS = round(float64(delivered)/res.Seconds, 1)
+	res.PeakRunning = g.peakRunning.Load()
 	return res
 }
 
@@ -99,6 +119,14 @@ func (r *GenResult) addStream(s *genStream) {
 	r.Duplicates += s.duplicates
 	r.Missing += s.missing()
 	r.Excess += s.excess()
+	r.Gaps += s.gaps
+	r.OutputTokens += s.outputTokens
+	if s.dropped {
+		r.Resumes++
+	}
+	if s.mismatched {
+		r.Mismatched++
+	}
 	switch s.outcome {
 	case genCompleted:
 		r.Completed++
@@ -119,6 +147,9 @@ func (r *GenResult) fillProbes(server *serverProbe, host *hostProbe, peak int64)
 		r.ServerRSSBeforeKiB = sum(server.before).RSSKiB
 		r.ServerRSSPeakKiB = max(peak, sum(server.endS).RSSKiB)
 		r.ServerCPUSeconds = round((sum(server.endS).CPU - sum(server.idleS).CPU).Seconds(), 2)
+		if r.PeakRunning > 0 {
+			r.RSSPerRunKiB = round(float64(r.ServerRSSPeakKiB-r.ServerRSSBeforeKiB)/float64(r.PeakRunning), 1)
+		}
 	}
 	if host.measured {
 		r.HostStolenSeconds = round((host.stolenTo - host.stolen).Seconds(), 2)
@@ -144,8 +175,15 @@ func (r *GenResult) WriteTable(w io.Writer) error {
 	row("lateness", "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (read → due on the model's schedule)",
 		r.LatenessP50ms, r.LatenessP90ms, r.LatenessP99ms, r.LatenessMaxms)
 	row("first token", "p50 %.2f ms, p99 %.2f ms, max %.2f ms (start request → token 0)", r.TTFTP50ms, r.TTFTP99ms, r.TTFTMaxms)
+	row("delivered", "%.1f tokens/s; %d streams at once at most", r.TokensPerS, r.PeakRunning)
+	if r.Path == GenPathResponses {
+		row("responses", "%d event gaps, %d texts not matching output_text.done, %d output tokens", r.Gaps, r.Mismatched, r.OutputTokens)
+	}
+	if r.Resumes > 0 {
+		row("resumes", "%d: first event p50 %.2f ms, p99 %.2f ms, max %.2f ms after the resume request", r.Resumes, r.ResumeP50ms, r.ResumeP99ms, r.ResumeMaxms)
+	}
 	if r.ServerRSSPeakKiB > 0 {
-		row("server", "%.2f s CPU; RSS %d KiB before, %d KiB at its peak", r.ServerCPUSeconds, r.ServerRSSBeforeKiB, r.ServerRSSPeakKiB)
+		row("server", "%.2f s CPU; RSS %d KiB before, %d KiB at its peak (%.1f KiB per stream running at once)", r.ServerCPUSeconds, r.ServerRSSBeforeKiB, r.ServerRSSPeakKiB, r.RSSPerRunKiB)
 	}
 	row("bench CPU", "%.2f s", r.BenchCPUSeconds)
 	if r.HostStolenSeconds > 0 {

@@ -73,6 +73,9 @@ func (g *genRun) watch(ctx context.Context, server *serverProbe, began time.Time
 	var peak int64
 	for {
 		peak = max(peak, server.rss())
+		if n := g.opened.Load() - g.ends.Load(); n > g.peakRunning.Load() {
+			g.peakRunning.Store(n)
+		}
 		select {
 		case <-startsDone:
 			if g.ends.Load() == g.opened.Load() {

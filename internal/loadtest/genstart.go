@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -26,6 +27,8 @@ type genRun struct {
 	shards  []genShard
 	ends    atomic.Int64 // streams ended
 	opened  atomic.Int64 // streams being followed or ended
+	// peakRunning is the most streams followed at once, as sampled.
+	peakRunning atomic.Int64
 
 	stopping atomic.Bool
 	readers  sync.WaitGroup // the pollers and the goroutine readers
@@ -86,6 +89,10 @@ func (g *genRun) startAll(ctx context.Context, began time.Time) {
 
 // startOne starts generation i and follows its stream.
 func (g *genRun) startOne(ctx context.Context, i int) {
+	if g.cfg.Gen.Path == GenPathResponses {
+		g.startResponse(ctx, i)
+		return
+	}
 	sent := time.Now()
 	eventsURL, err := g.start(ctx, i)
 	g.mu.Lock()
@@ -106,7 +113,7 @@ func (g *genRun) startOne(ctx context.Context, i int) {
 
 // refuse counts a start that failed; g.mu is held.
 func (g *genRun) refuse(err error) {
-	var st *startRefusal
+	var st *httpStatusError
 	if errors.As(err, &st) {
 		g.starts.refused[strconv.Itoa(st.code)]++
 		if st.code == http.StatusTooManyRequests && st.retryAfter != "" {
@@ -139,7 +146,7 @@ func (g *genRun) start(ctx context.Context, i int) (*url.URL, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		return nil, &startRefusal{statusError(resp).(*httpStatusError), resp.Header.Get("Retry-After")}
+		return nil, statusError(resp)
 	}
 	var answer struct {
 		EventsURL string `json:"events_url"`
@@ -162,6 +169,12 @@ func (g *genRun) follow(ctx context.Context, i int, s *genStream, events *url.UR
 		s.stop(fmt.Errorf("open: %w", err), false)
 		return
 	}
+	g.read(i, s, conn, chunked, first)
+}
+
+// read hands generation i's open stream to a reader, after its first
+// bytes.
+func (g *genRun) read(i int, s *genStream, conn net.Conn, chunked bool, first []byte) {
 	s.dec.init(chunked, 64<<10)
 	if err := s.feed(first, time.Now().UnixNano(), 0); err != nil {
 		closeNow(conn)
@@ -182,11 +195,16 @@ func (g *genRun) request(events *url.URL) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: ssehub-bench\r\n",
 		events.RequestURI(), g.t.url.Host)
-	if g.cfg.JWT != "" {
-		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", g.cfg.JWT)
-	}
-	b.WriteString("\r\n")
+	b.WriteString(g.authorization() + "\r\n")
 	return b.Bytes()
+}
+
+// authorization is the request header line of the tool's token, if any.
+func (g *genRun) authorization() string {
+	if g.cfg.JWT == "" {
+		return ""
+	}
+	return "Authorization: Bearer " + g.cfg.JWT + "\r\n"
 }
 
 // close ends the streams still open and waits for the readers.
@@ -204,11 +222,3 @@ func (g *genRun) close() {
 	g.mu.Unlock()
 	g.readers.Wait()
 }
-
-// startRefusal is a start request answered with another status than 201.
-type startRefusal struct {
-	*httpStatusError
-	retryAfter string // the Retry-After header
-}
-
-func (e *startRefusal) Unwrap() error { return e.httpStatusError }

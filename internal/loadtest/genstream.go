@@ -29,12 +29,13 @@ var errGenEnded = errors.New("generation ended")
 type genShard struct {
 	lateness *Histogram // each token's read time past its due time, µs
 	ttft     *Histogram // start request sent → token 0 read, µs
+	resume   *Histogram // resume request sent → its first event read, µs
 }
 
 func newGenShards() []genShard {
 	s := make([]genShard, latencyShards)
 	for i := range s {
-		s[i] = genShard{lateness: NewHistogram(), ttft: NewHistogram()}
+		s[i] = genShard{lateness: NewHistogram(), ttft: NewHistogram(), resume: NewHistogram()}
 	}
 	return s
 }
@@ -59,7 +60,25 @@ type genStream struct {
 	err        error  // why the stream broke
 
 	dec decoder
+
+	// The responses path's: its events are numbered, and its text is
+	// checked against the done event's.
+	responses    bool
+	responseID   string
+	seen         bool  // an event was read (lastSeq is its number)
+	gaps         int64 // events whose number skipped one
+	dropAfter    int64 // text deltas before the one drop; 0 never
+	dropped      bool
+	resume       func() // reopens the stream after the drop
+	resumeSent   int64  // Unix nanoseconds the resume was asked; 0 once its first event came
+	text         bytesBuilder
+	doneText     string
+	mismatched   bool  // the deltas did not add up to the done text
+	outputTokens int64 // the final usage's output_tokens
 }
+
+// bytesBuilder is the text of a response's deltas.
+type bytesBuilder = bytes.Buffer
 
 func newGenStream(g GenConfig, startedAt int64, shard genShard, ends *atomic.Int64) *genStream {
 	return &genStream{interval: int64(g.interval()), startedAt: startedAt, shard: shard, ends: ends}
@@ -76,13 +95,21 @@ func lateness(first, interval, i, now int64) int64 {
 // feed decodes the stream's next bytes, read at now, accounting for each
 // event; it returns errGenEnded once the done or error event was read.
 func (s *genStream) feed(raw []byte, now, _ int64) error {
+	var drop error
 	err := s.dec.feed(raw, func(data, id []byte) {
-		if s.outcome == genRunning {
+		switch {
+		case s.outcome != genRunning || drop != nil:
+		case s.responses:
+			drop = s.responseEvent(data, now)
+		default:
 			s.event(data, id, now)
 		}
 	})
-	if s.outcome != genRunning {
+	switch {
+	case s.outcome != genRunning:
 		return errGenEnded
+	case drop != nil:
+		return drop
 	}
 	return err
 }
@@ -172,6 +199,11 @@ func (s *genStream) closed() error { return s.dec.closed() }
 // stop records that the stream ended for err, once: a stream cut before
 // its done or error event is broken, unless the run is closing it.
 func (s *genStream) stop(err error, stopping bool) {
+	if errors.Is(err, errGenDropped) && !stopping && !s.dropped {
+		s.dropped = true
+		s.resume() // its reader has closed the connection
+		return
+	}
 	if s.ended.Swap(true) {
 		return
 	}

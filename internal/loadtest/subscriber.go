@@ -302,12 +302,13 @@ func closeNow(conns ...net.Conn) {
 // statusError describes a refused subscribe or publish request.
 func statusError(resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-	return &httpStatusError{code: resp.StatusCode, body: string(bytes.TrimSpace(body))}
+	return &httpStatusError{code: resp.StatusCode, body: string(bytes.TrimSpace(body)), retryAfter: resp.Header.Get("Retry-After")}
 }
 
 type httpStatusError struct {
-	code int
-	body string
+	code       int
+	body       string
+	retryAfter string // the Retry-After header
 }
 
 func (e *httpStatusError) Error() string { return fmt.Sprintf("status %d: %s", e.code, e.body) }
