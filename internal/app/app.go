@@ -53,6 +53,9 @@ type App struct {
 	// stopFollow ends the goroutines following the cluster's Redis log and
 	// answering the other nodes.
 	stopFollow func()
+	// stopRecover ends the recovery of generations cut by a crash
+	// (recoverGenerations), if it still runs.
+	stopRecover func()
 }
 
 // New builds an App from cfg.
@@ -195,12 +198,13 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		stopPeers := launch(func(ctx context.Context) { b.cluster.Answer(ctx, answer) })
 		stopFollow = func() { stopPeers(); stopLog() }
 	}
+	stopRecover := launch(func(ctx context.Context) { recoverGenerations(ctx, gens, b.reader, llmAPI, b.cluster != nil, log) })
 	var sets []*jwks.Set
 	if access != nil {
 		sets = startJWKS(access, jwksSrcs, log) // last: nothing can fail after it
 	}
 	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, streams: streams, api: api, hooks: hooks, handler: handler, keys: k,
-		appAuth: appAuth, jwks: sets, stopFeed: launch(feed.Run), stopFollow: stopFollow}, nil
+		appAuth: appAuth, jwks: sets, stopFeed: launch(feed.Run), stopFollow: stopFollow, stopRecover: stopRecover}, nil
 }
 
 // launch starts f in a goroutine and returns the function that cancels its
@@ -304,6 +308,7 @@ func (a *App) Hub() *hub.Hub { return a.hub }
 // further publishes, delivers the webhooks queued (until ctx is done)
 // and closes the durable history.
 func (a *App) Close(ctx context.Context) error {
+	a.stopRecover()
 	a.stopFeed()
 	a.gens.Close()
 	a.hub.Close()
@@ -469,4 +474,21 @@ func newLogger(cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// recoverGenerations ends the generations a crash cut (see llm.Recover),
+// in the background of a starting node; in a cluster, those no other node
+// runs.
+func recoverGenerations(ctx context.Context, gens *llm.Manager, r hub.Reader, api *llmapi.API, cluster bool, log *slog.Logger) {
+	var alive llm.Alive
+	if cluster {
+		alive = api.Alive
+	}
+	n, err := gens.Recover(ctx, r, alive)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("end the generations cut by a crash", slog.Any("err", err))
+	}
+	if n > 0 {
+		log.Warn("ended generations cut by a crash: their answers end with an error event", slog.Int("generations", n))
+	}
 }

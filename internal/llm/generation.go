@@ -314,6 +314,9 @@ func (m *Manager) finish(g *Generation, res Result, err error) {
 		g.status = StatusDone
 	}
 	g.mu.Unlock()
+	if rerr := m.register(context.Background(), eventEnded, g.id); rerr != nil {
+		m.log.Warn("write the end of a generation down", slog.String("id", g.id), slog.Any("err", rerr))
+	}
 	m.stats.finished[outcomeIndex(res, err)].Add(1)
 	m.mu.Lock()
 	m.running--

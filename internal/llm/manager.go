@@ -161,16 +161,20 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	m.sweep()
 	m.wg.Add(1)
 	m.mu.Unlock()
-	if req.Record != "" {
+	// Written down before it emits anything, so a crash never leaves an
+	// answer that nobody ends (see Recover).
+	err := m.register(context.Background(), eventRunning, id)
+	if err == nil && req.Record != "" {
 		// Published before Start returns: once a protocol has the id, the
 		// record is in history for any node to find.
-		if err := m.publishEvent(g, EventStart, req.Record); err != nil {
-			m.stats.started.Add(1)
-			m.finish(g, Result{}, err)
-			m.wg.Done()
-			cancel()
-			return nil, err
-		}
+		err = m.publishEvent(g, EventStart, req.Record)
+	}
+	if err != nil {
+		m.stats.started.Add(1)
+		m.finish(g, Result{}, err)
+		m.wg.Done()
+		cancel()
+		return nil, err
 	}
 	go m.run(ctx, g, req)
 	return g, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -310,5 +311,57 @@ func TestPerClientLimit(t *testing.T) {
 			t.Fatalf("once one ended alice may start again: %v", err)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRecover plays a crash: a second Manager on the same history, as a
+// restarted node, finds the first one's running generation in the
+// register and ends it with an interrupted error event, unless another
+// node says it runs it; finished generations are left alone.
+func TestRecover(t *testing.T) {
+	hist := history.NewMemory(history.MemoryConfig{})
+	h := hub.New(hub.Config{History: hist})
+	defer h.Close()
+	quiet := slog.New(slog.DiscardHandler)
+	finisher := llm.NewManager(llm.ManagerConfig{Model: &scripted{tokens: []string{"x"}}, Logger: quiet}, h)
+	defer finisher.Close()
+	done, err := finisher.Start(llm.Request{Messages: userMsg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, end := events(t, h, done.Topic(), hub.Earliest); end.Type != llm.EventDone {
+		t.Fatalf("the finished one ended with %s", end.Type)
+	}
+	blocked := &scripted{tokens: []string{"a", "b"}, pauseAt: 1, release: make(chan struct{})}
+	crashed := llm.NewManager(llm.ManagerConfig{Model: blocked, Logger: quiet}, h)
+	defer crashed.Close()
+	cut, err := crashed.Start(llm.Request{Messages: userMsg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cut.Snapshot().Tokens < 1 { // "a" is published, "b" never
+		time.Sleep(time.Millisecond)
+	}
+	restarted := llm.NewManager(llm.ManagerConfig{Model: blocked, Logger: quiet}, h)
+	defer restarted.Close()
+	alive := func(context.Context, string) (bool, error) { return true, nil }
+	if n, err := restarted.Recover(context.Background(), hist, alive); n != 0 || err != nil {
+		t.Fatalf("with the generation alive elsewhere: ended %d, %v", n, err)
+	}
+	// The finished generation is written down as ended just after its
+	// closing event: wait for that.
+	for finisher.Stats().Running > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	n, err := restarted.Recover(context.Background(), hist, nil)
+	if err != nil || n != 1 {
+		t.Fatalf("ended %d, %v", n, err)
+	}
+	text, end := events(t, h, cut.Topic(), hub.Earliest)
+	if end.Type != llm.EventError || !strings.Contains(end.Data, `"kind":"interrupted"`) || text != "a" {
+		t.Fatalf("the cut generation: text %q then %s %s", text, end.Type, end.Data)
+	}
+	if n, err := restarted.Recover(context.Background(), hist, nil); n != 0 || err != nil {
+		t.Fatalf("a second recovery ended %d more, %v", n, err)
 	}
 }

@@ -3,6 +3,7 @@ package llmapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -65,6 +66,18 @@ func (a *API) controlPeer(w http.ResponseWriter, r *http.Request, claims *auth.C
 		return
 	}
 	httpio.WriteJSON(w, http.StatusOK, ans.Snapshot)
+}
+
+// Alive reports whether another node runs generation id (llm.Alive).
+func (a *API) Alive(ctx context.Context, id string) (bool, error) {
+	_, err := a.askPeers(ctx, peerGetGeneration, id)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, llm.ErrNotFound):
+		return false, nil
+	}
+	return false, err
 }
 
 // askPeers asks the other nodes about generation id.
