@@ -81,6 +81,7 @@ func (a *API) Register(mux Mux) {
 	mux.Handle("/llm/generations/{id}/stop", httpio.Methods{http.MethodPost: a.handleStopGeneration})
 	mux.Handle("/v1/chat/completions", httpio.Methods{http.MethodPost: a.publishing(a.handleChatCompletions, writeOpenAIError)})
 	mux.Handle("/v1/models", httpio.Methods{http.MethodGet: a.handleModels})
+	a.registerResponses(mux)
 }
 
 // publishing wraps h so that it runs only for a publisher allowed to start
