@@ -160,8 +160,9 @@ func (a *API) handleCancelResponse(w http.ResponseWriter, r *http.Request) {
 	httpio.WriteJSON(w, http.StatusOK, b.obj)
 }
 
-// handleDeleteResponse deletes a response: it is stopped if running, and
-// its tombstone makes it unknown from then on, on every node.
+// handleDeleteResponse deletes a response: it is stopped if running (and
+// answered once ended), and its tombstone makes it unknown from then on,
+// on every node.
 func (a *API) handleDeleteResponse(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	stopOnRecord := func(*responseBuilder, []responseEvent) error { return errStopReading }
@@ -169,7 +170,11 @@ func (a *API) handleDeleteResponse(w http.ResponseWriter, r *http.Request) {
 		writeOpenAIError(w, err)
 		return
 	}
-	if _, err := a.stopGeneration(r.Context(), id); err != nil {
+	running, err := a.stopGeneration(r.Context(), id)
+	if err == nil && running { // answer once it has ended
+		_, err = a.readResponse(r.Context(), claimsOf(r), id, "", true, nil)
+	}
+	if err != nil {
 		writeOpenAIError(w, err)
 		return
 	}
