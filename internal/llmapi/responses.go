@@ -63,7 +63,7 @@ func (a *API) handleCreateResponse(w http.ResponseWriter, r *http.Request) {
 // responseRequestOf converts and checks a create request: the generation
 // to start, with its id and record.
 func (a *API) responseRequestOf(r *http.Request, in *responseRequest) (llm.Request, error) {
-	input, err := parseInput(in.Input)
+	input, err := parseInput(in.Input, a.itemsOf(r))
 	if err != nil {
 		return llm.Request{}, err
 	}

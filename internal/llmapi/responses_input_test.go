@@ -40,6 +40,19 @@ func TestResponseContinuesAConversation(t *testing.T) {
 	if got := outputText(r2); got != want || got == alone || r2["previous_response_id"] != r1["id"] {
 		t.Errorf("continued answer %q, want %q (alone: %q); %v", got, want, alone, r2)
 	}
+	// An item_reference to the first answer's message (as the AI SDK
+	// sends) stands for it.
+	msgID := r1["output"].([]any)[0].(map[string]any)["id"].(string)
+	body = `{"input":[{"role":"user","content":"Tell me about SSE"},{"type":"item_reference","id":"` + msgID + `"},{"role":"user","content":"And WebSockets?"}],"max_output_tokens":10}`
+	if _, r3 := jsonCall(t, s, http.MethodPost, "/v1/responses", "", body); outputText(r3) != want {
+		t.Errorf("with an item_reference: %q, want %q", outputText(r3), want)
+	}
+	for _, ref := range []string{"msg_nope", "fc_" + msgID[4:] + "_7", "rs_1"} {
+		body = `{"input":[{"role":"user","content":"hi"},{"type":"item_reference","id":"` + ref + `"}]}`
+		if status, answer := call(t, s, http.MethodPost, "/v1/responses", "", body); status != 400 || !strings.Contains(answer, "no such item") {
+			t.Errorf("item_reference %s: %d %s", ref, status, answer)
+		}
+	}
 }
 
 // weatherTool is a Responses function tool.
@@ -68,6 +81,7 @@ func TestResponseToolRoundTrip(t *testing.T) {
 	bodies := map[string]string{
 		"whole input":          `{"input":[{"role":"user","content":"What is the weather in Paris? Use get_weather."},` + string(callJSON) + `,` + output + `],"tools":` + weatherTool + `}`,
 		"previous_response_id": `{"previous_response_id":"` + r1["id"].(string) + `","input":[` + output + `],"tools":` + weatherTool + `}`,
+		"item_reference":       `{"input":[{"role":"user","content":"What is the weather in Paris? Use get_weather."},{"type":"item_reference","id":"` + fc["id"].(string) + `"},` + output + `],"tools":` + weatherTool + `}`,
 	}
 	for name, body := range bodies {
 		evs := stream(t, s, http.MethodPost, "/v1/responses", "", strings.Replace(body, `{"`, `{"stream":true,"`, 1))

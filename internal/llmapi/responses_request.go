@@ -35,10 +35,12 @@ type responseTool struct {
 }
 
 // inputItem is one item of a Responses input list: a message (type
-// "message", or no type and a role), a function_call or a
-// function_call_output.
+// "message", or no type and a role), a function_call, a
+// function_call_output, or an item_reference to an earlier response's
+// output item.
 type inputItem struct {
 	Type      string          `json:"type"`
+	ID        string          `json:"id"`
 	Role      string          `json:"role"`
 	Content   json.RawMessage `json:"content"`
 	CallID    string          `json:"call_id"`
@@ -52,9 +54,13 @@ func invalid(format string, args ...any) error {
 	return &llm.Error{Kind: llm.KindInvalid, Message: fmt.Sprintf(format, args...)}
 }
 
+// itemResolver returns the output item an item_reference names.
+type itemResolver func(id string) (inputItem, error)
+
 // parseInput converts a Responses input (a string, or a list of items)
-// to the messages of a conversation.
-func parseInput(raw json.RawMessage) ([]llm.Message, error) {
+// to the messages of a conversation; resolve reads the items that
+// item_reference items name.
+func parseInput(raw json.RawMessage, resolve itemResolver) ([]llm.Message, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, invalid("input: missing; give a string or a list of items")
 	}
@@ -72,7 +78,13 @@ func parseInput(raw json.RawMessage) ([]llm.Message, error) {
 	var msgs []llm.Message
 	for i, it := range items {
 		var err error
-		if msgs, err = appendItem(msgs, it); err != nil {
+		if it.Type == "item_reference" {
+			it, err = resolve(it.ID)
+		}
+		if err == nil {
+			msgs, err = appendItem(msgs, it)
+		}
+		if err != nil {
 			return nil, invalid("input[%d]: %v", i, err)
 		}
 	}
@@ -108,7 +120,7 @@ func appendItem(msgs []llm.Message, it inputItem) ([]llm.Message, error) {
 		}
 		return append(msgs, llm.Message{Role: "tool", Content: out, ToolCallID: it.CallID}), nil
 	}
-	return nil, fmt.Errorf("items of type %q are not supported (use message, function_call or function_call_output)", it.Type)
+	return nil, fmt.Errorf("items of type %q are not supported (use message, function_call, function_call_output or item_reference)", it.Type)
 }
 
 // appendMessage adds a message item.
