@@ -72,7 +72,7 @@ func (a *API) readResponse(ctx context.Context, claims *auth.Claims, id, until s
 	}
 	b := newResponseBuilder(id)
 	topic := llm.DefaultTopicPrefix + id
-	err := follow(ctx, a.cfg.Hub, topic, false, func(u *hub.Update) error {
+	each1 := func(u *hub.Update) error {
 		first := !b.started
 		evs, err := b.apply(u)
 		if err != nil {
@@ -90,7 +90,16 @@ func (a *API) readResponse(ctx context.Context, claims *auth.Claims, id, until s
 			return errStopReading
 		}
 		return nil
-	})
+	}
+	err := follow(ctx, a.cfg.Hub, topic, false, each1)
+	if errors.Is(err, errNoHistory) {
+		// In a cluster, the events of a response another node has just
+		// started may not have reached this node yet: wait for them
+		// while a node runs it.
+		if _, known := a.generation(ctx, id); known {
+			err = follow(ctx, a.cfg.Hub, topic, true, each1)
+		}
+	}
 	switch {
 	case err == nil, errors.Is(err, errStopReading):
 		return b, nil
@@ -100,16 +109,20 @@ func (a *API) readResponse(ctx context.Context, claims *auth.Claims, id, until s
 	return nil, err
 }
 
-// lastEventOf returns the id of the last event a running generation has
-// published, asking the other nodes when this one does not run it; ""
-// when no node runs it: its history is complete then.
-func (a *API) lastEventOf(ctx context.Context, id string) string {
-	snap, ok := llm.Snapshot{}, false
+// generation returns the snapshot of generation id from this node or the
+// one that has it, if any.
+func (a *API) generation(ctx context.Context, id string) (llm.Snapshot, bool) {
 	if g, found := a.cfg.Generations.Get(id); found {
-		snap, ok = g.Snapshot(), true
-	} else if ans, err := a.askPeers(ctx, peerGetGeneration, id); err == nil {
-		snap, ok = ans.Snapshot, true
+		return g.Snapshot(), true
 	}
+	ans, err := a.askPeers(ctx, peerGetGeneration, id)
+	return ans.Snapshot, err == nil
+}
+
+// lastEventOf returns the id of the last event a running generation has
+// published; "" when no node runs it: its history is complete then.
+func (a *API) lastEventOf(ctx context.Context, id string) string {
+	snap, ok := a.generation(ctx, id)
 	if !ok || snap.Status != llm.StatusRunning {
 		return ""
 	}
