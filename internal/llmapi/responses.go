@@ -112,14 +112,10 @@ func (a *API) responseRequestOf(r *http.Request, in *responseRequest) (llm.Reque
 func (a *API) handleGetResponse(w http.ResponseWriter, r *http.Request) {
 	id, q := r.PathValue("id"), r.URL.Query()
 	if stream, _ := strconv.ParseBool(q.Get("stream")); stream {
-		after := -1
-		if s := q.Get("starting_after"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 0 {
-				writeOpenAIError(w, invalid("starting_after %q: give a sequence number (0 or more)", s))
-				return
-			}
-			after = n
+		after, err := startingAfter(r)
+		if err != nil {
+			writeOpenAIError(w, err)
+			return
 		}
 		a.streamResponse(w, r, id, after)
 		return
@@ -183,4 +179,22 @@ func (a *API) handleDeleteResponse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpio.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "object": "response.deleted", "deleted": true})
+}
+
+// startingAfter is the sequence number a stream resumes after: the
+// starting_after parameter, else the Last-Event-ID header a reconnecting
+// EventSource sends (the events' ids are their sequence numbers), else -1.
+func startingAfter(r *http.Request) (int, error) {
+	field, v := "starting_after", r.URL.Query().Get("starting_after")
+	if v == "" {
+		field, v = "Last-Event-ID", r.Header.Get("Last-Event-ID")
+	}
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, invalid("%s %q: give a sequence number (0 or more)", field, v)
+	}
+	return n, nil
 }

@@ -213,7 +213,16 @@ func TestResponseResumeFromEveryEvent(t *testing.T) {
 			t.Errorf("starting_after=%d: %v", n, types(rest))
 		}
 	}
-	resp := do(t, context.Background(), s, http.MethodGet, fmt.Sprintf("/v1/responses/%s?stream=true&starting_after=%d", id, len(all)-1), "", "")
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/v1/responses/"+id+"?stream=true", nil)
+	req.Header.Set("Last-Event-ID", "3") // an EventSource reconnecting
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest := readEvents(t, resp); !sameEvents(rest, all[4:]) {
+		t.Errorf("Last-Event-ID: 3: %v", types(rest))
+	}
+	resp = do(t, context.Background(), s, http.MethodGet, fmt.Sprintf("/v1/responses/%s?stream=true&starting_after=%d", id, len(all)-1), "", "")
 	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK || len(b) != 0 {
 		t.Errorf("starting_after the last: %d %q, want an empty stream", resp.StatusCode, b)
 	}
