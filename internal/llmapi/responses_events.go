@@ -146,8 +146,10 @@ func (b *responseBuilder) call(c llm.ToolCall) {
 }
 
 // done ends the response by the generation's reason: completed (stop,
-// tool_calls), incomplete (length) or cancelled (stopped by a user, sent
-// as response.incomplete: OpenAI's SDKs know no response.cancelled).
+// tool_calls), incomplete (length) or cancelled (stopped by a user). A
+// cancelled response's stream ends with response.incomplete: OpenAI
+// streams no event for a cancellation and its SDKs know no
+// response.cancelled, but all end on response.incomplete.
 func (b *responseBuilder) done(reason string, u llm.Usage) {
 	b.obj.Usage = usageOf(u)
 	switch reason {
