@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,10 @@ func TestAISDKOpenAIProvider(t *testing.T) {
 			Streamed, Text, FinishReason string
 			Usage                        map[string]any
 		}
+		Second struct {
+			Text string
+			Sent any // the request body the SDK sent
+		}
 		Tool struct {
 			Text  string
 			Calls []string
@@ -44,6 +49,12 @@ func TestAISDKOpenAIProvider(t *testing.T) {
 	}
 	if got.Text.Streamed != want || got.Text.Text != want || got.Text.FinishReason != "length" || got.Text.Usage["outputTokens"] != 40.0 {
 		t.Errorf("text: %+v, want %q", got.Text, want)
+	}
+	sent, _ := json.Marshal(got.Second.Sent)
+	second, _, _ := sim.New(sim.Config{}).Complete(llm.Request{MaxTokens: 40, Messages: []llm.Message{
+		{Role: "user", Content: prompt}, {Role: "assistant", Content: want}, {Role: "user", Content: "And then?"}}})
+	if got.Second.Text != second || !strings.Contains(string(sent), `"item_reference"`) {
+		t.Errorf("second turn: %q, want %q; sent %s", got.Second.Text, second, sent)
 	}
 	// The simulated model fills a string argument with the user's message.
 	const output = "18°C and sunny in " + toolPrompt

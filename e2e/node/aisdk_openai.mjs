@@ -17,6 +17,12 @@ let streamed = '';
 for await (const delta of text.textStream) streamed += delta;
 out.text = { streamed, text: await text.text, finishReason: await text.finishReason, usage: await text.usage };
 
+// A second turn: the SDK sends its first answer back as an item_reference
+// to the stored output message (msg_…), which ssehub reads back.
+const messages = [{ role: 'user', content: prompt }, ...(await text.response).messages, { role: 'user', content: 'And then?' }];
+const second = streamText({ model: openai(model), messages, maxOutputTokens: 40, maxRetries: 0 });
+out.second = { text: await second.text, sent: (await second.request).body };
+
 const calls = [];
 const weather = streamText({
   model: openai(model),
