@@ -84,12 +84,19 @@ func TestResponseCancel(t *testing.T) {
 	if types(first)[1] != "response.queued" {
 		t.Errorf("background stream %v", types(first))
 	}
+	status, running := jsonCall(t, s, http.MethodGet, "/v1/responses/"+id, "", "")
+	if status != http.StatusOK || running["status"] != "in_progress" || running["usage"] != nil || outputText(running) == "" {
+		t.Errorf("GET while running: %d %v", status, running)
+	}
 	status, cancelled := jsonCall(t, s, http.MethodPost, "/v1/responses/"+id+"/cancel", "", "")
 	if status != http.StatusOK || cancelled["status"] != "cancelled" || outputText(cancelled) == "" {
 		t.Fatalf("cancel: %d %v", status, cancelled)
 	}
 	rest := readEvents(t, resp)
 	_, final := checkSequence(t, append(first, rest...))
+	if !strings.HasPrefix(outputText(final), outputText(running)) {
+		t.Errorf("the text while running %q is no prefix of the final %q", outputText(running), outputText(final))
+	}
 	if last := rest[len(rest)-1]; last.Type != "response.incomplete" || final["status"] != "cancelled" || outputText(final) != outputText(cancelled) {
 		t.Errorf("stream ended with %s %v", last.Type, final)
 	}
