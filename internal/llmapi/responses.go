@@ -44,14 +44,14 @@ func (a *API) handleCreateResponse(w http.ResponseWriter, r *http.Request) {
 	// that leaves a stream or a wait can read it again by its id.
 	switch {
 	case in.Stream:
-		a.streamResponse(w, r, req.ID, -1)
+		a.streamResponse(w, r, nil, req.ID, -1) // its creator reads it, owner or not
 	case in.Background:
 		var rec responseRecord
 		_ = json.Unmarshal([]byte(req.Record), &rec) // ours
 		obj := rec.object(req.ID, respQueued)
 		httpio.WriteJSON(w, http.StatusOK, obj)
 	default:
-		b, err := a.readResponse(r.Context(), claimsOf(r), req.ID, "", false, nil)
+		b, err := a.readResponse(r.Context(), nil, req.ID, "", false, nil)
 		if err != nil {
 			writeOpenAIError(w, err)
 			return
@@ -117,7 +117,7 @@ func (a *API) handleGetResponse(w http.ResponseWriter, r *http.Request) {
 			writeOpenAIError(w, err)
 			return
 		}
-		a.streamResponse(w, r, id, after)
+		a.streamResponse(w, r, claimsOf(r), id, after)
 		return
 	}
 	b, err := a.readResponse(r.Context(), claimsOf(r), id, a.lastEventOf(r.Context(), id), false, nil)

@@ -168,6 +168,17 @@ func TestResponsesBelongToTheirOwner(t *testing.T) {
 	if status, got := jsonCall(t, s, http.MethodPost, "/v1/responses/"+id+"/cancel", alice, ""); status != http.StatusOK || got["status"] != "cancelled" {
 		t.Errorf("alice cancels: %d %v", status, got)
 	}
+	// A token without sub gets the answers it creates, streamed or not,
+	// but owns nothing to read later: only exact grants reach them.
+	nobody := token(t, k, "", grant)
+	evs := stream(t, s, http.MethodPost, "/v1/responses", nobody, `{"input":"whose?","max_output_tokens":2,"stream":true}`)
+	status, whole := jsonCall(t, s, http.MethodPost, "/v1/responses", nobody, `{"input":"whose?","max_output_tokens":2}`)
+	if _, final := checkSequence(t, evs); status != http.StatusOK || outputText(whole) == "" || outputText(whole) != outputText(final) {
+		t.Errorf("created without sub: %d %v", status, whole)
+	}
+	if status, _ := call(t, s, http.MethodGet, "/v1/responses/"+whole["id"].(string), nobody, ""); status != http.StatusNotFound {
+		t.Errorf("read back without sub: %d", status)
+	}
 	resp := do(t, context.Background(), s, http.MethodGet, "/v1/responses/"+id, "", "")
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {

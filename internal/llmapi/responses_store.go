@@ -55,7 +55,7 @@ func responseNotFound(id string) error {
 
 // readResponse reads response id from history, then live, for a caller
 // with claims (its owner, or a holder of a grant of its very topic; with
-// controlling, a publish grant): each (if set) gets the events of every
+// controlling, a publish grant; nil claims are its creator's): each (if set) gets the events of every
 // hub event, once the caller is known to be allowed. It reads until the
 // response ends, until the hub event of id until (if set), or until each
 // returns errStopReading. A deleted response, one of another owner and
@@ -78,7 +78,7 @@ func (a *API) readResponse(ctx context.Context, claims *auth.Claims, id, until s
 		if err != nil {
 			return err
 		}
-		if first && access(claims, b.rec.Owner, topic, controlling) != nil {
+		if first && claims != nil && access(claims, b.rec.Owner, topic, controlling) != nil {
 			return responseNotFound(id)
 		}
 		if each != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/sse"
 )
 
@@ -54,13 +55,14 @@ func (s *responseStream) write(evs []responseEvent) error {
 }
 
 // streamResponse streams response id's events after sequence number
-// after (-1: all), from history, then live to its end. Errors found
+// after (-1: all), from history, then live to its end, to a caller with
+// claims (nil: its creator). Errors found
 // before the first byte are answered as such: an unknown response (404),
 // and starting_after beyond the end of a finished response (400).
-func (a *API) streamResponse(w http.ResponseWriter, r *http.Request, id string, after int) {
+func (a *API) streamResponse(w http.ResponseWriter, r *http.Request, claims *auth.Claims, id string, after int) {
 	s := &responseStream{w: w, rc: http.NewResponseController(w), after: after, last: -1}
 	each := func(_ *responseBuilder, evs []responseEvent) error { return s.write(evs) }
-	_, err := a.readResponse(r.Context(), claimsOf(r), id, "", false, each)
+	_, err := a.readResponse(r.Context(), claims, id, "", false, each)
 	switch {
 	case err == nil && s.started:
 	case err == nil && after > s.last:
