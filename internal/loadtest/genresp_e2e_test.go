@@ -1,0 +1,36 @@
+package loadtest
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/app"
+)
+
+// TestRunResponses starts responses on a real ssehub through OpenAI's
+// Responses API and follows them, each dropped once after 5 deltas and
+// resumed with starting_after (at a pace slow enough that no delta
+// coalesces tokens, so each has its 5): every one completes, its deltas add up to
+// its output_text.done, no event is repeated or skipped, and each resume
+// is timed.
+func TestRunResponses(t *testing.T) {
+	url := startHub(t, func(c *app.Config) { c.SimTokensPerSec, c.SimTTFT = 50, 20*time.Millisecond })
+	cfg := genTestConfig(url, 10)
+	cfg.Gen.Path, cfg.Gen.ResumeAfter, cfg.Gen.MaxTokens, cfg.Gen.TokensPerSecond = GenPathResponses, 5, 40, 50
+	res, err := RunGenerations(t.Context(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Started != 10 || res.Completed != 10 || res.Failed != 0 || res.Unfinished != 0 || res.TimedOut {
+		t.Fatalf("started %d, completed %d, failed %d %v, unfinished %d, timed out %v; errors %v",
+			res.Started, res.Completed, res.Failed, res.FailedBy, res.Unfinished, res.TimedOut, res.Errors)
+	}
+	if res.Resumes != 10 || res.ResumeP50ms <= 0 || res.Duplicates != 0 || res.Gaps != 0 || res.Mismatched != 0 {
+		t.Errorf("resumes %d (p50 %.2f ms), duplicates %d, gaps %d, mismatched %d; want 10 timed resumes and no fault",
+			res.Resumes, res.ResumeP50ms, res.Duplicates, res.Gaps, res.Mismatched)
+	}
+	if res.OutputTokens < 10*20 || res.TokensPerS <= 0 || res.PeakRunning < 1 {
+		t.Errorf("output tokens %d, %.1f tokens/s, peak running %d", res.OutputTokens, res.TokensPerS, res.PeakRunning)
+	}
+}
