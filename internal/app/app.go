@@ -143,7 +143,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Limits:         cfg.Limits.api(),
 		TrustedProxies: cfg.Limits.trustedProxies(),
 		Console:        console.Handler(),
-		HubTopics:      []string{llm.DefaultTopicPrefix},
+		HubTopics:      []string{llm.DefaultTopicPrefix, llmapi.ChatTopicPrefix},
 		Peers:          b.subscriptionPeers(),
 		History:        b.reader,
 		Metrics:        apiMetrics,
@@ -165,6 +165,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}, h, log)
 	llmAPI := llmapi.New(llmapi.Config{
 		Generations: gens, Models: models, Gate: api, Hub: h, Peers: b.generationPeers(), MaxBodyBytes: cfg.MaxBodyBytes,
+		Publisher: h, ChatPath: cfg.LLMChatPath,
 	})
 	llmAPI.Register(api)
 	src := metrics.Sources{Hub: h, Streams: api, History: b.reader, LLM: gens}

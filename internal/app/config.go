@@ -16,6 +16,7 @@ import (
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/llm"
 	"github.com/ssehub/ssehub/internal/llm/sim"
+	"github.com/ssehub/ssehub/internal/llmapi"
 	"github.com/ssehub/ssehub/internal/stream"
 )
 
@@ -52,6 +53,7 @@ type Config struct {
 	LLMMaxTokens      int           // largest answer a request may ask for
 	LLMTimeout        time.Duration // longest a generation or completion may run
 	LLMMaxLateness    time.Duration // new generations get 429 while the token lateness p99 is over it; 0 off
+	LLMChatPath       string        // where the AI SDK chat endpoints (useChat) are
 	SimTTFT           time.Duration // simulated model: time to first token
 	SimTokensPerSec   float64       // simulated model: tokens per second
 	LogLevel          string        // debug, info, warn, error
@@ -102,6 +104,7 @@ func DefaultConfig() Config {
 		LLMMaxTokens:      llm.DefaultMaxTokens,
 		LLMTimeout:        llm.DefaultTimeout,
 		LLMMaxLateness:    DefaultLLMMaxLateness,
+		LLMChatPath:       llmapi.DefaultChatPath,
 		SimTTFT:           sim.DefaultTTFT,
 		SimTokensPerSec:   sim.DefaultTokensPerSecond,
 		LogLevel:          "info",
@@ -223,6 +226,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.LLMMaxTokens, "llm-max-tokens", cfg.LLMMaxTokens, "largest answer, in tokens, a request may ask for")
 	fs.DurationVar(&cfg.LLMTimeout, "llm-timeout", cfg.LLMTimeout, "longest an LLM generation or completion may run")
 	fs.DurationVar(&cfg.LLMMaxLateness, "llm-max-lateness", cfg.LLMMaxLateness, "new LLM generations are refused with 429 while the p99 of how late token events are published, over the last 5 s, is over it; 0 turns it off")
+	fs.StringVar(&cfg.LLMChatPath, "llm-chat-path", cfg.LLMChatPath, "path of the Vercel AI SDK chat endpoints (useChat's DefaultChatTransport api): POST it, GET and POST under it")
 	fs.DurationVar(&cfg.SimTTFT, "sim-ttft", cfg.SimTTFT, "simulated model: time to the first token")
 	fs.Float64Var(&cfg.SimTokensPerSec, "sim-tokens-per-second", cfg.SimTokensPerSec, "simulated model: tokens per second")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error")
@@ -330,6 +334,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReconnectSpread < 0 {
 		errs = append(errs, errors.New("-reconnect-spread must not be negative"))
+	}
+	if p := c.LLMChatPath; !strings.HasPrefix(p, "/") || len(p) < 2 || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "{} ?#") {
+		errs = append(errs, fmt.Errorf("-llm-chat-path %q: want a path such as /api/chat (a leading /, no trailing /)", p))
 	}
 	if c.LLMBaseURL != "" {
 		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

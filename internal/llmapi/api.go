@@ -1,7 +1,8 @@
 // Package llmapi is ssehub's HTTP interface to its LLM generations: the
 // resumable generations of /llm/generations (started, read, stopped; their
 // tokens go to a hub topic that any stream can follow) and OpenAI's Chat
-// Completions and models endpoints under /v1. It adapts these protocols to
+// Completions and models endpoints under /v1, and the Vercel AI SDK's
+// chat endpoints (useChat) under /api/chat. It adapts these protocols to
 // the one engine of package llm; in a cluster it asks the other nodes about
 // generations they run (Peers).
 //
@@ -54,6 +55,11 @@ type Config struct {
 	Hub          Follower // where the protocols read generations back from history
 	Peers        Peers    // nil on one node
 	MaxBodyBytes int64    // request body limit; larger gets 413; 0: DefaultMaxBodyBytes
+	// Publisher stores the AI SDK chats' turns in the hub (the hub itself);
+	// without it, the chat endpoints refuse new turns.
+	Publisher Publisher
+	// ChatPath is where the AI SDK chat endpoints are; "": DefaultChatPath.
+	ChatPath string
 }
 
 // API serves the LLM endpoints.
@@ -65,6 +71,9 @@ type API struct {
 func New(cfg Config) *API {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.ChatPath == "" {
+		cfg.ChatPath = DefaultChatPath
 	}
 	return &API{cfg: cfg}
 }
@@ -82,6 +91,7 @@ func (a *API) Register(mux Mux) {
 	mux.Handle("/v1/chat/completions", httpio.Methods{http.MethodPost: a.publishing(a.handleChatCompletions, writeOpenAIError)})
 	mux.Handle("/v1/models", httpio.Methods{http.MethodGet: a.handleModels})
 	a.registerResponses(mux)
+	a.registerChat(mux, a.cfg.ChatPath)
 }
 
 // publishing wraps h so that it runs only for a publisher allowed to start

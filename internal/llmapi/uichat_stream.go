@@ -1,0 +1,80 @@
+package llmapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/ssehub/ssehub/internal/httpio"
+	"github.com/ssehub/ssehub/internal/hub"
+	"github.com/ssehub/ssehub/internal/llm"
+	"github.com/ssehub/ssehub/internal/sse"
+)
+
+// streamTurn streams the turn answered by the generation of topic as a UI
+// message stream, from its start event to its end, then [DONE]. prior
+// replays the parts of the message the answer continues first (a resume
+// rebuilds the message; a new turn's client has them). It ends early, the
+// generation running on, when the client leaves.
+func (a *API) streamTurn(w http.ResponseWriter, r *http.Request, topic string, prior bool) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Vercel-Ai-Ui-Message-Stream", "v1")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	ts := newTurnStream(prior)
+	var buf []byte
+	err := follow(r.Context(), a.cfg.Hub, topic, true, func(u *hub.Update) error {
+		buf = buf[:0]
+		for _, c := range ts.chunks(u) {
+			b, _ := json.Marshal(c) // strings and raw JSON always encode
+			buf, _ = sse.AppendEvent(buf, sse.Event{Data: string(b)})
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+	if err != nil {
+		return // the client left, or the hub closes: the answer goes on
+	}
+	buf, _ = sse.AppendEvent(buf[:0], sse.Event{Data: "[DONE]"})
+	if _, err := w.Write(buf); err == nil {
+		_ = rc.Flush()
+	}
+}
+
+// handleResumeChat answers useChat's reconnect (resume: true): 204 when the
+// chat has no answer running (none at all, or unknown), else the running
+// answer replayed once from its start, then live to its end.
+func (a *API) handleResumeChat(w http.ResponseWriter, r *http.Request) {
+	t, err := a.ownedTurn(r)
+	if errors.Is(err, errNoChat) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err != nil {
+		httpio.WriteErr(w, err)
+		return
+	}
+	topic := llm.DefaultTopicPrefix + t.Generation
+	running := false
+	err = readTopic(r.Context(), a.cfg.Hub, topic, func(u *hub.Update) {
+		running = u.Type != llm.EventDone && u.Type != llm.EventError
+	})
+	if err != nil {
+		httpio.WriteErr(w, err)
+		return
+	}
+	if !running {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	a.streamTurn(w, r, topic, true)
+}
