@@ -1,6 +1,7 @@
 package llmapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"strings"
 
@@ -37,6 +38,7 @@ type turnStream struct {
 	started  bool // the start event was seen
 	textOpen bool
 	ended    bool // the closing event was seen
+	reason   string
 }
 
 func newTurnStream(prior bool) *turnStream { return &turnStream{prior: prior} }
@@ -71,7 +73,9 @@ func (ts *turnStream) chunks(u *hub.Update) []uiChunk {
 			uiChunk{Type: "tool-input-available", ToolCallID: c.ID, ToolName: c.Name, Input: jsonInput(c.Arguments)})
 	case llm.EventDone, llm.EventError:
 		ts.ended = true
-		return append(append(ts.closeText(), uiChunk{Type: "finish-step"}), closing(u)...)
+		end := closing(u)
+		ts.reason = cmp.Or(end[0].FinishReason, end[0].Reason, end[0].Type)
+		return append(append(ts.closeText(), uiChunk{Type: "finish-step"}), end...)
 	}
 	return nil
 }

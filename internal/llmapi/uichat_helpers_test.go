@@ -132,6 +132,7 @@ func chatBody(id, text, extra string) string {
 type view struct {
 	ID       string `json:"id"`
 	Running  bool   `json:"running"`
+	Finish   string `json:"finishReason"`
 	Messages []struct {
 		ID    string           `json:"id"`
 		Role  string           `json:"role"`

@@ -102,6 +102,9 @@ type chatView struct {
 	ID       string      `json:"id"`
 	Messages []uiMessage `json:"messages"`
 	Running  bool        `json:"running"`
+	// FinishReason is how the last answer ended, once it has: stop,
+	// length, tool-calls, stopped (by a user) or error.
+	FinishReason string `json:"finishReason,omitempty"`
 }
 
 // handleGetChat answers the chat's messages, the last answer included,
@@ -140,7 +143,7 @@ func (a *API) viewChat(ctx context.Context, chat string, t *chatTurn) (chatView,
 		msgs = append(msgs, uiMessage{ID: t.MessageID, Role: "assistant", Parts: parts.result()})
 	}
 	running := tr.started && !tr.ended
-	return chatView{ID: chat, Messages: msgs, Running: running}, nil
+	return chatView{ID: chat, Messages: msgs, Running: running, FinishReason: tr.reason}, nil
 }
 
 // handleStopChat stops the chat's running answer, on whichever node runs

@@ -38,7 +38,7 @@ func TestUIChatStreamsTheAnswer(t *testing.T) {
 	}
 
 	v := e.getChat(t, http.MethodGet, "/api/chat/c1")
-	if len(v.Messages) != 2 || v.Messages[0].Role != "user" || v.Messages[1].ID != cs[0].MessageID || v.text() != text || v.Running {
+	if len(v.Messages) != 2 || v.Messages[0].Role != "user" || v.Messages[1].ID != cs[0].MessageID || v.text() != text || v.Running || v.Finish != cs[len(cs)-1].FinishReason {
 		t.Errorf("GET /api/chat/c1: %+v, want the question and the answer %q", v, text)
 	}
 	if status, body := call(t, e.s, http.MethodGet, "/api/chat/c1/stream", e.alice, ""); status != http.StatusNoContent {
@@ -108,7 +108,7 @@ func TestUIChatStop(t *testing.T) {
 	if text == "" || len(text) >= len(full) || !strings.HasPrefix(full, text) {
 		t.Errorf("stopped answer %q: want a beginning of %q", text, full)
 	}
-	if stopped.Running || stopped.text() != text {
+	if stopped.Running || stopped.text() != text || stopped.Finish != "stopped" {
 		t.Errorf("stop answered %+v, want the partial answer %q, not running", stopped, text)
 	}
 	if got := deltas(re.rest(t)); got != text {
