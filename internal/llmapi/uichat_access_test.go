@@ -80,3 +80,37 @@ func TestUIChatRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestUIChatLimitsAndPath: the engine's per-client limit holds for chat
+// turns (429 while the client's answer runs), and -llm-chat-path moves
+// the endpoints.
+func TestUIChatLimitsAndPath(t *testing.T) {
+	e := newChatEnv(t, 5, func(c *app.Config) { c.LLMMaxPerClient, c.LLMChatPath = 1, "/ai/chat" })
+	st := e.stream(t, within(t, 10*time.Second), http.MethodPost, "/ai/chat", e.alice, chatBody("one", "hello", ""))
+	defer st.close()
+	if c, ok := st.next(t); !ok || c.Type != "start" {
+		t.Fatalf("first chunk %+v, want start", c)
+	}
+	status, body := call(t, e.s, http.MethodPost, "/ai/chat", e.alice, chatBody("two", "hello", ""))
+	if status != http.StatusTooManyRequests || !strings.Contains(body, "this client has 1 running") {
+		t.Errorf("a second answer of the same client: %d %s, want 429", status, body)
+	}
+	if status, _ := call(t, e.s, http.MethodGet, "/api/chat/one", e.alice, ""); status != http.StatusNotFound {
+		t.Errorf("the default path with -llm-chat-path set: %d, want 404", status)
+	}
+	if v := e.getChat(t, http.MethodPost, "/ai/chat/one/stop"); v.Finish != "stopped" {
+		t.Errorf("stop under the set path: %+v", v)
+	}
+}
+
+// TestUIChatPathIsChecked: -llm-chat-path must be a path with a leading
+// and no trailing slash.
+func TestUIChatPathIsChecked(t *testing.T) {
+	for path, ok := range map[string]bool{"/api/chat": true, "/v2/ai-chat": true, "api/chat": false, "/api/chat/": false, "/": false, "/a/{x}": false} {
+		cfg := app.DefaultConfig()
+		cfg.LLMChatPath = path
+		if err := cfg.Validate(); (err == nil) != ok || err != nil && !strings.Contains(err.Error(), "-llm-chat-path") {
+			t.Errorf("-llm-chat-path %q: %v, want ok %v", path, err, ok)
+		}
+	}
+}

@@ -142,7 +142,7 @@ func (a *API) viewChat(ctx context.Context, chat string, t *chatTurn) (chatView,
 	} else {
 		msgs = append(msgs, uiMessage{ID: t.MessageID, Role: "assistant", Parts: parts.result()})
 	}
-	running := tr.started && !tr.ended
+	running := tr.started && !tr.ended && a.generationAlive(ctx, t.Generation)
 	return chatView{ID: chat, Messages: msgs, Running: running, FinishReason: tr.reason}, nil
 }
 

@@ -1,6 +1,7 @@
 package llmapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -72,9 +73,24 @@ func (a *API) handleResumeChat(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err)
 		return
 	}
-	if !running {
+	if !running || !a.generationAlive(r.Context(), t.Generation) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	a.streamTurn(w, r, topic, true)
+}
+
+// generationAlive reports whether a node runs the generation whose history
+// has no end yet: a node that crashed mid-answer leaves one that never
+// ends, which a resume must not wait for. When the nodes cannot be asked,
+// history is believed.
+func (a *API) generationAlive(ctx context.Context, id string) bool {
+	if g, ok := a.cfg.Generations.Get(id); ok {
+		return g.Snapshot().Status == llm.StatusRunning
+	}
+	ans, err := a.askPeers(ctx, peerGetGeneration, id)
+	if errors.Is(err, llm.ErrNotFound) {
+		return false
+	}
+	return err != nil || ans.Snapshot.Status == llm.StatusRunning
 }
