@@ -45,6 +45,11 @@ func TestUIChatBelongsToItsStarter(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d with %q", tt.name, status, body, tt.status, tt.want)
 		}
 	}
+	// A forged turn would hand the chat over: nobody publishes there.
+	forged := `{"topic":"llm/chats/mine","type":"turn","data":"{\"owner\":\"bob\"}"}`
+	if status, body := call(t, e.s, http.MethodPost, "/.well-known/mercure", token(t, e.k, "", "*"), forged); status != http.StatusBadRequest || !strings.Contains(body, "the hub's own") {
+		t.Errorf("publish a turn: %d %s, want 400 naming the reserved prefix", status, body)
+	}
 }
 
 // TestUIChatRefusesBadInput: what cannot be a turn gets a 4xx whose JSON
