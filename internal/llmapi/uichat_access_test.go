@@ -40,14 +40,14 @@ func TestUIChatBelongsToItsStarter(t *testing.T) {
 		{"an unknown chat stops", http.MethodPost, "/api/chat/nothing/stop", e.alice, "", 404, "no such chat"},
 	}
 	for _, tt := range tests {
-		status, body := call(t, e.s, tt.method, tt.path, tt.tok, tt.body)
+		status, body := e.call(t, tt.method, tt.path, tt.tok, tt.body)
 		if status != tt.status || !strings.Contains(body, tt.want) {
 			t.Errorf("%s: %d %s, want %d with %q", tt.name, status, body, tt.status, tt.want)
 		}
 	}
 	// A forged turn would hand the chat over: nobody publishes there.
 	forged := `{"topic":"llm/chats/mine","type":"turn","data":"{\"owner\":\"bob\"}"}`
-	if status, body := call(t, e.s, http.MethodPost, "/.well-known/mercure", token(t, e.k, "", "*"), forged); status != http.StatusBadRequest || !strings.Contains(body, "the hub's own") {
+	if status, body := e.call(t, http.MethodPost, "/.well-known/mercure", token(t, e.k, "", "*"), forged); status != http.StatusBadRequest || !strings.Contains(body, "the hub's own") {
 		t.Errorf("publish a turn: %d %s, want 400 naming the reserved prefix", status, body)
 	}
 }
@@ -79,7 +79,7 @@ func TestUIChatRefusesBadInput(t *testing.T) {
 		{"an unknown model", chatBody("c", "hi", `,"model":"gpt-17"`), 404, "gpt-17"},
 	}
 	for _, tt := range tests {
-		status, body := call(t, e.s, http.MethodPost, "/api/chat", e.alice, tt.body)
+		status, body := e.call(t, http.MethodPost, "/api/chat", e.alice, tt.body)
 		if status != tt.status || !strings.Contains(body, tt.want) || !strings.HasPrefix(body, `{"error":`) {
 			t.Errorf("%s: %d %s, want %d with %q", tt.name, status, body, tt.status, tt.want)
 		}
@@ -96,11 +96,11 @@ func TestUIChatLimitsAndPath(t *testing.T) {
 	if c, ok := st.next(t); !ok || c.Type != "start" {
 		t.Fatalf("first chunk %+v, want start", c)
 	}
-	status, body := call(t, e.s, http.MethodPost, "/ai/chat", e.alice, chatBody("two", "hello", ""))
+	status, body := e.call(t, http.MethodPost, "/ai/chat", e.alice, chatBody("two", "hello", ""))
 	if status != http.StatusTooManyRequests || !strings.Contains(body, "this client has 1 running") {
 		t.Errorf("a second answer of the same client: %d %s, want 429", status, body)
 	}
-	if status, _ := call(t, e.s, http.MethodGet, "/api/chat/one", e.alice, ""); status != http.StatusNotFound {
+	if status, _ := e.call(t, http.MethodGet, "/api/chat/one", e.alice, ""); status != http.StatusNotFound {
 		t.Errorf("the default path with -llm-chat-path set: %d, want 404", status)
 	}
 	if v := e.getChat(t, http.MethodPost, "/ai/chat/one/stop"); v.Finish != "stopped" {

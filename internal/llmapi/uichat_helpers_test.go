@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,9 +74,10 @@ func (s *uiStream) close() { s.resp.Body.Close() }
 
 // chatEnv is a hub with the AI SDK chat endpoints and alice's token.
 type chatEnv struct {
-	s     *apptest.Server
-	k     *authtest.Keys
-	alice string
+	base   string // the hub's URL
+	client *http.Client
+	k      *authtest.Keys
+	alice  string
 }
 
 // newChatEnv starts a hub whose simulated model writes tps tokens a second.
@@ -89,13 +91,22 @@ func newChatEnv(t *testing.T, tps float64, mutate func(*app.Config)) *chatEnv {
 			mutate(c)
 		}
 	})
-	return &chatEnv{s: s, k: k, alice: token(t, k, "alice", "llm/generations/{id}")}
+	return &chatEnv{base: s.URL, client: s.Client, k: k, alice: token(t, k, "alice", "llm/generations/{id}")}
+}
+
+// call sends a request with tok and returns status and body.
+func (e *chatEnv) call(t *testing.T, method, path, tok, body string) (int, string) {
+	t.Helper()
+	resp := e.do(t, context.Background(), method, path, tok, body)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // do sends a request with tok and returns the response, open.
 func (e *chatEnv) do(t *testing.T, ctx context.Context, method, path, tok, body string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, method, e.s.URL+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, e.base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +114,7 @@ func (e *chatEnv) do(t *testing.T, ctx context.Context, method, path, tok, body 
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := e.s.Client.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +167,7 @@ func (v view) text() string {
 // getChat reads GET /api/chat/{id} (or the answer of a stop).
 func (e *chatEnv) getChat(t *testing.T, method, path string) view {
 	t.Helper()
-	status, body := call(t, e.s, method, path, e.alice, "")
+	status, body := e.call(t, method, path, e.alice, "")
 	if status != http.StatusOK {
 		t.Fatalf("%s %s: %d %s", method, path, status, body)
 	}
@@ -173,7 +184,7 @@ func (e *chatEnv) completion(t *testing.T, text string, maxTokens int) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"model": "ssehub-sim", "max_tokens": maxTokens,
 		"messages": []any{map[string]string{"role": "user", "content": text}}})
-	status, answer := call(t, e.s, http.MethodPost, "/v1/chat/completions", e.alice, string(body))
+	status, answer := e.call(t, http.MethodPost, "/v1/chat/completions", e.alice, string(body))
 	if status != http.StatusOK {
 		t.Fatalf("completion: %d %s", status, answer)
 	}

@@ -41,7 +41,7 @@ func TestUIChatStreamsTheAnswer(t *testing.T) {
 	if len(v.Messages) != 2 || v.Messages[0].Role != "user" || v.Messages[1].ID != cs[0].MessageID || v.text() != text || v.Running || v.Finish != cs[len(cs)-1].FinishReason {
 		t.Errorf("GET /api/chat/c1: %+v, want the question and the answer %q", v, text)
 	}
-	if status, body := call(t, e.s, http.MethodGet, "/api/chat/c1/stream", e.alice, ""); status != http.StatusNoContent {
+	if status, body := e.call(t, http.MethodGet, "/api/chat/c1/stream", e.alice, ""); status != http.StatusNoContent {
 		t.Errorf("reconnect after the end: %d %s, want 204", status, body)
 	}
 }
@@ -76,7 +76,7 @@ func TestUIChatResumesMidAnswer(t *testing.T) {
 	if text, ref := deltas(cs), e.completion(t, q, 60); text != ref {
 		t.Errorf("resumed answer %q, want the whole answer once: %q", text, ref)
 	}
-	if status, _ := call(t, e.s, http.MethodGet, "/api/chat/c2/stream", e.alice, ""); status != http.StatusNoContent {
+	if status, _ := e.call(t, http.MethodGet, "/api/chat/c2/stream", e.alice, ""); status != http.StatusNoContent {
 		t.Errorf("reconnect after the end: %d, want 204", status)
 	}
 }
@@ -117,7 +117,7 @@ func TestUIChatStop(t *testing.T) {
 	if v := e.getChat(t, http.MethodGet, "/api/chat/c3"); v.text() != text || v.Running {
 		t.Errorf("GET after the stop: %+v, want %q", v, text)
 	}
-	if status, _ := call(t, e.s, http.MethodGet, "/api/chat/c3/stream", e.alice, ""); status != http.StatusNoContent {
+	if status, _ := e.call(t, http.MethodGet, "/api/chat/c3/stream", e.alice, ""); status != http.StatusNoContent {
 		t.Errorf("reconnect after the stop: %d, want 204", status)
 	}
 }
