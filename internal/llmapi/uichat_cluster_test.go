@@ -22,7 +22,7 @@ func TestUIChatOnACluster(t *testing.T) {
 	k := authtest.NewKeys(t)
 	node := func() *chatEnv {
 		cfg := apptest.TestConfig(t)
-		cfg.Redis.URL, cfg.JWTKey, cfg.SimTokensPerSec, cfg.SimTTFT = srv.URL(), k.SecretFile, 20, 0
+		cfg.Redis.URL, cfg.JWTKey, cfg.SimTokensPerSec, cfg.SimTTFT = srv.URL(), k.SecretFile, 20, time.Millisecond
 		s := apptest.Serve(t, cfg, "http", &http.Transport{})
 		return &chatEnv{base: s.URL, client: s.Client, k: k, alice: token(t, k, "alice", "llm/generations/{id}")}
 	}

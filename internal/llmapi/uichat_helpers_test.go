@@ -86,7 +86,7 @@ func newChatEnv(t *testing.T, tps float64, mutate func(*app.Config)) *chatEnv {
 	s := apptest.NewServer(t, func(c *app.Config) {
 		c.JWTKey = k.SecretFile
 		c.SimTokensPerSec = tps
-		c.SimTTFT = 0
+		c.SimTTFT = time.Millisecond
 		if mutate != nil {
 			mutate(c)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssehub/ssehub/internal/app"
 )
 
 // TestUIChatStreamsTheAnswer: POST /api/chat answers a UI message stream
@@ -119,5 +121,21 @@ func TestUIChatStop(t *testing.T) {
 	}
 	if status, _ := e.call(t, http.MethodGet, "/api/chat/c3/stream", e.alice, ""); status != http.StatusNoContent {
 		t.Errorf("reconnect after the stop: %d, want 204", status)
+	}
+}
+
+// TestUIChatFailure: an answer that fails (here it outlives -llm-timeout)
+// ends its stream with an error chunk naming why, and the chat says so.
+func TestUIChatFailure(t *testing.T) {
+	e := newChatEnv(t, 10, func(c *app.Config) { c.LLMTimeout = 500 * time.Millisecond })
+	st := e.stream(t, within(t, 10*time.Second), http.MethodPost, "/api/chat", e.alice, chatBody("fails", "Write a long essay", ""))
+	defer st.close()
+	cs := st.rest(t)
+	got := types(cs)
+	if end := got[len(got)-3:]; !slices.Equal(end, []string{"text-end", "finish-step", "error"}) || !strings.Contains(cs[len(cs)-1].ErrorText, "timeout") {
+		t.Errorf("failed stream %v (%+v), want it to end with text-end, finish-step and an error naming the timeout", got, cs[len(cs)-1])
+	}
+	if v := e.getChat(t, http.MethodGet, "/api/chat/fails"); v.Finish != "error" || v.Running || v.text() != deltas(cs) {
+		t.Errorf("GET after the failure: %+v", v)
 	}
 }
