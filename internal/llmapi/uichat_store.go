@@ -160,16 +160,16 @@ func (a *API) handleStopChat(w http.ResponseWriter, r *http.Request) {
 	} else {
 		_, err = a.askPeers(r.Context(), peerStopGeneration, t.Generation)
 	}
-	if err != nil && !errors.Is(err, llm.ErrNotFound) { // not found: it ended, or its node is gone
+	switch {
+	case errors.Is(err, llm.ErrNotFound): // no node runs it: it ended long ago, or its node is gone
+	case err != nil:
 		httpio.WriteErr(w, err)
 		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), stopWait)
-	defer cancel()
-	err = follow(ctx, a.cfg.Hub, llm.DefaultTopicPrefix+t.Generation, false, func(*hub.Update) error { return nil })
-	if err != nil && !errors.Is(err, errNoHistory) {
-		httpio.WriteErr(w, fmt.Errorf("wait for the end of chat %s's answer: %w", r.PathValue("id"), err))
-		return
+	default:
+		if err := a.awaitEnd(r.Context(), t.Generation); err != nil {
+			httpio.WriteErr(w, fmt.Errorf("wait for the end of chat %s's answer: %w", r.PathValue("id"), err))
+			return
+		}
 	}
 	view, err := a.viewChat(r.Context(), r.PathValue("id"), t)
 	if err != nil {
@@ -177,4 +177,16 @@ func (a *API) handleStopChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpio.WriteJSON(w, http.StatusOK, view)
+}
+
+// awaitEnd waits, up to stopWait, for the closing event of a stopped
+// generation to be in history: then every node sees it ended.
+func (a *API) awaitEnd(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, stopWait)
+	defer cancel()
+	err := follow(ctx, a.cfg.Hub, llm.DefaultTopicPrefix+id, false, func(*hub.Update) error { return nil })
+	if errors.Is(err, errNoHistory) {
+		return nil
+	}
+	return err
 }
