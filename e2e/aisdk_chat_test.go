@@ -142,68 +142,83 @@ func TestAISDKUseChat(t *testing.T) {
 	srv := aisdkServer(t, 25)
 	b := newBrowser(t)
 
-	t.Run("reload resumes", func(t *testing.T) {
-		tb := b.tab("resume")
-		tb.openAISDK(srv, "resume1", 100, "")
-		const q = "How does a browser resume an event stream?"
-		eval[any](tb, `window.chat.send(`+jsString(q)+`)`)
-		tb.waitFor("some text", aisdkAnswerJS+`.length >= 40`)
-		before := eval[string](tb, aisdkAnswerJS)
-		tb.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prompt")))
-		tb.waitFor("the answer to resume", aisdkStatus+` === 'streaming' && `+aisdkAnswerJS+`.startsWith(`+jsString(before)+`)`)
-		tb.waitFor("the answer done", aisdkStatus+` === 'ready'`)
-		got, want := eval[string](tb, aisdkAnswerJS), simAnswer(t, srv.URL, q, 100)
-		if got != want {
-			t.Errorf("answer after a reload\n%q\nwant the model's, once\n%q", got, want)
-		}
-		if n := eval[int](tb, `document.querySelectorAll('#log .msg').length`); n != 2 {
-			t.Errorf("%d messages after the reload, want the question and its answer", n)
-		}
-	})
+	// Each subtest's tabs report to it, and close when it ends.
+	sub := func(f func(*testing.T, *browser, *httptest.Server)) func(*testing.T) {
+		return func(t *testing.T) { f(t, &browser{t: t, ctx: b.ctx}, srv) }
+	}
+	t.Run("reload resumes", sub(aisdkReloadResumes))
+	t.Run("stop after a reload", sub(aisdkStopAfterReload))
+	t.Run("tool call", sub(aisdkToolCall))
+}
 
-	t.Run("stop after a reload", func(t *testing.T) {
-		tb := b.tab("stop")
-		tb.openAISDK(srv, "stop1", 200, "")
-		const q = "Tell me a long story about backpressure"
-		eval[any](tb, `window.chat.send(`+jsString(q)+`)`)
-		tb.waitFor("some text", aisdkAnswerJS+`.length >= 20`)
-		tb.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prompt")))
-		tb.waitFor("the answer to resume", aisdkStatus+` === 'streaming'`)
-		tb.do("click Stop", chromedp.Click(chromedp.ID("stop")))
-		tb.waitFor("the stream to end", aisdkStatus+` === 'ready'`)
-		stopped := eval[string](tb, aisdkAnswerJS)
-		text, finish, running := serverChat(t, srv.URL, "stop1")
-		if running || finish != "stopped" || text != stopped {
-			t.Errorf("server: %q finish %q running %v; want the page's %q, stopped", text, finish, running, stopped)
-		}
-		full := simAnswer(t, srv.URL, q, 200)
-		if stopped == "" || len(stopped) >= len(full) || !strings.HasPrefix(full, stopped) {
-			t.Errorf("stopped answer %q, want a beginning of %q", stopped, full)
-		}
-		// The answer would have gone on at 25 tokens a second: a second
-		// more shows whether anything still writes it.
-		time.Sleep(time.Second)
-		if now := eval[string](tb, aisdkAnswerJS); now != stopped {
-			t.Errorf("the text grew after the stop: %q", now)
-		}
-		tb.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prompt")))
-		tb.waitFor("the resume to be refused", `window.reconnects.length > 0`)
-		if got := eval[[]int](tb, `window.reconnects`); len(got) != 1 || got[0] != http.StatusNoContent {
-			t.Errorf("reconnects after the stop: %v, want one 204", got)
-		}
-		if got := eval[string](tb, aisdkAnswerJS); got != stopped || eval[string](tb, aisdkStatus) != "ready" {
-			t.Errorf("after a reload: %q (%s), want the partial answer %q, ready", got, eval[string](tb, aisdkStatus), stopped)
-		}
-	})
+// aisdkReloadResumes: a reload mid-answer resumes it to the model's whole
+// answer, with no text twice.
+func aisdkReloadResumes(t *testing.T, b *browser, srv *httptest.Server) {
+	tb := b.tab("resume")
+	tb.openAISDK(srv, "resume1", 100, "")
+	const q = "How does a browser resume an event stream?"
+	eval[any](tb, `window.chat.send(`+jsString(q)+`)`)
+	tb.waitFor("some text", aisdkAnswerJS+`.length >= 40`)
+	before := eval[string](tb, aisdkAnswerJS)
+	tb.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prompt")))
+	tb.waitFor("the answer to resume", aisdkStatus+` === 'streaming' && `+aisdkAnswerJS+`.startsWith(`+jsString(before)+`)`)
+	tb.waitFor("the answer done", aisdkStatus+` === 'ready'`)
+	got, want := eval[string](tb, aisdkAnswerJS), simAnswer(t, srv.URL, q, 100)
+	if got != want {
+		t.Errorf("answer after a reload\n%q\nwant the model's, once\n%q", got, want)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('#log .msg').length`); n != 2 {
+		t.Errorf("%d messages after the reload, want the question and its answer", n)
+	}
+}
 
-	t.Run("tool call", func(t *testing.T) {
-		tb := b.tab("tool")
-		tb.openAISDK(srv, "tool1", 0, "&tools")
-		eval[any](tb, `window.chat.send("What does get weather say for Paris?")`)
-		tb.waitFor("the tool part", `document.querySelector('#log .tool[data-tool="get_weather"][data-state="output-available"]') !== null`)
-		tb.waitFor("the answer to the output", aisdkAnswerJS+` === 'get_weather returned: sunny' && `+aisdkStatus+` === 'ready'`)
-		if n := eval[int](tb, `document.querySelectorAll('#log .msg').length`); n != 2 {
-			t.Errorf("%d messages, want the question and one answer holding the call and the text", n)
-		}
-	})
+// aisdkStopAfterReload: Stop after a reload ends the answer on the server
+// (stopped); the text stops growing, and a reload shows the partial answer
+// with nothing to resume (204).
+func aisdkStopAfterReload(t *testing.T, b *browser, srv *httptest.Server) {
+	tb := b.tab("stop")
+	tb.openAISDK(srv, "stop1", 200, "")
+	const q = "Tell me a long story about backpressure"
+	eval[any](tb, `window.chat.send(`+jsString(q)+`)`)
+	tb.waitFor("some text", aisdkAnswerJS+`.length >= 20`)
+	tb.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prompt")))
+	tb.waitFor("the answer to resume", aisdkStatus+` === 'streaming'`)
+	tb.do("click Stop", chromedp.Click(chromedp.ID("stop")))
+	tb.waitFor("the stream to end", aisdkStatus+` === 'ready'`)
+	stopped := eval[string](tb, aisdkAnswerJS)
+	text, finish, running := serverChat(t, srv.URL, "stop1")
+	if running || finish != "stopped" || text != stopped {
+		t.Errorf("server: %q finish %q running %v; want the page's %q, stopped", text, finish, running, stopped)
+	}
+	full := simAnswer(t, srv.URL, q, 200)
+	if stopped == "" || len(stopped) >= len(full) || !strings.HasPrefix(full, stopped) {
+		t.Errorf("stopped answer %q, want a beginning of %q", stopped, full)
+	}
+	// The answer would have gone on at 25 tokens a second: a second
+	// more shows whether anything still writes it.
+	time.Sleep(time.Second)
+	if now := eval[string](tb, aisdkAnswerJS); now != stopped {
+		t.Errorf("the text grew after the stop: %q", now)
+	}
+	tb.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("prompt")))
+	tb.waitFor("the resume to be refused", `window.reconnects.length > 0`)
+	if got := eval[[]int](tb, `window.reconnects`); len(got) != 1 || got[0] != http.StatusNoContent {
+		t.Errorf("reconnects after the stop: %v, want one 204", got)
+	}
+	if got := eval[string](tb, aisdkAnswerJS); got != stopped || eval[string](tb, aisdkStatus) != "ready" {
+		t.Errorf("after a reload: %q (%s), want the partial answer %q, ready", got, eval[string](tb, aisdkStatus), stopped)
+	}
+}
+
+// aisdkToolCall: a tool the model calls shows in the page, which runs it;
+// its output continues the same assistant message.
+func aisdkToolCall(t *testing.T, b *browser, srv *httptest.Server) {
+	tb := b.tab("tool")
+	tb.openAISDK(srv, "tool1", 0, "&tools")
+	eval[any](tb, `window.chat.send("What does get weather say for Paris?")`)
+	tb.waitFor("the tool part", `document.querySelector('#log .tool[data-tool="get_weather"][data-state="output-available"]') !== null`)
+	tb.waitFor("the answer to the output", aisdkAnswerJS+` === 'get_weather returned: sunny' && `+aisdkStatus+` === 'ready'`)
+	if n := eval[int](tb, `document.querySelectorAll('#log .msg').length`); n != 2 {
+		t.Errorf("%d messages, want the question and one answer holding the call and the text", n)
+	}
 }
