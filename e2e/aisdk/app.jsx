@@ -23,15 +23,28 @@ const tools = [{
 
 // reconnects records the status of each resume (GET …/stream): 200 or 204.
 window.reconnects = [];
+// An answer read as running may end before the resume, which then gets
+// 204: the chat is read again (onEnded).
+let readRunning = false;
+let onEnded = () => {};
 const transport = new DefaultChatTransport({
   api,
   body: { tools: params.has('tools') ? tools : undefined, maxTokens },
   fetch: async (url, init) => {
     const res = await fetch(url, init);
-    if ((init?.method || 'GET') === 'GET') window.reconnects.push(res.status);
+    if ((init?.method || 'GET') === 'GET') {
+      window.reconnects.push(res.status);
+      if (res.status === 204 && readRunning) onEnded();
+      readRunning = false;
+    }
     return res;
   },
 });
+
+async function readChat() {
+  const res = await fetch(`${api}/${chatId}`);
+  return res.ok ? res.json() : { messages: [], running: false };
+}
 
 function Part({ part }) {
   if (part.type === 'text') return <span className="text">{part.text}</span>;
@@ -47,7 +60,7 @@ function Part({ part }) {
 
 function Chat({ initial }) {
   const [input, setInput] = useState('');
-  const { messages, sendMessage, status, error, addToolOutput } = useChat({
+  const { messages, setMessages, sendMessage, status, error, addToolOutput } = useChat({
     id: chatId,
     messages: initial,
     resume: true,
@@ -59,6 +72,7 @@ function Chat({ initial }) {
       }
     },
   });
+  onEnded = () => readChat().then((chat) => setMessages(chat.messages));
   // Stop ends the answer on the server: its stream then ends by itself.
   const stop = () => fetch(`${api}/${chatId}/stop`, { method: 'POST' });
   window.chat = { messages, status, error: error ? String(error) : '', send: (text) => sendMessage({ text }), stop };
@@ -84,8 +98,8 @@ function Chat({ initial }) {
 // The conversation so far comes from ssehub (GET /api/chat/{id}), so a
 // reload shows it; useChat then resumes the answer still being written.
 async function main() {
-  const res = await fetch(`${api}/${chatId}`);
-  const initial = res.ok ? (await res.json()).messages : [];
-  createRoot(document.getElementById('root')).render(<Chat initial={initial} />);
+  const chat = await readChat();
+  readRunning = chat.running;
+  createRoot(document.getElementById('root')).render(<Chat initial={chat.messages} />);
 }
 main();
