@@ -42,7 +42,7 @@ func TestUIChatOnACluster(t *testing.T) {
 	for len(resumed) < 5 {
 		c, ok := re.next(t)
 		if !ok {
-			t.Fatalf("the resume through b ended early: %v", types(resumed))
+			t.Fatalf("the resume through b ended early: %v", chunkTypes(resumed))
 		}
 		resumed = append(resumed, c)
 	}
@@ -53,10 +53,10 @@ func TestUIChatOnACluster(t *testing.T) {
 	stopped := b.getChat(t, http.MethodPost, "/api/chat/spread/stop")
 	resumed = append(resumed, re.rest(t)...)
 	posted := append([]chunk{first}, st.rest(t)...)
-	if !slices.Equal(types(resumed), types(posted)) || deltas(resumed) != deltas(posted) {
-		t.Errorf("b replayed %v %q, a streamed %v %q: want the same", types(resumed), deltas(resumed), types(posted), deltas(posted))
+	if !slices.Equal(chunkTypes(resumed), chunkTypes(posted)) || deltas(resumed) != deltas(posted) {
+		t.Errorf("b replayed %v %q, a streamed %v %q: want the same", chunkTypes(resumed), deltas(resumed), chunkTypes(posted), deltas(posted))
 	}
-	if got := types(posted); got[len(got)-1] != "abort" || stopped.Finish != "stopped" || stopped.text() != deltas(posted) {
+	if got := chunkTypes(posted); got[len(got)-1] != "abort" || stopped.Finish != "stopped" || stopped.text() != deltas(posted) {
 		t.Errorf("stopped through b: %+v, a's stream %v: want abort and the partial answer", stopped, got)
 	}
 	for _, n := range []*chatEnv{a, b} {

@@ -65,7 +65,7 @@ func (s *uiStream) rest(t *testing.T) []chunk {
 		out = append(out, c)
 	}
 	if !s.done {
-		t.Fatalf("the stream ended without [DONE] after %v", types(out))
+		t.Fatalf("the stream ended without [DONE] after %v", chunkTypes(out))
 	}
 	return out
 }
@@ -197,8 +197,8 @@ func (e *chatEnv) completion(t *testing.T, text string, maxTokens int) string {
 	return c.Choices[0].Message.Content
 }
 
-// types lists the chunks' types, text deltas folded into one.
-func types(cs []chunk) []string {
+// chunkTypes lists the chunks' types, text deltas folded into one.
+func chunkTypes(cs []chunk) []string {
 	var out []string
 	for _, c := range cs {
 		if c.Type == "text-delta" && len(out) > 0 && out[len(out)-1] == "text-delta" {

@@ -28,7 +28,7 @@ func TestUIChatStreamsTheAnswer(t *testing.T) {
 	}
 	cs := st.rest(t)
 	want := []string{"start", "start-step", "text-start", "text-delta", "text-end", "finish-step", "finish"}
-	if got := types(cs); !slices.Equal(got, want) {
+	if got := chunkTypes(cs); !slices.Equal(got, want) {
 		t.Fatalf("parts %v, want %v", got, want)
 	}
 	if cs[0].MessageID == "" || cs[len(cs)-1].FinishReason == "" {
@@ -69,7 +69,7 @@ func TestUIChatResumesMidAnswer(t *testing.T) {
 	defer re.close()
 	cs := re.rest(t)
 	want := []string{"start", "start-step", "text-start", "text-delta", "text-end", "finish-step", "finish"}
-	if got := types(cs); !slices.Equal(got, want) {
+	if got := chunkTypes(cs); !slices.Equal(got, want) {
 		t.Fatalf("resumed parts %v, want %v", got, want)
 	}
 	if cs[0].MessageID != first.MessageID {
@@ -97,13 +97,13 @@ func TestUIChatStop(t *testing.T) {
 	for len(seen) < 6 {
 		c, ok := st.next(t)
 		if !ok {
-			t.Fatalf("the stream ended before the stop: %v", types(seen))
+			t.Fatalf("the stream ended before the stop: %v", chunkTypes(seen))
 		}
 		seen = append(seen, c)
 	}
 	stopped := e.getChat(t, http.MethodPost, "/api/chat/c3/stop")
 	cs := append(seen, st.rest(t)...)
-	if got, want := types(cs)[len(types(cs))-3:], []string{"text-end", "finish-step", "abort"}; !slices.Equal(got, want) {
+	if got, want := chunkTypes(cs)[len(chunkTypes(cs))-3:], []string{"text-end", "finish-step", "abort"}; !slices.Equal(got, want) {
 		t.Errorf("stopped stream ends %v, want %v", got, want)
 	}
 	text, full := deltas(cs), e.completion(t, q, 200)
@@ -131,7 +131,7 @@ func TestUIChatFailure(t *testing.T) {
 	st := e.stream(t, within(t, 10*time.Second), http.MethodPost, "/api/chat", e.alice, chatBody("fails", "Write a long essay", ""))
 	defer st.close()
 	cs := st.rest(t)
-	got := types(cs)
+	got := chunkTypes(cs)
 	if end := got[len(got)-3:]; !slices.Equal(end, []string{"text-end", "finish-step", "error"}) || !strings.Contains(cs[len(cs)-1].ErrorText, "timeout") {
 		t.Errorf("failed stream %v (%+v), want it to end with text-end, finish-step and an error naming the timeout", got, cs[len(cs)-1])
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// weatherTool is the body's tools, as a page's transport sends them.
-const weatherTool = `,"tools":[{"name":"get_weather","description":"the weather of a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]`
+// chatWeatherTool is the body's tools, as a page's transport sends them.
+const chatWeatherTool = `,"tools":[{"name":"get_weather","description":"the weather of a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]`
 
 // TestUIChatToolRoundTrip: offered a tool in the body and asked about it,
 // the model calls it: tool-input-start, -delta and -available, then finish
@@ -20,11 +20,11 @@ const weatherTool = `,"tools":[{"name":"get_weather","description":"the weather 
 func TestUIChatToolRoundTrip(t *testing.T) {
 	e := newChatEnv(t, 2000, nil)
 	const q = "What does get weather say for Paris?"
-	st := e.stream(t, within(t, 10*time.Second), http.MethodPost, "/api/chat", e.alice, chatBody("tools", q, weatherTool))
+	st := e.stream(t, within(t, 10*time.Second), http.MethodPost, "/api/chat", e.alice, chatBody("tools", q, chatWeatherTool))
 	cs := st.rest(t)
 	st.close()
 	want := []string{"start", "start-step", "tool-input-start", "tool-input-delta", "tool-input-available", "finish-step", "finish"}
-	if got := types(cs); !slices.Equal(got, want) {
+	if got := chunkTypes(cs); !slices.Equal(got, want) {
 		t.Fatalf("parts %v, want %v", got, want)
 	}
 	call1 := cs[4]
@@ -45,11 +45,11 @@ func TestUIChatToolRoundTrip(t *testing.T) {
 		}},
 	}
 	b, _ := json.Marshal(map[string]any{"id": "tools", "trigger": "submit-message", "messages": msgs})
-	st = e.stream(t, within(t, 10*time.Second), http.MethodPost, "/api/chat", e.alice, string(b)[:len(b)-1]+weatherTool+"}")
+	st = e.stream(t, within(t, 10*time.Second), http.MethodPost, "/api/chat", e.alice, string(b)[:len(b)-1]+chatWeatherTool+"}")
 	cs = st.rest(t)
 	st.close()
 	want = []string{"start", "start-step", "text-start", "text-delta", "text-end", "finish-step", "finish"}
-	if got := types(cs); !slices.Equal(got, want) || cs[0].MessageID != msgs[1].(map[string]any)["id"] {
+	if got := chunkTypes(cs); !slices.Equal(got, want) || cs[0].MessageID != msgs[1].(map[string]any)["id"] {
 		t.Fatalf("continued parts %v (start %+v), want %v continuing the assistant message", got, cs[0], want)
 	}
 	if text := deltas(cs); text != "get_weather returned: sunny, 21°C" {
@@ -77,7 +77,7 @@ func TestUIChatResumesAContinuedMessage(t *testing.T) {
 	e := newChatEnv(t, 4, nil)
 	body := `{"id":"cont","messages":[{"id":"u1","role":"user","parts":[{"type":"text","text":"call get_weather"}]},` +
 		`{"id":"a1","role":"assistant","parts":[{"type":"step-start"},{"type":"tool-get_weather","toolCallId":"call_1","state":"output-available","input":{"city":"Oslo"},"output":{"sky":"grey"}}]}]` +
-		weatherTool + `}`
+		chatWeatherTool + `}`
 	st := e.stream(t, within(t, 20*time.Second), http.MethodPost, "/api/chat", e.alice, body)
 	defer st.close()
 	re := e.stream(t, within(t, 20*time.Second), http.MethodGet, "/api/chat/cont/stream", e.alice, "")
@@ -85,7 +85,7 @@ func TestUIChatResumesAContinuedMessage(t *testing.T) {
 	cs := re.rest(t)
 	want := []string{"start", "start-step", "tool-input-available", "tool-output-available", "finish-step",
 		"start-step", "text-start", "text-delta", "text-end", "finish-step", "finish"}
-	if got := types(cs); !slices.Equal(got, want) || cs[0].MessageID != "a1" || cs[2].ToolCallID != "call_1" {
+	if got := chunkTypes(cs); !slices.Equal(got, want) || cs[0].MessageID != "a1" || cs[2].ToolCallID != "call_1" {
 		t.Fatalf("resumed parts %v (start %+v), want %v", got, cs[0], want)
 	}
 	if got, posted := deltas(cs), deltas(st.rest(t)); got != `get_weather returned: {"sky":"grey"}` || got != posted {
