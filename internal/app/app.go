@@ -165,7 +165,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}, h, log)
 	llmAPI := llmapi.New(llmapi.Config{
 		Generations: gens, Models: models, Gate: api, Hub: h, Peers: b.generationPeers(), MaxBodyBytes: cfg.MaxBodyBytes,
-		Publisher: h, ChatPath: cfg.LLMChatPath,
+		Publisher: h, ChatPath: cfg.LLMChatPath, KeepAlive: cfg.Heartbeat,
 	})
 	llmAPI.Register(api)
 	src := metrics.Sources{Hub: h, Streams: api, History: b.reader, LLM: gens}

@@ -14,6 +14,7 @@ package llmapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/ssehub/ssehub/internal/auth"
 	"github.com/ssehub/ssehub/internal/httpio"
@@ -60,6 +61,9 @@ type Config struct {
 	Publisher Publisher
 	// ChatPath is where the AI SDK chat endpoints are; "": DefaultChatPath.
 	ChatPath string
+	// KeepAlive is the silence after which a response's or a chat's
+	// stream sends a comment; 0: DefaultKeepAlive.
+	KeepAlive time.Duration
 }
 
 // API serves the LLM endpoints.
@@ -71,6 +75,9 @@ type API struct {
 func New(cfg Config) *API {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = DefaultKeepAlive
 	}
 	if cfg.ChatPath == "" {
 		cfg.ChatPath = DefaultChatPath

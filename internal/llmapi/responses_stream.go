@@ -16,10 +16,10 @@ import (
 // starting_after of a resume.
 type responseStream struct {
 	w       http.ResponseWriter
-	rc      *http.ResponseController
-	after   int  // events up to this sequence number are skipped
-	last    int  // the last sequence number seen, written or not
-	started bool // the headers are written
+	k       *keepAlive // writes to w once the head is written
+	after   int        // events up to this sequence number are skipped
+	last    int        // the last sequence number seen, written or not
+	started bool       // the headers are written
 	buf     []byte
 }
 
@@ -47,11 +47,10 @@ func (s *responseStream) write(evs []responseEvent) error {
 		h.Set("X-Accel-Buffering", "no")
 		s.w.WriteHeader(http.StatusOK)
 		s.started = true
+		s.k.begin()
 	}
-	if _, err := s.w.Write(s.buf); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	_, err := s.k.Write(s.buf)
+	return err
 }
 
 // streamResponse streams response id's events after sequence number
@@ -60,9 +59,10 @@ func (s *responseStream) write(evs []responseEvent) error {
 // before the first byte are answered as such: an unknown response (404),
 // and starting_after beyond the end of a finished response (400).
 func (a *API) streamResponse(w http.ResponseWriter, r *http.Request, claims *auth.Claims, id string, after int) {
-	s := &responseStream{w: w, rc: http.NewResponseController(w), after: after, last: -1}
+	s := &responseStream{w: w, k: startKeepAlive(w, a.cfg.KeepAlive), after: after, last: -1}
 	each := func(_ *responseBuilder, evs []responseEvent) error { return s.write(evs) }
 	_, err := a.readResponse(r.Context(), claims, id, "", false, each)
+	s.k.stop()
 	switch {
 	case err == nil && s.started:
 	case err == nil && after > s.last:

@@ -24,8 +24,10 @@ func (a *API) streamTurn(w http.ResponseWriter, r *http.Request, topic string, p
 	h.Set("X-Accel-Buffering", "no")
 	h.Set("X-Vercel-Ai-Ui-Message-Stream", "v1")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	_ = rc.Flush()
+	k := startKeepAlive(w, a.cfg.KeepAlive)
+	defer k.stop()
+	_, _ = k.Write(nil) // the head, flushed
+	k.begin()
 	ts := newTurnStream(prior)
 	var buf []byte
 	err := follow(r.Context(), a.cfg.Hub, topic, true, func(u *hub.Update) error {
@@ -37,18 +39,14 @@ func (a *API) streamTurn(w http.ResponseWriter, r *http.Request, topic string, p
 		if len(buf) == 0 {
 			return nil
 		}
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-		return rc.Flush()
+		_, err := k.Write(buf)
+		return err
 	})
 	if err != nil {
 		return // the client left, or the hub closes: the answer goes on
 	}
 	buf, _ = sse.AppendEvent(buf[:0], sse.Event{Data: "[DONE]"})
-	if _, err := w.Write(buf); err == nil {
-		_ = rc.Flush()
-	}
+	_, _ = k.Write(buf)
 }
 
 // handleResumeChat answers useChat's reconnect (resume: true): 204 when the
