@@ -21,17 +21,23 @@ type chatRequest struct {
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	MaxTokens           int      `json:"max_tokens"`
-	MaxCompletionTokens int      `json:"max_completion_tokens"`
-	Temperature         *float64 `json:"temperature"`
-	Seed                *int64   `json:"seed"`
-	N                   *int     `json:"n"`
+	MaxTokens           int             `json:"max_tokens"`
+	MaxCompletionTokens int             `json:"max_completion_tokens"`
+	Temperature         *float64        `json:"temperature"`
+	Seed                *int64          `json:"seed"`
+	N                   *int            `json:"n"`
+	Tools               []chatTool      `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
 }
 
-// chatMessage accepts content as a string or as a list of text parts.
+// chatMessage accepts content as a string, a list of text parts or null
+// (an assistant message with tool calls), and the calls of an assistant
+// message or the call id of a tool message.
 type chatMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	ToolCalls  []chatToolCall  `json:"tool_calls"`
+	ToolCallID string          `json:"tool_call_id"`
 }
 
 // toRequest converts and validates the request.
@@ -47,16 +53,21 @@ func (c *chatRequest) toRequest() (llm.Request, error) {
 		req.Seed = *c.Seed
 	}
 	for i, m := range c.Messages {
-		text, err := messageText(m.Content)
+		msg, err := m.message(i)
 		if err != nil {
-			return llm.Request{}, &llm.Error{Kind: llm.KindInvalid, Message: fmt.Sprintf("messages[%d].content: %v", i, err)}
+			return llm.Request{}, err
 		}
-		req.Messages = append(req.Messages, llm.Message{Role: m.Role, Content: text})
+		req.Messages = append(req.Messages, msg)
 	}
-	return req, nil
+	return req, c.tools(&req)
 }
 
+// messageText reads a message's content: a string, text parts, or null or
+// absent for none.
 func messageText(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 {
+		return "", nil
+	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return s, nil

@@ -50,12 +50,25 @@ func (c completion) full(text string, res llm.Result) map[string]any {
 		"system_fingerprint": nil,
 		"choices": []any{map[string]any{
 			"index":         0,
-			"message":       map[string]any{"role": "assistant", "content": text, "refusal": nil},
+			"message":       message(text, res.ToolCalls),
 			"logprobs":      nil,
 			"finish_reason": finishReason(res.FinishReason),
 		}},
 		"usage": res.Usage,
 	}
+}
+
+// message is the assistant message of a non-streamed answer: with tool
+// calls and no text, its content is null, as OpenAI's is.
+func message(text string, calls []llm.ToolCall) map[string]any {
+	m := map[string]any{"role": "assistant", "content": text, "refusal": nil}
+	if len(calls) > 0 {
+		m["tool_calls"] = toolCallsJSON(calls)
+		if text == "" {
+			m["content"] = nil
+		}
+	}
+	return m
 }
 
 // finishReason maps ssehub's reasons onto OpenAI's.
@@ -76,27 +89,44 @@ type chatStream struct {
 	buf     []byte
 }
 
-func (cs *chatStream) start() {
+// start writes the headers and the first chunk, which names the role and
+// carries first, the answer's first delta.
+func (cs *chatStream) start(first map[string]any) error {
 	h := cs.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	cs.w.WriteHeader(http.StatusOK)
 	cs.started = true
-	cs.event(cs.c.chunk(choice(map[string]any{"role": "assistant", "content": ""}, nil), cs.usage, nil))
+	first["role"] = "assistant"
+	return cs.event(cs.c.chunk(choice(first, nil), cs.usage, nil))
 }
 
 // delta sends one piece of the answer.
 func (cs *chatStream) delta(text string) error {
 	if !cs.started {
-		cs.start()
+		if err := cs.start(map[string]any{"content": ""}); err != nil {
+			return err
+		}
 	}
 	return cs.event(cs.c.chunk(choice(map[string]any{"content": text}, nil), cs.usage, nil))
 }
 
+// finish streams the answer's tool calls, its finish reason, its usage
+// when asked for, and [DONE].
 func (cs *chatStream) finish(res llm.Result) {
+	for _, calls := range toolCallDeltas(res.ToolCalls) {
+		delta := map[string]any{"tool_calls": calls}
+		if !cs.started {
+			// OpenAI's first chunk of an answer that is only calls.
+			delta["content"] = nil
+			cs.start(delta)
+			continue
+		}
+		cs.event(cs.c.chunk(choice(delta, nil), cs.usage, nil))
+	}
 	if !cs.started {
-		cs.start()
+		cs.start(map[string]any{"content": ""})
 	}
 	cs.event(cs.c.chunk(choice(map[string]any{}, finishReason(res.FinishReason)), cs.usage, nil))
 	if cs.usage {
