@@ -86,7 +86,7 @@ func (m *Model) params(req llm.Request) (sdk.ChatCompletionNewParams, error) {
 	if req.Seed != 0 {
 		p.Seed = sdk.Int(req.Seed)
 	}
-	return p, nil
+	return p, tools(req, &p)
 }
 
 // message converts one message of the conversation.
@@ -99,7 +99,12 @@ func message(msg llm.Message) (sdk.ChatCompletionMessageParamUnion, error) {
 	case "user":
 		return sdk.UserMessage(msg.Content), nil
 	case "assistant":
-		return sdk.AssistantMessage(msg.Content), nil
+		return assistantMessage(msg), nil
+	case "tool":
+		if msg.ToolCallID == "" {
+			return sdk.ChatCompletionMessageParamUnion{}, fmt.Errorf("a tool message needs the id of its call")
+		}
+		return sdk.ToolMessage(msg.Content, msg.ToolCallID), nil
 	}
 	return sdk.ChatCompletionMessageParamUnion{}, fmt.Errorf("unsupported role %q", msg.Role)
 }
@@ -109,6 +114,7 @@ type accumulator struct {
 	deltas int
 	finish string
 	usage  *llm.Usage // from the upstream's usage chunk, if it sent one
+	calls  callAccumulator
 }
 
 // add emits the content of one chunk and notes its finish reason and usage.
@@ -123,6 +129,7 @@ func (a *accumulator) add(c sdk.ChatCompletionChunk, emit func(string) error) er
 	if choice.FinishReason != "" {
 		a.finish = choice.FinishReason
 	}
+	a.calls.add(choice.Delta.ToolCalls)
 	if choice.Delta.Content == "" {
 		return nil
 	}
@@ -130,11 +137,19 @@ func (a *accumulator) add(c sdk.ChatCompletionChunk, emit func(string) error) er
 	return emit(choice.Delta.Content)
 }
 
-// result is the finish reason and usage so far; without a usage chunk the
-// completion tokens are the number of deltas.
+// result is the finish reason, usage and tool calls so far; without a
+// usage chunk the completion tokens are the number of deltas. An answer
+// with calls ends with "tool_calls" even where an upstream (Ollama, some
+// vLLM versions) says "stop".
 func (a *accumulator) result() llm.Result {
-	if a.usage != nil {
-		return llm.Result{FinishReason: a.finish, Usage: *a.usage}
+	res := llm.Result{FinishReason: a.finish, ToolCalls: a.calls.calls}
+	if len(res.ToolCalls) > 0 && res.FinishReason == llm.FinishStop {
+		res.FinishReason = llm.FinishToolCalls
 	}
-	return llm.Result{FinishReason: a.finish, Usage: llm.Usage{CompletionTokens: a.deltas, TotalTokens: a.deltas}}
+	if a.usage != nil {
+		res.Usage = *a.usage
+		return res
+	}
+	res.Usage = llm.Usage{CompletionTokens: a.deltas, TotalTokens: a.deltas}
+	return res
 }

@@ -169,7 +169,8 @@ func TestInvalidRequest(t *testing.T) {
 		cfg  openai.Config
 		req  llm.Request
 	}{
-		{"unknown role", openai.Config{Model: "m"}, llm.Request{Messages: []llm.Message{{Role: "tool", Content: "x"}}}},
+		{"unknown role", openai.Config{Model: "m"}, llm.Request{Messages: []llm.Message{{Role: "narrator", Content: "x"}}}},
+		{"tool without call id", openai.Config{Model: "m"}, llm.Request{Messages: []llm.Message{{Role: "tool", Content: "x"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
