@@ -292,9 +292,13 @@ func newModels(cfg Config, log *slog.Logger) *llm.Router {
 	if cfg.LLMBaseURL == "" {
 		return llm.NewRouter(sim.DefaultName, simModel, nil, "")
 	}
-	up := openai.New(openai.Config{
+	upCfg := openai.Config{
 		BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, Logger: log,
-	})
+	}
+	var up llm.Model = openai.New(upCfg)
+	if cfg.LLMUpstreamAPI == UpstreamResponses {
+		up = openai.NewResponses(upCfg)
+	}
 	return llm.NewRouter(sim.DefaultName, simModel, up, cfg.LLMModel)
 }
 

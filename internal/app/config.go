@@ -48,6 +48,7 @@ type Config struct {
 	LLMBaseURL        string        // OpenAI-compatible upstream; empty serves only the simulated model
 	LLMAPIKey         string        // upstream API key
 	LLMModel          string        // upstream default model
+	LLMUpstreamAPI    string        // the upstream's protocol: chat (Chat Completions) or responses (Responses API)
 	LLMMaxRunning     int           // generations running at once
 	LLMMaxPerClient   int           // generations running at once for one client
 	LLMMaxTokens      int           // largest answer a request may ask for
@@ -99,6 +100,7 @@ func DefaultConfig() Config {
 		ReconnectSpread:   5 * time.Second,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
+		LLMUpstreamAPI:    UpstreamChat,
 		LLMMaxRunning:     llm.DefaultMaxConcurrent,
 		LLMMaxPerClient:   llm.DefaultMaxPerClient,
 		LLMMaxTokens:      llm.DefaultMaxTokens,
@@ -221,6 +223,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.LLMBaseURL, "llm-base-url", cfg.LLMBaseURL, "OpenAI-compatible API root of an upstream model, e.g. https://api.deepseek.com/v1 or http://localhost:11434/v1; empty serves only the simulated model")
 	fs.StringVar(&cfg.LLMAPIKey, "llm-api-key", cfg.LLMAPIKey, "API key of the upstream model")
 	fs.StringVar(&cfg.LLMModel, "llm-model", cfg.LLMModel, "upstream model used when a request names none, e.g. gpt-4o-mini, deepseek-chat, qwen-plus, llama3.2")
+	fs.StringVar(&cfg.LLMUpstreamAPI, "llm-upstream-api", cfg.LLMUpstreamAPI, "the upstream's API: chat (POST /chat/completions, every OpenAI-compatible server) or responses (POST /responses, OpenAI's Responses API)")
 	fs.IntVar(&cfg.LLMMaxRunning, "llm-max-running", cfg.LLMMaxRunning, "LLM generations running at once; more are refused with 429")
 	fs.IntVar(&cfg.LLMMaxPerClient, "llm-max-running-per-client", cfg.LLMMaxPerClient, "LLM generations running at once for one client (a token's subject, else an address); more are refused with 429; 0: no limit")
 	fs.IntVar(&cfg.LLMMaxTokens, "llm-max-tokens", cfg.LLMMaxTokens, "largest answer, in tokens, a request may ask for")
@@ -279,6 +282,12 @@ func EnvName(flagName string) string {
 	}
 	return "SSEHUB_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
+
+// Values of -llm-upstream-api.
+const (
+	UpstreamChat      = "chat"      // OpenAI's Chat Completions, which every compatible server speaks
+	UpstreamResponses = "responses" // OpenAI's Responses API
+)
 
 // DefaultLLMMaxLateness is the default of -llm-max-lateness.
 const DefaultLLMMaxLateness = 250 * time.Millisecond
@@ -345,6 +354,9 @@ func (c Config) Validate() error {
 		if c.LLMModel == "" {
 			errs = append(errs, errors.New("-llm-model is required with -llm-base-url (e.g. gpt-4o-mini, deepseek-chat, qwen-plus, llama3.2)"))
 		}
+	}
+	if c.LLMUpstreamAPI != UpstreamChat && c.LLMUpstreamAPI != UpstreamResponses {
+		errs = append(errs, fmt.Errorf("-llm-upstream-api %q: want %s or %s", c.LLMUpstreamAPI, UpstreamChat, UpstreamResponses))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("-tls-cert and -tls-key must be given together"))

@@ -34,9 +34,14 @@ func (m *Model) fail(ctx, rctx context.Context, f failure) error {
 		return err
 	}
 	e := m.classify(rctx, f)
-	m.log.Warn("upstream request failed", "op", f.op, "base_url", m.cfg.BaseURL, "model", f.model,
-		"status", e.Status, "kind", string(e.Kind), "message", e.Message)
+	m.warn(f.op, f.model, e)
 	return e
+}
+
+// warn logs a failed request.
+func (m *Model) warn(op, model string, e *llm.Error) {
+	m.log.Warn("upstream request failed", "op", op, "base_url", m.cfg.BaseURL, "model", model,
+		"status", e.Status, "kind", string(e.Kind), "message", e.Message)
 }
 
 // classify finds the kind, status and message of a failure.

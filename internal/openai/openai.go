@@ -65,6 +65,7 @@ type Model struct {
 	log    *slog.Logger
 	chat   sdk.ChatCompletionService
 	models sdk.ModelService
+	opts   []option.RequestOption // what the services were made with
 }
 
 var (
@@ -89,6 +90,7 @@ func New(cfg Config) *Model {
 		log:    cfg.Logger,
 		chat:   sdk.NewChatCompletionService(opts...),
 		models: sdk.NewModelService(opts...),
+		opts:   opts,
 	}
 }
 

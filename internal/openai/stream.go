@@ -8,6 +8,7 @@ import (
 
 	sdk "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/ssehub/ssehub/internal/llm"
 )
@@ -19,39 +20,56 @@ func (m *Model) Stream(ctx context.Context, req llm.Request, emit func(delta str
 	if err != nil {
 		return llm.Result{}, err
 	}
+	var acc accumulator
+	err = relay(ctx, m, call{op: "chat completion", model: params.Model},
+		func(rctx context.Context, res **http.Response) *ssestream.Stream[sdk.ChatCompletionChunk] {
+			return m.chat.NewStreaming(rctx, params, option.WithResponseInto(res))
+		},
+		func(c sdk.ChatCompletionChunk) error { return acc.add(c, emit) },
+		func() bool { return acc.finish != "" })
+	return acc.result(), err
+}
+
+// call names an upstream request for the log.
+type call struct{ op, model string }
+
+// relay opens a stream with open and passes each of its events to each,
+// bounding the whole in time (Timeout) and the silences between events
+// (IdleTimeout). finished says whether the answer is complete: a transport
+// error after that (the usage chunk or [DONE] lost) does not spoil it, and
+// a stream that ends before it is interrupted. An error of each is
+// returned as it is.
+func relay[T any](ctx context.Context, m *Model, c call, open func(context.Context, **http.Response) *ssestream.Stream[T], each func(T) error, finished func() bool) error {
 	tctx, cancelTimeout := context.WithTimeoutCause(ctx, m.cfg.Timeout, errTimeout)
 	defer cancelTimeout()
 	rctx, cancel := context.WithCancelCause(tctx)
 	defer cancel(nil)
 
 	var res *http.Response
-	stream := m.chat.NewStreaming(rctx, params, option.WithResponseInto(&res))
+	stream := open(rctx, &res)
 	defer stream.Close()
 	if err := stream.Err(); err != nil {
-		return llm.Result{}, m.fail(ctx, rctx, failure{err: err, res: res, op: "chat completion", model: params.Model})
+		return m.fail(ctx, rctx, failure{err: err, res: res, op: c.op, model: c.model})
 	}
 
 	// The upstream has answered; from now on a silence longer than
 	// IdleTimeout ends the request.
 	idle := time.AfterFunc(m.cfg.IdleTimeout, func() { cancel(errIdle) })
 	defer idle.Stop()
-	var acc accumulator
 	for stream.Next() {
 		idle.Reset(m.cfg.IdleTimeout)
-		if err := acc.add(stream.Current(), emit); err != nil {
-			return acc.result(), err
+		if err := each(stream.Current()); err != nil {
+			return err
 		}
 	}
 	idle.Stop()
-	// A transport error after the finish reason (the usage chunk or [DONE]
-	// lost) does not spoil a complete answer.
-	if err := stream.Err(); err != nil && (acc.finish == "" || ctx.Err() != nil) {
-		return acc.result(), m.fail(ctx, rctx, failure{err: err, started: true, op: "chat completion", model: params.Model})
+	if err := stream.Err(); err != nil && (!finished() || ctx.Err() != nil) {
+		return m.fail(ctx, rctx, failure{err: err, started: true, op: c.op, model: c.model})
 	}
-	if acc.finish == "" {
-		return acc.result(), m.fail(ctx, rctx, failure{err: errNoFinish, started: true, op: "chat completion", model: params.Model})
+	if !finished() {
+		return m.fail(ctx, rctx, failure{err: errNoFinish, started: true, op: c.op, model: c.model})
 	}
-	return acc.result(), nil
+	return nil
 }
 
 // params turns req into the SDK's request. max_tokens, not OpenAI's newer
