@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/auth/authtest"
 )
 
 // sdkToolCall is a tool call as the npm SDK returns it.
@@ -49,6 +50,20 @@ func TestOpenAINodeSDKTools(t *testing.T) {
 		c.SimTTFT, c.SimTokensPerSec = 10*time.Millisecond, 2000
 	}})
 	checkSDKTools(t, runSDKTools(t, srv.URL, ""))
+}
+
+// TestOpenAINodeSDKToken: with a JWT key, the npm SDK's apiKey is the
+// token ssehub verifies; a token allowed to start generations (to publish
+// to llm/generations/new) works as the key.
+func TestOpenAINodeSDKToken(t *testing.T) {
+	keys := authtest.NewKeys(t)
+	srv := startServer(t, serverOptions{configure: func(c *app.Config) {
+		c.JWTKey = string(keys.Secret)
+		c.SimTTFT, c.SimTokensPerSec = 10*time.Millisecond, 2000
+	}})
+	claims := authtest.Claims([]string{"llm/generations/{id}"}, nil, time.Now().Add(time.Hour))
+	claims["sub"] = "alice"
+	checkSDKTools(t, runSDKTools(t, srv.URL, keys.HS256(t, claims)))
 }
 
 func checkSDKTools(t *testing.T, got sdkTools) {

@@ -47,6 +47,13 @@ func (r *Router) Resolve(name string) (string, error) {
 	return r.simName, nil
 }
 
+// Upstream reports whether a request naming name goes to the upstream
+// (name may also be what Resolve returned).
+func (r *Router) Upstream(name string) bool {
+	m, err := r.pick(name)
+	return err == nil && r.upstream != nil && m == r.upstream
+}
+
 func (r *Router) pick(name string) (Model, error) {
 	switch {
 	case name == r.simName:

@@ -13,6 +13,7 @@ package llmapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -39,6 +40,10 @@ type Gate interface {
 	AdmitPublish(r *http.Request) error
 	// ClientKey names r's client for the per-client limits.
 	ClientKey(r *http.Request) string
+	// VerifiedOrLocal returns nil when the hub knows who r's caller is (a
+	// verified token, the application's callback) or r comes straight from
+	// a loopback client; else why r may not use what costs money.
+	VerifiedOrLocal(r *http.Request) error
 }
 
 // Peers are the other nodes of a cluster. A generation runs on the node
@@ -118,6 +123,23 @@ func (a *API) publishing(h http.HandlerFunc, fail func(http.ResponseWriter, erro
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
 	}
+}
+
+// mayUseModel checks that r may be answered by model, a model name as
+// requested or as Models.Resolve returned it. The simulated model is open
+// to every publisher; an upstream costs money, so in open development mode
+// (no JWT key, no callback deciding publishes) only loopback clients
+// reached directly may use it, and others get 403 saying how to configure
+// a key. Every endpoint that starts answers calls it once it knows the
+// model, after publishing and Models.Resolve, before it starts anything.
+func (a *API) mayUseModel(r *http.Request, model string) error {
+	if !a.cfg.Models.Upstream(model) {
+		return nil
+	}
+	if err := a.cfg.Gate.VerifiedOrLocal(r); err != nil {
+		return httpio.Bearer(r, &httpio.FieldError{Field: "model", Err: fmt.Errorf("model %q is served by the upstream: %w", model, err)})
+	}
+	return nil
 }
 
 // claimsKey is the request context's key for the claims publishing found.

@@ -109,6 +109,9 @@ func (a *API) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		model, err = a.cfg.Models.Resolve(req.Model)
 	}
+	if err == nil {
+		err = a.mayUseModel(r, model)
+	}
 	if err != nil {
 		writeOpenAIError(w, err)
 		return

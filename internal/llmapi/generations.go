@@ -33,7 +33,11 @@ func (a *API) handleStartGeneration(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err)
 		return
 	}
-	if _, err := a.cfg.Models.Resolve(in.Model); err != nil {
+	model, err := a.cfg.Models.Resolve(in.Model)
+	if err == nil {
+		err = a.mayUseModel(r, model)
+	}
+	if err != nil {
 		httpio.WriteErr(w, err) // an unknown model is refused now, not by a later error event
 		return
 	}
