@@ -137,7 +137,7 @@ func (a *API) mayUseModel(r *http.Request, model string) error {
 		return nil
 	}
 	if err := a.cfg.Gate.VerifiedOrLocal(r); err != nil {
-		return httpio.Bearer(r, &httpio.FieldError{Field: "model", Err: fmt.Errorf("model %q is served by the upstream: %w", model, err)})
+		return httpio.Bearer(r, &httpio.FieldError{Field: "model", Err: fmt.Errorf("model %q is served by the upstream, which costs money: %w", model, err)})
 	}
 	return nil
 }
