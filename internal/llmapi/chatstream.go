@@ -115,18 +115,15 @@ func (cs *chatStream) delta(text string) error {
 // finish streams the answer's tool calls, its finish reason, its usage
 // when asked for, and [DONE].
 func (cs *chatStream) finish(res llm.Result) {
-	for _, calls := range toolCallDeltas(res.ToolCalls) {
-		delta := map[string]any{"tool_calls": calls}
-		if !cs.started {
-			// OpenAI's first chunk of an answer that is only calls.
-			delta["content"] = nil
-			cs.start(delta)
-			continue
-		}
-		cs.event(cs.c.chunk(choice(delta, nil), cs.usage, nil))
-	}
 	if !cs.started {
-		cs.start(map[string]any{"content": ""})
+		first := map[string]any{"content": ""}
+		if len(res.ToolCalls) > 0 {
+			first["content"] = nil // as OpenAI starts an answer that is only calls
+		}
+		cs.start(first)
+	}
+	for _, calls := range toolCallDeltas(res.ToolCalls) {
+		cs.event(cs.c.chunk(choice(map[string]any{"tool_calls": calls}, nil), cs.usage, nil))
 	}
 	cs.event(cs.c.chunk(choice(map[string]any{}, finishReason(res.FinishReason)), cs.usage, nil))
 	if cs.usage {

@@ -184,10 +184,14 @@ func TestChatToolCallStreamed(t *testing.T) {
 		t.Fatalf("%d chunks, want a first, argument pieces and a finish", len(chunks))
 	}
 	first := chunks[0].Choices[0].Delta
-	if first.Role == nil || *first.Role != "assistant" || first.Content != nil || len(first.ToolCalls) != 1 {
-		t.Fatalf("first chunk %+v, want the role, content null and the call", first)
+	if first.Role == nil || *first.Role != "assistant" || first.Content != nil || len(first.ToolCalls) != 0 {
+		t.Fatalf("first chunk %+v, want the role and content null", first)
 	}
-	head := first.ToolCalls[0]
+	chunks = chunks[1:]
+	if len(chunks[0].Choices[0].Delta.ToolCalls) != 1 {
+		t.Fatalf("second chunk %+v, want the call", chunks[0])
+	}
+	head := chunks[0].Choices[0].Delta.ToolCalls[0]
 	if head.Index == nil || *head.Index != 0 || head.ID != want.ID || head.Type != "function" ||
 		head.Function.Name != "get_weather" || head.Function.Arguments == nil || *head.Function.Arguments != "" {
 		t.Fatalf("first call chunk %+v", head)

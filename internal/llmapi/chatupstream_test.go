@@ -98,6 +98,7 @@ func TestChatToolsThroughUpstream(t *testing.T) {
 			if tools, _ := sent["tools"].([]any); len(tools) != 1 || sent["tool_choice"] != "required" {
 				t.Errorf("upstream got tools %v, tool_choice %v", sent["tools"], sent["tool_choice"])
 			}
+			chunks = chunks[1:] // the role
 			first := chunks[0].Choices[0].Delta
 			if len(first.ToolCalls) != 1 || first.ToolCalls[0].ID != "call_up" || first.ToolCalls[0].Function.Name != "get_weather" {
 				t.Fatalf("first chunk %+v", first)

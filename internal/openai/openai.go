@@ -1,6 +1,7 @@
 // Package openai is an llm.Model that streams chat completions from an
 // OpenAI-compatible upstream (OpenAI, DeepSeek, Qwen on DashScope, Ollama,
-// vLLM, or another ssehub) through the official openai-go SDK. It bounds
+// vLLM, or another ssehub) through the official openai-go SDK, tool calls
+// included; Responses is the same over OpenAI's Responses API. It bounds
 // every request in time, notices a stalled stream, and turns the
 // upstream's failures into *llm.Error values with a kind and status.
 package openai
@@ -35,7 +36,8 @@ const maxRetryDelay = 10 * time.Second
 type Config struct {
 	// BaseURL is the API root, up to and including its version, such as
 	// https://api.deepseek.com/v1 or http://localhost:11434/v1; requests go
-	// to BaseURL/chat/completions and BaseURL/models. "" means DefaultBaseURL.
+	// to BaseURL/chat/completions (BaseURL/responses for Responses) and
+	// BaseURL/models. "" means DefaultBaseURL.
 	BaseURL string
 	// APIKey is sent as "Authorization: Bearer APIKey"; empty sends none
 	// (Ollama, vLLM). The OPENAI_* environment variables are not read.
