@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -52,7 +53,8 @@ var starting = []struct {
 // upstream (which costs money) answers only loopback clients reached
 // directly; a client relayed by a proxy gets 403 saying how to configure a
 // key, while the simulated model still answers it. With a JWT key, a
-// verified token opens the upstream to any client.
+// verified token, or the application's callback deciding publishes, opens
+// the upstream to any client.
 func TestUpstreamOnlyForLocalClients(t *testing.T) {
 	u := newFakeUpstream(t)
 	upstream := func(c *app.Config) {
@@ -64,6 +66,16 @@ func TestUpstreamOnlyForLocalClients(t *testing.T) {
 	k := authtest.NewKeys(t)
 	keyed := apptest.NewServer(t, func(c *app.Config) { upstream(c); c.JWTKey = k.SecretFile })
 	tok := token(t, k, "alice", GenerationTopic)
+	callback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"publish":["llm/generations/{id}"],"user":"alice"}`)
+	}))
+	t.Cleanup(callback.Close)
+	appDecides := apptest.NewServer(t, func(c *app.Config) {
+		upstream(c)
+		c.AppAuth.URL, c.AppAuth.Publish = callback.URL, true
+	})
 
 	relayed := apptest.Header("X-Forwarded-For", "203.0.113.9")
 	tests := []struct {
@@ -80,6 +92,7 @@ func TestUpstreamOnlyForLocalClients(t *testing.T) {
 		{"relayed, upstream", open, "up", relayed, 403, "-jwt-key"},
 		{"relayed, no model named", open, "", relayed, 403, `model \"up\" is served by the upstream`},
 		{"remote through a trusted proxy: publishing is loopback only", proxied, "ssehub-sim", relayed, 403, "only from loopback clients"},
+		{"the app decides publishes, relayed, upstream", appDecides, "up", relayed, 0, ""},
 		{"JWT mode, relayed, upstream", keyed, "up", apptest.Header("X-Forwarded-For", "203.0.113.9", "Authorization", "Bearer "+tok), 0, ""},
 	}
 	for _, e := range starting {
