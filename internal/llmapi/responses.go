@@ -76,6 +76,9 @@ func (a *API) responseRequestOf(r *http.Request, in *responseRequest) (llm.Reque
 		return llm.Request{}, err
 	}
 	model, err := a.cfg.Models.Resolve(in.Model)
+	if err == nil {
+		err = a.mayUseModel(r, model)
+	}
 	if err != nil {
 		return llm.Request{}, err
 	}

@@ -128,7 +128,11 @@ func (a *API) newTurn(r *http.Request, in *uiChatRequest) (*chatTurn, llm.Reques
 	if err != nil {
 		return nil, req, err
 	}
-	if _, err := a.cfg.Models.Resolve(in.Model); err != nil {
+	model, err := a.cfg.Models.Resolve(in.Model)
+	if err == nil {
+		err = a.mayUseModel(r, model)
+	}
+	if err != nil {
 		return nil, req, err
 	}
 	claims := claimsOf(r)

@@ -2,6 +2,7 @@ package llmapi_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,7 +48,17 @@ var starting = []struct {
 	{"/v1/chat/completions", func(m string) string {
 		return `{"model":"` + m + `","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`
 	}, http.StatusOK},
+	{"/v1/responses", func(m string) string {
+		return `{"model":"` + m + `","max_output_tokens":5,"input":"hi"}`
+	}, http.StatusOK},
+	{"/api/chat", func(m string) string {
+		chats++ // a chat of its own each time: chats belong to who starts them
+		return fmt.Sprintf(`{"id":"upstream-%d","model":"%s","messages":[{"id":"u1","role":"user","parts":[{"type":"text","text":"hi"}]}]}`, chats, m)
+	}, http.StatusOK},
 }
+
+// chats numbers the chats the /api/chat row starts.
+var chats int
 
 // TestUpstreamOnlyForLocalClients: in open development mode, the
 // upstream (which costs money) answers only loopback clients reached
