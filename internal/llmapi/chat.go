@@ -2,8 +2,6 @@ package llmapi
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -60,33 +58,6 @@ func (c *chatRequest) toRequest() (llm.Request, error) {
 		req.Messages = append(req.Messages, msg)
 	}
 	return req, c.tools(&req)
-}
-
-// messageText reads a message's content: a string, text parts, or null or
-// absent for none.
-func messageText(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 {
-		return "", nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
-	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", errors.New("must be a string or a list of text parts")
-	}
-	var sb strings.Builder
-	for _, p := range parts {
-		if p.Type != "text" {
-			return "", fmt.Errorf("content part of type %q is not supported", p.Type)
-		}
-		sb.WriteString(p.Text)
-	}
-	return sb.String(), nil
 }
 
 // handleChatCompletions speaks OpenAI's chat completions API, streamed or

@@ -92,11 +92,7 @@ type chatStream struct {
 // start writes the headers and the first chunk, which names the role and
 // carries first, the answer's first delta.
 func (cs *chatStream) start(first map[string]any) error {
-	h := cs.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	cs.w.WriteHeader(http.StatusOK)
+	writeStreamHead(cs.w)
 	cs.started = true
 	first["role"] = "assistant"
 	return cs.event(cs.c.chunk(choice(first, nil), cs.usage, nil))

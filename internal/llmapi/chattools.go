@@ -73,7 +73,7 @@ func (c *chatRequest) toolChoice(req *llm.Request) error {
 
 // message converts the i-th message, its tool calls and tool call id.
 func (m chatMessage) message(i int) (llm.Message, error) {
-	text, err := messageText(m.Content)
+	text, err := partsText(m.Content, "text")
 	if err != nil {
 		return llm.Message{}, invalid("messages[%d].content: %v", i, err)
 	}

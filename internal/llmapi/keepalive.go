@@ -18,7 +18,8 @@ var keepAliveComment = []byte(":\n\n")
 
 // keepAlive writes a stream's bytes, each write flushed, and a comment
 // whenever the stream has been silent for its interval once it has
-// begun. It owns one goroutine, ended by stop.
+// begun. It holds a timer, not a goroutine (a stream waiting for its model
+// holds no stack for it), stopped by stop.
 type keepAlive struct {
 	w     http.ResponseWriter
 	rc    *http.ResponseController
@@ -26,16 +27,18 @@ type keepAlive struct {
 
 	mu      sync.Mutex
 	begun   bool      // the head is written: comments may follow
+	stopped bool      // no more comments, and no write from the timer
 	wrote   time.Time // the last write
 	err     error     // the first write error: the client has left
-	stopped chan struct{}
-	done    chan struct{}
+	timer   *time.Timer
 }
 
 // startKeepAlive returns the keep-alive writer of w, silent until begin.
 func startKeepAlive(w http.ResponseWriter, every time.Duration) *keepAlive {
-	k := &keepAlive{w: w, rc: http.NewResponseController(w), every: every, stopped: make(chan struct{}), done: make(chan struct{})}
-	go k.run()
+	k := &keepAlive{w: w, rc: http.NewResponseController(w), every: every, wrote: time.Now()}
+	k.mu.Lock()
+	k.timer = time.AfterFunc(every, k.beat)
+	k.mu.Unlock()
 	return k
 }
 
@@ -66,30 +69,28 @@ func (k *keepAlive) write(p []byte) (int, error) {
 	return n, err
 }
 
-// run sends a comment after each interval of silence until stop.
-func (k *keepAlive) run() {
-	defer close(k.done)
-	t := time.NewTimer(k.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-k.stopped:
-			return
-		case <-t.C:
-		}
-		k.mu.Lock()
-		idle := time.Since(k.wrote)
-		if k.begun && idle >= k.every {
-			_, _ = k.write(keepAliveComment)
-			idle = 0
-		}
-		k.mu.Unlock()
-		t.Reset(k.every - idle)
+// beat sends a comment after an interval of silence, and sets the timer
+// for the end of the next one.
+func (k *keepAlive) beat() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped || k.err != nil {
+		return
 	}
+	next := k.every // before the head, look again an interval later
+	if idle := time.Since(k.wrote); k.begun && idle >= k.every {
+		_, _ = k.write(keepAliveComment)
+	} else if k.begun {
+		next = k.every - idle
+	}
+	k.timer.Reset(next)
 }
 
-// stop ends the comments; the handler may go on writing to w itself.
+// stop ends the comments: once it returns, the timer writes no more and
+// the handler may go on writing to w itself.
 func (k *keepAlive) stop() {
-	close(k.stopped)
-	<-k.done
+	k.mu.Lock()
+	k.stopped = true
+	k.timer.Stop()
+	k.mu.Unlock()
 }

@@ -80,6 +80,23 @@ func (a *API) Alive(ctx context.Context, id string) (bool, error) {
 	return false, err
 }
 
+// stopGeneration stops the generation id, on this node or the one that
+// runs it, and reports whether it was running.
+func (a *API) stopGeneration(ctx context.Context, id string) (bool, error) {
+	if _, ok := a.cfg.Generations.Get(id); ok {
+		snap, err := a.cfg.Generations.Stop(id)
+		return err == nil && snap.Status == llm.StatusRunning, nil
+	}
+	ans, err := a.askPeers(ctx, peerStopGeneration, id)
+	switch {
+	case errors.Is(err, llm.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return ans.Snapshot.Status == llm.StatusRunning, nil
+}
+
 // askPeers asks the other nodes about generation id.
 func (a *API) askPeers(ctx context.Context, kind, id string) (peerGeneration, error) {
 	var ans peerGeneration

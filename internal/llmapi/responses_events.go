@@ -179,15 +179,6 @@ func (b *responseBuilder) failed(msg string, kind llm.ErrorKind) {
 	b.emit("response.failed", map[string]any{"response": b.obj})
 }
 
-// finished reports whether the response has ended.
-func (b *responseBuilder) finished() bool {
-	switch b.obj.Status {
-	case respCompleted, respIncomplete, respFailed, respCancelled:
-		return true
-	}
-	return false
-}
-
 // index is the output index of the last output item.
 func (b *responseBuilder) index() int { return len(b.obj.Output) - 1 }
 

@@ -3,7 +3,6 @@ package llmapi
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/ssehub/ssehub/internal/llm"
 )
@@ -140,25 +139,11 @@ func appendMessage(msgs []llm.Message, it inputItem) ([]llm.Message, error) {
 // contentText reads a content (or a function_call_output's output): a
 // string or a list of input_text/output_text parts.
 func contentText(raw json.RawMessage, field string) (string, error) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
+	text, err := partsText(raw, "input_text", "output_text")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
 	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", fmt.Errorf("%s: must be a string or a list of text parts", field)
-	}
-	var sb strings.Builder
-	for _, p := range parts {
-		if p.Type != "input_text" && p.Type != "output_text" {
-			return "", fmt.Errorf("%s: parts of type %q are not supported (use input_text or output_text)", field, p.Type)
-		}
-		sb.WriteString(p.Text)
-	}
-	return sb.String(), nil
+	return text, nil
 }
 
 // parseTools converts the function tools; other tool types are refused.

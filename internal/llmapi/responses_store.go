@@ -129,23 +129,6 @@ func (a *API) lastEventOf(ctx context.Context, id string) string {
 	return snap.LastEventID
 }
 
-// stopGeneration stops the generation id, on this node or the one that
-// runs it, and reports whether it was running.
-func (a *API) stopGeneration(ctx context.Context, id string) (bool, error) {
-	if _, ok := a.cfg.Generations.Get(id); ok {
-		snap, err := a.cfg.Generations.Stop(id)
-		return err == nil && snap.Status == llm.StatusRunning, nil
-	}
-	ans, err := a.askPeers(ctx, peerStopGeneration, id)
-	switch {
-	case errors.Is(err, llm.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return ans.Snapshot.Status == llm.StatusRunning, nil
-}
-
 // deleted reports whether response id has a tombstone.
 func (a *API) deleted(ctx context.Context, id string) (bool, error) {
 	s, err := a.cfg.Hub.Subscribe(ctx, hub.SubscribeOptions{Topics: []string{llm.DefaultTopicPrefix + id + deletedSuffix}, LastEventID: hub.Earliest})

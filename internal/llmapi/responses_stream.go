@@ -41,11 +41,7 @@ func (s *responseStream) write(evs []responseEvent) error {
 		return nil
 	}
 	if !s.started {
-		h := s.w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
-		s.w.WriteHeader(http.StatusOK)
+		writeStreamHead(s.w)
 		s.started = true
 		s.k.begin()
 	}
@@ -69,8 +65,7 @@ func (a *API) streamResponse(w http.ResponseWriter, r *http.Request, claims *aut
 		writeOpenAIError(w, invalid("starting_after %d: the response ended with sequence number %d", after, s.last))
 	case err == nil: // nothing after starting_after: an empty stream
 		s.started = true
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.WriteHeader(http.StatusOK)
+		writeStreamHead(w)
 	case !s.started:
 		writeOpenAIError(w, err)
 	case errors.Is(err, r.Context().Err()):

@@ -155,17 +155,12 @@ func (a *API) handleStopChat(w http.ResponseWriter, r *http.Request) {
 		httpio.WriteErr(w, err)
 		return
 	}
-	if _, ok := a.cfg.Generations.Get(t.Generation); ok {
-		_, err = a.cfg.Generations.Stop(t.Generation)
-	} else {
-		_, err = a.askPeers(r.Context(), peerStopGeneration, t.Generation)
-	}
-	switch {
-	case errors.Is(err, llm.ErrNotFound): // no node runs it: it ended long ago, or its node is gone
-	case err != nil:
+	stopped, err := a.stopGeneration(r.Context(), t.Generation)
+	if err != nil {
 		httpio.WriteErr(w, err)
 		return
-	default:
+	}
+	if stopped { // else no node runs it: it ended long ago, or its node is gone
 		if err := a.awaitEnd(r.Context(), t.Generation); err != nil {
 			httpio.WriteErr(w, fmt.Errorf("wait for the end of chat %s's answer: %w", r.PathValue("id"), err))
 			return

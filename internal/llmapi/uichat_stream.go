@@ -18,12 +18,7 @@ import (
 // rebuilds the message; a new turn's client has them). It ends early, the
 // generation running on, when the client leaves.
 func (a *API) streamTurn(w http.ResponseWriter, r *http.Request, topic string, prior bool) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("X-Vercel-Ai-Ui-Message-Stream", "v1")
-	w.WriteHeader(http.StatusOK)
+	writeStreamHead(w, "X-Vercel-Ai-Ui-Message-Stream", "v1")
 	k := startKeepAlive(w, a.cfg.KeepAlive)
 	defer k.stop()
 	_, _ = k.Write(nil) // the head, flushed

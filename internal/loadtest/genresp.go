@@ -24,28 +24,14 @@ var errGenDropped = errors.New("dropped to resume")
 func (g *genRun) startResponse(ctx context.Context, i int) {
 	sent := time.Now()
 	conn, chunked, first, err := dialStream(ctx, g.t, sourceAddr(i, g.sources), g.responseRequest(i), g.cfg.ConnectTimeout)
-	g.mu.Lock()
-	g.starts.requested++
-	if err != nil {
-		g.refuse(err)
-		g.mu.Unlock()
+	s := g.counted(i, sent, err, func(s *genStream) {
+		s.responses, s.dropAfter = true, int64(g.cfg.Gen.ResumeAfter)
+		s.resume = func() { g.readers.Go(func() { g.resumeResponse(ctx, i, s) }) }
+	})
+	if s == nil {
 		return
 	}
-	g.starts.started++
-	g.starts.roundTrip.Record(uint64(time.Since(sent).Microseconds()))
-	s := newGenStream(g.cfg.Gen, sent.UnixNano(), g.shards[i%len(g.shards)], &g.ends)
-	s.responses, s.dropAfter = true, int64(g.cfg.Gen.ResumeAfter)
-	s.resume = func() { g.readers.Go(func() { g.resumeResponse(ctx, i, s) }) }
-	g.streams = append(g.streams, s)
-	g.mu.Unlock()
-	g.opened.Add(1)
-	s.dec.init(chunked, 64<<10)
-	if err := s.feed(first, time.Now().UnixNano(), 0); err != nil {
-		closeNow(conn)
-		s.stop(err, false)
-		return
-	}
-	g.read(i, s, conn, chunked, nil)
+	g.read(i, s, conn, chunked, first)
 }
 
 // resumeResponse reopens a dropped response's stream after the last event
@@ -61,14 +47,8 @@ func (g *genRun) resumeResponse(ctx context.Context, i int, s *genStream) {
 		s.stop(fmt.Errorf("resume: %w", err), false)
 		return
 	}
-	s.dec = decoder{}
-	s.dec.init(chunked, 64<<10)
-	if err := s.feed(first, time.Now().UnixNano(), 0); err != nil {
-		closeNow(conn)
-		s.stop(err, false)
-		return
-	}
-	g.read(i, s, conn, chunked, nil)
+	s.dec = decoder{} // a new connection: read starts it afresh
+	g.read(i, s, conn, chunked, first)
 }
 
 // responseRequest is response i's start request: the prompt with the

@@ -95,20 +95,31 @@ func (g *genRun) startOne(ctx context.Context, i int) {
 	}
 	sent := time.Now()
 	eventsURL, err := g.start(ctx, i)
+	if s := g.counted(i, sent, err, nil); s != nil {
+		g.follow(ctx, i, s, eventsURL)
+	}
+}
+
+// counted counts start i, sent at sent, which failed with err or
+// started: then it returns the new stream, prepared by prepare (if not
+// nil) before any reader sees it.
+func (g *genRun) counted(i int, sent time.Time, err error, prepare func(*genStream)) *genStream {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.starts.requested++
 	if err != nil {
 		g.refuse(err)
-		g.mu.Unlock()
-		return
+		return nil
 	}
 	g.starts.started++
 	g.starts.roundTrip.Record(uint64(time.Since(sent).Microseconds()))
 	s := newGenStream(g.cfg.Gen, sent.UnixNano(), g.shards[i%len(g.shards)], &g.ends)
+	if prepare != nil {
+		prepare(s)
+	}
 	g.streams = append(g.streams, s)
-	g.mu.Unlock()
 	g.opened.Add(1)
-	g.follow(ctx, i, s, eventsURL)
+	return s
 }
 
 // refuse counts a start that failed; g.mu is held.

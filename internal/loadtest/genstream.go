@@ -215,7 +215,7 @@ func (s *genStream) stop(err error, stopping bool) {
 
 // missing returns the tokens the done event counts that never arrived.
 func (s *genStream) missing() int64 {
-	if s.outcome != genCompleted {
+	if s.outcome != genCompleted || s.responses { // a response's deltas do not count tokens
 		return 0
 	}
 	return max(0, s.want-s.tokens)
@@ -224,7 +224,7 @@ func (s *genStream) missing() int64 {
 // excess returns the distinct tokens received beyond the done event's
 // count: tokens repeated under new ids, say.
 func (s *genStream) excess() int64 {
-	if s.outcome != genCompleted {
+	if s.outcome != genCompleted || s.responses {
 		return 0
 	}
 	return max(0, s.tokens-s.want)
