@@ -51,7 +51,8 @@ type GenResult struct {
 	Gaps         int64   `json:"gaps,omitempty"`          // events whose sequence_number skipped one
 	Mismatched   int     `json:"mismatched,omitempty"`    // completed responses whose deltas did not add up to output_text.done
 	Resumes      int     `json:"resumes,omitempty"`       // streams dropped and resumed (-resume-after)
-	ResumeP50ms  float64 `json:"resume_p50_ms,omitempty"` // resume request sent → its first event read
+	ResumesTimed int     `json:"resumes_timed,omitempty"` // resumes whose first delta came (the delay below)
+	ResumeP50ms  float64 `json:"resume_p50_ms,omitempty"` // the delay a resume added: its first delta's read past one model interval after the last delta before the drop
 	ResumeP99ms  float64 `json:"resume_p99_ms,omitempty"`
 	ResumeMaxms  float64 `json:"resume_max_ms,omitempty"`
 	OutputTokens int64   `json:"output_tokens,omitempty"`       // the final usages' output_tokens, summed
@@ -99,6 +100,7 @@ func (g *genRun) result(began time.Time, timedOut bool) *GenResult {
 		resume.Merge(sh.resume)
 	}
 	res.ResumeP50ms, _, res.ResumeP99ms, res.ResumeMaxms = quantilesMs(resume)
+	res.ResumesTimed = int(resume.Count())
 	res.LatenessP50ms, res.LatenessP90ms, res.LatenessP99ms, res.LatenessMaxms = quantilesMs(lat)
 	res.TTFTP50ms, _, res.TTFTP99ms, res.TTFTMaxms = quantilesMs(ttft)
 	res.BenchCPUSeconds = round(selfCPU().Seconds(), 3)
@@ -180,7 +182,7 @@ func (r *GenResult) WriteTable(w io.Writer) error {
 		row("responses", "%d event gaps, %d texts not matching output_text.done, %d output tokens", r.Gaps, r.Mismatched, r.OutputTokens)
 	}
 	if r.Resumes > 0 {
-		row("resumes", "%d: first event p50 %.2f ms, p99 %.2f ms, max %.2f ms after the resume request", r.Resumes, r.ResumeP50ms, r.ResumeP99ms, r.ResumeMaxms)
+		row("resumes", "%d: delay added p50 %.2f ms, p99 %.2f ms, max %.2f ms (first delta after the resume, past one model interval after the last one before the drop)", r.Resumes, r.ResumeP50ms, r.ResumeP99ms, r.ResumeMaxms)
 	}
 	if r.ServerRSSPeakKiB > 0 {
 		row("server", "%.2f s CPU; RSS %d KiB before, %d KiB at its peak (%.1f KiB per stream running at once)", r.ServerCPUSeconds, r.ServerRSSBeforeKiB, r.ServerRSSPeakKiB, r.RSSPerRunKiB)

@@ -82,6 +82,19 @@ type responseEvent struct {
 	Message string `json:"message"`
 }
 
+// resumed records, for the first delta after a resume, the delay the
+// resume added: how much later than one model interval after the last
+// delta before the drop it came (0 when on time). The resume request
+// itself is no measure: with nothing missed, its first event waits for
+// the model's next token.
+func (s *genStream) resumed(now int64) {
+	if s.resumeSent == 0 {
+		return
+	}
+	s.shard.resume.Record(uint64(max(0, now-s.lastDelta-s.interval)) / 1000)
+	s.resumeSent = 0
+}
+
 // responseEvent accounts for one event of a Responses stream, read at now;
 // it returns errGenDropped when the stream is to be dropped now.
 func (s *genStream) responseEvent(data []byte, now int64) error {
@@ -89,10 +102,6 @@ func (s *genStream) responseEvent(data []byte, now int64) error {
 	if err := json.Unmarshal(data, &e); err != nil {
 		s.outcome, s.kind = genFailed, "malformed event"
 		return nil
-	}
-	if s.resumeSent != 0 {
-		s.shard.resume.Record(uint64(max(0, now-s.resumeSent)) / 1000)
-		s.resumeSent = 0
 	}
 	switch {
 	case e.Seq <= s.lastSeq && s.seen:
@@ -110,6 +119,8 @@ func (s *genStream) responseEvent(data []byte, now int64) error {
 	case "response.output_text.delta":
 		s.text.WriteString(e.Delta)
 		s.token(nil, 1, now)
+		s.resumed(now)
+		s.lastDelta = now
 		if s.dropAfter > 0 && s.tokens == s.dropAfter && s.responseID != "" {
 			return errGenDropped
 		}

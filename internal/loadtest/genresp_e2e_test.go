@@ -26,9 +26,9 @@ func TestRunResponses(t *testing.T) {
 		t.Fatalf("started %d, completed %d, failed %d %v, unfinished %d, timed out %v; errors %v",
 			res.Started, res.Completed, res.Failed, res.FailedBy, res.Unfinished, res.TimedOut, res.Errors)
 	}
-	if res.Resumes != 10 || res.ResumeP50ms <= 0 || res.Duplicates != 0 || res.Gaps != 0 || res.Mismatched != 0 {
-		t.Errorf("resumes %d (p50 %.2f ms), duplicates %d, gaps %d, mismatched %d; want 10 timed resumes and no fault",
-			res.Resumes, res.ResumeP50ms, res.Duplicates, res.Gaps, res.Mismatched)
+	if res.Resumes != 10 || res.ResumesTimed != 10 || res.Duplicates != 0 || res.Gaps != 0 || res.Mismatched != 0 {
+		t.Errorf("resumes %d (%d timed), duplicates %d, gaps %d, mismatched %d; want 10 timed resumes and no fault",
+			res.Resumes, res.ResumesTimed, res.Duplicates, res.Gaps, res.Mismatched)
 	}
 	if res.OutputTokens < 10*20 || res.TokensPerS <= 0 || res.PeakRunning < 1 {
 		t.Errorf("output tokens %d, %.1f tokens/s, peak running %d", res.OutputTokens, res.TokensPerS, res.PeakRunning)

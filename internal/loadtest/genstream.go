@@ -70,7 +70,8 @@ type genStream struct {
 	dropAfter    int64 // text deltas before the one drop; 0 never
 	dropped      bool
 	resume       func() // reopens the stream after the drop
-	resumeSent   int64  // Unix nanoseconds the resume was asked; 0 once its first event came
+	resumeSent   int64  // Unix nanoseconds the resume was asked; 0 once its first delta came
+	lastDelta    int64  // Unix nanoseconds the last delta was read
 	text         bytesBuilder
 	doneText     string
 	mismatched   bool  // the deltas did not add up to the done text
