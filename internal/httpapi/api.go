@@ -130,6 +130,35 @@ type API struct {
 	subs  *announcer // the active subscriptions; nil when they are off
 	// matchers keeps the compiled Mercure 1.0 matchers by spec and base.
 	matchers *topic.Cache
+	// shapes write the errors found before routing (a body over the
+	// limit) for the paths under a prefix, in their protocol's shape.
+	shapes []errorShape
+}
+
+// errorShape writes the errors of the paths under prefix.
+type errorShape struct {
+	prefix string
+	write  func(http.ResponseWriter, error)
+}
+
+// ShapeErrors makes the errors answered before routing, for the paths
+// under prefix, written by write: an endpoint package whose protocol has
+// its own error shape (OpenAI's, under /v1/) registers it. Call it before
+// serving.
+func (a *API) ShapeErrors(prefix string, write func(http.ResponseWriter, error)) {
+	a.shapes = append(a.shapes, errorShape{prefix, write})
+}
+
+// writeEarlyErr answers an error found before routing r, in the shape of
+// r's path.
+func (a *API) writeEarlyErr(w http.ResponseWriter, r *http.Request, err error) {
+	for _, s := range a.shapes {
+		if strings.HasPrefix(r.URL.Path, s.prefix) {
+			s.write(w, err)
+			return
+		}
+	}
+	writeErr(w, r, err)
 }
 
 // New returns the HTTP API of h.
@@ -184,7 +213,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// web API replaces it with its own.
 	w.Header().Set("Link", "<"+a.hubURL(r)+`>; rel="mercure"`)
 	if r.ContentLength > a.cfg.MaxBodyBytes {
-		writeErr(w, r, &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "body",
+		a.writeEarlyErr(w, r, &httpio.Error{Status: http.StatusRequestEntityTooLarge, Field: "body",
 			Msg: fmt.Sprintf("request body of %d bytes: at most %d (-max-body-bytes)", r.ContentLength, a.cfg.MaxBodyBytes)})
 		return
 	}

@@ -95,8 +95,18 @@ type Mux interface {
 	Handle(pattern string, h http.Handler)
 }
 
-// Register registers the endpoints on mux.
+// ErrorShaper is a Mux that writes the errors it finds before routing (a
+// body over the limit) in the shape a path prefix's protocol asks for.
+type ErrorShaper interface {
+	ShapeErrors(prefix string, write func(http.ResponseWriter, error))
+}
+
+// Register registers the endpoints on mux, and OpenAI's error shape for
+// /v1/ where mux is an ErrorShaper.
 func (a *API) Register(mux Mux) {
+	if s, ok := mux.(ErrorShaper); ok {
+		s.ShapeErrors("/v1/", writeOpenAIError)
+	}
 	mux.Handle("/llm/generations", httpio.Methods{http.MethodPost: a.publishing(a.handleStartGeneration, httpio.WriteErr)})
 	mux.Handle("/llm/generations/{id}", httpio.Methods{http.MethodGet: a.handleGetGeneration})
 	mux.Handle("/llm/generations/{id}/stop", httpio.Methods{http.MethodPost: a.handleStopGeneration})

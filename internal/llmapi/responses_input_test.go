@@ -119,9 +119,9 @@ func TestResponseBadInput(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d with %q", tt.name, status, body, tt.status, tt.want)
 		}
 	}
-	// Unannounced (chunked), an over-long body is cut by the handler, which
-	// answers in OpenAI's shape; announced, the hub refuses it first (413
-	// in its own shape, as for every endpoint).
+	// Unannounced (chunked), an over-long body is cut by the handler;
+	// announced, the hub refuses it before routing: OpenAI's shape both
+	// ways.
 	long := `{"input":"` + strings.Repeat("a", 5000) + `"}`
 	resp, err := s.Client.Post(s.URL+"/v1/responses", "application/json", io.MultiReader(strings.NewReader(long)))
 	if err != nil {
@@ -132,8 +132,10 @@ func TestResponseBadInput(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "invalid_request_error") {
 		t.Errorf("too long, chunked: %d %s", resp.StatusCode, b)
 	}
-	if status, body := call(t, s, http.MethodPost, "/v1/responses", "", long); status != http.StatusRequestEntityTooLarge {
-		t.Errorf("too long: %d %s", status, body)
+	for _, path := range []string{"/v1/responses", "/v1/chat/completions"} {
+		if status, body := call(t, s, http.MethodPost, path, "", long); status != http.StatusRequestEntityTooLarge || !strings.Contains(body, `"type":"invalid_request_error"`) {
+			t.Errorf("too long, announced, %s: %d %s", path, status, body)
+		}
 	}
 	for _, path := range []string{"/v1/responses/resp_0123", "/v1/responses/nope", "/v1/responses/resp_x.deleted", "/v1/responses/resp_0123?stream=true"} {
 		if status, body := call(t, s, http.MethodGet, path, "", ""); status != 404 || !strings.Contains(body, "not found") {
