@@ -1,10 +1,13 @@
 // Package llmapi is ssehub's HTTP interface to its LLM generations: the
 // resumable generations of /llm/generations (started, read, stopped; their
-// tokens go to a hub topic that any stream can follow) and OpenAI's Chat
-// Completions and models endpoints under /v1, and the Vercel AI SDK's
-// chat endpoints (useChat) under /api/chat. It adapts these protocols to
-// the one engine of package llm; in a cluster it asks the other nodes about
-// generations they run (Peers).
+// tokens go to a hub topic that any stream can follow), OpenAI's Chat
+// Completions, Responses (every response stored and resumable) and models
+// endpoints under /v1, and the Vercel AI SDK's chat endpoints (useChat)
+// under /api/chat. Each protocol is an adapter over the one engine of
+// package llm, in files of its own (chat*, responses*, uichat*): the
+// resumable ones read a generation back from the hub's history (follow),
+// so any node of a cluster answers for it; the nodes ask each other about
+// the generations they run (Peers).
 //
 // It must not know how streams are written (package stream), nor how
 // requests are authenticated or limited: its Gate, the hub's endpoints,
