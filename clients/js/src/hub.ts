@@ -151,6 +151,7 @@ class Stream implements Subscription {
   private abort?: AbortController;
   private wake?: () => void;
   private retryMs = -1; // the server's retry:, -1 until it sends one
+  private state?: Status;
 
   constructor(private hub: Hub, private topics: string[], private o: SubscribeOptions) {
     this.lastEventID = o.lastEventID ?? "";
@@ -162,18 +163,27 @@ class Stream implements Subscription {
     this.closed = true;
     this.abort?.abort();
     this.wake?.();
-    this.o.onStatus?.("closed");
+    this.status("closed");
+  }
+
+  /** status tells onStatus of a change of state, once. */
+  private status(s: Status): void {
+    if (s !== this.state) {
+      this.state = s;
+      this.o.onStatus?.(s);
+    }
   }
 
   private async run(): Promise<void> {
     const { initial = 1000, max = 30000 } = this.hub.opts.retry ?? {};
     let attempt = 0;
     let refreshed = false; // a refused token was already asked for again
-    this.o.onStatus?.("connecting");
+    this.status("connecting");
     while (!this.closed) {
       let retryAfter = 0;
       try {
         const res = await this.connect();
+        if (this.closed) return;
         if (res.status === 401 || res.status === 403) {
           const err = await errorOf(res);
           if (typeof this.hub.opts.token === "function" && !refreshed) {
@@ -199,7 +209,7 @@ class Stream implements Subscription {
         if (this.closed) return;
         this.o.onError?.(new HubError(String((e as Error)?.message ?? e)));
       }
-      this.o.onStatus?.("reconnecting");
+      this.status("reconnecting");
       const base = this.retryMs >= 0 ? this.retryMs : initial;
       await this.sleep(retryDelay(attempt++, base, Math.max(max, base), retryAfter));
     }
@@ -230,7 +240,7 @@ class Stream implements Subscription {
     } else if (resumed && !sent && resumed !== "earliest") {
       this.lastEventID = resumed; // resuming after it misses nothing this stream would get
     }
-    this.o.onStatus?.("open");
+    this.status("open");
     if (!res.body) return;
     const parser = new Parser((ev) => this.deliver(parser, ev), this.lastEventID);
     const reader = res.body.getReader();

@@ -134,6 +134,7 @@ test("5xx and 429 are retried, honouring Retry-After", async () => {
   assert.deepEqual(w.seen.errors.map((e) => e.status), [503, 429]);
   assert.ok(calls[1].at - calls[0].at < 500);
   assert.ok(calls[2].at - calls[1].at >= 990, "Retry-After: 1 waited");
+  assert.deepEqual(w.seen.statuses, ["connecting", "reconnecting", "open"], "each state told once");
   w.sub.close();
 });
 
