@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	jsclient "github.com/ssehub/ssehub/clients/js"
 	"github.com/ssehub/ssehub/internal/appauth"
 	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/console"
@@ -143,6 +144,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Limits:         cfg.Limits.api(),
 		TrustedProxies: cfg.Limits.trustedProxies(),
 		Console:        console.Handler(),
+		Client:         jsclient.Handler(),
 		HubTopics:      []string{llm.DefaultTopicPrefix, llmapi.ChatTopicPrefix},
 		Peers:          b.subscriptionPeers(),
 		History:        b.reader,

@@ -39,6 +39,7 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Limits         Limits       // what clients may use; zero fields are unlimited
 	Console        http.Handler // serves the web console at "/" and /assets/
+	Client         http.Handler // serves the JavaScript client at /ssehub.js
 	// HubTopics are prefixes of the topics only the hub's own modules
 	// publish to (the LLM generations'): a publish to one is refused.
 	HubTopics    []string
@@ -220,10 +221,14 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r)
 }
 
-// handleRoot serves the console at "/", its stats page and its assets;
-// anything else is 404.
+// handleRoot serves the console at "/", its stats page and its assets,
+// and the JavaScript client at /ssehub.js; anything else is 404.
 func (a *API) handleRoot(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	if p == "/ssehub.js" && a.cfg.Client != nil {
+		httpio.Methods{http.MethodGet: a.cfg.Client.ServeHTTP, http.MethodHead: a.cfg.Client.ServeHTTP}.ServeHTTP(w, r)
+		return
+	}
 	isConsole := p == "/" || p == "/index.html" || p == "/stats.html" || strings.HasPrefix(p, "/assets/")
 	if !isConsole || a.cfg.Console == nil {
 		httpio.WriteError(w, http.StatusNotFound, "", "no such endpoint: "+r.URL.Path)
