@@ -83,6 +83,7 @@ export class Generation implements AsyncIterable<string> {
     signal?.throwIfAborted();
     const snap = await this.begin(this);
     this.o.onStart?.(this.id);
+    signal?.throwIfAborted();
     if (snap.text) yield this.add(snap.text);
     if (snap.status === "done") return this.end(snap.finish_reason, snap.usage);
     if (snap.status === "error") throw new GenerationError(snap.error ?? "", snap.kind);
