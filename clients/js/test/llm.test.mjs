@@ -175,3 +175,15 @@ test("stopGeneration posts to …/stop", async () => {
   assert.equal(calls.length, 1);
   await assert.rejects(new Hub({ url: "http://hub.test/events", fetch: f }).stopGeneration("nope"), (e) => e.status === 404);
 });
+
+test("generate: aborted while starting, it tells the id and reads nothing", async () => {
+  const { f, calls } = fakeHub({ "POST /llm/generations": () => ({ status: 201, json: { id: "g7" } }) });
+  const ctl = new AbortController();
+  const gen = new Hub({ url: "http://hub.test/events", fetch: f }).generate({ messages: [] }, {
+    signal: ctl.signal,
+    onStart: () => ctl.abort(new Error("reset")),
+  });
+  await assert.rejects(collect(gen), /reset/);
+  assert.equal(gen.id, "g7");
+  assert.deepEqual(calls.map((c) => c.key), ["POST /llm/generations"]);
+});
