@@ -142,6 +142,8 @@ export declare class Generation implements AsyncIterable<string> {
   readonly reason: string;
   /** Token counts, once it ended. */
   readonly usage?: Usage;
+  /** Made by Hub.generate and Hub.resumeGeneration. */
+  private constructor();
   [Symbol.asyncIterator](): AsyncGenerator<string>;
 }
 

@@ -156,7 +156,7 @@ function generationsURL(hub: Hub, id?: string, stop?: boolean): URL {
 }
 
 /** call makes a request of the generations API and resolves to its JSON answer. */
-export async function call(hub: Hub, url: URL, body?: unknown, signal?: AbortSignal): Promise<any> {
+async function call(hub: Hub, url: URL, body?: unknown, signal?: AbortSignal): Promise<any> {
   const headers = await hub.headers();
   headers.Accept = "application/json";
   if (body !== undefined) headers["Content-Type"] = "application/json";
