@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +110,57 @@ func TestJSClientNode(t *testing.T) {
 	r := got.Refused
 	if r.Asked != 2 || len(r.Errors) != 2 || r.Errors[1].Status != http.StatusUnauthorized || !slices.Equal(r.Statuses, []string{"connecting", "closed"}) {
 		t.Errorf("refused token: asked %d times, errors %+v, statuses %q; want asked twice, 401, then closed", r.Asked, r.Errors, r.Statuses)
+	}
+}
+
+// TestJSClientGenerate reads language model answers with @ssehub/client from
+// Node 20 against the real binary, whose simulated model writes 20 tokens a
+// second: a page that leaves after three chunks and resumes the generation
+// by id gets the whole answer exactly once (the snapshot's final text), and
+// stopping a generation ends its reading with "stopped".
+func TestJSClientGenerate(t *testing.T) {
+	p := startBinary(t, "-data-dir", "", "-sim-ttft", "50ms", "-sim-tokens-per-second", "20")
+	out := nodeScript(t, "jsllm.mjs", p.base)
+	type snapshot struct{ Status, Text, Reason string }
+	var got struct {
+		LeftWith string
+		Reload   struct {
+			ID, Started, Reason string
+			Before, After       []string
+			Usage               struct {
+				Total int `json:"total_tokens"`
+			}
+			Snapshot snapshot
+		}
+		Stop struct {
+			Text, Reason string
+			Snapshot     snapshot
+		}
+		Unknown struct {
+			Status  int
+			Message string
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	r := got.Reload
+	if r.ID == "" || r.Started != r.ID || got.LeftWith != "reload" || len(r.Before) != 3 {
+		t.Errorf("first reading: id %q, onStart %q, left with %q after %q; want an id, onStart with it, three chunks, then the abort", r.ID, r.Started, got.LeftWith, r.Before)
+	}
+	whole := strings.Join(r.After, "")
+	if r.Snapshot.Status != "done" || whole != r.Snapshot.Text || !strings.HasPrefix(whole, strings.Join(r.Before, "")) {
+		t.Errorf("resumed %q (%d chunks); want exactly the snapshot's final text %q (%s), which starts with the chunks read before, %q",
+			whole, len(r.After), r.Snapshot.Text, r.Snapshot.Status, r.Before)
+	}
+	if len(r.After) < 2 || r.Reason != "length" || r.Usage.Total == 0 {
+		t.Errorf("resumed in %d chunks, reason %q, usage %+v; want the text so far then the rest, ended by max_tokens", len(r.After), r.Reason, r.Usage)
+	}
+	s := got.Stop
+	if s.Reason != "stopped" || s.Snapshot.Reason != "stopped" || s.Text != s.Snapshot.Text || s.Text == "" {
+		t.Errorf("stopped: read %q, reason %q; snapshot %+v; want the snapshot's text and stopped", s.Text, s.Reason, s.Snapshot)
+	}
+	if got.Unknown.Status != http.StatusNotFound {
+		t.Errorf("an unknown id: %+v, want 404", got.Unknown)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ssehub/ssehub/internal/app"
 )
 
 // openStreams opens n event streams on topic from Go and reads them in the
@@ -157,4 +159,18 @@ func saveStatsScreenshot(t *testing.T, tb *tab) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s (%d bytes)", out, len(png))
+}
+
+// TestStatsPageDenied opens the stats page of a hub with a JWT key and no
+// anonymous subscribers: the page has no token, the hub refuses its
+// subscription (401), and the page says so rather than trying again at once.
+func TestStatsPageDenied(t *testing.T) {
+	srv := startServer(t, serverOptions{configure: func(c *app.Config) {
+		c.JWTKey = "a-test-secret-that-is-at-least-32-bytes-long"
+		c.AnonymousSubscribe = false
+	}})
+	b := newBrowser(t)
+	tb := b.tab("stats")
+	tb.do("open the stats page", chromedp.Navigate(srv.URL+"/stats.html"), chromedp.WaitVisible(chromedp.ID("figConnections")))
+	tb.waitFor("the feed to be refused", `document.getElementById('feedState').dataset.feed === 'denied'`)
 }

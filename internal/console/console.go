@@ -3,8 +3,9 @@
 // web fonts, no build step).
 //
 // The page is served at "/" and its files under "/assets/" (the page refers
-// to them relatively, as "assets/…"). The console talks to the hub through
-// GET /events and POST /publish on the same origin.
+// to them relatively, as "assets/…"). The console talks to the hub on the
+// same origin with the hub's JavaScript client (import "/ssehub.js": the
+// event log's subscription, the chat's generations) and POST /publish.
 package console
 
 import (

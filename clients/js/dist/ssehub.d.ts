@@ -72,6 +72,10 @@ export interface Update {
 /** An error of the hub: its HTTP status (0 for none) and message. */
 export declare class HubError extends Error {
   readonly status: number;
+  /** The request field the hub named as wrong, if any ("" otherwise). */
+  field: string;
+  /** A 429's or 503's Retry-After, in ms (0 for none). */
+  retryAfter: number;
   constructor(message: string, status?: number);
 }
 
@@ -82,6 +86,65 @@ export declare class Hub {
   subscribe(topics: string | string[], opts?: SubscribeOptions): Subscription;
   /** publish sends an update and resolves to its id; rejects with a HubError when refused. */
   publish(u: Update): Promise<string>;
+  /** generate starts a generation (POST /llm/generations on the hub's origin); read its text chunks with for await. */
+  generate(req: GenerateRequest, opts?: GenerateOptions): Generation;
+  /** resumeGeneration reads a generation by id: the text so far as one chunk, then the rest, once. */
+  resumeGeneration(id: string, opts?: GenerateOptions): Generation;
+  /** stopGeneration stops a generation (POST …/stop); its readers end with reason "stopped". */
+  stopGeneration(id: string): Promise<void>;
+}
+
+/** A message of the conversation. */
+export interface Message {
+  role: string;
+  content: string;
+}
+
+/** What to generate: the body of POST /llm/generations. */
+export interface GenerateRequest {
+  messages: Message[];
+  model?: string;
+  max_tokens?: number;
+  [key: string]: unknown;
+}
+
+/** Options of Hub.generate and Hub.resumeGeneration. */
+export interface GenerateOptions {
+  /** Stops reading (not the generation: see Hub.stopGeneration); the iteration throws its reason. */
+  signal?: AbortSignal;
+  /** Called once the generation's id is known, before its first chunk: store it to resume. */
+  onStart?(id: string): void;
+}
+
+/** Token counts of a finished generation. */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** A generation failed: its error event's message and kind ("timeout", "upstream", "interrupted", …). */
+export declare class GenerationError extends HubError {
+  readonly kind: string;
+  constructor(message: string, kind?: string);
+}
+
+/**
+ * Generation is one answer being read: an async iterable of its text chunks, read once.
+ * A refused start or subscription rejects with a HubError, an error event with a GenerationError.
+ */
+export declare class Generation implements AsyncIterable<string> {
+  /** The generation's id ("" until the hub answered). */
+  readonly id: string;
+  /** The text read so far. */
+  readonly text: string;
+  /** Why it ended: "stop", "length" or "stopped"; "" until it ended. */
+  readonly reason: string;
+  /** Token counts, once it ended. */
+  readonly usage?: Usage;
+  /** Made by Hub.generate and Hub.resumeGeneration. */
+  private constructor();
+  [Symbol.asyncIterator](): AsyncGenerator<string>;
 }
 
 /** One event as the stream carried it; type is "" when the block had none. */

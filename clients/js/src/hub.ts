@@ -75,6 +75,10 @@ export interface Update {
 
 /** An error of the hub: its HTTP status (0 for none) and message. */
 export class HubError extends Error {
+  /** The request field the hub named as wrong, if any. */
+  field = "";
+  /** A 429's or 503's Retry-After, in ms (0 for none). */
+  retryAfter = 0;
   constructor(message: string, readonly status = 0) {
     super(message);
     this.name = "HubError";
@@ -128,20 +132,24 @@ export class Hub {
   }
 }
 
-/** errorOf makes the HubError of a refused request, with the hub's JSON message when it has one. */
-async function errorOf(res: Response, text?: string): Promise<HubError> {
+/** @internal errorOf makes the HubError of a refused request, with the hub's JSON message and field. */
+export async function errorOf(res: Response, text?: string): Promise<HubError> {
   try {
     text ??= await res.text();
   } catch {
     text = "";
   }
   let msg = text.trim().slice(0, 500);
+  let field = "";
   try {
-    msg = JSON.parse(text).error || msg;
+    ({ error: msg = msg, field = "" } = JSON.parse(text));
   } catch {
     // not JSON: the text itself
   }
-  return new HubError(`${res.status} ${msg || res.statusText}`, res.status);
+  const err = new HubError(`${res.status} ${msg || res.statusText}`, res.status);
+  err.field = String(field);
+  err.retryAfter = parseRetryAfter(res.headers.get("Retry-After"));
+  return err;
 }
 
 /** Stream is one subscription: its fetch loop, from connecting to closed. */

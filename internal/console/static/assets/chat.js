@@ -6,9 +6,10 @@
 // The model's text is only put into the page by the Markdown renderer, which
 // never makes markup of it.
 
-import { backoff } from './connection.js';
+import { GenerationError, HubError, retryDelay } from '/ssehub.js';
+import { hub } from './connection.js';
 import { bubble, describe, paintAnswer, stateOf } from './bubbles.js';
-import * as llm from './llm.js';
+import { listModels } from './llm.js';
 
 const STORAGE_KEY = 'ssehub.console.chat';
 const ROLES = ['user', 'assistant', 'system'];
@@ -17,7 +18,7 @@ const ROLES = ['user', 'assistant', 'system'];
 // describes messages[i]'s bubble: {reason, usage} for an answer, and for a
 // question whose answer failed {key, params, partial} (the error's message
 // key and the text received before it). running is the generation in
-// progress, {id, topic}, or null.
+// progress, {id}, or null.
 function loadState() {
   const empty = { model: '', messages: [], notes: [], running: null };
   try {
@@ -30,7 +31,7 @@ function loadState() {
       model: typeof s.model === 'string' ? s.model : '',
       messages: messages.map(({ role, content }) => ({ role, content })),
       notes: messages.map((m, i) => (notes[i] && typeof notes[i] === 'object' ? notes[i] : null)),
-      running: r && typeof r.id === 'string' && typeof r.topic === 'string' ? { id: r.id, topic: r.topic } : null,
+      running: r && typeof r.id === 'string' ? { id: r.id } : null,
     };
   } catch (e) {
     return empty;
@@ -39,20 +40,23 @@ function loadState() {
 
 // startFailure is the note of a question the hub refused to answer.
 function startFailure(e) {
-  if (!(e instanceof llm.APIError)) return { key: 'chat.err.network', params: { error: e.message } };
-  if (e.status === 429) return { key: 'chat.err.busy', params: { seconds: e.retryAfter || 1 } };
+  if (!(e instanceof HubError)) return { key: 'chat.err.network', params: { error: e.message } };
+  if (e.status === 429) return { key: 'chat.err.busy', params: { seconds: Math.ceil(e.retryAfter / 1000) || 1 } };
   if (e.field) return { key: 'chat.err.field', params: { error: e.message, field: e.field } };
   return { key: 'chat.err.start', params: { error: e.message } };
 }
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
+// refused tells a 4xx (the hub will not change its mind) from a failure to reach it.
+const refused = (e) => e instanceof HubError && e.status >= 400 && e.status < 500;
+
 // createChat runs the panel in its elements; it returns {retranslate}.
 export function createChat({ log, prompt, send, stop, reset, model }) {
   const st = loadState();
   const empty = log.querySelector('.chat-empty');
   const noteOf = new WeakMap(); // .chat-note element → its note, for a language switch
-  // The answer in progress: {msg, body, text, index, id, topic, end, stopping, frame}.
+  // The answer in progress: {msg, body, text, index, id, end, stopping, frame}.
   let live = null;
 
   function persist() {
@@ -116,7 +120,8 @@ export function createChat({ log, prompt, send, stop, reset, model }) {
     const b = bubble('assistant', 'streaming');
     paintAnswer(b.body, '', true);
     add(b.msg, true);
-    live = { ...b, text: '', index, id: '', topic: '', end: null, stopping: false, frame: 0 };
+    const ctl = new AbortController();
+    live = { ...b, text: '', index, id: '', signal: ctl.signal, end: () => ctl.abort(), stopping: false, frame: 0 };
     sync();
     return live;
   }
@@ -135,16 +140,23 @@ export function createChat({ log, prompt, send, stop, reset, model }) {
     cur.frame = document.hidden ? setTimeout(paint, 100) : requestAnimationFrame(paint);
   }
 
-  function listen(cur, after) {
-    cur.end = llm.follow(cur.topic, after, {
-      onToken(text) {
-        if (live !== cur) return;
-        cur.text += text;
+  // read shows a generation's chunks as they come, until it ends. It
+  // resolves to the error that kept it from starting (not yet finished), if any.
+  async function read(cur, gen) {
+    try {
+      for await (const chunk of gen) {
+        if (live !== cur) return null;
+        cur.text += chunk;
         paintSoon(cur);
-      },
-      onDone: (reason, usage) => finish(cur, { reason, usage }),
-      onError: (error) => finish(cur, { key: 'chat.failed', params: { error } }),
-    });
+      }
+      finish(cur, { reason: gen.reason, usage: gen.usage || null });
+    } catch (e) {
+      if (live !== cur) return null;
+      if (e instanceof GenerationError) finish(cur, { key: 'chat.failed', params: { error: e.message } });
+      else if (cur.text) finish(cur, { key: 'chat.err.lost', params: { error: e.message } });
+      else return e;
+    }
+    return null;
   }
 
   // finish ends the answer in progress: an answer joins the conversation
@@ -152,7 +164,7 @@ export function createChat({ log, prompt, send, stop, reset, model }) {
   function finish(cur, note) {
     if (live !== cur) return;
     live = null;
-    if (cur.end) cur.end();
+    cur.end();
     if (note.key) {
       st.notes[cur.index] = { ...note, partial: cur.text };
     } else {
@@ -180,23 +192,21 @@ export function createChat({ log, prompt, send, stop, reset, model }) {
     const cur = begin(st.messages.length - 1);
     const req = { messages: st.messages.map(({ role, content }) => ({ role, content })) };
     if (st.model) req.model = st.model;
-    let gen;
-    try {
-      gen = await llm.startGeneration(req);
-    } catch (e) {
-      finish(cur, startFailure(e));
-      return;
-    }
-    if (live !== cur) { // the conversation was reset meanwhile
-      llm.stopGeneration(gen.id).catch(() => {});
-      return;
-    }
-    cur.id = String(gen.id);
-    cur.topic = String(gen.topic);
-    st.running = { id: cur.id, topic: cur.topic };
-    persist();
-    sync();
-    listen(cur, 'earliest');
+    const gen = hub.generate(req, {
+      signal: cur.signal,
+      onStart(id) {
+        if (live !== cur) { // the conversation was reset meanwhile
+          hub.stopGeneration(id).catch(() => {});
+          return;
+        }
+        cur.id = id;
+        st.running = { id };
+        persist();
+        sync();
+      },
+    });
+    const err = await read(cur, gen);
+    if (err) finish(cur, gen.id ? { key: 'chat.err.lost', params: { error: err.message } } : startFailure(err));
   }
 
   // resume continues the answer that was streaming before a reload: it shows
@@ -206,31 +216,16 @@ export function createChat({ log, prompt, send, stop, reset, model }) {
     if (!run) return;
     const cur = begin(st.messages.length - 1);
     cur.id = run.id;
-    cur.topic = run.topic;
     sync();
     for (let attempt = 0; live === cur; attempt++) {
-      let snap;
-      try {
-        snap = await llm.getGeneration(run.id);
-      } catch (e) {
-        if (e instanceof llm.APIError && e.status >= 400 && e.status < 500) {
-          finish(cur, { key: 'chat.err.lost', params: { error: e.message } });
-          return;
-        }
-        await sleep(backoff(attempt)); // the hub is unreachable: try again
-        continue;
+      cur.text = '';
+      const err = await read(cur, hub.resumeGeneration(run.id, { signal: cur.signal }));
+      if (!err) return;
+      if (refused(err)) {
+        finish(cur, { key: 'chat.err.lost', params: { error: err.message } });
+        return;
       }
-      if (live !== cur) return;
-      cur.text = typeof snap.text === 'string' ? snap.text : '';
-      if (snap.status === 'done') {
-        finish(cur, { reason: snap.finish_reason, usage: snap.usage });
-      } else if (snap.status === 'error') {
-        finish(cur, { key: 'chat.failed', params: { error: snap.error } });
-      } else {
-        paintSoon(cur);
-        listen(cur, snap.last_event_id || 'earliest');
-      }
-      return;
+      await sleep(retryDelay(attempt, 1000, 15000)); // the hub is unreachable: try again
     }
   }
 
@@ -240,7 +235,7 @@ export function createChat({ log, prompt, send, stop, reset, model }) {
     cur.stopping = true;
     sync();
     try {
-      await llm.stopGeneration(cur.id); // the stream then ends with done "stopped"
+      await hub.stopGeneration(cur.id); // the stream then ends with done "stopped"
     } catch (e) {
       if (live === cur) {
         cur.stopping = false;
@@ -253,8 +248,8 @@ export function createChat({ log, prompt, send, stop, reset, model }) {
   function clear() {
     const cur = live;
     live = null;
-    if (cur && cur.end) cur.end();
-    if (cur && cur.id) llm.stopGeneration(cur.id).catch(() => {});
+    if (cur) cur.end();
+    if (cur && cur.id) hub.stopGeneration(cur.id).catch(() => {});
     st.messages = [];
     st.notes = [];
     st.running = null;
@@ -266,7 +261,7 @@ export function createChat({ log, prompt, send, stop, reset, model }) {
 
   async function loadModels() {
     let ids = [];
-    try { ids = await llm.listModels(); } catch (e) { /* keep "default model": the hub picks */ }
+    try { ids = await listModels(); } catch (e) { /* keep "default model": the hub picks */ }
     if (ids.length === 0) return;
     model.replaceChildren(...ids.map((id) => new Option(id, id)));
     model.value = ids.includes(st.model) ? st.model : ids[0];

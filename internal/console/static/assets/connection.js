@@ -1,31 +1,21 @@
-// connection: one EventSource subscription that survives drops and reloads.
-// The topics, the last event id and whether the user wants to be connected are
-// kept in sessionStorage, so a reload reconnects with lastEventID and the hub
-// replays what was missed.
+// connection: the console's hub (the @ssehub/client the hub serves at
+// /ssehub.js) and its event log subscription, which survives drops and
+// reloads. The topics, the last event id and whether the user wants to be
+// connected are kept in sessionStorage, so a reload subscribes again with
+// lastEventID and the hub replays what was missed.
+
+import { Hub } from '/ssehub.js';
 
 const STORAGE_KEY = 'ssehub.console.conn';
-const MIN_DELAY = 1000;
-const MAX_DELAY = 15000;
 
-// BASE_TYPES are the event types the console always listens to.
+// hub is the console's connection to the hub that serves it.
+export const hub = new Hub({ url: '/events', retry: { max: 15000 } });
+
+// BASE_TYPES are the event types the console offers to send.
 export const BASE_TYPES = ['message', 'notification', 'alert', 'update'];
 
 // parseTopics splits a topic field on commas and white space.
 export function parseTopics(text) { return String(text).split(/[\s,]+/).filter(Boolean); }
-
-// eventsURL is the subscription URL for topics, resuming after lastId if set.
-export function eventsURL(topics, lastId) {
-  let url = '/events?' + topics.map((t) => 'topic=' + encodeURIComponent(t)).join('&');
-  if (lastId) url += '&lastEventID=' + encodeURIComponent(lastId);
-  return url;
-}
-
-// backoff is the delay before retry number attempt (0-based): doubling from
-// 1s up to 15s, with ±25% jitter so that many consoles do not retry in step.
-export function backoff(attempt) {
-  const base = Math.min(MAX_DELAY, MIN_DELAY * 2 ** attempt);
-  return Math.round(Math.min(MAX_DELAY, base * (0.75 + Math.random() * 0.5)));
-}
 
 function loadState() {
   try {
@@ -45,15 +35,14 @@ function sameTopics(a, b) { return a.length === b.length && a.every((t, i) => t 
 
 // createConnection returns the console's subscription. The callbacks are
 // onState(state, labelKey) with state connected|reconnecting|disconnected,
-// onEvent(type, id, data) and onSystem(key, params) for log lines.
+// onEvent(type, id, data) for every event, whatever its type, and
+// onSystem(key, params) for log lines.
 export function createConnection({ onState, onEvent, onSystem }) {
   const saved = loadState();
   let { topics, lastId, wants } = saved;
   const types = new Set([...BASE_TYPES, ...saved.types]);
-  let es = null;
-  let timer = 0;
-  let attempt = 0;
-  let lost = false;
+  let sub = null;
+  let current = 0; // the number of the subscription whose callbacks count
 
   function persist() {
     const extra = [...types].filter((t) => !BASE_TYPES.includes(t));
@@ -62,65 +51,58 @@ export function createConnection({ onState, onEvent, onSystem }) {
     } catch (e) { /* storage full or disabled: resume is best effort */ }
   }
 
-  function listen(src, type) {
-    src.addEventListener(type, (e) => {
-      if (src !== es) return;
-      if (e.lastEventId && e.lastEventId !== lastId) {
-        lastId = e.lastEventId;
-        persist();
-      }
-      onEvent(type, e.lastEventId, e.data);
-    });
-  }
-
   function open() {
-    const src = new EventSource(eventsURL(topics, lastId));
-    es = src;
-    src.addEventListener('open', () => {
-      if (src !== es) return;
-      attempt = 0;
-      lost = false;
-      onState('connected', 'status.connected');
-      onSystem('sys.open');
+    const me = ++current;
+    let opened = false;
+    let attempt = 0;
+    sub = hub.subscribe(topics, {
+      lastEventID: lastId || undefined,
+      onStatus(status) {
+        if (me !== current) return;
+        if (status === 'open') {
+          opened = true;
+          attempt = 0;
+          onState('connected', 'status.connected');
+          onSystem('sys.open');
+        } else if (status === 'reconnecting') {
+          onState('reconnecting', 'status.reconnecting');
+          if (opened) onSystem('sys.lost');
+          opened = false;
+        } else if (status === 'closed') { // refused: a 4xx the client does not retry
+          wants = false;
+          persist();
+          onState('disconnected', 'status.disconnected');
+        }
+      },
+      onError(err) {
+        if (me !== current) return;
+        if (err.status >= 400 && err.status < 500 && err.status !== 429) onSystem('sys.refused', { error: err.message });
+        else if (!opened) onSystem('sys.retry', { attempt: ++attempt, error: err.message });
+      },
+      onGap({ lastEventID }) {
+        if (me === current) onSystem('sys.gap', { id: lastEventID });
+      },
+      onEvent(ev) {
+        if (me !== current) return;
+        if (ev.id && ev.id !== lastId) {
+          lastId = ev.id;
+          persist();
+        }
+        onEvent(ev.type, ev.id, ev.data);
+      },
     });
-    src.addEventListener('error', () => {
-      if (src === es) failed(src);
-    });
-    types.forEach((type) => listen(src, type));
-  }
-
-  function failed(src) {
-    onState('reconnecting', 'status.reconnecting');
-    if (src.readyState === EventSource.CONNECTING) {
-      // The browser retries by itself and sends Last-Event-ID.
-      if (!lost) onSystem('sys.lost');
-      lost = true;
-      return;
-    }
-    // CLOSED: the browser gave up (server down, or an answer other than 200).
-    src.close();
-    es = null;
-    const delay = backoff(attempt++);
-    onSystem('sys.retry', { seconds: (delay / 1000).toFixed(1), attempt });
-    timer = setTimeout(() => {
-      timer = 0;
-      if (wants && !es) open();
-    }, delay);
   }
 
   function stop() {
-    clearTimeout(timer);
-    timer = 0;
-    if (es) es.close();
-    es = null;
+    current++;
+    if (sub) sub.close();
+    sub = null;
   }
 
   function connect(list) {
     if (!sameTopics(list, topics)) lastId = '';
     topics = list;
     wants = true;
-    attempt = 0;
-    lost = false;
     persist();
     stop();
     onState('reconnecting', 'status.connecting');
@@ -137,16 +119,6 @@ export function createConnection({ onState, onEvent, onSystem }) {
     onSystem('sys.closed');
   }
 
-  // Retry at once when the network comes back, or when a page comes back
-  // from the back/forward cache with its stream closed.
-  function retryNow() {
-    if (!wants || (es && es.readyState !== EventSource.CLOSED)) return;
-    stop();
-    open();
-  }
-  window.addEventListener('online', () => { if (timer) retryNow(); });
-  window.addEventListener('pageshow', (e) => { if (e.persisted) retryNow(); });
-
   return {
     connect,
     disconnect,
@@ -156,12 +128,11 @@ export function createConnection({ onState, onEvent, onSystem }) {
       connect(topics);
       return true;
     },
-    // addType starts listening to events of another type (now and after reconnects).
+    // addType remembers a custom event type, offered again after a reload.
     addType(type) {
       if (types.has(type)) return;
       types.add(type);
       persist();
-      if (es) listen(es, type);
     },
     get topics() { return topics.slice(); },
     get types() { return [...types]; },

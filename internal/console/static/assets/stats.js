@@ -1,14 +1,15 @@
-// stats: the live stats page. It subscribes with EventSource to the hub's
+// stats: the live stats page. It subscribes with the hub's client to its
 // own stats feed, the reserved topic $ssehub/stats, on which the server
 // publishes a snapshot once a second, and plots the last few minutes with
 // uPlot (vendored under assets/vendor/uplot, loaded by the page as a
 // classic script that defines the global uPlot).
 
+import { Hub } from '/ssehub.js';
 import * as i18n from './i18n.js';
 
 const TOPIC = '$ssehub/stats';
 const WINDOW = 180; // points kept: three minutes at one a second
-const RETRY_MS = 5000; // after a refused subscription (EventSource gives up)
+const RETRY_MS = 5000; // after a refused subscription (the client gives up)
 const PLOT_HEIGHT = 200;
 
 const $ = (id) => document.getElementById(id);
@@ -151,20 +152,22 @@ function onSnapshot(e) {
   if (state !== 'live') setState('live');
 }
 
-// subscribe opens the feed. EventSource reconnects by itself after a drop;
+// subscribe opens the feed. The client reconnects by itself after a drop;
 // after a refusal (401/403, such as a JWT hub whose token does not allow
 // the topic) it gives up, so the page tries again a little later.
 function subscribe() {
-  const es = new EventSource('/events?topic=' + encodeURIComponent(TOPIC));
-  es.addEventListener('stats', onSnapshot);
-  es.addEventListener('open', () => { if (state !== 'live') setState('live'); });
-  es.addEventListener('error', () => {
-    if (es.readyState === EventSource.CLOSED) {
-      setState('denied');
-      setTimeout(subscribe, RETRY_MS);
-    } else {
-      setState('lost');
-    }
+  new Hub({ url: '/events' }).subscribe(TOPIC, {
+    onEvent(ev) { if (ev.type === 'stats') onSnapshot(ev); },
+    onStatus(status) {
+      if (status === 'open') {
+        if (state !== 'live') setState('live');
+      } else if (status === 'reconnecting') {
+        setState('lost');
+      } else if (status === 'closed') {
+        setState('denied');
+        setTimeout(subscribe, RETRY_MS);
+      }
+    },
   });
 }
 
