@@ -136,3 +136,23 @@ test("a subscription given lastEventID resumes on a stream of its own", async ()
   sub.close();
   a.sub.close();
 });
+
+test("a refusal reaches every tab, and closes them all", async () => {
+  let n = 0;
+  const f = async () => (n++, new Response(JSON.stringify({ error: "bad token" }), { status: 401 }));
+  const watchTab = () => {
+    const seen = { statuses: [], errors: [] };
+    const hub = new Hub({ url: "http://hub.test/.well-known/mercure", fetch: f, token: "t" });
+    hub.subscribe("private", { onStatus: (s) => seen.statuses.push(s), onError: (e) => seen.errors.push(e.status + " " + e.message) });
+    return seen;
+  };
+  const a = watchTab();
+  const b = watchTab();
+  await until(() => a.statuses.includes("closed") && b.statuses.includes("closed"));
+  // A tab may get the lock before it reads the refusal: it asks once too.
+  assert.ok(n <= 2, n + " requests");
+  for (const s of [a, b]) {
+    assert.deepEqual(s.statuses, ["connecting", "closed"]);
+    assert.ok(s.errors.length >= 1 && s.errors.every((e) => e === "401 401 bad token"), s.errors.join());
+  }
+});
