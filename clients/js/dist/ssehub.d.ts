@@ -17,7 +17,11 @@ export interface HubOptions {
   retry?: { initial?: number; max?: number };
   /** The fetch to use; default globalThis.fetch. */
   fetch?: typeof fetch;
-  /** Reserved for one connection shared by all tabs (a later release); ignored now. */
+  /**
+   * Share one stream among the tabs of the origin whose subscriptions make the same request
+   * (URL, headers, token, credentials and topic selectors): default true where Web Locks and
+   * BroadcastChannel exist; false gives every subscription its own stream.
+   */
   shared?: boolean;
 }
 

@@ -4,6 +4,7 @@
 
 import { Parser, type ParsedEvent } from "./parser";
 import { parseRetryAfter, retryDelay } from "./retry";
+import { SharedStream, sharedKey } from "./shared";
 
 /** A token, or a function giving one: called before every connection, so short-lived tokens refresh. */
 export type Token = string | (() => string | null | undefined | Promise<string | null | undefined>);
@@ -21,7 +22,7 @@ export interface HubOptions {
   retry?: { initial?: number; max?: number };
   /** The fetch to use; default globalThis.fetch. */
   fetch?: typeof fetch;
-  /** Reserved for one connection shared by all tabs (a later release); ignored now. */
+  /** Share one stream among the tabs of the origin that subscribe alike (default true where supported). */
   shared?: boolean;
 }
 
@@ -98,7 +99,9 @@ export class Hub {
 
   /** subscribe streams the updates of topics (topic selectors) until close(). */
   subscribe(topics: string | string[], opts: SubscribeOptions = {}): Subscription {
-    return new Stream(this, ([] as string[]).concat(topics), opts);
+    const t = ([] as string[]).concat(topics);
+    const key = sharedKey(this, t, opts);
+    return key ? new SharedStream(this, t, opts, key) : new Stream(this, t, opts);
   }
 
   /** publish sends an update and resolves to its id. */
@@ -152,8 +155,8 @@ export async function errorOf(res: Response, text?: string): Promise<HubError> {
   return err;
 }
 
-/** Stream is one subscription: its fetch loop, from connecting to closed. */
-class Stream implements Subscription {
+/** Stream is one subscription: its fetch loop, from connecting to closed. @internal */
+export class Stream implements Subscription {
   lastEventID: string;
   private closed = false;
   private abort?: AbortController;
