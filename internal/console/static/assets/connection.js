@@ -8,8 +8,10 @@ import { Hub } from '/ssehub.js';
 
 const STORAGE_KEY = 'ssehub.console.conn';
 
-// hub is the console's connection to the hub that serves it.
-export const hub = new Hub({ url: '/events', retry: { max: 15000 } });
+// hub is the console's connection to the hub that serves it. Each tab
+// keeps a stream of its own (shared: false): the console shows what one
+// subscriber sees, and its presence panel counts every open tab.
+export const hub = new Hub({ url: '/events', retry: { max: 15000 }, shared: false });
 
 // BASE_TYPES are the event types the console offers to send.
 export const BASE_TYPES = ['message', 'notification', 'alert', 'update'];
