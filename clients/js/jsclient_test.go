@@ -29,23 +29,55 @@ func tool(t *testing.T, path string) string {
 	return p
 }
 
-// TestBuildReproducible builds the client again with the pinned esbuild and
-// fails when the committed dist/ssehub.js is not what src/ builds to.
+// TestBuildReproducible builds the client again with the pinned esbuild
+// and TypeScript compiler (which type-checks src/ strictly) and fails
+// when the committed dist/ssehub.js or a declaration of dist/types is not
+// what src/ builds to.
 func TestBuildReproducible(t *testing.T) {
-	esbuild := tool(t, filepath.Join("..", "..", "e2e", "node", "node_modules", ".bin", "esbuild"))
-	out := filepath.Join(t.TempDir(), "ssehub.js")
+	bin := filepath.Join("..", "..", "e2e", "node", "node_modules", ".bin")
+	esbuild, tsc := tool(t, filepath.Join(bin, "esbuild")), tool(t, filepath.Join(bin, "tsc"))
+	out := t.TempDir()
 	cmd := exec.Command("./build.sh", out)
-	cmd.Env = append(os.Environ(), "ESBUILD="+esbuild)
+	cmd.Env = append(os.Environ(), "ESBUILD="+esbuild, "TSC="+tsc)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build.sh: %v\n%s", err, b)
 	}
-	built, err := os.ReadFile(out)
+	built, err := os.ReadFile(filepath.Join(out, "ssehub.js"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(built, Source) {
 		t.Fatalf("dist/ssehub.js (%d bytes) is not what src/ builds to (%d bytes): run clients/js/build.sh and commit dist/",
 			len(Source), len(built))
+	}
+	sameDir(t, filepath.Join(out, "types"), filepath.Join("dist", "types"))
+}
+
+// sameDir fails unless the directories hold the same files, byte for byte.
+func sameDir(t *testing.T, built, committed string) {
+	t.Helper()
+	want, _ := filepath.Glob(filepath.Join(built, "*"))
+	got, _ := filepath.Glob(filepath.Join(committed, "*"))
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("%s holds %d files, the build %d: run clients/js/build.sh and commit dist/", committed, len(got), len(want))
+	}
+	for _, w := range want {
+		b, _ := os.ReadFile(w)
+		c, err := os.ReadFile(filepath.Join(committed, filepath.Base(w)))
+		if err != nil || !bytes.Equal(b, c) {
+			t.Fatalf("%s is not what src/ builds to: run clients/js/build.sh and commit dist/ (%v)", filepath.Join(committed, filepath.Base(w)), err)
+		}
+	}
+}
+
+// TestTypes type-checks a program using the package through its
+// declarations, as a TypeScript user of @ssehub/client would.
+func TestTypes(t *testing.T) {
+	tsc := tool(t, filepath.Join("..", "..", "e2e", "node", "node_modules", ".bin", "tsc"))
+	cmd := exec.Command(tsc, "--ignoreConfig", "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext",
+		"--moduleResolution", "nodenext", "--lib", "es2022,dom", filepath.Join("test", "usage.ts"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tsc on test/usage.ts: %v\n%s", err, b)
 	}
 }
 

@@ -2,9 +2,9 @@
 // Authorization header), reconnected with backoff, resumed with
 // Last-Event-ID, with lost history reported; and publishing.
 
-import { Parser, type ParsedEvent } from "./parser";
-import { parseRetryAfter, retryDelay } from "./retry";
-import { SharedStream, sharedKey } from "./shared";
+import { Parser, type ParsedEvent } from "./parser.js";
+import { parseRetryAfter, retryDelay } from "./retry.js";
+import { SharedStream, sharedKey } from "./shared.js";
 
 /** A token, or a function giving one: called before every connection, so short-lived tokens refresh. */
 export type Token = string | (() => string | null | undefined | Promise<string | null | undefined>);

@@ -2,7 +2,7 @@
 // read as an async iterable of their text, resumed after a reload from the
 // generation's snapshot and the events after it, and stopped.
 
-import { Hub, HubError, errorOf, type HubEvent } from "./hub";
+import { Hub, HubError, errorOf, type HubEvent } from "./hub.js";
 
 /** A message of the conversation. */
 export interface Message {
@@ -189,7 +189,7 @@ export async function stopGeneration(hub: Hub, id: string): Promise<void> {
   await call(hub, generationsURL(hub, id, true));
 }
 
-declare module "./hub" {
+declare module "./hub.js" {
   interface Hub {
     /** generate starts a generation (POST /llm/generations); read its text chunks with for await. */
     generate(req: GenerateRequest, opts?: GenerateOptions): Generation;

@@ -6,7 +6,7 @@
 // which resumes after the last event it got (Last-Event-ID); every tab drops
 // ids it has already delivered, so none is lost or repeated.
 
-import { HubError, Stream, type Hub, type HubEvent, type Status, type SubscribeOptions, type Subscription } from "./hub";
+import { HubError, Stream, type Hub, type HubEvent, type Status, type SubscribeOptions, type Subscription } from "./hub.js";
 
 /** What the leader posts: an event, a status (with the id it would resume after), a gap, an error. */
 type Message =
