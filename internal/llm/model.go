@@ -57,9 +57,6 @@ type Request struct {
 	Tools      []Tool
 	ToolChoice string
 	ForceTool  string
-	// Upstream holds request fields a protocol passes to an upstream as
-	// they are (a JSON object), never read by ssehub.
-	Upstream json.RawMessage
 	// Owner is who starts a generation (a token's subject), never sent to
 	// the model; "" when nobody can be named.
 	Owner string
