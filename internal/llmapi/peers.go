@@ -68,16 +68,27 @@ func (a *API) controlPeer(w http.ResponseWriter, r *http.Request, claims *auth.C
 	httpio.WriteJSON(w, http.StatusOK, ans.Snapshot)
 }
 
-// Alive reports whether another node runs generation id (llm.Alive).
-func (a *API) Alive(ctx context.Context, id string) (bool, error) {
-	_, err := a.askPeers(ctx, peerGetGeneration, id)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, llm.ErrNotFound):
-		return false, nil
+// generation returns the snapshot of generation id from this node or the
+// one that runs it; found is false when no node knows it, err says the
+// other nodes could not be asked.
+func (a *API) generation(ctx context.Context, id string) (snap llm.Snapshot, found bool, err error) {
+	if g, ok := a.cfg.Generations.Get(id); ok {
+		return g.Snapshot(), true, nil
 	}
-	return false, err
+	ans, err := a.askPeers(ctx, peerGetGeneration, id)
+	switch {
+	case errors.Is(err, llm.ErrNotFound):
+		return llm.Snapshot{}, false, nil
+	case err != nil:
+		return llm.Snapshot{}, false, err
+	}
+	return ans.Snapshot, true, nil
+}
+
+// Alive reports whether a node runs generation id (llm.Alive).
+func (a *API) Alive(ctx context.Context, id string) (bool, error) {
+	_, found, err := a.generation(ctx, id)
+	return found, err
 }
 
 // stopGeneration stops the generation id, on this node or the one that

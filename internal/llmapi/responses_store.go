@@ -96,7 +96,7 @@ func (a *API) readResponse(ctx context.Context, claims *auth.Claims, id, until s
 		// In a cluster, the events of a response another node has just
 		// started may not have reached this node yet: wait for them
 		// while a node runs it.
-		if _, known := a.generation(ctx, id); known {
+		if _, known, aerr := a.generation(ctx, id); known && aerr == nil {
 			err = follow(ctx, a.cfg.Hub, topic, true, each1)
 		}
 	}
@@ -109,21 +109,11 @@ func (a *API) readResponse(ctx context.Context, claims *auth.Claims, id, until s
 	return nil, err
 }
 
-// generation returns the snapshot of generation id from this node or the
-// one that has it, if any.
-func (a *API) generation(ctx context.Context, id string) (llm.Snapshot, bool) {
-	if g, found := a.cfg.Generations.Get(id); found {
-		return g.Snapshot(), true
-	}
-	ans, err := a.askPeers(ctx, peerGetGeneration, id)
-	return ans.Snapshot, err == nil
-}
-
 // lastEventOf returns the id of the last event a running generation has
 // published; "" when no node runs it: its history is complete then.
 func (a *API) lastEventOf(ctx context.Context, id string) string {
-	snap, ok := a.generation(ctx, id)
-	if !ok || snap.Status != llm.StatusRunning {
+	snap, ok, err := a.generation(ctx, id)
+	if !ok || err != nil || snap.Status != llm.StatusRunning {
 		return ""
 	}
 	return snap.LastEventID

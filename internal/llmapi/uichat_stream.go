@@ -78,12 +78,6 @@ func (a *API) handleResumeChat(w http.ResponseWriter, r *http.Request) {
 // ends, which a resume must not wait for. When the nodes cannot be asked,
 // history is believed.
 func (a *API) generationAlive(ctx context.Context, id string) bool {
-	if g, ok := a.cfg.Generations.Get(id); ok {
-		return g.Snapshot().Status == llm.StatusRunning
-	}
-	ans, err := a.askPeers(ctx, peerGetGeneration, id)
-	if errors.Is(err, llm.ErrNotFound) {
-		return false
-	}
-	return err != nil || ans.Snapshot.Status == llm.StatusRunning
+	snap, found, err := a.generation(ctx, id)
+	return err != nil || found && snap.Status == llm.StatusRunning
 }
