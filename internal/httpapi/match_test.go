@@ -53,6 +53,7 @@ func TestMatcherParams(t *testing.T) {
 		{"format U+00AD", "match=a%C2%ADb", 400, "match"},
 		{"invalid UTF-8", "match=a%FFb", 400, "match"},
 		{"invalid URL pattern", "match_urlpattern=https://example.com/(", 400, "match_urlpattern"},
+		{"a pattern go-urlpattern panics on", "match_urlpattern=" + url.QueryEscape("*00/.."), 400, "match_urlpattern"},
 		{"invalid among valid", "match=a&match_urlpattern=/x/:id&match_urlpattern=https://example.com/(", 400, "match_urlpattern"},
 		{"nothing at all", "", 400, "topic"},
 		{"over -max-topic-length", "match_urlpattern=/" + strings.Repeat("a", 2000), 400, "match_urlpattern"},

@@ -41,6 +41,22 @@ func Specs(raw []string) []Spec {
 	return out
 }
 
+// newURLPattern compiles a URL pattern. go-urlpattern v1.0.0 panics on
+// some patterns (an index out of range canonicalizing "*00/.."): that is
+// an invalid pattern too, not a crash of the request.
+func newURLPattern(pattern, base string) (p *urlpattern.URLPattern, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("%w: the pattern cannot be compiled (%v)", ErrNotURLPattern, r)
+		}
+	}()
+	p, err = urlpattern.New(pattern, base, nil)
+	if err != nil {
+		return nil, patternError(err)
+	}
+	return p, nil
+}
+
 // CompileSpec compiles s. base is the hub's URL, against which a relative
 // URL pattern, and a relative topic matched against one, are resolved; it
 // matters to URLPattern only.
@@ -57,9 +73,9 @@ func CompileSpec(s Spec, base string) (Selector, error) {
 	}
 	sel := Selector{raw: s.Match, typ: s.Type, all: s.Match == Wildcard}
 	if s.Type == URLPattern && !sel.all {
-		p, err := urlpattern.New(s.Match, base, nil)
+		p, err := newURLPattern(s.Match, base)
 		if err != nil {
-			return Selector{}, patternError(err)
+			return Selector{}, err
 		}
 		sel.url = &urlSelector{pat: p, base: base, filter: newPrefilter(p), res: componentRegexps(p)}
 	}
