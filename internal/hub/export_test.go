@@ -13,3 +13,10 @@ func SetSlowGrace(h *Hub, d time.Duration) {
 	h.slow.grace = d
 	h.slow.mu.Unlock()
 }
+
+// Assigned returns the head and the last position given to a publish.
+func (h *Hub) Assigned() (head, assigned uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq, h.assigned
+}

@@ -62,6 +62,7 @@ type Hub struct {
 	seq      uint64      // last position handed to the shards: the head
 	lastID   string      // id of the update at seq
 	pending  []*inflight // publishes in flight, in position order
+	waiters  []seqWaiter // Syncs waiting for the head
 	shards   [topicShards + 1]*shard
 
 	published atomic.Uint64
@@ -160,6 +161,7 @@ func (h *Hub) Close() {
 	h.EndSubscriptions()
 	h.mu.Lock()
 	h.closed = true
+	h.wakeWaiters(true)
 	h.mu.Unlock()
 	h.pagers.close()
 }

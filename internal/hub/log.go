@@ -54,6 +54,9 @@ func (h *Hub) Deliver(us []*Update) {
 		h.seq, h.assigned, h.lastID = u.Seq, u.Seq, u.ID
 		touched |= h.dispatch(u)
 	}
+	if len(h.waiters) > 0 {
+		h.wakeWaiters(false)
+	}
 	h.mu.Unlock()
 	h.drain(touched)
 }
@@ -79,6 +82,7 @@ func (h *Hub) Rebase(epoch string, seq uint64, lastID string, reason error) {
 		sh.rebase(seq, lastID)
 	}
 	subs := h.detachAll(false)
+	h.wakeWaiters(true)
 	h.mu.Unlock()
 	err := fmt.Errorf("%w: %w", ErrRebased, reason)
 	for _, s := range subs {

@@ -121,12 +121,9 @@ func (a *API) lastEventOf(ctx context.Context, id string) string {
 
 // deleted reports whether response id has a tombstone.
 func (a *API) deleted(ctx context.Context, id string) (bool, error) {
-	s, err := a.cfg.Hub.Subscribe(ctx, hub.SubscribeOptions{Topics: []string{llm.DefaultTopicPrefix + id + deletedSuffix}, LastEventID: hub.Earliest})
-	if err != nil {
-		return false, fmt.Errorf("read the tombstone of %s: %w", id, err)
-	}
-	defer s.Close()
-	return len(s.Drain(nil)) > 0, nil // the history comes with the first drain
+	found := false
+	err := readTopic(ctx, a.cfg.Hub, llm.DefaultTopicPrefix+id+deletedSuffix, func(*hub.Update) { found = true })
+	return found, err
 }
 
 // markDeleted publishes the tombstone of response id.

@@ -23,9 +23,9 @@ var errNoChat = fmt.Errorf("%w: no such chat", llm.ErrNotFound)
 // readTopic calls each with the events history holds now of topic, oldest
 // first: a snapshot, not a follow.
 func readTopic(ctx context.Context, f Follower, topic string, each func(*hub.Update)) error {
-	s, err := f.Subscribe(ctx, hub.SubscribeOptions{Topics: []string{topic}, Private: []string{topic}, LastEventID: hub.Earliest})
+	s, err := subscribeFromStart(ctx, f, topic)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", topic, err)
+		return err
 	}
 	defer s.Close()
 	var buf []*hub.Update

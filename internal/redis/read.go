@@ -109,21 +109,45 @@ func (s *Store) Lookup(ctx context.Context, id string) (uint64, bool, error) {
 	return seq, true, nil
 }
 
+// Head returns the position of the newest entry of the log, 0 when it is
+// empty: a node that has read up to it has read what any node published
+// before (hub.LogHead).
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	m, err := s.newest(ctx)
+	if err != nil || m == nil {
+		return 0, err
+	}
+	seq, err := seqOf(m.ID)
+	if err != nil {
+		return 0, fmt.Errorf("read the log's head: %w", err)
+	}
+	return seq, nil
+}
+
 // head reads the newest entry of the log.
 func (s *Store) head(ctx context.Context) (position, error) {
-	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.log, "+", "-", 1).Result()
-	if err := s.note(err); err != nil {
-		return position{}, fmt.Errorf("read the log's head: %w", err)
+	m, err := s.newest(ctx)
+	if err != nil || m == nil {
+		return position{}, err
 	}
-	if len(msgs) == 0 {
-		return position{}, nil
-	}
-	u, err := decode(msgs[0])
+	u, err := decode(*m)
 	if err != nil {
 		return position{}, fmt.Errorf("read the log's head: %w", err)
 	}
-	count, _ := strconv.ParseUint(field(msgs[0], "c"), 10, 64)
+	count, _ := strconv.ParseUint(field(*m, "c"), 10, 64)
 	return position{seq: u.Seq, id: u.ID, count: count}, nil
+}
+
+// newest returns the newest entry of the log, nil when it is empty.
+func (s *Store) newest(ctx context.Context) (*goredis.XMessage, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.keys.log, "+", "-", 1).Result()
+	if err := s.note(err); err != nil {
+		return nil, fmt.Errorf("read the log's head: %w", err)
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	return &msgs[0], nil
 }
 
 var errNoPayload = errors.New("log entry without payload")

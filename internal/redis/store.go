@@ -242,7 +242,10 @@ func (s *Store) Close() error {
 	return s.rdb.Close()
 }
 
-var _ hub.Log = (*Store)(nil)
+var (
+	_ hub.Log     = (*Store)(nil)
+	_ hub.LogHead = (*Store)(nil)
+)
 
 // quietLogs sends go-redis's own log lines (one per failed dial while Redis
 // is down) to the store's logger at debug level: the store logs outages
