@@ -147,7 +147,9 @@ func (r *GenResult) addStream(s *genStream) {
 func (r *GenResult) fillProbes(server *serverProbe, host *hostProbe, peak int64) {
 	if len(server.pids) > 0 && server.err == nil {
 		r.ServerRSSBeforeKiB = sum(server.before).RSSKiB
-		r.ServerRSSPeakKiB = max(peak, sum(server.endS).RSSKiB)
+		// The samples may all fall below the start when the hub returned
+		// memory to the system during the run: the peak is then the start.
+		r.ServerRSSPeakKiB = max(peak, sum(server.endS).RSSKiB, r.ServerRSSBeforeKiB)
 		r.ServerCPUSeconds = round((sum(server.endS).CPU - sum(server.idleS).CPU).Seconds(), 2)
 		if r.PeakRunning > 0 {
 			r.RSSPerRunKiB = round(float64(r.ServerRSSPeakKiB-r.ServerRSSBeforeKiB)/float64(r.PeakRunning), 1)
