@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ssehub/ssehub/internal/httpio"
+	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/topic"
 )
 
@@ -31,6 +32,9 @@ type subscribeQuery struct {
 	topics []string
 	specs  []topic.Spec
 	params []string // the parameter of each spec
+	// tagSelectors: tag=selectors asks that each event name the selectors
+	// it matched (hub.TagField), so that one stream serves several tabs.
+	tagSelectors bool
 }
 
 // selectors returns every selector as written, classic ones first: what
@@ -48,6 +52,12 @@ func (sq subscribeQuery) selectors() []string {
 // type, and a matcher value a topic may not hold.
 func parseSubscribeQuery(q url.Values) (subscribeQuery, error) {
 	sq := subscribeQuery{topics: q["topic"]}
+	for _, v := range q["tag"] {
+		if v != hub.TagField {
+			return sq, &httpio.Error{Status: http.StatusBadRequest, Field: "tag", Msg: fmt.Sprintf("tag=%q: the only tag this hub adds to events is %q", v, hub.TagField)}
+		}
+		sq.tagSelectors = true
+	}
 	names := make([]string, 0, len(q))
 	for name := range q {
 		names = append(names, name)

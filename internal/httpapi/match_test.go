@@ -34,6 +34,8 @@ func TestMatcherParams(t *testing.T) {
 		{"non-ASCII value", "match=%C3%A9t%C3%A9", 200, ""},
 		{"name short of the prefix", "topic=a&matc=x", 200, ""},
 		{"name containing match later", "topic=a&xmatch=x&re_match=y", 200, ""},
+		{"tagged", "topic=a&match=b&tag=selectors", 200, ""},
+		{"unknown tag", "topic=a&tag=topics", 400, "tag"},
 		{"unknown type", "match_regex=a", 400, "match_regex"},
 		{"capitalised", "Match=a", 400, "Match"},
 		{"upper case", "MATCH_URLPATTERN=a", 400, "MATCH_URLPATTERN"},

@@ -46,6 +46,7 @@ func (a *API) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 			Matchers:         matchers,
 			PrivateSelectors: private,
 			LastEventID:      lastEventID(r),
+			TagSelectors:     sq.tagSelectors,
 		})
 	}
 	if err != nil {

@@ -20,3 +20,10 @@ func (h *Hub) Assigned() (head, assigned uint64) {
 	defer h.mu.Unlock()
 	return h.seq, h.assigned
 }
+
+// Taggers counts the subscribers whose selectors the hub keeps for tags.
+func (h *Hub) Taggers() int {
+	n := 0
+	h.taggers.Range(func(any, any) bool { n++; return true })
+	return n
+}

@@ -70,6 +70,7 @@ type Hub struct {
 	slowCut   atomic.Uint64
 
 	slow      slowBound
+	taggers   sync.Map // *Subscriber → *tagger, of the subscribers that tag
 	pagers    pagers
 	pageCount int // bounds of a replay's page
 	pageBytes int

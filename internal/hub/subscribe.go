@@ -79,6 +79,11 @@ type SubscribeOptions struct {
 	// LastEventID resumes after that event; Earliest replays all history;
 	// empty starts with the next update.
 	LastEventID string
+	// TagSelectors has every update drained carry a TagField line with
+	// the indices of the selectors it matched, Topics first, then
+	// Matchers: one stream can then serve several consumers (a browser's
+	// tabs), each taking the updates of its own selectors.
+	TagSelectors bool
 }
 
 // Subscribe registers a subscriber. Updates after the resume point are
@@ -108,6 +113,9 @@ func (h *Hub) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscriber
 	if sh.ending {
 		sh.mu.Unlock()
 		return nil, &Error{Code: CodeUnavailable, Err: ErrClosed}
+	}
+	if opts.TagSelectors {
+		s.startTagging(sels)
 	}
 	sh.index(s)
 	// Every update of this shard up to its head has been fanned out (and

@@ -59,6 +59,7 @@ type Subscriber struct {
 	private   topic.Set // topics whose private updates it may see
 	exact     []string  // exact selectors, indexed by the hub
 	wildcard  bool      // has a non-exact selector
+	tagged    bool      // tags what it drains (TagSelectors): see Hub.taggers
 
 	resumedAfter string
 	replayed     atomic.Int64
@@ -168,6 +169,9 @@ func (s *Subscriber) DrainBatch(buf []*Update) (batch []*Update, replayed bool) 
 	}
 	if wake {
 		s.signal()
+	}
+	if s.tagged && len(batch) > 0 {
+		s.tag(batch)
 	}
 	return batch, replayed
 }
@@ -305,6 +309,7 @@ func (s *Subscriber) end(err error) bool {
 	f := s.onEnd
 	s.onEnd = nil
 	s.mu.Unlock()
+	s.stopTagging()
 	if held != 0 {
 		s.hub.slow.held.Add(-int64(held))
 	}

@@ -75,6 +75,16 @@ func (s *Selector) matchAt(ts *Topics, i int) bool {
 	return us.pat.Test(ts.names[i], us.base)
 }
 
+// MatchTopics reports whether any of the topics matches s.
+func (s *Selector) MatchTopics(ts *Topics) bool {
+	for j := range ts.names {
+		if s.matchAt(ts, j) {
+			return true
+		}
+	}
+	return false
+}
+
 // MatchTopics reports whether any of the topics matches a selector of the
 // set, as MatchAny does, parsing each topic for URL patterns once.
 func (s Set) MatchTopics(ts *Topics) bool {
@@ -87,10 +97,8 @@ func (s Set) MatchTopics(ts *Topics) bool {
 		if s.exact != nil && s.sels[i].Exact() {
 			continue
 		}
-		for j := range ts.names {
-			if s.sels[i].matchAt(ts, j) {
-				return true
-			}
+		if s.sels[i].MatchTopics(ts) {
+			return true
 		}
 	}
 	return false
