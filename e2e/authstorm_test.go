@@ -46,7 +46,7 @@ const stormAppEnv = "SSEHUB_E2E_STORM_APP"
 func newStormApp(tb testing.TB) *stormApp {
 	tb.Helper()
 	needOpenFiles(tb, stormStreams+1000)
-	addr := freeAddrTB(tb)
+	addr := freeAddr(tb)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestStormAppProcess$")
 	cmd.Env = append(hermeticEnv(), stormAppEnv+"="+addr)
 	cmd.Stderr = os.Stderr
@@ -114,17 +114,6 @@ func TestStormAppProcess(t *testing.T) {
 		_, _ = fmt.Fprintf(w, `{"subscribe":["orders/%s"],"user":%q,"expires_in":300}`, c.Value, c.Value)
 	})
 	t.Fatal(http.ListenAndServe(addr, mux))
-}
-
-// freeAddrTB returns a loopback address with a port free right now.
-func freeAddrTB(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // startStormHub starts the binary asking app, without the per-client

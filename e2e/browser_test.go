@@ -154,7 +154,8 @@ func (tb *tab) dump() string {
 		const chat = [...document.querySelectorAll('#chatLog .chat-msg')]
 			.map((m) => m.dataset.role + (m.dataset.state ? ' (' + m.dataset.state + ')' : '') + ': ' + m.textContent.slice(0, 200));
 		return 'url: ' + location.href + '\nstatus: ' + (st ? st.dataset.state || st.textContent : '-') +
-			'\nlog:\n' + (log ? log.innerText : '-') + '\nchat:\n' + (chat.join('\n') || '-');
+			'\nlog:\n' + (log ? log.innerText : '-') + '\nchat:\n' + (chat.join('\n') || '-') +
+			(window.debugState ? '\nstate: ' + window.debugState() : '');
 	})()`))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

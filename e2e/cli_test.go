@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -196,17 +195,6 @@ func serveCLI(t *testing.T, addr string, vars []string, args ...string) served {
 			t.Fatalf("ssehub serve did not start: %v\n%s", err, stderr.String())
 		}
 	}
-}
-
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // TestCLIPubSub publishes with "ssehub pub" and reads with "ssehub sub" in

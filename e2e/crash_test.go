@@ -89,16 +89,28 @@ func startBinary(t testing.TB, args ...string) *process {
 // that environment ("NAME=value") instead of the test's.
 func startBinaryEnv(t testing.TB, env []string, args ...string) *process {
 	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	return startBinaryOn(t, freeAddr(t), env, args...)
+}
+
+// freeAddr returns a loopback address no one listens on, now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startBinaryOn starts the binary listening on addr (e.g. again on the
+// address of one that ended), as startBinaryEnv.
+func startBinaryOn(t testing.TB, addr string, env []string, args ...string) *process {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := &process{base: "http://" + addr, stderr: &lockedBuffer{}}
 	p.cmd = exec.Command(bin, append([]string{"-addr", addr, "-log-level", "warn"}, args...)...)
 	p.cmd.Stderr = p.stderr

@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ssehub/ssehub/internal/topic"
 )
 
 // sharedPage is a page of the hub's origin whose start(topics) subscribes
@@ -23,9 +27,14 @@ const sharedPage = `<!doctype html>
 import { Hub } from "/ssehub.js";
 window.got = [];
 window.statuses = [];
-window.start = (topics) => new Hub().subscribe(topics, {
+window.gaps = [];
+window.hub = new Hub();
+window.debugState = () => JSON.stringify([...hub.groups.values()].map((g) =>
+  ({ lead: !!g.release, state: g.state, union: g.union, all: [...g.all.values()], lastID: g.lastID, statuses })));
+window.start = (topics) => hub.subscribe(topics, {
   onEvent: (ev) => got.push(ev.id),
   onStatus: (s) => statuses.push(s),
+  onGap: (g) => gaps.push(g),
 });
 window.ready = true;
 </script>
@@ -46,16 +55,22 @@ func sharedTab(t *testing.T, b *browser, base, name string, topics ...string) *t
 // hubStreams reads how many subscriptions the hub holds (/healthz).
 func hubStreams(t *testing.T, base string) int {
 	t.Helper()
-	res, err := http.Get(base + "/healthz")
+	var h struct{ Subscribers int }
+	getJSON(t, base+"/healthz", &h)
+	return h.Subscribers
+}
+
+// getJSON decodes the JSON body of a GET of u into v.
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	res, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var h struct{ Subscribers int }
-	if err := json.NewDecoder(res.Body).Decode(&h); err != nil {
-		t.Fatal(err)
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %d: %v", u, res.StatusCode, err)
 	}
-	return h.Subscribers
 }
 
 // waitStreams waits until the hub holds n subscriptions.
@@ -90,76 +105,155 @@ func publishN(t *testing.T, base, topic string, n int) []string {
 	return ids
 }
 
+// published is the log of what a test published, in order.
+type published struct {
+	mu     sync.Mutex
+	topics []string
+	ids    []string
+}
+
+// add publishes n updates to topic and logs them.
+func (p *published) add(t *testing.T, base, topic string, n int) {
+	t.Helper()
+	ids := publishN(t, base, topic, n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, id := range ids {
+		p.topics, p.ids = append(p.topics, topic), append(p.ids, id)
+	}
+}
+
+// mark returns how many updates are logged so far.
+func (p *published) mark() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ids)
+}
+
+// want returns the ids of the updates from the from-th on that one of the
+// selectors matches, in order.
+func (p *published) want(t *testing.T, from int, selectors []string) []string {
+	t.Helper()
+	sels, err := topic.CompileAll(selectors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := topic.NewSet(sels)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for i := from; i < len(p.ids); i++ {
+		if set.MatchAny([]string{p.topics[i]}) {
+			out = append(out, p.ids[i])
+		}
+	}
+	return out
+}
+
+// sharedTabSpec is a tab of a shared-stream test and its selectors.
+type sharedTabSpec struct {
+	name   string
+	topics []string
+	tab    *tab
+	from   int // the updates it gets start there
+}
+
+// checkTabs fails unless every tab got exactly its updates, in order.
+func checkTabs(t *testing.T, log *published, tabs []*sharedTabSpec) {
+	t.Helper()
+	for _, s := range tabs {
+		w := log.want(t, s.from, s.topics)
+		s.tab.waitFor("its updates", fmt.Sprintf(`got.length >= %d`, len(w)))
+		time.Sleep(50 * time.Millisecond) // one more would be a duplicate
+		if got := strings.Fields(eval[string](s.tab, `got.join(" ")`)); !slices.Equal(got, w) {
+			t.Errorf("tab %s %v got %d updates, want %d: %v", s.name, s.topics, len(got), len(w), diffIDs(got, w))
+		}
+	}
+}
+
+// sharedServer serves the hub with the shared page at /shared/.
+func sharedServer(t *testing.T) *httptest.Server {
+	return startServer(t, serverOptions{wrap: withSharedPage})
+}
+
+// withSharedPage serves sharedPage at /shared/ in front of h.
+func withSharedPage(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/shared/" {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			io.WriteString(w, sharedPage)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // TestJSClientSharedTabs opens tabs of one origin over HTTP/1.1 with
-// shared: true: six tabs subscribing alike hold one stream of the hub and
-// each gets every update once, in order; closing the tab holding it in
-// the middle of a burst loses and repeats nothing in the others; a seventh
-// and an eighth tab (past HTTP/1.1's six connections a host) work. A tab
-// with other topics has a stream of its own and gets only its updates.
+// shared: true, each with selectors of its own: the hub holds one stream,
+// of their union, and every tab gets exactly the updates of its
+// selectors, once, in order. Closing the tab holding the stream in the
+// middle of a burst loses and repeats nothing in the others; a seventh and
+// an eighth tab (past HTTP/1.1's six connections a host), one with a new
+// topic, join the same stream.
 func TestJSClientSharedTabs(t *testing.T) {
-	srv := startServer(t, serverOptions{wrap: func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/shared/" {
-				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				io.WriteString(w, sharedPage)
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	}})
+	srv := sharedServer(t)
 	b := newBrowser(t)
-	var tabs []*tab
-	for i := range 6 {
-		tabs = append(tabs, sharedTab(t, b, srv.URL, fmt.Sprint("tab", i+1), "room/{id}", "lobby"))
+	log := &published{}
+	tabs := []*sharedTabSpec{
+		{name: "tab1", topics: []string{"lobby", "room/{id}"}},
+		{name: "tab2", topics: []string{"lobby"}},
+		{name: "tab3", topics: []string{"room/{id}"}},
+		{name: "tab4", topics: []string{"news"}},
+		{name: "tab5", topics: []string{"news", "lobby"}},
+		{name: "tab6", topics: []string{"room/1"}},
+	}
+	for _, s := range tabs {
+		s.tab = sharedTab(t, b, srv.URL, s.name, s.topics...)
 	}
 	waitStreams(t, srv.URL, 1)
-	other := sharedTab(t, b, srv.URL, "other", "elsewhere")
-	waitStreams(t, srv.URL, 2)
-
-	want := publishN(t, srv.URL, "room/1", 5)
-	elsewhere := publishN(t, srv.URL, "elsewhere", 2)
+	log.add(t, srv.URL, "room/1", 5)
+	log.add(t, srv.URL, "news", 2)
+	log.add(t, srv.URL, "lobby", 2)
 
 	// The burst: the first tab holds the stream; it closes after 50 updates.
-	burst := make(chan []string)
 	half := make(chan struct{})
+	done := make(chan struct{})
 	go func() {
-		ids := publishN(t, srv.URL, "lobby", 50)
+		defer close(done)
+		log.add(t, srv.URL, "lobby", 50)
 		close(half)
-		burst <- append(ids, publishN(t, srv.URL, "room/2", 250)...)
+		log.add(t, srv.URL, "room/2", 150)
+		log.add(t, srv.URL, "news", 100)
 	}()
 	<-half
-	if err := chromedp.Cancel(tabs[0].ctx); err != nil {
+	if err := chromedp.Cancel(tabs[0].tab.ctx); err != nil {
 		t.Fatalf("close the first tab: %v", err)
 	}
-	want = append(want, <-burst...)
+	<-done
 	tabs = tabs[1:]
-	for _, tb := range tabs {
-		tb.waitFor("the burst", fmt.Sprintf(`got.length >= %d`, len(want)))
+	checkTabs(t, log, tabs)
+	for _, s := range tabs {
 		// The tab taking over says "reconnecting", and the others with it.
-		if s := eval[string](tb, `statuses.join()`); s != "connecting,open,reconnecting,open" {
-			t.Errorf("tab %s: statuses %s", tb.name, s)
+		if st := eval[string](s.tab, `statuses.join()`); st != "connecting,open,reconnecting,open" {
+			t.Errorf("tab %s: statuses %s", s.name, st)
 		}
 	}
-	tabs = append(tabs, sharedTab(t, b, srv.URL, "tab7", "room/{id}", "lobby"), sharedTab(t, b, srv.URL, "tab8", "lobby", "room/{id}"))
-	waitStreams(t, srv.URL, 2)
-	more := publishN(t, srv.URL, "lobby", 3)
-	want = append(want, more...)
-	for i, tb := range tabs {
-		w := want
-		if i >= 5 {
-			w = more // the new tabs get what comes after them
-		}
-		tb.waitFor("the last updates", fmt.Sprintf(`got.length >= %d`, len(w)))
-		if got := strings.Split(eval[string](tb, `got.join(" ")`), " "); !slices.Equal(got, w) {
-			t.Errorf("tab %s got %d updates, want %d: %v", tb.name, len(got), len(w), diffIDs(got, w))
-		}
+
+	from := log.mark()
+	for _, s := range []*sharedTabSpec{{name: "tab7", topics: []string{"room/{id}", "lobby"}}, {name: "tab8", topics: []string{"extra", "lobby"}}} {
+		s.tab, s.from = sharedTab(t, b, srv.URL, s.name, s.topics...), from
+		tabs = append(tabs, s)
 	}
-	other.waitFor("its updates", `got.length >= 2`)
-	if got := strings.Split(eval[string](other, `got.join(" ")`), " "); !slices.Equal(got, elsewhere) {
-		t.Errorf("tab other got %q, want %q", got, elsewhere)
+	waitStreams(t, srv.URL, 1)
+	log.add(t, srv.URL, "lobby", 3)
+	log.add(t, srv.URL, "extra", 2)
+	log.add(t, srv.URL, "room/3", 2)
+	checkTabs(t, log, tabs)
+	if n := hubStreams(t, srv.URL); n != 1 {
+		t.Errorf("the hub holds %d streams, want 1", n)
 	}
-	if n := hubStreams(t, srv.URL); n != 2 {
-		t.Errorf("the hub holds %d streams, want 2", n)
+	if st := eval[string](tabs[0].tab, `statuses.join()`); st != "connecting,open,reconnecting,open" {
+		t.Errorf("a new tab's topics changed the others' status: %s", st)
 	}
 }
 

@@ -4,7 +4,7 @@
 
 import { Parser, type ParsedEvent } from "./parser.js";
 import { parseRetryAfter, retryDelay } from "./retry.js";
-import { SharedStream, sharedKey } from "./shared.js";
+import { Group, sharedKey } from "./shared.js";
 
 /** A token, or a function giving one: called before every connection, so short-lived tokens refresh. */
 export type Token = string | (() => string | null | undefined | Promise<string | null | undefined>);
@@ -90,6 +90,8 @@ export class HubError extends Error {
 export class Hub {
   /** @internal */ readonly url: URL;
   /** @internal */ readonly opts: HubOptions;
+  /** @internal the groups of tabs this hub's subscriptions share streams with, by key */
+  readonly groups = new Map<string, Group>();
 
   constructor(opts: HubOptions = {}) {
     this.opts = opts;
@@ -100,8 +102,11 @@ export class Hub {
   /** subscribe streams the updates of topics (topic selectors) until close(). */
   subscribe(topics: string | string[], opts: SubscribeOptions = {}): Subscription {
     const t = ([] as string[]).concat(topics);
-    const key = sharedKey(this, t, opts);
-    return key ? new SharedStream(this, t, opts, key) : new Stream(this, t, opts);
+    const key = sharedKey(this, opts);
+    if (!key) return new Stream(this, t, opts);
+    const g = this.groups.get(key) ?? new Group(this, key, this.groups);
+    this.groups.set(key, g);
+    return g.subscribe(t, opts);
   }
 
   /** publish sends an update and resolves to its id. */
@@ -155,6 +160,12 @@ export async function errorOf(res: Response, text?: string): Promise<HubError> {
   return err;
 }
 
+/** Options of a Stream: a subscription's, and tag (ask the hub to name the selectors each event matched). @internal */
+export interface StreamOptions extends SubscribeOptions {
+  tag?: boolean;
+  onEvent?(ev: HubEvent & { selectors?: string }): void;
+}
+
 /** Stream is one subscription: its fetch loop, from connecting to closed. @internal */
 export class Stream implements Subscription {
   lastEventID: string;
@@ -164,7 +175,7 @@ export class Stream implements Subscription {
   private retryMs = -1; // the server's retry:, -1 until it sends one
   private state?: Status;
 
-  constructor(private hub: Hub, private topics: string[], private o: SubscribeOptions) {
+  constructor(private hub: Hub, private topics: string[], private o: StreamOptions) {
     this.lastEventID = o.lastEventID ?? "";
     void this.run();
   }
@@ -234,6 +245,7 @@ export class Stream implements Subscription {
   private async connect(): Promise<Response> {
     const url = new URL(this.hub.url);
     for (const t of this.topics) url.searchParams.append("topic", t);
+    if (this.o.tag) url.searchParams.set("tag", "selectors");
     const headers = await this.hub.headers();
     headers.Accept = "text/event-stream";
     if (this.lastEventID) headers["Last-Event-ID"] = this.lastEventID;
@@ -273,8 +285,8 @@ export class Stream implements Subscription {
   private deliver(p: Parser, ev: ParsedEvent): void {
     this.lastEventID = p.lastEventId;
     if (this.closed) return;
-    const { id, data } = ev;
-    this.o.onEvent?.({ id, type: ev.type || "message", data, json: () => JSON.parse(data) });
+    const { id, data, selectors } = ev;
+    this.o.onEvent?.({ id, type: ev.type || "message", data, json: () => JSON.parse(data), selectors });
   }
 
   private sleep(ms: number): Promise<void> {

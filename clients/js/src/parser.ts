@@ -10,6 +10,8 @@ export interface ParsedEvent {
   id: string;
   type: string;
   data: string;
+  /** ssehub's "selectors" field (a stream asked with tag=selectors): the indices of the selectors the event matched, space-separated. */
+  selectors?: string;
 }
 
 /**
@@ -25,6 +27,7 @@ export class Parser {
   private cr = false; // the last chunk ended with CR: skip a leading LF
   private data: string[] = [];
   private type = "";
+  private sel?: string;
   private id: string;
 
   constructor(private onEvent: (ev: ParsedEvent) => void, lastEventId = "") {
@@ -59,13 +62,15 @@ export class Parser {
     else if (name === "id") {
       if (!value.includes("\0")) this.id = value;
     } else if (name === "retry" && /^[0-9]+$/.test(value)) this.retry = Number(value);
+    else if (name === "selectors") this.sel = value;
   }
 
   private dispatch(): void {
     this.lastEventId = this.id;
-    const { data, type } = this;
+    const { data, type, sel } = this;
     this.data = [];
     this.type = "";
-    if (data.length) this.onEvent({ id: this.id, type, data: data.join("\n") });
+    this.sel = undefined;
+    if (data.length) this.onEvent({ id: this.id, type, data: data.join("\n"), ...(sel === undefined ? {} : { selectors: sel }) });
   }
 }

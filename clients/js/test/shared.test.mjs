@@ -39,22 +39,43 @@ function fakeLocks() {
 }
 globalThis.navigator = { locks: fakeLocks() };
 
-// fakeFetch answers the n-th request with streams[n]: its chunks, then it
-// stays open until aborted. It records each request's URL and headers.
-function fakeFetch(streams) {
+// fakeHub is a hub in memory: publish(topic, id) logs an event and sends
+// it to the open streams with that topic (exact selectors), with the
+// "selectors:" line of tag=selectors; a stream with Last-Event-ID first
+// gets what the log holds after it. It records each request.
+function fakeHub() {
+  const log = [];
+  const open = new Set();
   const calls = [];
+  const send = (s, e) => {
+    const idx = s.topics.flatMap((t, i) => (t === e.topic ? [i] : []));
+    if (idx.length) s.c.enqueue(new TextEncoder().encode(`id: ${e.id}\ndata: ${e.id}\n${s.tag ? `selectors: ${idx.join(" ")}\n` : ""}\n`));
+  };
   const f = async (url, init) => {
-    calls.push({ url: new URL(url), headers: { ...init.headers } });
-    const chunks = streams[Math.min(calls.length - 1, streams.length - 1)];
+    url = new URL(url);
+    const s = { topics: url.searchParams.getAll("topic"), tag: url.searchParams.get("tag") === "selectors" };
+    const last = init.headers["Last-Event-ID"];
+    calls.push({ url, headers: { ...init.headers }, topics: s.topics });
     const body = new ReadableStream({
       start(c) {
-        for (const s of chunks) c.enqueue(new TextEncoder().encode(s));
-        init.signal?.addEventListener("abort", () => c.error(new DOMException("aborted", "AbortError")));
+        s.c = c;
+        if (last) for (const e of log.slice(log.findIndex((e) => e.id === last) + 1)) send(s, e);
+        open.add(s);
+        init.signal?.addEventListener("abort", () => {
+          open.delete(s);
+          c.error(new DOMException("aborted", "AbortError"));
+        });
       },
     });
-    return new Response(body, { headers: { "Content-Type": "text/event-stream", "Last-Event-ID": "earliest" } });
+    const head = last || log.at(-1)?.id || "earliest";
+    return new Response(body, { headers: { "Content-Type": "text/event-stream", "Last-Event-ID": head } });
   };
-  return { f, calls };
+  const publish = (topic, id) => {
+    const e = { id, topic };
+    log.push(e);
+    for (const s of open) send(s, e);
+  };
+  return { f, calls, open, publish };
 }
 
 // tab subscribes with its own Hub (as a tab would) and collects what it sees.
@@ -62,10 +83,10 @@ function tab(f, topics, hubOpts = {}) {
   const seen = { ids: [], statuses: [] };
   const hub = new Hub({ url: "http://hub.test/.well-known/mercure", fetch: f, ...hubOpts });
   const sub = hub.subscribe(topics, {
-    onEvent: (ev) => seen.ids.push(ev.id + "=" + ev.data),
+    onEvent: (ev) => seen.ids.push(ev.data),
     onStatus: (s) => seen.statuses.push(s),
   });
-  return { sub, seen };
+  return { sub, seen, hub };
 }
 
 const until = async (pred, ms = 3000) => {
@@ -74,67 +95,90 @@ const until = async (pred, ms = 3000) => {
     await new Promise((r) => setTimeout(r, 5));
   }
 };
-const ev = (id, data = id) => `id: ${id}\ndata: ${data}\n\n`;
+const open = (...tabs) => until(() => tabs.every((t) => t.seen.statuses.at(-1) === "open"));
 
-test("tabs subscribing alike share one stream; each gets every event once, in order", async () => {
-  const { f, calls } = fakeFetch([[ev("e1"), ev("e2")]]);
-  const a = tab(f, ["chat", "books/{id}"]);
-  await until(() => a.seen.ids.length === 2);
-  const b = tab(f, ["books/{id}", "chat"], { headers: {} });
-  await until(() => b.seen.statuses.includes("open"));
-  assert.equal(calls.length, 1, "one stream");
-  assert.deepEqual(a.seen.ids, ["e1=e1", "e2=e2"]);
-  assert.deepEqual(b.seen.ids, [], "a tab joining gets what comes after");
-  a.sub.close();
-  b.sub.close();
-  assert.deepEqual(b.seen.statuses, ["connecting", "open", "closed"]);
+test("tabs with different topics share one stream of their union; each gets its own topics' events once, in order", async () => {
+  const h = fakeHub();
+  const a = tab(h.f, ["chat"]);
+  const b = tab(h.f, ["books/1", "chat", "chat"]);
+  const c = tab(h.f, ["news"]);
+  await open(a, b, c);
+  await until(() => h.open.size === 1 && [...h.open][0].topics.length === 3);
+  assert.deepEqual([...h.open][0].topics, ["books/1", "chat", "news"]);
+  assert.equal(h.calls.at(-1).url.searchParams.get("tag"), "selectors");
+  for (const [t, id] of [["chat", "e1"], ["news", "e2"], ["books/1", "e3"], ["other", "e4"], ["chat", "e5"]]) h.publish(t, id);
+  await until(() => a.seen.ids.length === 2 && b.seen.ids.length === 3 && c.seen.ids.length === 1);
+  assert.deepEqual(a.seen.ids, ["e1", "e5"]);
+  assert.deepEqual(b.seen.ids, ["e1", "e3", "e5"]);
+  assert.deepEqual(c.seen.ids, ["e2"]);
+  for (const t of [a, b, c]) assert.deepEqual(t.seen.statuses, ["connecting", "open"]);
+  for (const t of [a, b, c]) t.sub.close();
+  assert.deepEqual(a.seen.statuses, ["connecting", "open", "closed"]);
 });
 
-test("the next tab takes over from its last id, and drops what it had", async () => {
-  const { f, calls } = fakeFetch([[ev("e1"), ev("e2")], [ev("e2", "again"), ev("e3")]]);
-  const a = tab(f, ["t"]);
-  const b = tab(f, ["t"]);
-  const c = tab(f, ["t"]);
-  await until(() => b.seen.ids.length === 2 && c.seen.ids.length === 2);
+test("a new union opens the stream again after the last event: nothing lost, nothing twice", async () => {
+  const h = fakeHub();
+  const a = tab(h.f, ["t"]);
+  await open(a);
+  h.publish("t", "e1");
+  await until(() => a.seen.ids.length === 1);
+  const b = tab(h.f, ["u"]);
+  h.publish("t", "e2"); // while the stream changes
+  await open(b);
+  await until(() => h.open.size === 1 && [...h.open][0].topics.length === 2);
+  h.publish("u", "e3");
+  h.publish("t", "e4");
+  await until(() => a.seen.ids.length === 3 && b.seen.ids.length === 1);
+  assert.deepEqual(a.seen.ids, ["e1", "e2", "e4"]);
+  assert.deepEqual(b.seen.ids, ["e3"]);
+  assert.ok(["e1", "e2"].includes(h.calls.at(-1).headers["Last-Event-ID"]), "the new stream resumes after the last event");
+  assert.deepEqual(a.seen.statuses, ["connecting", "open"], "the others' status stays open");
+  b.sub.close();
+  await until(() => [...h.open][0]?.topics.join() === "t");
+  h.publish("t", "e5");
+  await until(() => a.seen.ids.length === 4);
+  assert.deepEqual(a.seen.ids, ["e1", "e2", "e4", "e5"]);
   a.sub.close();
-  await until(() => b.seen.ids.length === 3 && c.seen.ids.length === 3);
-  assert.equal(calls.length, 2);
-  assert.equal(calls[1].headers["Last-Event-ID"], "e2");
-  for (const t of [b, c]) assert.deepEqual(t.seen.ids, ["e1=e1", "e2=e2", "e3=e3"]);
-  assert.deepEqual(a.seen.ids, ["e1=e1", "e2=e2"]);
+});
+
+test("the next tab takes over from the last id, and every subscription drops what it had", async () => {
+  const h = fakeHub();
+  const a = tab(h.f, ["t"]);
+  const b = tab(h.f, ["t", "v"]);
+  const c = tab(h.f, ["v"]);
+  await open(a, b, c);
+  await until(() => h.open.size === 1 && [...h.open][0].topics.length === 2);
+  h.publish("t", "e1");
+  h.publish("v", "e2");
+  await until(() => b.seen.ids.length === 2 && c.seen.ids.length === 1);
+  a.sub.close(); // the leader
+  await until(() => b.seen.statuses.at(-1) === "open" && b.seen.statuses.length > 2);
+  h.publish("t", "e3");
+  h.publish("v", "e4");
+  await until(() => b.seen.ids.length === 4 && c.seen.ids.length === 2);
+  assert.deepEqual(b.seen.ids, ["e1", "e2", "e3", "e4"]);
+  assert.deepEqual(c.seen.ids, ["e2", "e4"]);
+  assert.equal(h.calls.at(-1).headers["Last-Event-ID"], "e2");
   assert.deepEqual(b.seen.statuses, ["connecting", "open", "reconnecting", "open"]);
+  assert.equal(h.open.size, 1);
   b.sub.close();
   c.sub.close();
 });
 
-test("different topics, tokens or shared: false get streams of their own", async () => {
-  const { f, calls } = fakeFetch([[ev("x")]]);
-  const tabs = [
-    tab(f, ["one"]),
-    tab(f, ["two"]),
-    tab(f, ["one"], { token: "another" }),
-    tab(f, ["one"], { shared: false }),
-    tab(f, ["one"]), // shares the first
-  ];
-  await until(() => tabs.every((t) => t.seen.ids.length === 1));
-  assert.equal(calls.length, 4);
-  assert.deepEqual(calls.map((c) => c.url.searchParams.getAll("topic").join()).sort(), ["one", "one", "one", "two"]);
-  assert.equal(calls[2].headers.Authorization, "Bearer another");
-  for (const t of tabs) t.sub.close();
-});
-
-test("a subscription given lastEventID resumes on a stream of its own", async () => {
-  const { f, calls } = fakeFetch([[ev("y")]]);
-  const a = tab(f, ["r"]);
-  await until(() => a.seen.ids.length === 1);
-  const hub = new Hub({ url: "http://hub.test/.well-known/mercure", fetch: f });
+test("other tokens, shared: false or a lastEventID get streams of their own", async () => {
+  const h = fakeHub();
+  const tabs = [tab(h.f, ["one"]), tab(h.f, ["one"], { token: "another" }), tab(h.f, ["one"], { shared: false }), tab(h.f, ["two"])];
+  await open(...tabs);
+  const hub = new Hub({ url: "http://hub.test/.well-known/mercure", fetch: h.f });
   const got = [];
-  const sub = hub.subscribe("r", { lastEventID: "old", onEvent: (e) => got.push(e.id) });
+  h.publish("one", "y");
+  await until(() => tabs.slice(0, 3).every((t) => t.seen.ids.length === 1));
+  const sub = hub.subscribe("one", { lastEventID: "earliest", onEvent: (e) => got.push(e.id) });
   await until(() => got.length === 1);
-  assert.equal(calls.length, 2);
-  assert.equal(calls[1].headers["Last-Event-ID"], "old");
+  assert.equal(h.open.size, 4);
+  assert.equal(h.calls.find((c) => c.headers.Authorization)?.headers.Authorization, "Bearer another");
   sub.close();
-  a.sub.close();
+  for (const t of tabs) t.sub.close();
 });
 
 test("a refusal reaches every tab, and closes them all", async () => {

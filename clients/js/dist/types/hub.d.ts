@@ -1,3 +1,4 @@
+import { Group } from "./shared.js";
 /** A token, or a function giving one: called before every connection, so short-lived tokens refresh. */
 export type Token = string | (() => string | null | undefined | Promise<string | null | undefined>);
 /** Options of a Hub. */
@@ -74,6 +75,8 @@ export declare class HubError extends Error {
 export declare class Hub {
     /** @internal */ readonly url: URL;
     /** @internal */ readonly opts: HubOptions;
+    /** @internal the groups of tabs this hub's subscriptions share streams with, by key */
+    readonly groups: Map<string, Group>;
     constructor(opts?: HubOptions);
     /** subscribe streams the updates of topics (topic selectors) until close(). */
     subscribe(topics: string | string[], opts?: SubscribeOptions): Subscription;
@@ -86,6 +89,13 @@ export declare class Hub {
 }
 /** @internal errorOf makes the HubError of a refused request, with the hub's JSON message and field. */
 export declare function errorOf(res: Response, text?: string): Promise<HubError>;
+/** Options of a Stream: a subscription's, and tag (ask the hub to name the selectors each event matched). @internal */
+export interface StreamOptions extends SubscribeOptions {
+    tag?: boolean;
+    onEvent?(ev: HubEvent & {
+        selectors?: string;
+    }): void;
+}
 /** Stream is one subscription: its fetch loop, from connecting to closed. @internal */
 export declare class Stream implements Subscription {
     private hub;
@@ -97,7 +107,7 @@ export declare class Stream implements Subscription {
     private wake?;
     private retryMs;
     private state?;
-    constructor(hub: Hub, topics: string[], o: SubscribeOptions);
+    constructor(hub: Hub, topics: string[], o: StreamOptions);
     close(): void;
     /** status tells onStatus of a change of state, once. */
     private status;

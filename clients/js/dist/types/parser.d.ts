@@ -3,6 +3,8 @@ export interface ParsedEvent {
     id: string;
     type: string;
     data: string;
+    /** ssehub's "selectors" field (a stream asked with tag=selectors): the indices of the selectors the event matched, space-separated. */
+    selectors?: string;
 }
 /**
  * Parser turns decoded text chunks into events. Feed it strings (decode
@@ -18,6 +20,7 @@ export declare class Parser {
     private cr;
     private data;
     private type;
+    private sel?;
     private id;
     constructor(onEvent: (ev: ParsedEvent) => void, lastEventId?: string);
     /** feed parses the next chunk of the stream's text. */
