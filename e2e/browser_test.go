@@ -20,13 +20,13 @@ const testTimeout = 60 * time.Second
 
 // browser is one headless Chromium for one test.
 type browser struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context // the browser's first tab, with no deadline
 }
 
 // newBrowser starts Chromium with a fresh profile, and any extra options;
 // it is closed when the test ends.
-func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
+func newBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -67,7 +67,7 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 
 // tab is one browser tab. Its actions share a deadline of testTimeout.
 type tab struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	ctx  context.Context
 

@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/auth/authtest"
 )
 
 // TestJSClientSharedTabsHubRestart: three tabs with topics of their own
@@ -127,5 +130,61 @@ func TestJSClientGenerateReload(t *testing.T) {
 	}
 	if n := eval[int](tb, `chunks.length`); n < 2 {
 		t.Errorf("resumed in %d chunks, want the text so far and then the rest", n)
+	}
+}
+
+// TestJSClientPrivateToken: tabs whose Hub has a token (sent in the
+// Authorization header: a fetch stream, not EventSource) share one stream
+// and get the private updates their token allows, each of its own
+// selectors; a tab without a token has a stream of its own and gets the
+// public ones only.
+func TestJSClientPrivateToken(t *testing.T) {
+	keys := authtest.NewKeys(t)
+	srv := startServer(t, serverOptions{
+		configure: func(c *app.Config) { c.JWTKey = string(keys.Secret) },
+		wrap:      withSharedPage,
+	})
+	sub := keys.HS256(t, authtest.Claims(nil, []string{"inbox/alice", "team"}, time.Now().Add(time.Hour)))
+	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
+	b := newBrowser(t)
+	withToken := map[string]any{"token": sub}
+	alice := sharedTabWith(t, b, srv.URL, "alice", withToken, "inbox/{user}")
+	team := sharedTabWith(t, b, srv.URL, "team", withToken, "team", "inbox/alice")
+	waitStreams(t, srv.URL, 1)
+	anon := sharedTabWith(t, b, srv.URL, "anonymous", nil, "inbox/alice", "team")
+	waitStreams(t, srv.URL, 2)
+
+	post := func(topic, data string, private bool) string {
+		form := url.Values{"topic": {topic}, "data": {data}}
+		if private {
+			form.Set("private", "on")
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/.well-known/mercure", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+pub)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		id, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("publish: %d %s", res.StatusCode, id)
+		}
+		return string(id)
+	}
+	p1 := post("inbox/alice", "secret", true)
+	p2 := post("inbox/bob", "not hers", true)
+	p3 := post("team", "team secret", true)
+	p4 := post("team", "public", false)
+	for _, c := range []struct {
+		tab  *tab
+		want []string
+	}{{alice, []string{p1}}, {team, []string{p1, p3, p4}}, {anon, []string{p4}}} {
+		c.tab.waitFor("its updates", fmt.Sprintf(`got.length >= %d`, len(c.want)))
+		time.Sleep(50 * time.Millisecond)
+		if got := strings.Fields(eval[string](c.tab, `got.join(" ")`)); !slices.Equal(got, c.want) {
+			t.Errorf("tab %s got %v, want %v (bob's private %s)", c.tab.name, got, c.want, p2)
+		}
 	}
 }

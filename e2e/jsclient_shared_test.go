@@ -31,7 +31,7 @@ window.gaps = [];
 window.hub = new Hub();
 window.debugState = () => JSON.stringify([...hub.groups.values()].map((g) =>
   ({ lead: !!g.release, state: g.state, union: g.union, all: [...g.all.values()], lastID: g.lastID, statuses })));
-window.start = (topics) => hub.subscribe(topics, {
+window.start = (topics, hubOpts) => (hubOpts ? new Hub(hubOpts) : hub).subscribe(topics, {
   onEvent: (ev) => got.push(ev.id),
   onStatus: (s) => statuses.push(s),
   onGap: (g) => gaps.push(g),
@@ -41,29 +41,48 @@ window.ready = true;
 `
 
 // sharedTab opens the page in a new tab of b and subscribes it to topics.
-func sharedTab(t *testing.T, b *browser, base, name string, topics ...string) *tab {
+func sharedTab(t testing.TB, b *browser, base, name string, topics ...string) *tab {
+	t.Helper()
+	return sharedTabWith(t, b, base, name, nil, topics...)
+}
+
+// sharedTabWith is sharedTab with a Hub of these options (nil: the page's).
+func sharedTabWith(t testing.TB, b *browser, base, name string, hubOpts map[string]any, topics ...string) *tab {
 	t.Helper()
 	tb := b.tab(name)
 	tb.do("open the page", chromedp.Navigate(base+"/shared/"))
 	tb.waitFor("the module", `window.ready`)
 	q, _ := json.Marshal(topics)
-	tb.do("subscribe", chromedp.Evaluate[chromedp.Void](`void start(`+string(q)+`)`))
+	o, _ := json.Marshal(hubOpts)
+	tb.do("subscribe", chromedp.Evaluate[chromedp.Void](`void start(`+string(q)+`, `+string(o)+`)`))
 	tb.waitFor("the subscription to open", `statuses.includes("open")`)
 	return tb
 }
 
 // hubStreams reads how many subscriptions the hub holds (/healthz).
-func hubStreams(t *testing.T, base string) int {
+func hubStreams(t testing.TB, base string) int {
+	t.Helper()
+	return hubStreamsVia(t, http.DefaultClient, base)
+}
+
+// hubStreamsVia is hubStreams with that client (of a TLS server).
+func hubStreamsVia(t testing.TB, c *http.Client, base string) int {
 	t.Helper()
 	var h struct{ Subscribers int }
-	getJSON(t, base+"/healthz", &h)
+	getJSONVia(t, c, base+"/healthz", &h)
 	return h.Subscribers
 }
 
 // getJSON decodes the JSON body of a GET of u into v.
-func getJSON(t *testing.T, u string, v any) {
+func getJSON(t testing.TB, u string, v any) {
 	t.Helper()
-	res, err := http.Get(u)
+	getJSONVia(t, http.DefaultClient, u, v)
+}
+
+// getJSONVia is getJSON with that client.
+func getJSONVia(t testing.TB, c *http.Client, u string, v any) {
+	t.Helper()
+	res, err := c.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +93,7 @@ func getJSON(t *testing.T, u string, v any) {
 }
 
 // waitStreams waits until the hub holds n subscriptions.
-func waitStreams(t *testing.T, base string, n int) {
+func waitStreams(t testing.TB, base string, n int) {
 	t.Helper()
 	var got int
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -86,7 +105,7 @@ func waitStreams(t *testing.T, base string, n int) {
 }
 
 // publishN publishes n updates to topic and returns their ids, in order.
-func publishN(t *testing.T, base, topic string, n int) []string {
+func publishN(t testing.TB, base, topic string, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range ids {

@@ -19,12 +19,13 @@ import (
 type serverOptions struct {
 	configure func(*app.Config)               // changes the defaults
 	wrap      func(http.Handler) http.Handler // goes in front of ssehub's handler
+	h2        bool                            // serve HTTP/2 over TLS (a self-signed certificate)
 }
 
 // startServer serves the whole of ssehub on 127.0.0.1. The hub and the
 // server are closed when the test ends. Start the server before the browser,
 // so that the browser closes first.
-func startServer(t *testing.T, opts serverOptions) *httptest.Server {
+func startServer(t testing.TB, opts serverOptions) *httptest.Server {
 	t.Helper()
 	cfg := app.DefaultConfig()
 	cfg.DataDir = t.TempDir() // the default, durable history
@@ -44,7 +45,13 @@ func startServer(t *testing.T, opts serverOptions) *httptest.Server {
 	if opts.wrap != nil {
 		h = opts.wrap(h)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	if opts.h2 {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
