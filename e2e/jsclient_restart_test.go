@@ -44,7 +44,7 @@ func TestJSClientSharedTabsHubRestart(t *testing.T) {
 		{name: "c", topics: []string{"alerts", "orders/1"}},
 	}
 	for _, s := range tabs {
-		s.tab = sharedTab(t, b, front.URL, s.name, s.topics...)
+		s.tab = sharedTab(t, b, front.URL+"/shared/", s.name, s.topics...)
 	}
 	waitStreams(t, hub.base, 1)
 	log.add(t, hub.base, "orders/1", 3)
@@ -137,8 +137,15 @@ func TestJSClientGenerateReload(t *testing.T) {
 // Authorization header: a fetch stream, not EventSource) share one stream
 // and get the private updates their token allows, each of its own
 // selectors; a tab without a token has a stream of its own and gets the
-// public ones only.
+// public ones only. With the SharedWorker the token comes from a token
+// function of the tabs, which the worker asks for it; with a leading tab,
+// a string.
 func TestJSClientPrivateToken(t *testing.T) {
+	t.Run("worker, token function", func(t *testing.T) { testPrivateToken(t, "", "tokenFn") })
+	t.Run("leading tab, token", func(t *testing.T) { testPrivateToken(t, "?worker=0", "token") })
+}
+
+func testPrivateToken(t *testing.T, query, option string) {
 	keys := authtest.NewKeys(t)
 	srv := startServer(t, serverOptions{
 		configure: func(c *app.Config) { c.JWTKey = string(keys.Secret) },
@@ -147,11 +154,12 @@ func TestJSClientPrivateToken(t *testing.T) {
 	sub := keys.HS256(t, authtest.Claims(nil, []string{"inbox/alice", "team"}, time.Now().Add(time.Hour)))
 	pub := keys.HS256(t, authtest.Claims([]string{"*"}, nil, time.Now().Add(time.Hour)))
 	b := newBrowser(t)
-	withToken := map[string]any{"token": sub}
-	alice := sharedTabWith(t, b, srv.URL, "alice", withToken, "inbox/{user}")
-	team := sharedTabWith(t, b, srv.URL, "team", withToken, "team", "inbox/alice")
+	page := srv.URL + "/shared/" + query
+	withToken := map[string]any{option: sub}
+	alice := sharedTabWith(t, b, page, "alice", withToken, "inbox/{user}")
+	team := sharedTabWith(t, b, page, "team", withToken, "team", "inbox/alice")
 	waitStreams(t, srv.URL, 1)
-	anon := sharedTabWith(t, b, srv.URL, "anonymous", nil, "inbox/alice", "team")
+	anon := sharedTabWith(t, b, page, "anonymous", nil, "inbox/alice", "team")
 	waitStreams(t, srv.URL, 2)
 
 	post := func(topic, data string, private bool) string {

@@ -28,10 +28,12 @@ import { Hub } from "/ssehub.js";
 window.got = [];
 window.statuses = [];
 window.gaps = [];
-window.hub = new Hub();
+window.hub = new Hub({ worker: location.search.includes("worker=0") ? false : undefined });
 window.debugState = () => JSON.stringify([...hub.groups.values()].map((g) =>
   ({ lead: !!g.release, state: g.state, union: g.union, all: [...g.all.values()], lastID: g.lastID, statuses })));
-window.start = (topics, hubOpts) => (hubOpts ? new Hub(hubOpts) : hub).subscribe(topics, {
+// hubOpts.tokenFn becomes a token function giving it.
+const hubOf = (o) => o ? new Hub(o.tokenFn ? { ...o, token: async () => o.tokenFn } : o) : hub;
+window.start = (topics, hubOpts) => hubOf(hubOpts).subscribe(topics, {
   onEvent: (ev) => got.push(ev.id),
   onStatus: (s) => statuses.push(s),
   onGap: (g) => gaps.push(g),
@@ -40,17 +42,19 @@ window.ready = true;
 </script>
 `
 
-// sharedTab opens the page in a new tab of b and subscribes it to topics.
-func sharedTab(t testing.TB, b *browser, base, name string, topics ...string) *tab {
+// sharedTab opens the shared page at page (base + "/shared/", with
+// "?worker=0" for a leading tab rather than a SharedWorker) in a new tab
+// of b and subscribes it to topics.
+func sharedTab(t testing.TB, b *browser, page, name string, topics ...string) *tab {
 	t.Helper()
-	return sharedTabWith(t, b, base, name, nil, topics...)
+	return sharedTabWith(t, b, page, name, nil, topics...)
 }
 
 // sharedTabWith is sharedTab with a Hub of these options (nil: the page's).
-func sharedTabWith(t testing.TB, b *browser, base, name string, hubOpts map[string]any, topics ...string) *tab {
+func sharedTabWith(t testing.TB, b *browser, page, name string, hubOpts map[string]any, topics ...string) *tab {
 	t.Helper()
 	tb := b.tab(name)
-	tb.do("open the page", chromedp.Navigate(base+"/shared/"))
+	tb.do("open the page", chromedp.Navigate(page))
 	tb.waitFor("the module", `window.ready`)
 	q, _ := json.Marshal(topics)
 	o, _ := json.Marshal(hubOpts)
@@ -208,14 +212,26 @@ func withSharedPage(h http.Handler) http.Handler {
 }
 
 // TestJSClientSharedTabs opens tabs of one origin over HTTP/1.1 with
-// shared: true, each with selectors of its own: the hub holds one stream,
-// of their union, and every tab gets exactly the updates of its
-// selectors, once, in order. Closing the tab holding the stream in the
-// middle of a burst loses and repeats nothing in the others; a seventh and
-// an eighth tab (past HTTP/1.1's six connections a host), one with a new
-// topic, join the same stream.
+// shared: true, each with selectors of its own, led by the SharedWorker
+// and by a tab: the hub holds one stream, of their union, and every tab
+// gets exactly the updates of its selectors, once, in order. Closing the
+// first tab (the leading one, without the worker) in the middle of a
+// burst loses and repeats nothing in the others; a seventh and an eighth
+// tab (past HTTP/1.1's six connections a host), one with a new topic,
+// join the same stream.
 func TestJSClientSharedTabs(t *testing.T) {
+	t.Run("worker", func(t *testing.T) { testSharedTabs(t, true) })
+	t.Run("leading tab", func(t *testing.T) { testSharedTabs(t, false) })
+}
+
+func testSharedTabs(t *testing.T, worker bool) {
 	srv := sharedServer(t)
+	page := srv.URL + "/shared/"
+	statuses := "connecting,open" // the worker's stream goes on
+	if !worker {
+		page += "?worker=0"
+		statuses += ",reconnecting,open" // the tab taking over says so, and the others with it
+	}
 	b := newBrowser(t)
 	log := &published{}
 	tabs := []*sharedTabSpec{
@@ -227,9 +243,12 @@ func TestJSClientSharedTabs(t *testing.T) {
 		{name: "tab6", topics: []string{"room/1"}},
 	}
 	for _, s := range tabs {
-		s.tab = sharedTab(t, b, srv.URL, s.name, s.topics...)
+		s.tab = sharedTab(t, b, page, s.name, s.topics...)
 	}
 	waitStreams(t, srv.URL, 1)
+	if led := eval[bool](tabs[1].tab, `[...hub.groups.values()][0].port !== undefined`); led != worker {
+		t.Fatalf("led by a SharedWorker: %v, want %v", led, worker)
+	}
 	log.add(t, srv.URL, "room/1", 5)
 	log.add(t, srv.URL, "news", 2)
 	log.add(t, srv.URL, "lobby", 2)
@@ -252,15 +271,14 @@ func TestJSClientSharedTabs(t *testing.T) {
 	tabs = tabs[1:]
 	checkTabs(t, log, tabs)
 	for _, s := range tabs {
-		// The tab taking over says "reconnecting", and the others with it.
-		if st := eval[string](s.tab, `statuses.join()`); st != "connecting,open,reconnecting,open" {
-			t.Errorf("tab %s: statuses %s", s.name, st)
+		if st := eval[string](s.tab, `statuses.join()`); st != statuses {
+			t.Errorf("tab %s: statuses %s, want %s", s.name, st, statuses)
 		}
 	}
 
 	from := log.mark()
 	for _, s := range []*sharedTabSpec{{name: "tab7", topics: []string{"room/{id}", "lobby"}}, {name: "tab8", topics: []string{"extra", "lobby"}}} {
-		s.tab, s.from = sharedTab(t, b, srv.URL, s.name, s.topics...), from
+		s.tab, s.from = sharedTab(t, b, page, s.name, s.topics...), from
 		tabs = append(tabs, s)
 	}
 	waitStreams(t, srv.URL, 1)
@@ -271,7 +289,7 @@ func TestJSClientSharedTabs(t *testing.T) {
 	if n := hubStreams(t, srv.URL); n != 1 {
 		t.Errorf("the hub holds %d streams, want 1", n)
 	}
-	if st := eval[string](tabs[0].tab, `statuses.join()`); st != "connecting,open,reconnecting,open" {
+	if st := eval[string](tabs[0].tab, `statuses.join()`); st != statuses {
 		t.Errorf("a new tab's topics changed the others' status: %s", st)
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 // BenchmarkJSClientTabs opens 20 tabs of one origin in one Chromium, each
 // subscribing with the client to a topic they all share and one of its
-// own, with shared: true and shared: false, over HTTP/1.1 and HTTP/2
+// own, shared (led by the SharedWorker, or by a tab) and not, over HTTP/1.1 and HTTP/2
 // (TLS), then publishes 1,000 updates to the shared topic at 200 a second.
 // It reports the hub's streams, the tabs whose subscription opened within
 // 15 s, the browser's memory (PSS of all its processes, idle and after the
@@ -27,11 +27,15 @@ import (
 // every update. Run it with -benchtime 1x (each iteration is the whole
 // scenario; docs/benchmarks.md has the figures).
 func BenchmarkJSClientTabs(b *testing.B) {
+	modes := []struct {
+		name, query string
+		shared      bool
+	}{{"shared-worker", "", true}, {"leading-tab", "?worker=0", true}, {"unshared", "", false}}
 	for _, proto := range []string{"h1", "h2"} {
-		for _, shared := range []bool{true, false} {
-			b.Run(fmt.Sprintf("%s/shared=%v", proto, shared), func(b *testing.B) {
+		for _, m := range modes {
+			b.Run(proto+"/"+m.name, func(b *testing.B) {
 				for range b.N {
-					runTabs(b, proto == "h2", shared)
+					runTabs(b, proto == "h2", m.query, m.shared)
 				}
 			})
 		}
@@ -43,11 +47,11 @@ const (
 	benchEvents = 1000
 )
 
-func runTabs(b *testing.B, h2, shared bool) {
+func runTabs(b *testing.B, h2 bool, query string, shared bool) {
 	srv := startServer(b, serverOptions{wrap: withSharedPage, h2: h2})
 	br := newBrowser(b, chromedp.Flag("ignore-certificate-errors", true))
 	pid := chromedp.FromContext(br.ctx).Browser.Process().Pid
-	tabs := openTabs(b, br, srv.URL, shared)
+	tabs := openTabs(b, br, srv.URL, query, shared)
 	open := 0
 	for _, tb := range tabs {
 		if tb != nil {
@@ -74,7 +78,7 @@ func runTabs(b *testing.B, h2, shared bool) {
 
 // openTabs opens the tabs at once, each subscribing to "bench" and its own
 // topic; a tab whose subscription did not open within 15 s is nil.
-func openTabs(b *testing.B, br *browser, base string, shared bool) []*tab {
+func openTabs(b *testing.B, br *browser, base, query string, shared bool) []*tab {
 	tabs := make([]*tab, benchTabs)
 	var wg sync.WaitGroup
 	for i := range tabs {
@@ -83,7 +87,7 @@ func openTabs(b *testing.B, br *browser, base string, shared bool) []*tab {
 			ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
 			defer cancel()
 			script := fmt.Sprintf(`void start(["bench", "tab/%d"], {shared: %v})`, i, shared)
-			for _, a := range []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/shared/"),
+			for _, a := range []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/shared/" + query),
 				chromedp.Poll[chromedp.Void](`window.ready`),
 				chromedp.Evaluate[chromedp.Void](script),
 				chromedp.Poll[chromedp.Void](`statuses.includes("open")`)} {

@@ -22,8 +22,13 @@ export interface HubOptions {
   retry?: { initial?: number; max?: number };
   /** The fetch to use; default globalThis.fetch. */
   fetch?: typeof fetch;
-  /** Share one stream among the tabs of the origin that subscribe alike (default true where supported). */
+  /** Share one stream among the tabs of the origin that subscribe to this hub (default true where supported). */
   shared?: boolean;
+  /**
+   * The SharedWorker script that runs shared streams: default this module when it is a file of its own
+   * (the hub's /ssehub.js), where the browser has SharedWorker; false for a leading tab instead.
+   */
+  worker?: string | URL | false;
 }
 
 /** One event received. */

@@ -6,3 +6,10 @@ export type { GenerateRequest, GenerateOptions, Message, Usage } from "./llm.js"
 export { Parser } from "./parser.js";
 export type { ParsedEvent } from "./parser.js";
 export { retryDelay, parseRetryAfter } from "./retry.js";
+
+import { serveWorker } from "./shared.js";
+
+// Loaded as a SharedWorker's script (HubOptions.worker), this module leads
+// the shared streams of the tabs that connect to it.
+const scope = globalThis as unknown as { SharedWorkerGlobalScope?: new () => unknown; onconnect: null };
+if (typeof scope.SharedWorkerGlobalScope == "function" && scope instanceof scope.SharedWorkerGlobalScope) serveWorker(scope);

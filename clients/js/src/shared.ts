@@ -1,29 +1,42 @@
 // One stream per browser: the tabs of an origin that subscribe to one hub
 // alike (URL, credentials, headers, token) share one stream of the union
-// of their topics. The tab holding a Web Lock named after the hub opens it
-// with tag=selectors, so that the hub names the selectors each event
-// matched, and posts every event with those topics on a BroadcastChannel
-// of the same name; each tab hands an event to its own subscriptions of
-// those topics. Tabs announce their subscriptions on the channel; when the
-// union changes, the stream is opened again for the new one, resuming
-// after the last event (Last-Event-ID). When the leading tab goes, the lock
-// passes to a waiting tab, which asks every tab for its subscriptions and
-// resumes likewise; every subscription drops ids it already delivered, so
-// none is lost or repeated.
+// of their topics, opened with tag=selectors so that the hub names the
+// selectors each event matched; each tab hands an event to its own
+// subscriptions of those selectors. The stream is run by a Leader: in a
+// SharedWorker where the browser has one and the module is served as a
+// file of its own (/ssehub.js), else in the tab holding a Web Lock named
+// after the hub, which posts on a BroadcastChannel of the same name. Tabs
+// announce their subscriptions; when the union changes, the stream is
+// opened again for the new one, resuming after the last event
+// (Last-Event-ID). When a leading tab goes, the lock passes to a waiting
+// tab, which asks every tab for its subscriptions and resumes likewise;
+// every subscription drops ids it already delivered, so none is lost or
+// repeated.
 
-import { HubError, Stream, type Hub, type HubEvent, type Status, type SubscribeOptions, type Subscription } from "./hub.js";
+import { Hub, HubError, Stream, type HubEvent, type Status, type SubscribeOptions, type Subscription, type Token } from "./hub.js";
 
 type Ev = { id: string; type: string; data: string };
 
-/** What tabs post: subscriptions (sub, unsub, who asks for them all), and the leader's events, statuses, gaps, errors. */
-type Message =
+/** What a tab's Hub is, for a worker to open the stream as the tab would (tok: a string token, or 1 for a token function). */
+type Conf = { url: string; withCredentials?: boolean; headers?: Record<string, string>; tok: string | number };
+
+/**
+ * What tabs and leaders say: subscriptions (sub, unsub; who asks for them
+ * all), the stream's events, statuses, gaps and errors, and a worker's
+ * question for a token (tok?) and its answer. A tab's message to a worker
+ * carries its group's key and Conf.
+ */
+type Message = (
   | { t: "sub"; tab: string; sid: string; topics: string[] }
   | { t: "unsub"; sid: string }
   | { t: "who" }
   | { t: "ev"; ev: Ev; sel?: string[] }
   | { t: "st"; s: Status; id: string; u: string[] }
   | { t: "gap"; g: { lastEventID: string; resumedAfter: string } }
-  | { t: "err"; m: string; c: number };
+  | { t: "err"; m: string; c: number }
+  | { t: "tok?"; n: number }
+  | { t: "tok"; n: number; v?: string | null }
+) & { key?: string; conf?: Conf };
 
 /** The Web Locks API, as much as is used. */
 interface Locks {
@@ -31,7 +44,8 @@ interface Locks {
   query?(): Promise<{ held?: { name?: string }[]; pending?: { name?: string }[] }>;
 }
 
-const locks = (): Locks | undefined => (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks;
+const g = globalThis as unknown as { navigator?: { locks?: Locks }; SharedWorker?: typeof SharedWorker; location?: Location };
+const locks = () => g.navigator?.locks;
 const rnd = () => Math.random().toString(36).slice(2);
 
 /**
@@ -44,10 +58,23 @@ const rnd = () => Math.random().toString(36).slice(2);
  * @internal
  */
 export function sharedKey(hub: Hub, o: SubscribeOptions): string {
-  const { shared = true, token, headers = {}, withCredentials } = hub.opts;
+  const { shared = true } = hub.opts;
   if (!shared || o.lastEventID !== undefined || !locks() || typeof BroadcastChannel != "function") return "";
-  const tok = typeof token == "function" ? 1 : token ?? "";
-  return "ssehub " + JSON.stringify([hub.url.href, !!withCredentials, Object.entries(headers).sort(), tok]);
+  return "ssehub " + JSON.stringify(conf(hub));
+}
+
+function conf(hub: Hub): Conf {
+  const { token, headers = {}, withCredentials } = hub.opts;
+  return { url: hub.url.href, withCredentials: !!withCredentials, headers: Object.fromEntries(Object.entries(headers).sort()), tok: typeof token == "function" ? 1 : token ?? "" };
+}
+
+/** workerURL is the script of the SharedWorker to lead the tabs' streams, or undefined for a leading tab. */
+function workerURL(hub: Hub): URL | undefined {
+  const w = hub.opts.worker;
+  if (w === false || typeof g.SharedWorker != "function") return;
+  if (w) return new URL(w, g.location?.href);
+  const self = import.meta.url; // this module: a worker of its own only as a file of its own
+  return /\/ssehub(\.min)?\.js(\?.*)?$/.test(self) ? new URL(self) : undefined;
 }
 
 /**
@@ -67,83 +94,66 @@ export class Recent {
   }
 }
 
-/** Group is this tab's part in the stream its tabs share with one hub. @internal */
-export class Group {
-  private tab = rnd();
-  private lastID = ""; // the id to resume after: the last event the stream delivered
-  private state?: Status;
-  private union: string[] = []; // the topics of the stream, as its leader opened it
-  private subs = new Map<string, SharedSub>(); // this tab's
+/**
+ * Leader knows a group's subscriptions and the stream's state from what it
+ * is told (note), and, once started, runs the stream of their union,
+ * sending its events, statuses, gaps and errors.
+ * @internal
+ */
+export class Leader {
+  lastID = ""; // the id to resume after: the last event the stream delivered
+  state?: Status;
+  union: string[] = []; // the topics of the stream, as its leader opened it
   private all = new Map<string, { tab: string; topics: string[]; at: number }>(); // every tab's, as announced, and when
-  private bc: BroadcastChannel;
-  private stop = new AbortController(); // the lock requests
+  private active = false;
   private stream?: Stream;
-  private release?: () => void;
   private plan?: ReturnType<typeof setTimeout>;
-  private gen = 0; // which stream the leader's callbacks are of
-  private ended = false;
+  private gen = 0; // which stream the callbacks are of
 
-  constructor(private hub: Hub, private key: string, private groups: Map<string, Group>) {
-    this.bc = new BroadcastChannel(key);
-    this.bc.onmessage = (m) => this.receive(m.data as Message);
-  }
+  constructor(private hub: Hub, private key: string, private send: (m: Message) => void) {}
 
-  subscribe(topics: string[], o: SubscribeOptions): Subscription {
-    const s = new SharedSub(this, [...new Set(topics)], o);
-    this.subs.set(s.sid, s);
-    if (this.subs.size == 1) {
-      // The tab's lock says it lives (asked for before it is announced, so
-      // that a leader pruning finds it); then the lock of the leader.
-      const l = locks()!;
-      const { signal } = this.stop;
-      const held = () => new Promise<void>((r) => signal.addEventListener("abort", () => r()));
-      l.request(this.key + " tab " + this.tab, { signal }, held).catch(() => {});
-      l.request(this.key, { signal }, () => this.lead()).catch(() => {});
+  /** note takes in what the group says. */
+  note(m: Message): void {
+    switch (m.t) {
+      case "sub":
+        this.all.set(m.sid, { ...m, at: Date.now() });
+        if (this.active && this.state && m.topics.every((t) => this.union.includes(t))) this.send({ t: "st", s: this.state, id: this.lastID, u: this.union });
+        return this.replan();
+      case "unsub":
+        this.all.delete(m.sid);
+        return this.replan();
+      case "ev":
+        this.lastID = m.ev.id;
+        return;
+      case "st":
+        if (m.id) this.lastID = m.id;
+        this.state = m.s;
+        this.union = m.u;
     }
-    this.announce(s);
-    if (this.state) s.status(this.state, this.union);
-    return s;
   }
 
-  /** @internal drop forgets a closed subscription; the last one ends the group. */
-  drop(s: SharedSub): void {
-    this.subs.delete(s.sid);
-    this.all.delete(s.sid);
-    this.post({ t: "unsub", sid: s.sid });
-    if (this.subs.size) return this.replan();
-    this.groups.delete(this.key);
-    this.ended = true;
+  /** start runs the stream, once the subscriptions asked for came in. */
+  start(): void {
+    this.active = true;
+    this.replan(30);
+  }
+
+  /** end closes the stream without a word: another leader takes over. */
+  end(): void {
+    this.active = false;
     clearTimeout(this.plan);
-    this.gen++; // its closing is no news for the others: one of them takes over
-    this.stop.abort();
+    this.gen++;
     this.stream?.close();
-    this.release?.();
-    this.bc.close();
   }
 
-  private announce(s: SharedSub): void {
-    const m: Message = { t: "sub", tab: this.tab, sid: s.sid, topics: s.topics };
-    this.post(m);
-    this.receive(m);
-  }
-
-  /** lead runs the stream while this tab holds the lock: until the group ends. */
-  private lead(): Promise<void> | void {
-    if (!this.subs.size) return;
-    this.post({ t: "who" });
-    return new Promise((resolve) => {
-      this.release = resolve;
-      this.replan(30); // the answers to who, first
-    });
-  }
-
-  private leading(): boolean {
-    return !!this.release;
+  /** empty tells whether no subscription is left. */
+  empty(): boolean {
+    return !this.all.size;
   }
 
   /** replan opens the stream again, soon, when the union of the topics changed. */
   private replan(wait = 5): void {
-    if (!this.leading()) return;
+    if (!this.active) return;
     clearTimeout(this.plan);
     this.plan = setTimeout(() => void this.restart(), wait);
   }
@@ -151,7 +161,7 @@ export class Group {
   private async restart(): Promise<void> {
     await this.prune();
     const union = [...new Set([...this.all.values()].flatMap((s) => s.topics))].sort();
-    if (this.ended || !this.leading() || (this.stream && union.join("\n") == this.union.join("\n"))) return;
+    if (!this.active || !union.length || (this.stream && union.join("\n") == this.union.join("\n"))) return;
     const id = this.stream?.lastEventID || this.lastID;
     const takeover = !this.stream; // else a new union: the tabs' streams go on
     const gen = ++this.gen;
@@ -163,7 +173,7 @@ export class Group {
       onEvent: (ev) => {
         const { id, type, data } = ev;
         const sel = ev.selectors?.split(" ").map((i) => union[+i]);
-        this.emit({ t: "ev", ev: { id, type, data }, sel });
+        this.send({ t: "ev", ev: { id, type, data }, sel });
       },
       onStatus: (st) => {
         if (this.gen !== gen) return;
@@ -171,10 +181,10 @@ export class Group {
           if (!takeover) return;
           st = "reconnecting";
         }
-        this.emit({ t: "st", s: st, id: this.stream?.lastEventID || this.lastID, u: union });
+        this.send({ t: "st", s: st, id: this.stream?.lastEventID || this.lastID, u: union });
       },
-      onGap: (g) => this.emit({ t: "gap", g }),
-      onError: (e) => this.emit({ t: "err", m: e.message, c: e.status }),
+      onGap: (g) => this.send({ t: "gap", g }),
+      onError: (e) => this.send({ t: "err", m: e.message, c: e.status }),
     });
   }
 
@@ -190,36 +200,102 @@ export class Group {
     const old = Date.now() - 5000;
     for (const [sid, s] of this.all) if (s.at < old && !live.has(this.key + " tab " + s.tab)) this.all.delete(sid);
   }
+}
 
-  private post(m: Message): void {
-    if (!this.ended) this.bc.postMessage(m);
+/** Group is this tab's part in the stream its tabs share with one hub. @internal */
+export class Group {
+  private tab = rnd();
+  private state?: Status;
+  private union: string[] = [];
+  private subs = new Map<string, SharedSub>(); // this tab's
+  private bc?: BroadcastChannel;
+  private port?: MessagePort; // to the SharedWorker that leads
+  private leader?: Leader; // without a worker: knows, and leads while this tab holds the lock
+  private stop = new AbortController(); // the lock requests
+  private release?: () => void;
+
+  constructor(private hub: Hub, private key: string, private groups: Map<string, Group>) {
+    const w = workerURL(hub);
+    const on = (m: MessageEvent) => this.receive(m.data as Message);
+    if (w) {
+      this.port = new SharedWorker(w, { type: "module", name: "ssehub" }).port;
+      this.port.onmessage = on;
+    } else {
+      this.bc = new BroadcastChannel(key);
+      this.bc.onmessage = on;
+      this.leader = new Leader(hub, key, (m) => {
+        this.post(m);
+        this.receive(m);
+      });
+    }
   }
 
-  /** emit posts what the leader's stream says, and applies it here too. */
-  private emit(m: Message): void {
+  subscribe(topics: string[], o: SubscribeOptions): Subscription {
+    const s = new SharedSub(this, [...new Set(topics)], o);
+    this.subs.set(s.sid, s);
+    if (this.subs.size == 1) {
+      // The tab's lock says it lives (asked for before it is announced, so
+      // that a leader pruning finds it); then the lock of the leader.
+      const l = locks()!;
+      const { signal } = this.stop;
+      const held = () => new Promise<void>((r) => signal.addEventListener("abort", () => r()));
+      l.request(this.key + " tab " + this.tab, { signal }, held).catch(() => {});
+      if (this.leader) l.request(this.key, { signal }, () => this.lead()).catch(() => {});
+    }
+    this.announce(s);
+    if (this.state) s.status(this.state, this.union);
+    return s;
+  }
+
+  /** @internal drop forgets a closed subscription; the last one ends the group. */
+  drop(s: SharedSub): void {
+    this.subs.delete(s.sid);
+    this.say({ t: "unsub", sid: s.sid });
+    if (this.subs.size) return;
+    this.groups.delete(this.key);
+    this.leader?.end(); // its closing is no news for the others: one of them takes over
+    this.stop.abort();
+    this.release?.();
+    this.bc?.close();
+    this.port?.close();
+    this.port = this.bc = undefined;
+  }
+
+  private announce(s: SharedSub): void {
+    this.say({ t: "sub", tab: this.tab, sid: s.sid, topics: s.topics });
+  }
+
+  /** say tells the others, and this tab's leader. */
+  private say(m: Message): void {
     this.post(m);
-    this.receive(m);
+    this.leader?.note(m);
+  }
+
+  /** lead runs the stream while this tab holds the lock: until the group ends. */
+  private lead(): Promise<void> | void {
+    if (!this.subs.size) return;
+    this.post({ t: "who" });
+    return new Promise((resolve) => {
+      this.release = resolve;
+      this.leader!.start(); // the answers to who, first
+    });
+  }
+
+  private post(m: Message): void {
+    if (this.port) this.port.postMessage({ ...m, key: this.key, conf: conf(this.hub) });
+    else this.bc?.postMessage(m);
   }
 
   private receive(m: Message): void {
+    this.leader?.note(m);
     switch (m.t) {
-      case "sub":
-        this.all.set(m.sid, { ...m, at: Date.now() });
-        if (this.leading() && this.state && m.topics.every((t) => this.union.includes(t)))
-          this.post({ t: "st", s: this.state, id: this.lastID, u: this.union });
-        return this.replan();
-      case "unsub":
-        this.all.delete(m.sid);
-        return this.replan();
       case "who":
         for (const s of this.subs.values()) this.announce(s);
         return;
       case "ev":
-        this.lastID = m.ev.id;
         for (const s of this.subs.values()) if (!m.sel || s.topics.some((t) => m.sel!.includes(t))) s.event(m.ev);
         return;
       case "st":
-        if (m.id) this.lastID = m.id;
         this.state = m.s;
         this.union = m.u;
         for (const s of [...this.subs.values()]) s.status(m.s, m.u);
@@ -229,8 +305,62 @@ export class Group {
         return;
       case "err":
         for (const s of this.subs.values()) s.o.onError?.(new HubError(m.m, m.c));
+        return;
+      case "tok?": {
+        const t = this.hub.opts.token;
+        Promise.resolve(typeof t == "function" ? t() : t).then((v) => this.post({ t: "tok", n: m.n, v }), () => this.post({ t: "tok", n: m.n }));
+      }
     }
   }
+}
+
+/**
+ * serveWorker leads, in a SharedWorker, the streams of the tabs that
+ * connect to it: a Leader for each group's key, started at its first
+ * subscription and ended at its last; a token function is a question to
+ * the tabs of the group, the newest first.
+ * @internal
+ */
+export function serveWorker(scope: { onconnect: ((e: MessageEvent) => void) | null }): void {
+  const groups = new Map<string, { leader: Leader; ports: MessagePort[] }>();
+  const asked = new Map<number, (v?: string | null) => void>();
+  let n = 0;
+  const ask = (ports: MessagePort[]): Promise<string | null | undefined> => {
+    const to = ports.at(-1);
+    return new Promise((resolve) => {
+      const q = ++n;
+      const t = setTimeout(() => (asked.delete(q), resolve(undefined)), 5000);
+      asked.set(q, (v) => (clearTimeout(t), asked.delete(q), resolve(v)));
+      to?.postMessage({ t: "tok?", n: q });
+    });
+  };
+  scope.onconnect = (e) => {
+    const port = e.ports[0];
+    port.onmessage = ({ data: m }: MessageEvent<Message>) => {
+      if (m.t == "tok") return asked.get(m.n)?.(m.v);
+      const key = m.key!;
+      let grp = groups.get(key);
+      if (!grp) {
+        if (m.t != "sub") return;
+        const { url, withCredentials, headers, tok } = m.conf!;
+        const ports: MessagePort[] = [];
+        const token: Token = tok === 1 ? () => ask(ports) : String(tok);
+        const hub = new Hub({ url, withCredentials, headers, token, shared: false });
+        const leader = new Leader(hub, key, (out) => {
+          for (const p of ports) p.postMessage(out);
+          leader.note(out);
+        });
+        groups.set(key, (grp = { leader, ports }));
+        leader.start();
+      }
+      if (!grp.ports.includes(port)) grp.ports.push(port);
+      grp.leader.note(m);
+      if (grp.leader.empty()) {
+        grp.leader.end();
+        groups.delete(key);
+      }
+    };
+  };
 }
 
 /** SharedSub is one subscription of a tab to its group's stream. @internal */
@@ -241,7 +371,11 @@ export class SharedSub implements Subscription {
   private state?: Status;
   private seen = new Recent();
 
-  constructor(private g: Group, readonly topics: string[], readonly o: SubscribeOptions) {
+  constructor(
+    private g: Group,
+    readonly topics: string[],
+    readonly o: SubscribeOptions,
+  ) {
     this.setState("connecting");
   }
 

@@ -1,8 +1,61 @@
-import { type Hub, type Status, type SubscribeOptions, type Subscription } from "./hub.js";
+import { Hub, type Status, type SubscribeOptions, type Subscription } from "./hub.js";
 type Ev = {
     id: string;
     type: string;
     data: string;
+};
+/** What a tab's Hub is, for a worker to open the stream as the tab would (tok: a string token, or 1 for a token function). */
+type Conf = {
+    url: string;
+    withCredentials?: boolean;
+    headers?: Record<string, string>;
+    tok: string | number;
+};
+/**
+ * What tabs and leaders say: subscriptions (sub, unsub; who asks for them
+ * all), the stream's events, statuses, gaps and errors, and a worker's
+ * question for a token (tok?) and its answer. A tab's message to a worker
+ * carries its group's key and Conf.
+ */
+type Message = ({
+    t: "sub";
+    tab: string;
+    sid: string;
+    topics: string[];
+} | {
+    t: "unsub";
+    sid: string;
+} | {
+    t: "who";
+} | {
+    t: "ev";
+    ev: Ev;
+    sel?: string[];
+} | {
+    t: "st";
+    s: Status;
+    id: string;
+    u: string[];
+} | {
+    t: "gap";
+    g: {
+        lastEventID: string;
+        resumedAfter: string;
+    };
+} | {
+    t: "err";
+    m: string;
+    c: number;
+} | {
+    t: "tok?";
+    n: number;
+} | {
+    t: "tok";
+    n: number;
+    v?: string | null;
+}) & {
+    key?: string;
+    conf?: Conf;
 };
 /**
  * sharedKey names the group of tabs a subscription would share a stream
@@ -25,32 +78,33 @@ export declare class Recent {
     constructor(max?: number);
     add(id: string): boolean;
 }
-/** Group is this tab's part in the stream its tabs share with one hub. @internal */
-export declare class Group {
+/**
+ * Leader knows a group's subscriptions and the stream's state from what it
+ * is told (note), and, once started, runs the stream of their union,
+ * sending its events, statuses, gaps and errors.
+ * @internal
+ */
+export declare class Leader {
     private hub;
     private key;
-    private groups;
-    private tab;
-    private lastID;
-    private state?;
-    private union;
-    private subs;
+    private send;
+    lastID: string;
+    state?: Status;
+    union: string[];
     private all;
-    private bc;
-    private stop;
+    private active;
     private stream?;
-    private release?;
     private plan?;
     private gen;
-    private ended;
-    constructor(hub: Hub, key: string, groups: Map<string, Group>);
-    subscribe(topics: string[], o: SubscribeOptions): Subscription;
-    /** @internal drop forgets a closed subscription; the last one ends the group. */
-    drop(s: SharedSub): void;
-    private announce;
-    /** lead runs the stream while this tab holds the lock: until the group ends. */
-    private lead;
-    private leading;
+    constructor(hub: Hub, key: string, send: (m: Message) => void);
+    /** note takes in what the group says. */
+    note(m: Message): void;
+    /** start runs the stream, once the subscriptions asked for came in. */
+    start(): void;
+    /** end closes the stream without a word: another leader takes over. */
+    end(): void;
+    /** empty tells whether no subscription is left. */
+    empty(): boolean;
     /** replan opens the stream again, soon, when the union of the topics changed. */
     private replan;
     private restart;
@@ -60,11 +114,43 @@ export declare class Group {
      * travel apart, so announcements of the last seconds are kept.
      */
     private prune;
+}
+/** Group is this tab's part in the stream its tabs share with one hub. @internal */
+export declare class Group {
+    private hub;
+    private key;
+    private groups;
+    private tab;
+    private state?;
+    private union;
+    private subs;
+    private bc?;
+    private port?;
+    private leader?;
+    private stop;
+    private release?;
+    constructor(hub: Hub, key: string, groups: Map<string, Group>);
+    subscribe(topics: string[], o: SubscribeOptions): Subscription;
+    /** @internal drop forgets a closed subscription; the last one ends the group. */
+    drop(s: SharedSub): void;
+    private announce;
+    /** say tells the others, and this tab's leader. */
+    private say;
+    /** lead runs the stream while this tab holds the lock: until the group ends. */
+    private lead;
     private post;
-    /** emit posts what the leader's stream says, and applies it here too. */
-    private emit;
     private receive;
 }
+/**
+ * serveWorker leads, in a SharedWorker, the streams of the tabs that
+ * connect to it: a Leader for each group's key, started at its first
+ * subscription and ended at its last; a token function is a question to
+ * the tabs of the group, the newest first.
+ * @internal
+ */
+export declare function serveWorker(scope: {
+    onconnect: ((e: MessageEvent) => void) | null;
+}): void;
 /** SharedSub is one subscription of a tab to its group's stream. @internal */
 export declare class SharedSub implements Subscription {
     private g;
