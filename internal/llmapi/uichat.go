@@ -147,6 +147,11 @@ func (a *API) newTurn(r *http.Request, in *uiChatRequest) (*chatTurn, llm.Reques
 	if err := chatAccess(claims, owner, in.ID); err != nil {
 		return nil, req, err
 	}
+	if ok {
+		if err := a.checkNoRunningTurn(r.Context(), in.ID, prev); err != nil {
+			return nil, req, err
+		}
+	}
 	turn := &chatTurn{Owner: owner, MessageID: "msg-" + newCompletionID(), Messages: in.Messages}
 	rec := chatRecord{Chat: in.ID}
 	if last := in.Messages[len(in.Messages)-1]; last.Role == "assistant" && last.ID != "" {
@@ -158,6 +163,22 @@ func (a *API) newTurn(r *http.Request, in *uiChatRequest) (*chatTurn, llm.Reques
 	req.ToolChoice, req.ForceTool = toolChoice(in.ToolChoice, in.Tools)
 	a.starter(r, &req)
 	return turn, req, nil
+}
+
+// checkNoRunningTurn refuses a turn while the chat's previous answer still
+// runs, on any node: two answers at once would interleave in the chat
+// (another tab, or a client that did not wait). 409 says to stop it or
+// wait for its end.
+func (a *API) checkNoRunningTurn(ctx context.Context, chat string, prev *chatTurn) error {
+	snap, found, err := a.generation(ctx, prev.Generation)
+	if err != nil {
+		return err
+	}
+	if found && snap.Status == llm.StatusRunning {
+		return &httpio.Error{Status: http.StatusConflict, Field: "id",
+			Msg: fmt.Sprintf("chat %s: its answer %s is still running: stop it (POST .../%s/stop) or wait for its end", chat, prev.MessageID, chat)}
+	}
+	return nil
 }
 
 // toolChoice maps the body's toolChoice, auto, none, required or the name

@@ -85,7 +85,8 @@ func TestUIChatResumesMidAnswer(t *testing.T) {
 
 // TestUIChatStop: POST /api/chat/{id}/stop ends the running answer on the
 // server: the streams end with abort and [DONE], the partial answer is
-// kept (GET lists it), and a reconnect gets 204.
+// kept (GET lists it), and a reconnect gets 204. A turn posted while the
+// answer runs is refused (409); one after the stop starts.
 func TestUIChatStop(t *testing.T) {
 	e := newChatEnv(t, 30, nil)
 	const q = "Describe a long journey"
@@ -100,6 +101,10 @@ func TestUIChatStop(t *testing.T) {
 			t.Fatalf("the stream ended before the stop: %v", chunkTypes(seen))
 		}
 		seen = append(seen, c)
+	}
+	// Another turn while the answer runs (another tab): refused, not interleaved.
+	if status, body := e.call(t, http.MethodPost, "/api/chat", e.alice, chatBody("c3", "Meanwhile", "")); status != http.StatusConflict || !strings.Contains(body, "still running") {
+		t.Errorf("a turn while the answer runs: %d %s, want 409", status, body)
 	}
 	stopped := e.getChat(t, http.MethodPost, "/api/chat/c3/stop")
 	cs := append(seen, st.rest(t)...)
@@ -121,6 +126,9 @@ func TestUIChatStop(t *testing.T) {
 	}
 	if status, _ := e.call(t, http.MethodGet, "/api/chat/c3/stream", e.alice, ""); status != http.StatusNoContent {
 		t.Errorf("reconnect after the stop: %d, want 204", status)
+	}
+	if status, body := e.call(t, http.MethodPost, "/api/chat", e.alice, chatBody("c3", "And now?", `,"maxTokens":3`)); status != http.StatusOK {
+		t.Errorf("a turn after the stop: %d %s", status, body)
 	}
 }
 
