@@ -20,16 +20,19 @@ const (
 const (
 	// GenPathGenerations starts a generation with POST /llm/generations
 	// and follows its topic from lastEventID=earliest until its done
-	// event: ssehub's resumable generations. The other protocols of the
-	// same engine (OpenAI's Chat Completions stream, the Responses API,
-	// the AI SDK's chat stream) would be further paths: a start request
-	// and a decoding of their events in genstart.go and genstream.go.
+	// event: ssehub's resumable generations.
 	GenPathGenerations = "generations"
 	// GenPathResponses starts a response with POST /v1/responses (OpenAI's
 	// Responses API, stream: true) and reads its events from that answer;
 	// with ResumeAfter, each stream is dropped once and resumed with
 	// GET /v1/responses/{id}?stream=true&starting_after=N.
 	GenPathResponses = "responses"
+	// GenPathAISDK posts a turn of a chat of its own to POST /api/chat (the
+	// AI SDK's UI message stream, as useChat reads it) and reads its
+	// chunks from that answer; with ResumeAfter, each stream is dropped
+	// once and resumed with GET /api/chat/{id}/stream, which replays the
+	// answer from its start.
+	GenPathAISDK = "aisdk"
 )
 
 // Defaults of GenConfig.
@@ -78,8 +81,8 @@ func addGenFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Float64Var(&g.TokensPerSecond, "tokens-per-second", g.TokensPerSecond, "generations mode: the model's pace (the hub's -sim-tokens-per-second), which lateness is measured against")
 	fs.IntVar(&g.MaxTokens, "max-tokens", g.MaxTokens, "generations mode: max_tokens of each request; 0 leaves it to the hub")
 	fs.StringVar(&g.Prompt, "prompt", g.Prompt, "generations mode: the user message; generation i asks it with seed i")
-	fs.StringVar(&g.Path, "gen-path", g.Path, "generations mode: how generations are started and followed: generations (POST /llm/generations, then its topic) or responses (POST /v1/responses, stream: true)")
-	fs.IntVar(&g.ResumeAfter, "resume-after", g.ResumeAfter, "generations mode, -gen-path responses: drop each stream once after this many text deltas and resume it with starting_after; 0 never")
+	fs.StringVar(&g.Path, "gen-path", g.Path, "generations mode: how generations are started and followed: generations (POST /llm/generations, then its topic), responses (POST /v1/responses, stream: true) or aisdk (POST /api/chat, the AI SDK's UI message stream)")
+	fs.IntVar(&g.ResumeAfter, "resume-after", g.ResumeAfter, "generations mode, -gen-path responses or aisdk: drop each stream once after this many text deltas and resume it (starting_after; the chat's /stream); 0 never")
 	fs.IntVar(&g.Starters, "starters", g.Starters, "generations mode: starts under way at once (request, then the stream's set-up)")
 }
 
@@ -101,9 +104,9 @@ func (c Config) validateGen() []error {
 	check(g.TokensPerSecond <= 0, "-tokens-per-second must be positive")
 	check(g.MaxTokens < 0, "-max-tokens must not be negative")
 	check(g.Prompt == "", "-prompt must not be empty")
-	check(g.Path != GenPathGenerations && g.Path != GenPathResponses, "-gen-path %q: want %s or %s", g.Path, GenPathGenerations, GenPathResponses)
+	check(g.Path != GenPathGenerations && g.Path != GenPathResponses && g.Path != GenPathAISDK, "-gen-path %q: want %s, %s or %s", g.Path, GenPathGenerations, GenPathResponses, GenPathAISDK)
 	check(g.ResumeAfter < 0, "-resume-after must not be negative")
-	check(g.ResumeAfter > 0 && g.Path != GenPathResponses, "-resume-after needs -gen-path %s", GenPathResponses)
+	check(g.ResumeAfter > 0 && g.Path == GenPathGenerations, "-resume-after needs -gen-path %s or %s", GenPathResponses, GenPathAISDK)
 	check(g.Starters < 1, "-starters must be at least 1")
 	check(len(c.URLs) != 1, "the generations mode drives one hub: give one -url")
 	check(c.Protocol != ProtocolMercure, "the generations mode speaks to ssehub: -protocol must be %s", ProtocolMercure)

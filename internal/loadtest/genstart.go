@@ -24,6 +24,7 @@ type genRun struct {
 	t       target
 	client  *http.Client // the start requests'
 	sources int          // local addresses the streams dial from
+	began   int64        // Unix nanoseconds the run began: names its chats
 	shards  []genShard
 	ends    atomic.Int64 // streams ended
 	opened  atomic.Int64 // streams being followed or ended
@@ -50,7 +51,7 @@ type startStats struct {
 }
 
 func newGenRun(cfg Config, t target) *genRun {
-	g := &genRun{cfg: cfg, t: t, client: newClient(t, cfg.Gen.Starters), shards: newGenShards()}
+	g := &genRun{cfg: cfg, t: t, client: newClient(t, cfg.Gen.Starters), shards: newGenShards(), began: time.Now().UnixNano()}
 	if t.addr.Addr().Is4() {
 		g.sources = max(1, ceilDiv(cfg.Gen.Count, ConnsPerSource))
 	}
@@ -89,8 +90,12 @@ func (g *genRun) startAll(ctx context.Context, began time.Time) {
 
 // startOne starts generation i and follows its stream.
 func (g *genRun) startOne(ctx context.Context, i int) {
-	if g.cfg.Gen.Path == GenPathResponses {
+	switch g.cfg.Gen.Path {
+	case GenPathResponses:
 		g.startResponse(ctx, i)
+		return
+	case GenPathAISDK:
+		g.startChat(ctx, i)
 		return
 	}
 	sent := time.Now()

@@ -62,8 +62,13 @@ type genStream struct {
 	dec decoder
 
 	// The responses path's: its events are numbered, and its text is
-	// checked against the done event's.
+	// checked against the done event's. The AI SDK chat path's too, whose
+	// resume replays the answer from its start: it skips replaySkip deltas,
+	// checking they make the text it had.
 	responses    bool
+	chat         bool
+	replaySkip   int64
+	replayed     bytesBuilder
 	responseID   string
 	seen         bool  // an event was read (lastSeq is its number)
 	gaps         int64 // events whose number skipped one
@@ -102,6 +107,8 @@ func (s *genStream) feed(raw []byte, now, _ int64) error {
 		case s.outcome != genRunning || drop != nil:
 		case s.responses:
 			drop = s.responseEvent(data, now)
+		case s.chat:
+			drop = s.chatEvent(data, now)
 		default:
 			s.event(data, id, now)
 		}
@@ -216,7 +223,7 @@ func (s *genStream) stop(err error, stopping bool) {
 
 // missing returns the tokens the done event counts that never arrived.
 func (s *genStream) missing() int64 {
-	if s.outcome != genCompleted || s.responses { // a response's deltas do not count tokens
+	if s.outcome != genCompleted || s.responses || s.chat { // their deltas do not count tokens
 		return 0
 	}
 	return max(0, s.want-s.tokens)
@@ -225,7 +232,7 @@ func (s *genStream) missing() int64 {
 // excess returns the distinct tokens received beyond the done event's
 // count: tokens repeated under new ids, say.
 func (s *genStream) excess() int64 {
-	if s.outcome != genCompleted || s.responses {
+	if s.outcome != genCompleted || s.responses || s.chat {
 		return 0
 	}
 	return max(0, s.tokens-s.want)
