@@ -32,16 +32,7 @@ hub.subscribe(["browser/{id}"], {
 // "/ssehub.js" in Chromium: it subscribes, receives an update published
 // to the hub, and publishes one itself.
 func TestJSClientBrowser(t *testing.T) {
-	srv := startServer(t, serverOptions{wrap: func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/jsclient/" {
-				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				io.WriteString(w, jsclientPage)
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	}})
+	srv := startServer(t, serverOptions{wrap: withPage("/jsclient/", jsclientPage)})
 	tb := newBrowser(t).tab("jsclient")
 	tb.do("open the page", chromedp.Navigate(srv.URL+"/jsclient/"))
 	tb.waitFor("the subscription to open", `window.statuses && statuses.includes("open")`)

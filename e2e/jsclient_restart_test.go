@@ -102,16 +102,7 @@ window.finished = { id: gen.id, reason: gen.reason, text: gen.text };
 func TestJSClientGenerateReload(t *testing.T) {
 	srv := startServer(t, serverOptions{
 		configure: func(c *app.Config) { c.SimTokensPerSec, c.SimTTFT = 20, 20*time.Millisecond },
-		wrap: func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/gen/" {
-					w.Header().Set("Content-Type", "text/html; charset=utf-8")
-					io.WriteString(w, genPage)
-					return
-				}
-				h.ServeHTTP(w, r)
-			})
-		},
+		wrap:      withPage("/gen/", genPage),
 	})
 	tb := newBrowser(t).tab("gen")
 	tb.do("open the page", chromedp.Navigate(srv.URL+"/gen/"))

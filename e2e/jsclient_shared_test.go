@@ -200,15 +200,20 @@ func sharedServer(t *testing.T) *httptest.Server {
 }
 
 // withSharedPage serves sharedPage at /shared/ in front of h.
-func withSharedPage(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/shared/" {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			io.WriteString(w, sharedPage)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
+var withSharedPage = withPage("/shared/", sharedPage)
+
+// withPage serves the HTML page at path in front of a handler.
+func withPage(path, page string) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == path {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				io.WriteString(w, page)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 }
 
 // TestJSClientSharedTabs opens tabs of one origin over HTTP/1.1 with

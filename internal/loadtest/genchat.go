@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -55,12 +54,7 @@ func (g *genRun) chatRequest(id string, i int) []byte {
 	if gc.MaxTokens > 0 {
 		body["maxTokens"] = gc.MaxTokens
 	}
-	b, _ := json.Marshal(body) // strings and numbers always encode
-	var r bytes.Buffer
-	fmt.Fprintf(&r, "POST /api/chat HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: %d\r\nUser-Agent: ssehub-bench\r\n%s\r\n",
-		g.t.url.Host, len(b), g.authorization())
-	r.Write(b)
-	return r.Bytes()
+	return g.postStream("/api/chat", body)
 }
 
 // chatChunk is the part of a UI message stream chunk the tool reads.

@@ -59,10 +59,16 @@ func (g *genRun) responseRequest(i int) []byte {
 	if gc.MaxTokens > 0 {
 		body["max_output_tokens"] = gc.MaxTokens
 	}
-	b, _ := json.Marshal(body) // strings, numbers and a bool always encode
+	return g.postStream("/v1/responses", body)
+}
+
+// postStream is the request that posts body, in JSON, to path and reads
+// the answer as an event stream.
+func (g *genRun) postStream(path string, body map[string]any) []byte {
+	b, _ := json.Marshal(body) // strings, numbers, bools and their lists always encode
 	var r bytes.Buffer
-	fmt.Fprintf(&r, "POST /v1/responses HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: %d\r\nUser-Agent: ssehub-bench\r\n%s\r\n",
-		g.t.url.Host, len(b), g.authorization())
+	fmt.Fprintf(&r, "POST %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: %d\r\nUser-Agent: ssehub-bench\r\n%s\r\n",
+		path, g.t.url.Host, len(b), g.authorization())
 	r.Write(b)
 	return r.Bytes()
 }
