@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# One run of the load tool against a fresh cluster: NODES ssehub nodes
+# (default 3) on a fresh redis-server, all on this machine, and where a
+# clustered delivery's cost goes: the nodes' and Redis's CPU, the commands
+# Redis ran (INFO commandstats: calls and time per command) and the bytes
+# it took in and sent, per published update. With PROFILE=file, a CPU
+# profile of the first node over the run is written there.
+#
+#   go build -o /tmp/ssehub ./cmd/ssehub
+#   go build -o /tmp/ssehub-bench ./cmd/ssehub-bench
+#   bench/cluster.sh /tmp/ssehub /tmp/ssehub-bench -subscribers 1000 -events 1000 -publishers 8
+#   NODES=1 bench/cluster.sh /tmp/ssehub /tmp/ssehub-bench -subscribers 1000 -events 1000 -rate 50
+#
+# Only loopback; Redis on ${REDIS_PORT:-16379}, nodes from ${PORT:-18701}.
+#
+# usage: cluster.sh SSEHUB TOOL [TOOL-FLAGS...]
+set -eu
+server=$1 tool=$2
+shift 2
+nodes=${NODES:-3} rport=${REDIS_PORT:-16379} port=${PORT:-18701}
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+  --daemonize no >"$dir/redis.log" 2>&1 &
+rpid=$!
+pids+=("$rpid")
+cli() { redis-cli -p "$rport" "$@"; }
+until cli ping >/dev/null 2>&1; do sleep 0.05; done
+urls="" spids=""
+for i in $(seq 0 $((nodes - 1))); do
+  "$server" -addr "127.0.0.1:$((port + i))" -redis "redis://127.0.0.1:$rport/0" -log-level warn \
+    -publish-rate 0 -max-connections-per-ip 0 ${PROFILE:+-pprof} 2>"$dir/node$i.log" &
+  pids+=("$!")
+  urls="$urls${urls:+,}http://127.0.0.1:$((port + i))/.well-known/mercure"
+  spids="$spids${spids:+,}$!"
+done
+for i in $(seq 0 $((nodes - 1))); do
+  until curl -fs "http://127.0.0.1:$((port + i))/healthz" >/dev/null; do sleep 0.05; done
+done
+echo "# $(date -u +%FT%TZ) $(uptime) — $nodes nodes on redis $(cli info server | sed -n 's/^redis_version:\(.*\)\r$/\1/p')"
+cli config resetstat >/dev/null
+cpu() { cli info cpu | sed -n 's/^used_cpu_\(sys\|user\):\([0-9.]*\)\r$/\2/p' | paste -sd+ | bc; }
+before=$(cpu)
+if [ -n "${PROFILE:-}" ]; then
+  curl -fs -o "$PROFILE" "http://127.0.0.1:$port/debug/pprof/profile?seconds=${PROFILE_SECONDS:-10}" &
+  prof=$!
+fi
+"$tool" -url "$urls" -server-pid "$spids" "$@" || true
+[ -n "${PROFILE:-}" ] && wait "$prof"
+after=$(cpu)
+published=$(cli get "$(cli --scan --pattern '*:count' | head -1)" 2>/dev/null || echo 0)
+echo "# redis: $(echo "$after - $before" | bc) s CPU; $published updates in the log"
+cli info stats | grep -E '^total_(net_input|net_output)_bytes|^total_commands_processed' | tr -d '\r' |
+  while IFS=: read -r k v; do
+    printf '#   %s %s (%s per update)\n' "$k" "$v" "$([ "$published" -gt 0 ] && echo "$v / $published" | bc || echo -)"
+  done
+echo "# redis commands: calls, µs in all, µs per call, calls per update"
+cli info commandstats | tr -d '\r' | sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),usec_per_call=\([0-9.]*\).*/\1 \2 \3 \4/p' |
+  sort -k3 -nr | while read -r c n us per; do
+    printf '#   %-12s %9s calls %10s µs %8s µs/call %8s /update\n' "$c" "$n" "$us" "$per" \
+      "$([ "$published" -gt 0 ] && echo "scale=2; $n / $published" | bc || echo -)"
+  done
