@@ -58,6 +58,9 @@ func (f *follower) run(ctx context.Context) {
 			continue
 		}
 		f.recovered()
+		if len(msgs) > 1 && len(msgs) < followBatch/2 {
+			msgs = f.gather(ctx, msgs)
+		}
 		if len(msgs) > 0 {
 			f.hand(msgs)
 		} else {
@@ -80,6 +83,34 @@ func (f *follower) checkEpoch(ctx context.Context) {
 	}
 	f.rebase(epoch, head, ErrEpochChanged)
 	f.at = head
+}
+
+// followGather is how long a follower that read several entries at once
+// (the log is busy) waits for more before handing them over: the hub then
+// fans out larger batches, and each subscriber's write carries more
+// updates (a node of a cluster otherwise got 3 updates a read, against 4
+// for a lone node, and spent more writes per delivery). A read of one
+// entry, a quiet log, is handed over at once.
+const followGather = time.Millisecond
+
+// gather adds to msgs what the log holds after them once followGather has
+// passed, without waiting for more. A failed read adds nothing: the next
+// read starts after msgs all the same.
+func (f *follower) gather(ctx context.Context, msgs []goredis.XMessage) []goredis.XMessage {
+	t := time.NewTimer(followGather)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return msgs
+	case <-t.C:
+	}
+	res, err := f.s.rdb.XRead(ctx, &goredis.XReadArgs{
+		Streams: []string{f.s.keys.log, msgs[len(msgs)-1].ID}, Count: int64(followBatch - len(msgs)), Block: -1,
+	}).Result()
+	if err != nil || len(res) == 0 {
+		return msgs
+	}
+	return append(msgs, res[0].Messages...)
 }
 
 // read waits up to a second for entries after the current place.
