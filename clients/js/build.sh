@@ -13,7 +13,7 @@ esbuild=${ESBUILD:-$bin/esbuild}
 tsc=${TSC:-$bin/tsc}
 out=${1:-$here/dist}
 version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$here/package.json")
-"$esbuild" "$here/src/index.ts" --bundle --format=esm --minify --target=es2022 \
+"$esbuild" "$here/src/index.ts" --bundle --format=esm --minify --target=es2022 "--define:__VERSION__=\"$version\"" \
 	--log-level=warning "--banner:js=/*! @ssehub/client $version | MIT | https://github.com/ssehub/ssehub */" \
 	"--outfile=$out/ssehub.js"
 rm -rf "$out/types"

@@ -44,6 +44,10 @@ interface Locks {
   query?(): Promise<{ held?: { name?: string }[]; pending?: { name?: string }[] }>;
 }
 
+/** The package's version, set by the build: tabs and workers of different versions never share a stream. */
+declare const __VERSION__: string;
+const tag = "ssehub " + (typeof __VERSION__ == "string" ? __VERSION__ : "dev");
+
 const g = globalThis as unknown as { navigator?: { locks?: Locks }; SharedWorker?: typeof SharedWorker; location?: Location };
 const locks = () => g.navigator?.locks;
 const rnd = () => Math.random().toString(36).slice(2);
@@ -60,7 +64,7 @@ const rnd = () => Math.random().toString(36).slice(2);
 export function sharedKey(hub: Hub, o: SubscribeOptions): string {
   const { shared = true } = hub.opts;
   if (!shared || o.lastEventID !== undefined || !locks() || typeof BroadcastChannel != "function") return "";
-  return "ssehub " + JSON.stringify(conf(hub));
+  return tag + " " + JSON.stringify(conf(hub));
 }
 
 function conf(hub: Hub): Conf {
@@ -218,7 +222,7 @@ export class Group {
     const w = workerURL(hub);
     const on = (m: MessageEvent) => this.receive(m.data as Message);
     if (w) {
-      this.port = new SharedWorker(w, { type: "module", name: "ssehub" }).port;
+      this.port = new SharedWorker(w, { type: "module", name: tag }).port; // a new version, a new worker
       this.port.onmessage = on;
     } else {
       this.bc = new BroadcastChannel(key);
