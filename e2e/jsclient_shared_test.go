@@ -32,7 +32,7 @@ window.hub = new Hub({ worker: location.search.includes("worker=0") ? false : un
 window.debugState = () => JSON.stringify([...hub.groups.values()].map((g) =>
   ({ lead: !!g.release, state: g.state, union: g.union, all: [...g.all.values()], lastID: g.lastID, statuses })));
 // hubOpts.tokenFn becomes a token function giving it.
-const hubOf = (o) => o ? new Hub(o.tokenFn ? { ...o, token: async () => o.tokenFn } : o) : hub;
+const hubOf = (o) => (window.lastHub = o ? new Hub(o.tokenFn ? { ...o, token: async () => o.tokenFn } : o) : hub);
 window.start = (topics, hubOpts) => hubOf(hubOpts).subscribe(topics, {
   onEvent: (ev) => got.push(ev.id),
   onStatus: (s) => statuses.push(s),
@@ -307,4 +307,26 @@ func diffIDs(got, want []string) string {
 		}
 	}
 	return fmt.Sprintf("same first %d", min(len(got), len(want)))
+}
+
+// TestJSClientWorkerFallback: a SharedWorker that cannot start (its
+// script is missing) leaves the tabs to lead themselves: they still share
+// one stream and get their updates.
+func TestJSClientWorkerFallback(t *testing.T) {
+	srv := sharedServer(t)
+	b := newBrowser(t)
+	page := srv.URL + "/shared/"
+	broken := map[string]any{"worker": "/no-such-worker.js"}
+	tabs := []*sharedTabSpec{{name: "one", topics: []string{"a"}}, {name: "two", topics: []string{"b", "a"}}}
+	for _, s := range tabs {
+		s.tab = sharedTabWith(t, b, page, s.name, broken, s.topics...)
+	}
+	waitStreams(t, srv.URL, 1)
+	if led := eval[bool](tabs[1].tab, `[...window.lastHub.groups.values()][0].port === undefined`); !led {
+		t.Error("the tab still waits for the worker")
+	}
+	log := &published{}
+	log.add(t, srv.URL, "a", 3)
+	log.add(t, srv.URL, "b", 2)
+	checkTabs(t, log, tabs)
 }

@@ -220,18 +220,44 @@ export class Group {
 
   constructor(private hub: Hub, private key: string, private groups: Map<string, Group>) {
     const w = workerURL(hub);
-    const on = (m: MessageEvent) => this.receive(m.data as Message);
     if (w) {
-      this.port = new SharedWorker(w, { type: "module", name: tag }).port; // a new version, a new worker
-      this.port.onmessage = on;
-    } else {
-      this.bc = new BroadcastChannel(key);
-      this.bc.onmessage = on;
-      this.leader = new Leader(hub, key, (m) => {
-        this.post(m);
-        this.receive(m);
-      });
+      try {
+        const sw = new SharedWorker(w, { type: "module", name: tag }); // a new version, a new worker
+        sw.onerror = () => this.fallBack(); // not loaded: blocked, missing, not a module worker
+        this.port = sw.port;
+        this.port.onmessage = this.on;
+      } catch {
+        // refused at once (a content security policy): a tab leads
+      }
     }
+    if (!this.port) this.tabLed();
+  }
+
+  private on = (m: MessageEvent) => this.receive(m.data as Message);
+
+  /** tabLed has the tabs lead: a BroadcastChannel, and this tab's Leader. */
+  private tabLed(): void {
+    this.bc = new BroadcastChannel(this.key);
+    this.bc.onmessage = this.on;
+    this.leader = new Leader(this.hub, this.key, (m) => {
+      this.post(m);
+      this.receive(m);
+    });
+  }
+
+  /** fallBack turns to a leading tab when the worker could not start. */
+  private fallBack(): void {
+    if (!this.port) return;
+    this.port.close();
+    this.port = undefined;
+    this.tabLed();
+    if (!this.subs.size) return;
+    this.requestLead();
+    for (const s of this.subs.values()) this.announce(s);
+  }
+
+  private requestLead(): void {
+    locks()!.request(this.key, { signal: this.stop.signal }, () => this.lead()).catch(() => {});
   }
 
   subscribe(topics: string[], o: SubscribeOptions): Subscription {
@@ -244,7 +270,7 @@ export class Group {
       const { signal } = this.stop;
       const held = () => new Promise<void>((r) => signal.addEventListener("abort", () => r()));
       l.request(this.key + " tab " + this.tab, { signal }, held).catch(() => {});
-      if (this.leader) l.request(this.key, { signal }, () => this.lead()).catch(() => {});
+      if (this.leader) this.requestLead();
     }
     this.announce(s);
     if (this.state) s.status(this.state, this.union);

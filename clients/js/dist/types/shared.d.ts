@@ -130,6 +130,12 @@ export declare class Group {
     private stop;
     private release?;
     constructor(hub: Hub, key: string, groups: Map<string, Group>);
+    private on;
+    /** tabLed has the tabs lead: a BroadcastChannel, and this tab's Leader. */
+    private tabLed;
+    /** fallBack turns to a leading tab when the worker could not start. */
+    private fallBack;
+    private requestLead;
     subscribe(topics: string[], o: SubscribeOptions): Subscription;
     /** @internal drop forgets a closed subscription; the last one ends the group. */
     drop(s: SharedSub): void;
