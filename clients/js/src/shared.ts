@@ -18,7 +18,7 @@ import { Hub, HubError, Stream, type HubEvent, type Status, type SubscribeOption
 type Ev = { id: string; type: string; data: string };
 
 /** What a tab's Hub is, for a worker to open the stream as the tab would (tok: a string token, or 1 for a token function). */
-type Conf = { url: string; withCredentials?: boolean; headers?: Record<string, string>; tok: string | number };
+type Conf = { url: string; withCredentials?: boolean; headers?: Record<string, string>; tok: string | number; retry?: { initial?: number; max?: number } };
 
 /**
  * What tabs and leaders say: subscriptions (sub, unsub; who asks for them
@@ -68,14 +68,14 @@ export function sharedKey(hub: Hub, o: SubscribeOptions): string {
 }
 
 function conf(hub: Hub): Conf {
-  const { token, headers = {}, withCredentials } = hub.opts;
-  return { url: hub.url.href, withCredentials: !!withCredentials, headers: Object.fromEntries(Object.entries(headers).sort()), tok: typeof token == "function" ? 1 : token ?? "" };
+  const { token, headers = {}, withCredentials, retry } = hub.opts;
+  return { url: hub.url.href, withCredentials: !!withCredentials, headers: Object.fromEntries(Object.entries(headers).sort()), tok: typeof token == "function" ? 1 : token ?? "", retry };
 }
 
 /** workerURL is the script of the SharedWorker to lead the tabs' streams, or undefined for a leading tab. */
 function workerURL(hub: Hub): URL | undefined {
   const w = hub.opts.worker;
-  if (w === false || typeof g.SharedWorker != "function") return;
+  if (w === false || hub.opts.fetch || typeof g.SharedWorker != "function") return; // a fetch of the page's cannot go to a worker
   if (w) return new URL(w, g.location?.href);
   const self = import.meta.url; // this module: a worker of its own only as a file of its own
   return /\/ssehub(\.min)?\.js(\?.*)?$/.test(self) ? new URL(self) : undefined;
@@ -372,10 +372,10 @@ export function serveWorker(scope: { onconnect: ((e: MessageEvent) => void) | nu
       let grp = groups.get(key);
       if (!grp) {
         if (m.t != "sub") return;
-        const { url, withCredentials, headers, tok } = m.conf!;
+        const { url, withCredentials, headers, tok, retry } = m.conf!;
         const ports: MessagePort[] = [];
         const token: Token = tok === 1 ? () => ask(ports) : String(tok);
-        const hub = new Hub({ url, withCredentials, headers, token, shared: false });
+        const hub = new Hub({ url, withCredentials, headers, token, retry, shared: false });
         const leader = new Leader(hub, key, (out) => {
           for (const p of ports) p.postMessage(out);
           leader.note(out);

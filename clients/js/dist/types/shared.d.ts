@@ -10,6 +10,10 @@ type Conf = {
     withCredentials?: boolean;
     headers?: Record<string, string>;
     tok: string | number;
+    retry?: {
+        initial?: number;
+        max?: number;
+    };
 };
 /**
  * What tabs and leaders say: subscriptions (sub, unsub; who asks for them
