@@ -17,7 +17,7 @@ import (
 // FuzzAccessClaims verifies access tokens (typ at+jwt) of any payload. It
 // checks that nothing panics, that refusals are ErrInvalidToken, and that
 // an accepted token's grants are what encoding/json reads: one Detail per
-// Mercure detail, with non-empty actions and topics, every matcher
+// Mercure detail of the claim spelt exactly authorization_details, with non-empty actions and topics, every matcher
 // non-empty and of a known type.
 func FuzzAccessClaims(f *testing.F) {
 	v, err := auth.NewVerifier(auth.HS256, fuzzSecret)
@@ -44,14 +44,20 @@ func FuzzAccessClaims(f *testing.F) {
 			}
 			return
 		}
-		var p struct {
-			Details []map[string]json.RawMessage `json:"authorization_details"`
-		}
-		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+		// Claim names are case-sensitive (RFC 7519): the claim is the
+		// member spelt exactly so, which a struct tag would not insist on.
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(payload), &members); err != nil {
 			t.Fatalf("accepted a payload encoding/json refuses: %v", err)
 		}
+		var details []map[string]json.RawMessage
+		if raw, ok := members["authorization_details"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &details); err != nil {
+				t.Fatalf("accepted authorization_details that are no list of objects: %v", err)
+			}
+		}
 		mercure := 0
-		for _, d := range p.Details {
+		for _, d := range details {
 			var typ string
 			if json.Unmarshal(d["type"], &typ) == nil && typ == auth.DetailType {
 				mercure++
