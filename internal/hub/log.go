@@ -54,9 +54,7 @@ func (h *Hub) Deliver(us []*Update) {
 		h.seq, h.assigned, h.lastID = u.Seq, u.Seq, u.ID
 		touched |= h.dispatch(u)
 	}
-	if len(h.waiters) > 0 {
-		h.wakeWaiters(false)
-	}
+	h.wakeWaiters(false)
 	h.mu.Unlock()
 	h.drain(touched)
 }

@@ -183,8 +183,6 @@ func (h *Hub) advance() (touched uint32) {
 	}
 	clear(h.pending[:n])
 	h.pending = h.pending[n:]
-	if len(h.waiters) > 0 {
-		h.wakeWaiters(false)
-	}
+	h.wakeWaiters(false)
 	return touched
 }

@@ -65,8 +65,11 @@ func (h *Hub) awaitSeq(ctx context.Context, target uint64) error {
 }
 
 // wakeWaiters releases the Syncs whose target the head reached, all of
-// them when all is set; called with h.mu held.
+// them when all is set; called with h.mu held, whenever the head moves.
 func (h *Hub) wakeWaiters(all bool) {
+	if len(h.waiters) == 0 {
+		return // the usual case, on every publish
+	}
 	kept := h.waiters[:0]
 	for _, w := range h.waiters {
 		if all || h.seq >= w.target {

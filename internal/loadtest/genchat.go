@@ -59,9 +59,8 @@ func (g *genRun) chatRequest(id string, i int) []byte {
 
 // chatChunk is the part of a UI message stream chunk the tool reads.
 type chatChunk struct {
-	Type      string `json:"type"`
-	Delta     string `json:"delta"`
-	ErrorText string `json:"errorText"`
+	Type  string `json:"type"`
+	Delta string `json:"delta"`
 }
 
 // chatEvent accounts for one chunk of a chat's stream, read at now; it
