@@ -10,7 +10,8 @@
 #   bench/generations.sh /tmp/ssehub /tmp/ssehub-bench 1000 durable
 #   bench/generations.sh /tmp/ssehub /tmp/ssehub-bench 5000 memory -timeout 90s
 #
-# Only loopback; the port is ${PORT:-18540}.
+# Only loopback; the port is ${PORT:-18540}. SSEHUB_FLAGS adds flags to
+# the server (for example "-pprof -llm-max-lateness 0").
 #
 # usage: generations.sh SSEHUB TOOL COUNT durable|memory [TOOL-FLAGS...]
 set -eu
@@ -24,7 +25,7 @@ data="$dir/data"
 echo "# $(date -u +%FT%TZ) $(uptime)"
 "$server" -addr "127.0.0.1:$port" -data-dir "$data" -log-level error \
   -llm-max-running 6000 -llm-max-running-per-client 0 -sim-tokens-per-second 20 \
-  -publish-rate 0 -max-connections-per-ip 0 2>"$dir/server.log" &
+  -publish-rate 0 -max-connections-per-ip 0 ${SSEHUB_FLAGS:-} 2>"$dir/server.log" &
 pid=$!
 sleep 0.5
 "$tool" -mode generations -url "http://127.0.0.1:$port" -server-pid "$pid" \

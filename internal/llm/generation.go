@@ -100,12 +100,6 @@ func (g *Generation) cancelWith(cause error) {
 	g.cancel()
 }
 
-func (g *Generation) finishedAt() time.Time {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.finished
-}
-
 // Outcomes of a finished generation, as Stats counts them.
 const (
 	OutcomeDone        = "done"        // the model ended its answer or reached max tokens
@@ -320,6 +314,7 @@ func (m *Manager) finish(g *Generation, res Result, err error) {
 	m.stats.finished[outcomeIndex(res, err)].Add(1)
 	m.mu.Lock()
 	m.running--
+	m.ended = append(m.ended, endedGen{g, time.Now()})
 	if g.client != "" {
 		if m.byClient[g.client]--; m.byClient[g.client] <= 0 {
 			delete(m.byClient, g.client)

@@ -84,6 +84,7 @@ type Manager struct {
 	gens     map[string]*Generation
 	running  int
 	byClient map[string]int // running generations of each Request.Client
+	ended    []endedGen     // finished generations, oldest first, for sweep
 	closed   bool
 	wg       sync.WaitGroup
 }
@@ -269,14 +270,29 @@ func (m *Manager) Close() {
 	m.wg.Wait()
 }
 
+// endedGen is a generation that finished at at.
+type endedGen struct {
+	g  *Generation
+	at time.Time
+}
+
 // sweep forgets generations finished longer than Retain ago; m.mu is held.
+// It reads only the oldest of them, in the order they finished: a start
+// never waits for every generation (nor for one publishing its end).
 func (m *Manager) sweep() {
 	cutoff := time.Now().Add(-m.cfg.Retain)
-	for id, g := range m.gens {
-		if fin := g.finishedAt(); !fin.IsZero() && fin.Before(cutoff) {
-			delete(m.gens, id)
+	n := 0
+	for _, e := range m.ended {
+		if !e.at.Before(cutoff) {
+			break
 		}
+		if m.gens[e.g.id] == e.g {
+			delete(m.gens, e.g.id)
+		}
+		n++
 	}
+	clear(m.ended[:n])
+	m.ended = m.ended[n:]
 }
 
 // validID reports whether id may name a generation: it is part of a topic

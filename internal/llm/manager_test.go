@@ -365,3 +365,38 @@ func TestRecover(t *testing.T) {
 		t.Fatalf("a second recovery ended %d more, %v", n, err)
 	}
 }
+
+// TestFinishedGenerationsAreForgotten: a finished generation stays
+// readable for Retain, then a later start forgets it; one finished just
+// now stays.
+func TestFinishedGenerationsAreForgotten(t *testing.T) {
+	const retain = 100 * time.Millisecond
+	_, m := setup(t, &scripted{tokens: []string{"x"}}, llm.ManagerConfig{Retain: retain})
+	start := func() *llm.Generation {
+		t.Helper()
+		g, err := m.Start(llm.Request{Messages: userMsg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		finished(t, g)
+		return g
+	}
+	old := start()
+	if _, ok := m.Get(old.ID()); !ok {
+		t.Fatal("a generation that just finished is forgotten")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		time.Sleep(retain)
+		recent := start()
+		if _, ok := m.Get(recent.ID()); !ok {
+			t.Fatal("a generation that just finished is forgotten")
+		}
+		if _, ok := m.Get(old.ID()); !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("generation %s is still kept %v after it finished (Retain %v)", old.ID(), time.Since(deadline.Add(-5*time.Second)), retain)
+		}
+	}
+}
