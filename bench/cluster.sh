@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
-# One run of the load tool against a fresh cluster: NODES ssehub nodes
-# (default 3) on a fresh redis-server, all on this machine, and where a
-# clustered delivery's cost goes: the nodes' and Redis's CPU, the commands
-# Redis ran (INFO commandstats: calls and time per command) and the bytes
-# it took in and sent, per published update. With PROFILE=file, a CPU
-# profile of the first node over the run is written there.
+# One run of the load tool against a fresh cluster: NODES nodes (default 3)
+# on a fresh redis-server, all on this machine, and where a clustered
+# delivery's cost goes: the nodes' and Redis's CPU, the commands Redis ran
+# (INFO commandstats: calls and time per command) and the bytes it took in
+# and sent, per published update. With PROFILE=file, a CPU profile of the
+# first node over the run is written there.
+#
+# HUB=centrifugo runs Centrifugo's nodes instead (SSEHUB is then the
+# centrifugo binary): its Redis engine, history in Redis (HISTORY=N
+# publications per channel, default 1000; 0 for none), the tool speaking
+# -protocol centrifugo with the API key bench-api-key.
+#
+# KILL_AFTER=seconds kills the last node (SIGKILL) that long after the tool
+# started; give the tool -reconnect and -publish-via N-1 so that its
+# subscribers move to the others and the run counts what the cluster lost.
+# The killed node's CPU is then not counted.
 #
 #   go build -o /tmp/ssehub ./cmd/ssehub
 #   go build -o /tmp/ssehub-bench ./cmd/ssehub-bench
 #   bench/cluster.sh /tmp/ssehub /tmp/ssehub-bench -subscribers 1000 -events 1000 -publishers 8
 #   NODES=1 bench/cluster.sh /tmp/ssehub /tmp/ssehub-bench -subscribers 1000 -events 1000 -rate 50
+#   HUB=centrifugo bench/cluster.sh "$(go env GOPATH)/bin/centrifugo" /tmp/ssehub-bench -subscribers 1000 -events 1000 -publishers 8
+#   KILL_AFTER=2 bench/cluster.sh /tmp/ssehub /tmp/ssehub-bench -subscribers 1000 -events 5000 -rate 1000 -reconnect -publish-via 2
 #
 # Only loopback; Redis on ${REDIS_PORT:-16379}, nodes from ${PORT:-18701}.
 #
@@ -32,16 +44,31 @@ rpid=$!
 pids+=("$rpid")
 cli() { redis-cli -p "$rport" "$@"; }
 until cli ping >/dev/null 2>&1; do sleep 0.05; done
-urls="" spids=""
+urls="" spids="" last=""
 for i in $(seq 0 $((nodes - 1))); do
-  "$server" -addr "127.0.0.1:$((port + i))" -redis "redis://127.0.0.1:$rport/0" -log-level warn \
-    -publish-rate 0 -max-connections-per-ip 0 ${PROFILE:+-pprof} 2>"$dir/node$i.log" &
+  if [ "${HUB:-ssehub}" = centrifugo ]; then
+    cat >"$dir/node$i.json" <<JSON
+{"http_server": {"address": "127.0.0.1", "port": "$((port + i))"}, "log": {"level": "error"},
+ "engine": {"type": "redis", "redis": {"address": ["redis://127.0.0.1:$rport"]}},
+ "client": {"insecure": true, "allowed_origins": ["*"]}, "http_api": {"key": "bench-api-key"},
+ "channel": {"without_namespace": {"history_size": ${HISTORY:-1000}, "history_ttl": "$([ "${HISTORY:-1000}" = 0 ] && echo 0s || echo 300s)"}},
+ "uni_sse": {"enabled": true}, "health": {"enabled": true}}
+JSON
+    "$server" --config "$dir/node$i.json" 2>"$dir/node$i.log" &
+    urls="$urls${urls:+,}http://127.0.0.1:$((port + i))"
+  else
+    "$server" -addr "127.0.0.1:$((port + i))" -redis "redis://127.0.0.1:$rport/0" -log-level warn \
+      -publish-rate 0 -max-connections-per-ip 0 ${PROFILE:+-pprof} 2>"$dir/node$i.log" &
+    urls="$urls${urls:+,}http://127.0.0.1:$((port + i))/.well-known/mercure"
+  fi
   pids+=("$!")
-  urls="$urls${urls:+,}http://127.0.0.1:$((port + i))/.well-known/mercure"
-  spids="$spids${spids:+,}$!"
+  last=$!
+  if [ -z "${KILL_AFTER:-}" ] || [ "$i" -lt $((nodes - 1)) ]; then spids="$spids${spids:+,}$!"; fi
 done
+health=/healthz
+[ "${HUB:-ssehub}" = centrifugo ] && health=/health
 for i in $(seq 0 $((nodes - 1))); do
-  until curl -fs "http://127.0.0.1:$((port + i))/healthz" >/dev/null; do sleep 0.05; done
+  until curl -fs "http://127.0.0.1:$((port + i))$health" >/dev/null; do sleep 0.05; done
 done
 echo "# $(date -u +%FT%TZ) $(uptime) — $nodes nodes on redis $(cli info server | sed -n 's/^redis_version:\(.*\)\r$/\1/p')"
 cli config resetstat >/dev/null
@@ -51,7 +78,12 @@ if [ -n "${PROFILE:-}" ]; then
   curl -fs -o "$PROFILE" "http://127.0.0.1:$port/debug/pprof/profile?seconds=${PROFILE_SECONDS:-10}" &
   prof=$!
 fi
-"$tool" -url "$urls" -server-pid "$spids" "$@" || true
+protocol=()
+[ "${HUB:-ssehub}" = centrifugo ] && protocol=(-protocol centrifugo -jwt bench-api-key)
+if [ -n "${KILL_AFTER:-}" ]; then
+  (sleep "$KILL_AFTER"; kill -9 "$last"; echo "# killed node $((nodes - 1)) (pid $last) after ${KILL_AFTER}s" >&2) &
+fi
+"$tool" "${protocol[@]}" -url "$urls" -server-pid "$spids" "$@" || true
 [ -n "${PROFILE:-}" ] && wait "$prof"
 after=$(cpu)
 published=$(cli get "$(cli --scan --pattern '*:count' | head -1)" 2>/dev/null || echo 0)

@@ -53,6 +53,8 @@ type Config struct {
 	Protocol       string        // ProtocolMercure or ProtocolCentrifugo
 	JSON           bool          // print only the JSON line
 	NoPoll         bool          // read each stream with a goroutine of its own rather than with epoll
+	Reconnect      bool          // a broken stream reconnects to the next hub with Last-Event-ID
+	PublishVia     int           // publish through the first PublishVia hubs only; 0 is all
 	Mode           string        // ModeFanout or ModeGenerations
 	Gen            GenConfig     // the generations mode's settings
 
@@ -107,6 +109,8 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.StringVar(&cfg.JWT, "jwt", "", "bearer token for publishing and subscribing, for hubs that require one; empty takes $"+jwtEnv)
 	fs.StringVar(&cfg.Protocol, "protocol", cfg.Protocol, "how to subscribe and publish: mercure (ssehub, Mercure; -url is the hub's endpoint) or centrifugo (-url is Centrifugo's root; subscribers use /connection/uni_sse with a server-side subscription, publishers /api/publish with -jwt as the API key)")
 	fs.BoolVar(&cfg.JSON, "json", cfg.JSON, "print only the JSON line")
+	fs.BoolVar(&cfg.Reconnect, "reconnect", cfg.Reconnect, "a subscriber whose stream breaks before the run ends reconnects to the next hub with the Last-Event-ID of the last event it read (-protocol mercure), so that a run with a node killed counts what the cluster lost, not what the kill cut")
+	fs.IntVar(&cfg.PublishVia, "publish-via", cfg.PublishVia, "publish through the first N hubs of -url only (0: all), for example to kill the others mid-run")
 	fs.BoolVar(&cfg.NoPoll, "goroutine-readers", cfg.NoPoll, "read each stream with a goroutine of its own (as before ssehub-bench read them with epoll, one reader per CPU); TLS streams always are")
 	addGenFlags(fs, &cfg)
 	fs.Func(childFlag, "internal: serve subscribers FIRST…FIRST+COUNT-1 of a parent run (FIRST:COUNT)", func(s string) error {
@@ -152,6 +156,8 @@ func (c Config) Validate() error {
 	check(c.Drain <= 0, "-drain must be positive")
 	check(c.ConnectTimeout <= 0, "-connect-timeout must be positive")
 	check(c.Dialers < 1, "-dialers must be at least 1")
+	check(c.Reconnect && c.Protocol != ProtocolMercure, "-reconnect needs -protocol mercure (Last-Event-ID)")
+	check(c.PublishVia < 0 || c.PublishVia > len(c.URLs), "-publish-via must be between 0 (all) and the %d hubs of -url", len(c.URLs))
 	if c.Subscribers >= 1 && c.Procs >= 0 {
 		per := ceilDiv(c.Subscribers, c.procs())
 		check(per > maxConnsPerProc, "%d subscribers in %d process(es) is %d open files each, over the %d a process may have here: raise -procs",

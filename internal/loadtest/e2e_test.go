@@ -21,11 +21,15 @@ import (
 )
 
 // TestMain runs the test binary as a child process of a run when the
-// parent (TestRunChildren) re-executes it, and otherwise fails the package
+// parent (TestRunChildren) re-executes it, as a cluster node to kill when
+// TestRunReconnectsAfterANodeIsKilled starts it, and otherwise fails the package
 // if a test leaves a goroutine behind.
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	}
+	if spec := os.Getenv(nodeEnv); spec != "" {
+		serveNode(spec) // until killed
 	}
 	goleak.VerifyTestMain(m)
 }

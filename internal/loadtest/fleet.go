@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"maps"
 	"runtime"
@@ -36,12 +37,13 @@ type fleet struct {
 	connect  Report        // connection counts and errors
 	latency  []latencies   // shards, so that readers on different CPUs rarely share one
 	stopping atomic.Bool
+	conns    sync.Mutex // held to hand a reconnected stream's conn over, and to close them all
 	readers  sync.WaitGroup
 	pollers  []*poller // read the plain TCP streams; none: a goroutine per stream
 }
 
 func newFleet(cfg Config, ts []target, first, count, dialers int) *fleet {
-	return &fleet{
+	f := &fleet{
 		cfg:     cfg,
 		dial:    newDialer(cfg, ts),
 		dialers: dialers,
@@ -49,6 +51,10 @@ func newFleet(cfg Config, ts []target, first, count, dialers int) *fleet {
 		count:   count,
 		latency: newShards(),
 	}
+	if cfg.Reconnect {
+		f.dial.reconnect = f.reconnect
+	}
+	return f
 }
 
 // latencies are where a stream's delivery latencies are recorded.
@@ -146,11 +152,13 @@ func (f *fleet) finish(ctx context.Context, until time.Time, expected []int64, d
 	f.await(wctx, expected, drain)
 	cancel()
 	f.stopping.Store(true)
+	f.conns.Lock()
 	for _, s := range f.subs {
 		if s.conn != nil {
 			closeNow(s.conn)
 		}
 	}
+	f.conns.Unlock()
 	for _, p := range f.pollers {
 		p.close()
 	}
@@ -234,10 +242,62 @@ func (f *fleet) report(expected []int64) Report {
 		r.Duplicates += s.duplicates
 		r.OutOfOrder += s.outOfOrder
 		r.Foreign += s.foreign
+		r.Reconnects += s.reconnects
 		if s.err != nil {
 			r.StreamErrors++
 			addError(r.Errors, hubKind(f.dial.targets, s.hub, errClass(s.err)))
 		}
 	}
 	return r
+}
+
+// reconnectPause is how long a reconnection waits after a failed attempt
+// before it tries the next hub.
+const reconnectPause = 100 * time.Millisecond
+
+// reconnect reopens s's broken stream in the background (-reconnect) and
+// reports true, unless the run is closing the streams. It is called by
+// the stream's reader, which the readers count, as its last act.
+func (f *fleet) reconnect(s *subscriber) bool {
+	if f.stopping.Load() {
+		return false
+	}
+	f.readers.Go(func() { f.reopen(s) })
+	return true
+}
+
+// reopen connects s to the next hub, and the next after a failure, with
+// the Last-Event-ID of the last event it read, until it is connected or
+// the run closes the streams; then it reads the stream with a goroutine
+// of its own.
+func (f *fleet) reopen(s *subscriber) {
+	f.conns.Lock()
+	s.conn = nil // closed by its reader, or the poller's
+	f.conns.Unlock()
+	for !f.stopping.Load() {
+		s.hub = (s.hub + 1) % len(f.dial.targets)
+		t := f.dial.targets[s.hub]
+		conn, chunked, first, err := dialStream(context.Background(), t, nil, f.dial.resumeRequest(t, s.topic, s.lastID), f.cfg.ConnectTimeout)
+		if err != nil {
+			time.Sleep(reconnectPause)
+			continue
+		}
+		s.reconnects++
+		s.dec.init(chunked, f.cfg.Payload+4096)
+		if err := s.feed(first, time.Now().UnixNano(), 0); err != nil {
+			closeNow(conn)
+			continue
+		}
+		f.conns.Lock()
+		if f.stopping.Load() {
+			f.conns.Unlock()
+			closeNow(conn)
+			break
+		}
+		s.conn = conn
+		f.conns.Unlock()
+		readConn(conn, s, f.stopping.Load)
+		return
+	}
+	s.stop(errors.New("closed while reconnecting"), true)
 }

@@ -82,6 +82,14 @@ func newClient(t target, conns int) *http.Client {
 	}
 }
 
+// via is how many of the hubs, from the first, take publishes.
+func (p *publisher) via() int {
+	if p.cfg.PublishVia > 0 {
+		return p.cfg.PublishVia
+	}
+	return len(p.targets)
+}
+
 // run publishes the run's events: publisher p sends events p, p+P, p+2P, …
 // one at a time, each at its time on the schedule when a rate is set.
 func (p *publisher) run(ctx context.Context) publishStats {
@@ -123,7 +131,7 @@ func (p *publisher) loop(ctx context.Context, pub int, start time.Time) publishS
 		}
 		k := seq % p.cfg.Topics
 		data = appendData(data[:0], stamp{T: now.UnixNano(), Pub: pub, Seq: seq}, p.cfg.Payload)
-		hub := hubOf(seq, p.cfg.Topics, len(p.targets))
+		hub := hubOf(seq, p.cfg.Topics, p.via())
 		err := p.send(ctx, hub, topic(k), string(data))
 		st.Last = time.Now()
 		if err != nil {

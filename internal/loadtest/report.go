@@ -20,6 +20,7 @@ type Report struct {
 	Connected      int            `json:"connected"`                  // streams opened (200 and first bytes)
 	Failed         int            `json:"failed"`                     // streams that could not be opened
 	StreamErrors   int            `json:"stream_errors"`              // opened streams that ended before the run did
+	Reconnects     int            `json:"reconnects"`                 // streams reopened after a break (-reconnect)
 	ConnectSeconds float64        `json:"connect_s"`                  // time to open them all
 	Delivered      int64          `json:"delivered"`                  // the tool's events received, duplicates included
 	Expected       int64          `json:"expected"`                   // events the open streams should have received
@@ -42,6 +43,7 @@ func (r *Report) Merge(o Report) {
 	r.Connected += o.Connected
 	r.Failed += o.Failed
 	r.StreamErrors += o.StreamErrors
+	r.Reconnects += o.Reconnects
 	r.ConnectSeconds = max(r.ConnectSeconds, o.ConnectSeconds)
 	r.Delivered += o.Delivered
 	r.Expected += o.Expected
@@ -118,6 +120,7 @@ type Result struct {
 	Connections    int     `json:"connections"`
 	Failed         int     `json:"failed"`
 	StreamErrors   int     `json:"stream_errors"`
+	Reconnects     int     `json:"reconnects,omitempty"`
 	ConnectSeconds float64 `json:"connect_s"`
 	ConnByHub      []int   `json:"connections_by_hub,omitempty"` // with several hubs, in -url's order
 
@@ -200,7 +203,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row("hub", "%s", r.URL)
 	row("run", "%d subscribers, %d topics, %d events of %d bytes, %d publisher(s)%s, %d proc(s), %d source IP(s)",
 		r.Subscribers, r.Topics, r.Events, r.Payload, r.Publishers, rateText(r.Rate), r.Procs, r.SourceIPs)
-	row("connections", "%d made, %d failed, %d streams broke, in %.2fs", r.Connections, r.Failed, r.StreamErrors, r.ConnectSeconds)
+	row("connections", "%d made, %d failed, %d streams broke, in %.2fs; %d reconnected", r.Connections, r.Failed, r.StreamErrors, r.ConnectSeconds, r.Reconnects)
 	if r.Hubs > 1 {
 		row("by hub", "%d hubs: connections %v, lost %v (in -url's order)", r.Hubs, r.ConnByHub, r.LostByHub)
 	}

@@ -178,7 +178,7 @@ func newResult(cfg Config, ts []target, rep Report, pub publishStats) *Result {
 		Publishers: cfg.Publishers, Rate: cfg.Rate, Payload: cfg.Payload,
 		Procs: cfg.procs(), SourceIPs: newDialer(cfg, ts).sources, Hubs: len(ts),
 
-		Connections: rep.Connected, Failed: rep.Failed, StreamErrors: rep.StreamErrors, ConnectSeconds: round(rep.ConnectSeconds, 3),
+		Connections: rep.Connected, Failed: rep.Failed, StreamErrors: rep.StreamErrors, Reconnects: rep.Reconnects, ConnectSeconds: round(rep.ConnectSeconds, 3),
 		Published: pub.Published, PublishErrors: pub.Errors,
 		Delivered: rep.Delivered, Expected: rep.Expected, Lost: rep.Lost,
 		Duplicates: rep.Duplicates, OutOfOrder: rep.OutOfOrder, Foreign: rep.Foreign,

@@ -43,6 +43,12 @@ type subscriber struct {
 	foreign    int64 // events that are not the tool's, or not of this topic
 	err        error // why the stream ended before the run did
 
+	// With -reconnect: reconnect reopens the stream once it broke (false
+	// once the run is closing the streams), after the last event id read.
+	reconnect  func(*subscriber) bool
+	lastID     []byte
+	reconnects int
+
 	dec decoder // the response body's, in the same allocation (one memory access fewer per read)
 }
 
@@ -97,6 +103,8 @@ type dialer struct {
 	cfg     Config
 	targets []target
 	sources int // local addresses to spread over; 0 for the system's choice
+	// reconnect, with -reconnect, is every subscriber's (subscriber.reconnect).
+	reconnect func(*subscriber) bool
 }
 
 func newDialer(cfg Config, ts []target) dialer {
@@ -115,6 +123,7 @@ func (d dialer) open(ctx context.Context, i int, lat latencies) (*subscriber, er
 	t := d.targets[hub]
 	s := newSubscriber(i%d.cfg.Topics, d.cfg, lat)
 	s.hub = hub
+	s.reconnect = d.reconnect
 	conn, chunked, first, err := dialStream(ctx, t, sourceAddr(i, d.sources), d.request(t, s.topic), d.cfg.ConnectTimeout)
 	if err != nil {
 		return nil, err
@@ -197,10 +206,27 @@ func exchange(ctx context.Context, t target, conn net.Conn, req []byte, c *net.C
 }
 
 // request returns the subscribe request to t for topic k.
-func (d dialer) request(t target, k int) []byte {
+func (d dialer) request(t target, k int) []byte { return d.subscribeRequest(t, k, "") }
+
+// resumeRequest returns the subscribe request to t for topic k that
+// resumes after the event lastID, or from "earliest" when lastID is empty:
+// the stream has read nothing, so all of the topic's history is new to it.
+func (d dialer) resumeRequest(t target, k int, lastID []byte) []byte {
+	if len(lastID) == 0 {
+		return d.subscribeRequest(t, k, "earliest")
+	}
+	return d.subscribeRequest(t, k, string(lastID))
+}
+
+// subscribeRequest returns the subscribe request to t for topic k, with a
+// Last-Event-ID header unless lastEventID is empty.
+func (d dialer) subscribeRequest(t target, k int, lastEventID string) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: ssehub-bench\r\n",
 		subscribePath(d.cfg.Protocol, t.url, k), t.url.Host)
+	if lastEventID != "" {
+		fmt.Fprintf(&b, "Last-Event-ID: %s\r\n", lastEventID)
+	}
 	if d.cfg.JWT != "" && d.cfg.Protocol == ProtocolMercure {
 		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", d.cfg.JWT)
 	}
@@ -213,7 +239,10 @@ func (d dialer) request(t target, k int) []byte {
 // event. It returns io.EOF at the end of the body and an error for a
 // malformed one.
 func (s *subscriber) feed(raw []byte, now, arrived int64) error {
-	return s.dec.feed(raw, func(data, _ []byte) {
+	return s.dec.feed(raw, func(data, id []byte) {
+		if len(id) > 0 && s.reconnect != nil {
+			s.lastID = append(s.lastID[:0], id...)
+		}
 		if s.receive(data, now, arrived) {
 			if s.firstAt == 0 {
 				s.firstAt = now
@@ -226,6 +255,9 @@ func (s *subscriber) feed(raw []byte, now, arrived int64) error {
 // stop records why the stream ended, unless the run is closing the
 // streams (stopping) and the error is of its doing.
 func (s *subscriber) stop(err error, stopping bool) {
+	if !stopping && s.reconnect != nil && s.reconnect(s) {
+		return
+	}
 	if !stopping {
 		s.err = fmt.Errorf("stream: %w", err)
 	}
