@@ -121,13 +121,12 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Timeout: cfg.LLMTimeout, MaxLateness: cfg.LLMMaxLateness, Logger: log,
 	}, h)
 	var reg *metrics.Registry
-	var (
-		apiMetrics http.Handler // stay nil interfaces when metrics are off
-		latency    stream.Observer
-	)
+	var apiMetrics http.Handler // stays a nil interface when metrics are off
+	// Delivery latencies go to LLM admission, and to the metrics.
+	latency := stream.Observer(gens)
 	if cfg.Metrics.Enabled {
 		reg = metrics.New(metrics.Config{})
-		apiMetrics, latency = reg, reg
+		apiMetrics, latency = reg, stream.Observers(reg, gens)
 	}
 	streams := stream.New(stream.Config{
 		Heartbeat:       cfg.Heartbeat,

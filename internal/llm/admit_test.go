@@ -65,3 +65,33 @@ func sum64(c []uint64) uint64 {
 	}
 	return n
 }
+
+// TestAdmissionCountsDelivery refuses new generations while the streams
+// write what is published late, though tokens are published on time, and
+// admits them again once the window has moved past it.
+func TestAdmissionCountsDelivery(t *testing.T) {
+	cfg := llm.ManagerConfig{MaxLateness: 50 * time.Millisecond, LatenessWindow: 200 * time.Millisecond}
+	_, m := setup(t, &scripted{tokens: []string{"a"}}, cfg)
+	observe := m.LatencyObserver()
+	for range 100 {
+		observe(120 * time.Millisecond)
+	}
+	err := m.Admit()
+	if !errors.Is(err, llm.ErrBehind) || !strings.Contains(err.Error(), "written 1") || !strings.Contains(err.Error(), "-llm-max-lateness (50ms)") {
+		t.Fatalf("admit while the streams write late: %v, want ErrBehind naming the write latency", err)
+	}
+	if _, err := m.Start(llm.Request{Messages: userMsg}); !errors.Is(err, llm.ErrBehind) {
+		t.Fatalf("start while the streams write late: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for m.Admit() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("still refusing after the window passed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	observe(10 * time.Millisecond) // on time
+	if err := m.Admit(); err != nil {
+		t.Fatalf("admit with the streams on time: %v", err)
+	}
+}

@@ -31,8 +31,27 @@ const (
 // lateness records how late token events are published: since the start,
 // for the histogram, and over the last window, for admission.
 type lateness struct {
-	all *histogram.Counter // since the start, by LatenessBounds
+	all    *histogram.Counter // since the start, by LatenessBounds
+	window *window
+}
 
+func newLateness(window time.Duration) *lateness {
+	return &lateness{all: histogram.New(LatenessBounds[:]...), window: newWindow(window)}
+}
+
+// observe records one token event published d after its oldest token.
+func (l *lateness) observe(d time.Duration) {
+	l.all.Observe(d)
+	l.window.observe(d)
+}
+
+// recent returns the q quantile of the lateness over the last window, and
+// how many events it covers; 0 when none was published.
+func (l *lateness) recent(q float64) (time.Duration, int) { return l.window.recent(q) }
+
+// window keeps the durations observed over the last window of time, in
+// fine buckets, for their quantiles.
+type window struct {
 	width time.Duration // of a slot: the window over windowSlots
 	mu    sync.Mutex
 	slots [windowSlots]lateSlot
@@ -45,37 +64,36 @@ type lateSlot struct {
 	n      uint32
 }
 
-func newLateness(window time.Duration) *lateness {
-	return &lateness{all: histogram.New(LatenessBounds[:]...), width: max(time.Millisecond, window/windowSlots)}
+func newWindow(d time.Duration) *window {
+	return &window{width: max(time.Millisecond, d/windowSlots)}
 }
 
-// observe records one token event published d after its oldest token.
-func (l *lateness) observe(d time.Duration) {
-	l.all.Observe(d)
+// observe records d now.
+func (w *window) observe(d time.Duration) {
 	f := 0
 	if d > time.Millisecond {
 		f = min(fineBuckets-1, int(math.Ceil(math.Log(float64(d)/fineBase)/math.Log(fineGrowth))))
 	}
-	now := time.Now().UnixNano() / int64(l.width)
-	l.mu.Lock()
-	s := &l.slots[now%windowSlots]
+	now := time.Now().UnixNano() / int64(w.width)
+	w.mu.Lock()
+	s := &w.slots[now%windowSlots]
 	if s.at != now {
 		*s = lateSlot{at: now}
 	}
 	s.counts[f]++
 	s.n++
-	l.mu.Unlock()
+	w.mu.Unlock()
 }
 
-// recent returns the q quantile of the lateness over the last window, and
-// how many events it covers; 0 when none was published.
-func (l *lateness) recent(q float64) (time.Duration, int) {
+// recent returns the q quantile of what was observed over the last
+// window, and how many observations it covers; 0 when none.
+func (w *window) recent(q float64) (time.Duration, int) {
 	var counts [fineBuckets]uint64
 	var n uint64
-	now := time.Now().UnixNano() / int64(l.width)
-	l.mu.Lock()
-	for i := range l.slots {
-		s := &l.slots[i]
+	now := time.Now().UnixNano() / int64(w.width)
+	w.mu.Lock()
+	for i := range w.slots {
+		s := &w.slots[i]
 		if s.n == 0 || s.at <= now-windowSlots {
 			continue
 		}
@@ -84,7 +102,7 @@ func (l *lateness) recent(q float64) (time.Duration, int) {
 		}
 		n += uint64(s.n)
 	}
-	l.mu.Unlock()
+	w.mu.Unlock()
 	if n == 0 {
 		return 0, 0
 	}

@@ -77,8 +77,9 @@ type Manager struct {
 	pub Publisher
 	log *slog.Logger
 
-	stats counters // read by Stats
-	late  *lateness
+	stats    counters // read by Stats
+	late     *lateness
+	delivery *window // the streams' delivery latency (ObserveDelivery)
 
 	mu       sync.Mutex
 	gens     map[string]*Generation
@@ -115,7 +116,7 @@ func NewManager(cfg ManagerConfig, pub Publisher) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, byClient: map[string]int{}, late: newLateness(cfg.LatenessWindow)}
+	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, byClient: map[string]int{}, late: newLateness(cfg.LatenessWindow), delivery: newWindow(cfg.LatenessWindow)}
 }
 
 // MaxTokens is the largest MaxTokens a request may ask for.
@@ -181,19 +182,34 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	return g, nil
 }
 
-// Admit returns ErrBehind, with the figures, while the node publishes
-// tokens later than MaxLateness (the recent p99): past what it can serve,
-// new generations are refused rather than every running one falling
-// behind. Running generations are never cut.
+// Admit returns ErrBehind, with the figures, while tokens reach their
+// readers later than MaxLateness: the recent p99 of how late token events
+// are published, plus the recent p99 of how long the streams take to
+// write what is published (ObserveDelivery). Past what the node can
+// serve, new generations are refused rather than every running one
+// falling behind. Running generations are never cut.
 func (m *Manager) Admit() error {
 	if m.cfg.MaxLateness <= 0 {
 		return nil
 	}
-	if p99, _ := m.late.recent(0.99); p99 > m.cfg.MaxLateness {
-		return fmt.Errorf("%w: token lateness p99 %dms over -llm-max-lateness (%dms)", ErrBehind, p99.Milliseconds(), m.cfg.MaxLateness.Milliseconds())
+	published, _ := m.late.recent(0.99)
+	written, _ := m.delivery.recent(0.99)
+	if late := published + written; late > m.cfg.MaxLateness {
+		return fmt.Errorf("%w: token lateness p99 %dms (published %dms late, written %dms after) over -llm-max-lateness (%dms)",
+			ErrBehind, late.Milliseconds(), published.Milliseconds(), written.Milliseconds(), m.cfg.MaxLateness.Milliseconds())
 	}
 	return nil
 }
+
+// ObserveDelivery records that a stream wrote updates d after the oldest
+// was published (the stream engine's delivery latency, which calls it
+// from its writers): admission counts it, as a token published on time
+// but written late is late for its reader.
+func (m *Manager) ObserveDelivery(d time.Duration) { m.delivery.observe(d) }
+
+// LatencyObserver returns ObserveDelivery, as the stream engine takes
+// its observers (stream.Observer).
+func (m *Manager) LatencyObserver() func(time.Duration) { return m.ObserveDelivery }
 
 // Validate checks a request against the limits and fills in defaults.
 func (m *Manager) Validate(req *Request) error {

@@ -60,6 +60,23 @@ type Observer interface {
 	LatencyObserver() func(time.Duration)
 }
 
+// Observers is an Observer that hands each latency to every one of obs.
+func Observers(obs ...Observer) Observer { return observers(obs) }
+
+type observers []Observer
+
+func (obs observers) LatencyObserver() func(time.Duration) {
+	fs := make([]func(time.Duration), len(obs))
+	for i, o := range obs {
+		fs[i] = o.LatencyObserver()
+	}
+	return func(d time.Duration) {
+		for _, f := range fs {
+			f(d)
+		}
+	}
+}
+
 func (c *Config) defaults() {
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat
