@@ -42,7 +42,7 @@ const (
 	DefaultGenTPS      = 50 // the simulated model's default pace
 	DefaultGenTokens   = 300
 	DefaultGenPrompt   = "Explain server-sent events, history, resume and fan-out in a hub written in Go"
-	DefaultStarters    = 64
+	DefaultStarters    = 512 // enough to keep the ramp's pace while starts take ~300 ms
 )
 
 // GenConfig is the settings of the generations mode.
