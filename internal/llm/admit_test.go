@@ -56,6 +56,9 @@ func TestAdmissionOff(t *testing.T) {
 	if err := m.Admit(); err != nil {
 		t.Fatalf("admission is off, got %v", err)
 	}
+	if m.LatencyObserver() != nil {
+		t.Fatal("admission is off, yet the streams' writers would observe for it")
+	}
 }
 
 func sum64(c []uint64) uint64 {

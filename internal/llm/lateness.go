@@ -88,31 +88,77 @@ func (w *window) observe(d time.Duration) {
 // recent returns the q quantile of what was observed over the last
 // window, and how many observations it covers; 0 when none.
 func (w *window) recent(q float64) (time.Duration, int) {
-	var counts [fineBuckets]uint64
-	var n uint64
+	var c fineCounts
+	w.addTo(&c)
+	return c.quantile(q)
+}
+
+// addTo adds the observations of the last window to c.
+func (w *window) addTo(c *fineCounts) {
 	now := time.Now().UnixNano() / int64(w.width)
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	for i := range w.slots {
 		s := &w.slots[i]
 		if s.n == 0 || s.at <= now-windowSlots {
 			continue
 		}
-		for j, c := range s.counts {
-			counts[j] += uint64(c)
+		for j, k := range s.counts {
+			c.counts[j] += uint64(k)
 		}
-		n += uint64(s.n)
+		c.n += uint64(s.n)
 	}
-	w.mu.Unlock()
-	if n == 0 {
+}
+
+// fineCounts is observations by fine bucket.
+type fineCounts struct {
+	counts [fineBuckets]uint64
+	n      uint64
+}
+
+// quantile returns the q quantile of c and how many observations it
+// holds; 0 when none.
+func (c *fineCounts) quantile(q float64) (time.Duration, int) {
+	if c.n == 0 {
 		return 0, 0
 	}
-	rank := uint64(math.Ceil(q * float64(n)))
+	rank := uint64(math.Ceil(q * float64(c.n)))
 	var seen uint64
-	for j, c := range counts {
-		seen += c
+	for j, k := range c.counts {
+		seen += k
 		if seen >= max(1, rank) {
-			return time.Duration(fineBase * math.Pow(fineGrowth, float64(j))), int(n)
+			return time.Duration(fineBase * math.Pow(fineGrowth, float64(j))), int(c.n)
 		}
 	}
-	return time.Duration(fineBase * math.Pow(fineGrowth, fineBuckets-1)), int(n)
+	return time.Duration(fineBase * math.Pow(fineGrowth, fineBuckets-1)), int(c.n)
+}
+
+// windows is a window for each observer it gave out, so that the stream
+// engine's pool writers, each with an observer of its own, never share a
+// lock on their hot path; recent reads them all together.
+type windows struct {
+	width time.Duration // the window's
+	mu    sync.Mutex
+	ws    []*window
+}
+
+// observer returns the observe function of a new window of the set.
+func (s *windows) observer() func(time.Duration) {
+	w := newWindow(s.width)
+	s.mu.Lock()
+	s.ws = append(s.ws, w)
+	s.mu.Unlock()
+	return w.observe
+}
+
+// recent returns the q quantile of what every window observed over the
+// last window, and how many observations it covers; 0 when none.
+func (s *windows) recent(q float64) (time.Duration, int) {
+	var c fineCounts
+	s.mu.Lock()
+	for _, w := range s.ws {
+		w.addTo(&c)
+	}
+	s.mu.Unlock()
+	return c.quantile(q)
 }

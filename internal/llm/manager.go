@@ -79,7 +79,7 @@ type Manager struct {
 
 	stats    counters // read by Stats
 	late     *lateness
-	delivery *window // the streams' delivery latency (ObserveDelivery)
+	delivery *windows // the streams' delivery latency (LatencyObserver)
 
 	mu       sync.Mutex
 	gens     map[string]*Generation
@@ -116,7 +116,7 @@ func NewManager(cfg ManagerConfig, pub Publisher) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, byClient: map[string]int{}, late: newLateness(cfg.LatenessWindow), delivery: newWindow(cfg.LatenessWindow)}
+	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, byClient: map[string]int{}, late: newLateness(cfg.LatenessWindow), delivery: &windows{width: cfg.LatenessWindow}}
 }
 
 // MaxTokens is the largest MaxTokens a request may ask for.
@@ -185,7 +185,7 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 // Admit returns ErrBehind, with the figures, while tokens reach their
 // readers later than MaxLateness: the recent p99 of how late token events
 // are published, plus the recent p99 of how long the streams take to
-// write what is published (ObserveDelivery). Past what the node can
+// write what is published (LatencyObserver). Past what the node can
 // serve, new generations are refused rather than every running one
 // falling behind. Running generations are never cut.
 func (m *Manager) Admit() error {
@@ -201,15 +201,17 @@ func (m *Manager) Admit() error {
 	return nil
 }
 
-// ObserveDelivery records that a stream wrote updates d after the oldest
-// was published (the stream engine's delivery latency, which calls it
-// from its writers): admission counts it, as a token published on time
-// but written late is late for its reader.
-func (m *Manager) ObserveDelivery(d time.Duration) { m.delivery.observe(d) }
-
-// LatencyObserver returns ObserveDelivery, as the stream engine takes
-// its observers (stream.Observer).
-func (m *Manager) LatencyObserver() func(time.Duration) { return m.ObserveDelivery }
+// LatencyObserver returns a function recording that a stream wrote
+// updates d after the oldest was published (stream.Observer: the stream
+// engine gives each pool writer one), for admission: a token published on
+// time but written late is late for its reader. With admission off it
+// returns nil, and the writers observe nothing for it.
+func (m *Manager) LatencyObserver() func(time.Duration) {
+	if m.cfg.MaxLateness <= 0 {
+		return nil
+	}
+	return m.delivery.observer()
+}
 
 // Validate checks a request against the limits and fills in defaults.
 func (m *Manager) Validate(req *Request) error {

@@ -57,18 +57,27 @@ type Config struct {
 // Observer gives recorders of the time from an update's publish to its
 // write, each with counters of its own: every pool writer gets one.
 type Observer interface {
-	LatencyObserver() func(time.Duration)
+	LatencyObserver() func(time.Duration) // nil: observes nothing
 }
 
-// Observers is an Observer that hands each latency to every one of obs.
+// Observers is an Observer that hands each latency to every one of obs
+// that observes (a nil observer function observes nothing).
 func Observers(obs ...Observer) Observer { return observers(obs) }
 
 type observers []Observer
 
 func (obs observers) LatencyObserver() func(time.Duration) {
-	fs := make([]func(time.Duration), len(obs))
-	for i, o := range obs {
-		fs[i] = o.LatencyObserver()
+	var fs []func(time.Duration)
+	for _, o := range obs {
+		if f := o.LatencyObserver(); f != nil {
+			fs = append(fs, f)
+		}
+	}
+	switch len(fs) {
+	case 0:
+		return nil
+	case 1:
+		return fs[0]
 	}
 	return func(d time.Duration) {
 		for _, f := range fs {

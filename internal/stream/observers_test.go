@@ -26,3 +26,21 @@ func TestObserversHandEachLatencyToAll(t *testing.T) {
 		}
 	}
 }
+
+// none is an Observer that observes nothing.
+type none struct{}
+
+func (none) LatencyObserver() func(time.Duration) { return nil }
+
+// TestObserversSkipNone: an observer that observes nothing is left out,
+// and a set of them observes nothing either.
+func TestObserversSkipNone(t *testing.T) {
+	a := &recorder{}
+	stream.Observers(none{}, a).LatencyObserver()(time.Millisecond)
+	if len(a.got) != 1 {
+		t.Fatalf("observer got %v, want [1ms]", a.got)
+	}
+	if f := stream.Observers(none{}, none{}).LatencyObserver(); f != nil {
+		t.Fatal("observers that observe nothing gave a function")
+	}
+}
