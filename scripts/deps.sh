@@ -5,7 +5,7 @@
 # library) for the PHP examples, nginx for the reverse-proxy test of
 # deploy/nginx.conf, redis-server for the cluster tests (each test starts its
 # own on a free port; the package's service is not used), podman to build and
-# run deploy/Dockerfile's image. Safe to run again; does nothing when all is
+# run deploy/Dockerfile's image, and h2spec (with go install). Safe to run again; does nothing when all is
 # present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +45,14 @@ if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
   echo "deps: npm ci in e2e/node" >&2
   npm ci --prefix e2e/node --no-audit --no-fund --loglevel=error
   cp "$lock" "$stamp"
+fi
+
+# h2spec, the HTTP/2 conformance suite the hub's own HTTP/2 is run against
+# (internal/stream/h2spec_test.go), pinned, into Go's bin directory.
+h2spec_version=v2.2.1+incompatible
+if ! go version -m "$(go env GOPATH)/bin/h2spec" 2>/dev/null | grep -q "$h2spec_version"; then
+  echo "deps: go install h2spec@$h2spec_version" >&2
+  go install "github.com/summerwind/h2spec/cmd/h2spec@$h2spec_version"
 fi
 
 # The base image of deploy/Dockerfile's build stage, for the container test.

@@ -133,6 +133,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		Retry:           cfg.Retry,
 		ReconnectSpread: cfg.ReconnectSpread,
 		WriteTimeout:    cfg.WriteTimeout,
+		NoHTTP2Takeover: !cfg.H2Takeover,
 		Latency:         latency,
 		Logger:          log,
 	})

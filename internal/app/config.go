@@ -27,6 +27,7 @@ type Config struct {
 	Addr              string        // listen address
 	TLSCert           string        // PEM certificate file; with TLSKey enables HTTPS and HTTP/2
 	TLSKey            string        // PEM key file
+	H2Takeover        bool          // the hub serves HTTP/2 connections itself, not net/http
 	Heartbeat         time.Duration // comment sent on idle streams
 	Retry             int           // reconnection time (ms) sent to subscribers
 	MaxBodyBytes      int64         // publish body limit
@@ -98,6 +99,7 @@ func DefaultConfig() Config {
 		WriteTimeout:      stream.DefaultWriteTimeout,
 		ShutdownTimeout:   10 * time.Second,
 		ReconnectSpread:   5 * time.Second,
+		H2Takeover:        true,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		LLMUpstreamAPI:    UpstreamChat,
@@ -202,6 +204,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "TLS certificate file (PEM); enables HTTPS and HTTP/2 with -tls-key")
 	fs.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "TLS private key file (PEM)")
+	fs.BoolVar(&cfg.H2Takeover, "h2-takeover", cfg.H2Takeover, "serve HTTP/2 connections (over TLS) with the hub's own HTTP/2, whose event streams cost no goroutine (Linux); false leaves them to Go's net/http")
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", cfg.Heartbeat, "interval of the keep-alive comment on idle streams")
 	fs.IntVar(&cfg.Retry, "retry", cfg.Retry, "reconnection time in milliseconds sent to subscribers")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest publish request body in bytes")

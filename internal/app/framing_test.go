@@ -59,7 +59,8 @@ func TestDualFramingRefused(t *testing.T) {
 // framed as plain ones: one with both Content-Length and Transfer-Encoding
 // is refused with 400 and the connection closed, so the request hidden
 // after its body never is answered; a chunked publish keeps its
-// connection. HTTP/2 refuses Transfer-Encoding itself.
+// connection. Over HTTP/2 Transfer-Encoding resets the stream (RFC 9113,
+// 8.2.2).
 func TestDualFramingOverTLS(t *testing.T) {
 	t.Parallel()
 	cfg := apptest.TestConfig(t)
@@ -95,7 +96,7 @@ func TestDualFramingOverTLS(t *testing.T) {
 	for _, tc := range []struct {
 		header []string
 		status byte
-	}{{nil, h2Status200}, {[]string{"transfer-encoding", "chunked"}, h2Status400}} {
+	}{{nil, h2Status200}, {[]string{"transfer-encoding", "chunked"}, h2Reset}} {
 		c := dial("h2")
 		if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
 			t.Fatalf("negotiated %q, want h2", p)
@@ -110,10 +111,11 @@ func TestDualFramingOverTLS(t *testing.T) {
 // statuses (RFC 7541, static table entries 8 and 12).
 const (
 	h2Headers   = 0x1
+	h2RSTStream = 0x3
 	h2Settings  = 0x4
 	h2GoAway    = 0x7
 	h2Status200 = 0x80 | 8
-	h2Status400 = 0x80 | 12
+	h2Reset     = 0xff // not a status: the stream was reset (RFC 9113, 8.2.2)
 )
 
 // h2Status sends a GET /healthz on stream 1 of c, with the extra header
@@ -152,6 +154,8 @@ func h2Status(t *testing.T, c net.Conn, header ...string) byte {
 			t.Fatalf("GOAWAY: %q", payload)
 		case stream == 1 && kind == h2Headers && len(payload) > 0:
 			return payload[0]
+		case stream == 1 && kind == h2RSTStream && binary.BigEndian.Uint32(payload) == 1: // PROTOCOL_ERROR
+			return h2Reset
 		case stream == 1:
 			t.Fatalf("frame type %d for the request, want its headers", kind)
 		}

@@ -56,7 +56,7 @@ type finishCommand struct {
 func runChild(ctx context.Context, cfg Config, stdin io.Reader, stdout io.Writer) error {
 	cctx, cancel := context.WithTimeout(ctx, cfg.Timeout-grace(cfg.Timeout))
 	defer cancel()
-	ts, err := resolveTargets(cctx, cfg.URLs)
+	ts, err := resolveTargets(cctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -146,6 +146,7 @@ func childArgs(cfg Config, sub childRange, timeout time.Duration) []string {
 		"-dialers", strconv.Itoa(cfg.Dialers),
 		"-goroutine-readers=" + strconv.FormatBool(cfg.NoPoll),
 		"-protocol", cfg.Protocol,
+		"-h2=" + strconv.FormatBool(cfg.H2),
 		"-" + childFlag, fmt.Sprintf("%d:%d", sub.First, sub.Count),
 	}
 }

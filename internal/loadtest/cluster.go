@@ -88,14 +88,15 @@ func (c Config) validateHubs() []error {
 // numbers of topics and hubs share a divisor. With one topic it is i mod hubs.
 func hubOf(i, topics, hubs int) int { return i / topics % hubs }
 
-// resolveTargets resolves every URL of the run to its loopback address.
-func resolveTargets(ctx context.Context, urls []string) ([]target, error) {
-	ts := make([]target, len(urls))
-	for i, u := range urls {
+// resolveTargets resolves every URL of cfg's run to its loopback address.
+func resolveTargets(ctx context.Context, cfg Config) ([]target, error) {
+	ts := make([]target, len(cfg.URLs))
+	for i, u := range cfg.URLs {
 		var err error
 		if ts[i], err = resolveTarget(ctx, u); err != nil {
 			return nil, err
 		}
+		ts[i].h2 = cfg.H2
 	}
 	return ts, nil
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -53,6 +54,7 @@ type Config struct {
 	Protocol       string        // ProtocolMercure or ProtocolCentrifugo
 	JSON           bool          // print only the JSON line
 	NoPoll         bool          // read each stream with a goroutine of its own rather than with epoll
+	H2             bool          // speak HTTP/2 to https:// hubs
 	Reconnect      bool          // a broken stream reconnects to the next hub with Last-Event-ID
 	PublishVia     int           // publish through the first PublishVia hubs only; 0 is all
 	Mode           string        // ModeFanout or ModeGenerations
@@ -111,6 +113,7 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.BoolVar(&cfg.JSON, "json", cfg.JSON, "print only the JSON line")
 	fs.BoolVar(&cfg.Reconnect, "reconnect", cfg.Reconnect, "a subscriber whose stream breaks before the run ends reconnects to the next hub with the Last-Event-ID of the last event it read (-protocol mercure), so that a run with a node killed counts what the cluster lost, not what the kill cut")
 	fs.IntVar(&cfg.PublishVia, "publish-via", cfg.PublishVia, "publish through the first N hubs of -url only (0: all), for example to kill the others mid-run")
+	fs.BoolVar(&cfg.H2, "h2", cfg.H2, "speak HTTP/2 (ALPN h2) to the https:// hubs: each subscriber on a connection of its own, the publishers' requests multiplexed on theirs")
 	fs.BoolVar(&cfg.NoPoll, "goroutine-readers", cfg.NoPoll, "read each stream with a goroutine of its own (as before ssehub-bench read them with epoll, one reader per CPU); TLS streams always are")
 	addGenFlags(fs, &cfg)
 	fs.Func(childFlag, "internal: serve subscribers FIRST…FIRST+COUNT-1 of a parent run (FIRST:COUNT)", func(s string) error {
@@ -157,6 +160,7 @@ func (c Config) Validate() error {
 	check(c.ConnectTimeout <= 0, "-connect-timeout must be positive")
 	check(c.Dialers < 1, "-dialers must be at least 1")
 	check(c.Reconnect && c.Protocol != ProtocolMercure, "-reconnect needs -protocol mercure (Last-Event-ID)")
+	check(c.H2 && !allHTTPS(c.URLs), "-h2 needs https:// hubs (HTTP/2 over TLS)")
 	check(c.PublishVia < 0 || c.PublishVia > len(c.URLs), "-publish-via must be between 0 (all) and the %d hubs of -url", len(c.URLs))
 	if c.Subscribers >= 1 && c.Procs >= 0 {
 		per := ceilDiv(c.Subscribers, c.procs())
@@ -199,3 +203,13 @@ func (c Config) sourceIPs(ipv4 bool) int {
 func topic(k int) string { return fmt.Sprintf("bench-%d", k) }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// allHTTPS reports whether every URL is an https:// one.
+func allHTTPS(urls []string) bool {
+	for _, u := range urls {
+		if !strings.HasPrefix(u, "https://") {
+			return false
+		}
+	}
+	return true
+}

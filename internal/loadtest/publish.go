@@ -74,6 +74,7 @@ func newClient(t target, conns int) *http.Client {
 		MaxIdleConnsPerHost: conns,
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, // a loopback hub under test
 		DisableCompression:  true,
+		ForceAttemptHTTP2:   t.h2, // with a TLS configuration of its own, only when asked
 	}
 	return &http.Client{
 		Transport:     tr,

@@ -72,7 +72,7 @@ func TestNewResult(t *testing.T) {
 	start := time.Unix(1000, 0)
 	rep := Report{Connected: 10, Delivered: 1000, Expected: 1000, LastDelivery: start.Add(2 * time.Second).UnixNano(), Latency: h}
 	pub := publishStats{Published: 100, First: start, Last: start.Add(time.Second), PerTopic: []int64{100}}
-	ts, err := resolveTargets(t.Context(), cfg.URLs)
+	ts, err := resolveTargets(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 	run, cancelRun := context.WithTimeout(hard, cfg.Timeout-grace(cfg.Timeout))
 	defer cancelRun()
 	var err error
-	if r.targets, err = resolveTargets(run, cfg.URLs); err != nil {
+	if r.targets, err = resolveTargets(run, cfg); err != nil {
 		return nil, err
 	}
 	if err := r.server.start(cfg.ServerPIDs); err != nil {

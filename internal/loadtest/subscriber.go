@@ -175,6 +175,9 @@ func dialStream(ctx context.Context, t target, local *net.TCPAddr, req []byte, t
 // whether the body is chunked and the body bytes read so far.
 func exchange(ctx context.Context, t target, conn net.Conn, req []byte, c *net.Conn) (bool, []byte, error) {
 	*c = conn
+	if t.h2 {
+		return h2Dial(ctx, t, conn, req, c)
+	}
 	if t.tls {
 		tc := tls.Client(conn, &tls.Config{
 			ServerName:         t.url.Hostname(),
@@ -321,7 +324,7 @@ func closeNow(conns ...net.Conn) {
 		}
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
-		} else if tc, ok := c.(*tls.Conn); ok {
+		} else if tc, ok := c.(interface{ NetConn() net.Conn }); ok { // TLS, HTTP/2
 			if raw, ok := tc.NetConn().(*net.TCPConn); ok {
 				_ = raw.SetLinger(0)
 			}

@@ -45,6 +45,7 @@ type target struct {
 	url  *url.URL
 	addr netip.AddrPort // what every connection dials
 	tls  bool
+	h2   bool // subscribers and publishers speak HTTP/2 (-h2)
 }
 
 // resolveTarget checks raw and resolves it to one loopback address:

@@ -51,7 +51,10 @@ type Config struct {
 	ReconnectSpread time.Duration
 	WriteTimeout    time.Duration // a stream write blocked longer ends the stream
 	Latency         Observer      // records the publish-to-write latency; nil: none
-	Logger          *slog.Logger  // nil: no logs
+	// NoHTTP2Takeover leaves HTTP/2 connections to net/http's HTTP/2
+	// server, as they were before the engine served them itself.
+	NoHTTP2Takeover bool
+	Logger          *slog.Logger // nil: no logs
 }
 
 // Observer gives recorders of the time from an update's publish to its
@@ -157,8 +160,14 @@ func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, o Options) {
 	if o.Release == nil {
 		o.Release = func() {}
 	}
-	if o.Ticker == nil && len(o.Opening) == 0 && e.canTakeOver(r) && e.takeOver(w, r, o) {
-		return
+	if o.Ticker == nil && len(o.Opening) == 0 {
+		if hw := h2Writer(w); hw != nil {
+			e.takeOverH2(hw, o)
+			return
+		}
+		if e.canTakeOver(r) && e.takeOver(w, r, o) {
+			return
+		}
 	}
 	defer o.Release()
 	defer o.Sub.Close()

@@ -3,6 +3,7 @@
 package stream
 
 import (
+	"io"
 	"log/slog"
 	"sync"
 
@@ -23,20 +24,30 @@ type hangups struct {
 	start sync.Once
 	mu    sync.Mutex
 	epfd  int // -1 when epoll is unavailable or the watcher has stopped
-	stop  int // an eventfd in the epoll set, written to stop the watcher
-	slots []hangupSlot
-	free  []int32 // slots to reuse
-	done  chan struct{}
+	stop  int // an eventfd in the epoll set, written to stop the watcher or kick it
+	// kicks are events for the watcher to serve as if epoll had reported
+	// them (a connection new to it may have bytes its tls.Conn read
+	// already); stopping tells a write to stop from a kick.
+	kicks    []unix.EpollEvent
+	stopping bool
+	slots    []hangupSlot
+	free     []int32 // slots to reuse
+	done     chan struct{}
 	// failed tells that epoll_wait failed, which it cannot with a valid
 	// instance: streams are no longer watched (those watched end at their
 	// next heartbeat's failed write, as a client leaves).
 	failed bool
-	log    *slog.Logger // nil: no logging
-	buf    [512]byte    // the watcher's, for the bytes it discards
+	log    *slog.Logger      // nil: no logging
+	buf    [512]byte         // the watcher's, for the bytes it discards
+	h2     *h2Reader         // the watcher's, for the HTTP/2 connections; nil until one
+	again  []unix.EpollEvent // connections whose turn ended before their reads
 }
 
+// hangupSlot is a watched stream, or an HTTP/2 connection whose frames
+// the watcher reads.
 type hangupSlot struct {
 	s   *leanStream // nil while free
+	c   *h2Conn
 	gen int32
 }
 
@@ -91,11 +102,39 @@ func (h *hangups) watch(s *leanStream) bool {
 	if !s.direct {
 		return false
 	}
+	i, ok := h.add(hangupSlot{s: s}, s.fd)
+	if ok {
+		s.watched = i + 1
+	}
+	return ok
+}
+
+// watchConn starts reading c's frames as they come; false tells that it
+// cannot.
+func (h *hangups) watchConn(c *h2Conn) bool {
+	c.mu.Lock() // before the first event reads c.watched
+	defer c.mu.Unlock()
+	i, ok := h.add(hangupSlot{c: c}, c.fd)
+	if !ok {
+		return false
+	}
+	c.watched = i + 1
+	h.mu.Lock()
+	h.kicks = append(h.kicks, unix.EpollEvent{Events: unix.EPOLLIN, Fd: i, Pad: h.slots[i].gen})
+	stop := h.stop
+	h.mu.Unlock()
+	one := [8]byte{1}
+	_, _ = unix.Write(stop, one[:])
+	return true
+}
+
+// add puts slot in the epoll set for fd and returns its number.
+func (h *hangups) add(slot hangupSlot, fd uintptr) (int32, bool) {
 	h.start.Do(h.open) // TakeOver has started it, unless a test skipped that
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.epfd < 0 || h.failed {
-		return false
+		return 0, false
 	}
 	var i int32
 	if n := len(h.free); n > 0 {
@@ -104,14 +143,31 @@ func (h *hangups) watch(s *leanStream) bool {
 		i = int32(len(h.slots))
 		h.slots = append(h.slots, hangupSlot{})
 	}
-	h.slots[i].s = s
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: i, Pad: h.slots[i].gen}
-	if err := unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, int(s.fd), &ev); err != nil {
+	slot.gen = h.slots[i].gen
+	h.slots[i] = slot
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET, Fd: i, Pad: slot.gen}
+	if err := unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); err != nil {
 		h.release(i)
-		return false
+		return 0, false
 	}
-	s.watched = i + 1
-	return true
+	return i, true
+}
+
+// forgetConn stops reading c; it is called before c's socket is closed.
+func (h *hangups) forgetConn(c *h2Conn) {
+	c.mu.Lock()
+	watched := c.watched
+	c.watched = 0
+	c.mu.Unlock()
+	if watched == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.epfd >= 0 {
+		_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
+	}
+	h.release(watched - 1)
 }
 
 // forget stops watching s; its writer calls it before closing the
@@ -140,7 +196,11 @@ func (h *hangups) watchAll(epfd int) {
 	defer close(h.done)
 	events := make([]unix.EpollEvent, 128)
 	for {
-		n, err := unix.EpollWait(epfd, events, -1)
+		wait := -1
+		if len(h.again) > 0 {
+			wait = 0 // connections still have frames to read
+		}
+		n, err := unix.EpollWait(epfd, events, wait)
 		if err == unix.EINTR {
 			continue
 		}
@@ -151,13 +211,36 @@ func (h *hangups) watchAll(epfd int) {
 			h.mu.Unlock()
 			return
 		}
+		again := h.again
+		h.again = nil
 		for _, ev := range events[:n] {
 			if ev.Fd == stopSlot {
+				if h.kicked() {
+					continue
+				}
 				return
 			}
 			h.serve(ev)
 		}
+		for _, ev := range again {
+			h.serve(ev)
+		}
 	}
+}
+
+// kicked takes the kicks into again and reports true, unless the watcher
+// is stopping.
+func (h *hangups) kicked() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopping {
+		return false
+	}
+	var b [8]byte
+	_, _ = unix.Read(h.stop, b[:])
+	h.again = append(h.again, h.kicks...)
+	h.kicks = h.kicks[:0]
+	return true
 }
 
 // serve handles the event of one connection: a hangup or an error ends
@@ -167,8 +250,17 @@ func (h *hangups) serve(ev unix.EpollEvent) {
 	h.mu.Lock()
 	slot := h.slots[ev.Fd]
 	h.mu.Unlock()
-	if slot.s == nil || slot.gen != ev.Pad {
+	if (slot.s == nil && slot.c == nil) || slot.gen != ev.Pad {
 		return // forgotten since the event came
+	}
+	if slot.c != nil {
+		if h.h2 == nil {
+			h.h2 = newH2Reader()
+		}
+		if slot.c.readable(h.h2) {
+			h.again = append(h.again, ev) // its turn is over: the others' first
+		}
+		return
 	}
 	if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 || !h.discard(slot.s) {
 		slot.s.end(errClientLeft)
@@ -203,7 +295,7 @@ func (h *hangups) close() {
 	h.start.Do(func() { h.epfd, h.stop = -1, -1 }) // never start after this
 	h.mu.Lock()
 	epfd, stop, done := h.epfd, h.stop, h.done
-	h.epfd, h.stop = -1, -1
+	h.epfd, h.stop, h.stopping = -1, -1, true
 	h.mu.Unlock()
 	if epfd < 0 {
 		return
@@ -213,4 +305,34 @@ func (h *hangups) close() {
 	<-done
 	_ = unix.Close(epfd)
 	_ = unix.Close(stop)
+}
+
+// readNow reads what the socket has, without waiting: nonblocking when it
+// has nothing, io.EOF once the client closed its side.
+func (c *sealConn) readNow(b []byte) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	err = raw.Read(func(fd uintptr) bool {
+		for {
+			n, _, rerr = unix.Recvfrom(int(fd), b, unix.MSG_DONTWAIT)
+			if rerr != unix.EINTR {
+				return true
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr == unix.EAGAIN:
+		return 0, nonblocking{}
+	case rerr != nil:
+		return 0, rerr
+	case n == 0 && len(b) > 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }

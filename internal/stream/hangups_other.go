@@ -19,3 +19,12 @@ func (*hangups) forget(*leanStream) {}
 
 // close does nothing.
 func (*hangups) close() {}
+
+// watchConn reports false: the engine serves no HTTP/2 connection here.
+func (*hangups) watchConn(*h2Conn) bool { return false }
+
+// forgetConn does nothing.
+func (*hangups) forgetConn(*h2Conn) {}
+
+// readNow is not used here (see sealConn.nonblock).
+func (c *sealConn) readNow(b []byte) (int, error) { return c.TCPConn.Read(b) }

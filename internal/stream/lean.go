@@ -71,6 +71,9 @@ type leanStream struct {
 	// tls is set over TLS (tlsstreams.go); conn is then the TCP connection
 	// under it.
 	tls *sealing
+	// h2 is set for a stream over one of the engine's HTTP/2 connections
+	// (h2lean.go); conn, raw and fd are then unset.
+	h2 *h2Stream
 }
 
 // Reasons a taken-over stream ends besides those of the hub.
@@ -115,6 +118,9 @@ func (s *leanStream) end(err error) {
 // and once the writer closes it (finish) the client gets a reset and
 // whatever it did not read is dropped rather than kept in the kernel.
 func (s *leanStream) abort() {
+	if s.h2 != nil {
+		return // its writer resets the stream; the connection stays
+	}
 	if tc, ok := s.conn.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
@@ -163,6 +169,10 @@ func (s *leanStream) run(w *writer) {
 func (s *leanStream) finish(err error) {
 	if e := s.ended(); e != nil {
 		err = e
+	}
+	if s.h2 != nil {
+		s.finishH2(err)
+		return
 	}
 	s.heartbeat.Stop()
 	if s.expiry != nil {

@@ -39,6 +39,9 @@ func appendChunk(dst, p []byte) []byte {
 // left would lose the wake of an update queued meanwhile: its queue was not
 // empty, so no later update wakes the stream again).
 func (s *leanStream) step(w *writer) error {
+	if s.h2 != nil {
+		return s.stepH2(w)
+	}
 	if len(s.out) > 0 {
 		if err := s.send(w); err != nil || s.last {
 			return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssehub/ssehub/internal/sse"
+	"golang.org/x/net/http2"
 )
 
 // takenStreams are the event streams whose connections the engine took over
@@ -19,7 +20,8 @@ type takenStreams struct {
 	mu      sync.Mutex
 	servers map[*http.Server]bool
 	open    map[*leanStream]struct{}
-	closing bool // Close or a server's Shutdown began: take no more
+	conns   map[*h2Conn]struct{} // the HTTP/2 connections the engine serves
+	closing bool                 // Close or a server's Shutdown began: take no more
 	// wg counts, per open stream, its writer until the stream is finished,
 	// and its reader goroutine if it has one (see Engine.watch).
 	wg sync.WaitGroup
@@ -51,6 +53,46 @@ func (t *takenStreams) hold(s *leanStream) bool {
 	}
 	t.wg.Add(1) // s's own count is not done yet: the counter is above zero
 	return true
+}
+
+// addConn registers c, unless the streams are closing; c counts in wg
+// until it is closed.
+func (t *takenStreams) addConn(c *h2Conn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return false
+	}
+	if t.conns == nil {
+		t.conns = map[*h2Conn]struct{}{}
+	}
+	t.conns[c] = struct{}{}
+	t.wg.Add(1)
+	return true
+}
+
+// removeConn forgets a closed connection.
+func (t *takenStreams) removeConn(c *h2Conn) {
+	t.mu.Lock()
+	_, ok := t.conns[c]
+	delete(t.conns, c)
+	t.mu.Unlock()
+	if ok {
+		t.wg.Done()
+	}
+}
+
+// listConns returns the HTTP/2 connections; closing stops further
+// takeovers.
+func (t *takenStreams) listConns(closing bool) []*h2Conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closing = t.closing || closing
+	out := make([]*h2Conn, 0, len(t.conns))
+	for c := range t.conns {
+		out = append(out, c)
+	}
+	return out
 }
 
 // remove forgets a finished stream.
@@ -95,6 +137,9 @@ func (e *Engine) TakeOver(srv *http.Server) {
 		for _, s := range e.taken.list(true) {
 			s.end(errShutdown)
 		}
+		for _, c := range e.taken.listConns(true) {
+			c.goAway(http2.ErrCodeNo, errShutdown)
+		}
 	})
 }
 
@@ -105,6 +150,9 @@ func (e *Engine) TakeOver(srv *http.Server) {
 func (e *Engine) Close(ctx context.Context) error {
 	for _, s := range e.taken.list(true) {
 		s.end(errShutdown)
+	}
+	for _, c := range e.taken.listConns(true) {
+		c.goAway(http2.ErrCodeNo, errShutdown)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -120,6 +168,9 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	for _, s := range e.taken.list(true) {
 		s.abort()
+	}
+	for _, c := range e.taken.listConns(true) {
+		c.close(errShutdown)
 	}
 	<-done
 	return fmt.Errorf("close streams: %w", ctx.Err())
@@ -171,7 +222,19 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 		return true
 	}
 	e.watch(s)
-	s.heartbeat = time.AfterFunc(e.cfg.Heartbeat, s.beat)
+	s.start(o)
+	if err := s.write(responseHead(w.Header(), e.cfg.Retry)); err != nil {
+		s.end(err)
+	}
+	s.run(nil)
+	return true
+}
+
+// start arms s's timers and has its subscription wake it, for a stream
+// taken over (and counted in Engine.taken) on the calling goroutine, which
+// is its writer until it calls s.run (its pend is 1).
+func (s *leanStream) start(o Options) {
+	s.heartbeat = time.AfterFunc(s.eng.cfg.Heartbeat, s.beat)
 	if !o.Expiry.IsZero() {
 		if o.Renew != nil {
 			s.renew = o.Renew
@@ -179,13 +242,8 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 		}
 		s.expiry = time.AfterFunc(time.Until(o.Expiry), s.expire)
 	}
-	sub.OnEnd(func() { s.end(sub.Err()) })
-	sub.OnReady(s)
-	if err := s.write(responseHead(w.Header(), e.cfg.Retry)); err != nil {
-		s.end(err)
-	}
-	s.run(nil)
-	return true
+	o.Sub.OnEnd(func() { s.end(o.Sub.Err()) })
+	o.Sub.OnReady(s)
 }
 
 // responseHead is the status line and headers of a taken-over stream, and

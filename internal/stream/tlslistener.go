@@ -36,6 +36,7 @@ const (
 // the connections whose handshake is done.
 type tlsListener struct {
 	net.Listener // the TCP listener
+	eng          *Engine
 	srv          *http.Server
 	slots        chan struct{} // a token per handshake in progress
 	ready        chan net.Conn // handshaken connections, for Accept
@@ -66,7 +67,7 @@ type tlsListener struct {
 func (e *Engine) TLSListener(ln net.Listener, srv *http.Server) net.Listener {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &tlsListener{
-		Listener: ln, srv: srv, ctx: ctx, cancel: cancel,
+		Listener: ln, eng: e, srv: srv, ctx: ctx, cancel: cancel,
 		slots: make(chan struct{}, maxHandshakes), ready: make(chan net.Conn), errs: make(chan error),
 	}
 }
@@ -177,6 +178,10 @@ func (l *tlsListener) handshake(c net.Conn) {
 	switch tc.ConnectionState().NegotiatedProtocol {
 	case "", "http/1.1", "http/1.0": // what net/http serves as HTTP/1.x
 		conn = newFramedTLSConn(tc)
+	case "h2":
+		if sc, ok := c.(*sealConn); ok && l.eng.servesH2(l.srv) && l.eng.serveH2(l.srv, tc, sc) {
+			return
+		}
 	}
 	select {
 	case l.ready <- conn:

@@ -22,6 +22,18 @@ import (
 type sealConn struct {
 	*net.TCPConn
 	sealed *[]byte // set once the stream is taken over; then only its writer writes
+	// nonblock makes reads return what the socket has without waiting,
+	// or the temporary error nonblocking: set for the engine's HTTP/2
+	// connections, read by the hangup watcher.
+	nonblock bool
+}
+
+// Read reads from the socket; see nonblock.
+func (c *sealConn) Read(b []byte) (int, error) {
+	if c.nonblock {
+		return c.readNow(b)
+	}
+	return c.TCPConn.Read(b)
 }
 
 // Write sends b, or appends it to the sealed buffer.

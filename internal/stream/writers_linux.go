@@ -114,3 +114,20 @@ func (s *leanStream) interrupt() {
 	}
 	_ = s.raw.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
 }
+
+// sendNow writes as much of b to c's socket as it takes at once, under
+// c.mu (which keeps the descriptor open: see h2Conn.close).
+func (c *h2Conn) sendNow(b []byte) (int, error) {
+	for {
+		n, err := unix.SendmsgN(int(c.fd), b, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return 0, nil
+		case err != nil:
+			return 0, &net.OpError{Op: "sendmsg", Net: "tcp", Err: err}
+		}
+		return n, nil
+	}
+}
