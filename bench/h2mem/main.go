@@ -6,7 +6,7 @@
 //	curl -k https://127.0.0.1:18650/mem  # Go's stacks and heap in use
 //
 // "open" holds n streams, each on a connection of its own (one transport
-// per stream); "serve" answers /sse with the headers and waits for the
+// per stream), or -per-conn of them on each connection; "serve" answers /sse with the headers and waits for the
 // request's end, and /mem with its memory after three collections. Point
 // "open" at ssehub (…/.well-known/mercure?topic=idle) and read its /metrics
 // to compare.
@@ -65,11 +65,15 @@ func serve(args []string) {
 func open(args []string) {
 	fs := flag.NewFlagSet("open", flag.ExitOnError)
 	url := fs.String("url", "https://127.0.0.1:18650/sse", "stream URL")
-	n := fs.Int("n", 1000, "streams to hold, each on a connection of its own")
+	n := fs.Int("n", 1000, "streams to hold")
+	perConn := fs.Int("per-conn", 1, "streams on each connection (a browser's tabs)")
 	_ = fs.Parse(args)
 	bodies := make([]any, 0, *n)
+	var tr *http.Transport
 	for i := range *n {
-		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}
+		if i%*perConn == 0 {
+			tr = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}
+		}
 		resp, err := (&http.Client{Transport: tr}).Get(*url)
 		if err != nil {
 			log.Fatalf("stream %d: %v", i, err)

@@ -4,7 +4,8 @@
 // know this version, so build it with GOFLAGS=-mod=mod GOSUMDB=off.
 //
 // Anonymous subscribers,
-// HS256 publishers, local (in-memory) transport, plain HTTP on loopback.
+// HS256 publishers, local (in-memory) transport, plain HTTP on loopback,
+// or HTTPS (and HTTP/2) with -cert and -key.
 package main
 
 import (
@@ -20,6 +21,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18600", "listen address")
+	cert := flag.String("cert", "", "TLS certificate (PEM): serve HTTPS, with net/http's HTTP/2")
+	keyFile := flag.String("key", "", "TLS key (PEM)")
 	flag.Parse()
 	key := []byte(os.Getenv("MERCURE_JWT_KEY"))
 	h, err := mercure.NewHub(context.Background(),
@@ -32,5 +35,9 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/.well-known/mercure", h)
-	log.Fatal((&http.Server{Addr: *addr, Handler: mux}).ListenAndServe())
+	srv := &http.Server{Addr: *addr, Handler: mux}
+	if *cert != "" {
+		log.Fatal(srv.ListenAndServeTLS(*cert, *keyFile))
+	}
+	log.Fatal(srv.ListenAndServe())
 }

@@ -9,7 +9,10 @@
 // stream), the epoll watcher that notices clients leaving without a
 // goroutine per idle stream, batching, write deadlines, heartbeats, the
 // token's expiry and the spread-out farewell when the hub goes away. Over
-// HTTP/2, or where a connection cannot be taken over, the handler's own
+// TLS it also serves HTTP/2 connections itself (h2*.go): their frames are
+// read by the same epoll watcher and their event streams written by the
+// same pool writers. Where a connection cannot be taken over (a server not
+// given to TakeOver, -h2-takeover=false, other systems), the handler's own
 // goroutine serves the stream through net/http.
 //
 // It also owns the connections of the listeners it wraps, plain ones

@@ -46,8 +46,7 @@ type h2Conn struct {
 	fd     uintptr
 	state  tls.ConnectionState
 	remote string
-	ctx    context.Context // the requests' parent, cancelled once closed
-	cancel context.CancelFunc
+	ctx    context.Context // the requests' parent (each is cancelled on its own)
 
 	// The reader's: the hangup watcher, one event at a time.
 	in      []byte // plaintext not yet parsed: part of a frame
@@ -108,15 +107,16 @@ func (e *Engine) servesH2(srv *http.Server) bool {
 }
 
 // serveH2 serves tc, a connection whose handshake negotiated "h2" over sc,
-// for srv. It reports false, having done nothing, when it cannot (the
-// watcher is unavailable): net/http then serves it.
-func (e *Engine) serveH2(srv *http.Server, tc *tls.Conn, sc *sealConn) bool {
+// for srv; base is its requests' parent context. It reports false, having
+// done nothing, when it cannot (the watcher is unavailable): net/http then
+// serves it.
+func (e *Engine) serveH2(srv *http.Server, base context.Context, tc *tls.Conn, sc *sealConn) bool {
 	raw, err := sc.SyscallConn()
 	if err != nil {
 		return false
 	}
 	c := &h2Conn{
-		eng: e, srv: srv, tc: tc, sc: sc, raw: raw, state: tc.ConnectionState(),
+		eng: e, srv: srv, ctx: base, tc: tc, sc: sc, raw: raw, state: tc.ConnectionState(),
 		remote: sc.RemoteAddr().String(), window: h2DefaultWindow, peerWindow: h2DefaultWindow,
 		peerFrame: h2MaxReadFrame, recvWindow: h2DefaultWindow, streams: map[uint32]*h2Stream{},
 	}
@@ -124,9 +124,6 @@ func (e *Engine) serveH2(srv *http.Server, tc *tls.Conn, sc *sealConn) bool {
 		return false
 	}
 	c.dec = hpack.NewDecoder(4096, nil)
-	base := context.WithValue(context.Background(), http.ServerContextKey, srv)
-	base = context.WithValue(base, http.LocalAddrContextKey, sc.LocalAddr())
-	c.ctx, c.cancel = context.WithCancel(base)
 	if !e.taken.addConn(c) {
 		return false
 	}
@@ -252,7 +249,6 @@ func (c *h2Conn) close(err error) {
 	for _, st := range streams {
 		c.abortStream(st)
 	}
-	c.cancel()
 	if errors.Is(err, errNotReading) || errors.Is(err, errShutdown) {
 		_ = c.sc.SetLinger(0) // drop what the client did not read
 	}
@@ -263,18 +259,22 @@ func (c *h2Conn) close(err error) {
 	}
 }
 
-// abortStream ends st because its connection ended.
+// abortStream ends st because its connection ended or it was reset:
+// its lean stream ends, or its handler's context is cancelled.
 func (c *h2Conn) abortStream(st *h2Stream) {
-	if st.lean != nil {
-		st.lean.end(errClientLeft)
+	c.mu.Lock()
+	lean, cancel, body, more := st.lean, st.cancel, st.body, st.more
+	c.mu.Unlock()
+	if lean != nil {
+		lean.end(errClientLeft)
 	}
-	if st.cancel != nil {
-		st.cancel()
+	if cancel != nil {
+		cancel()
 	}
-	if st.body != nil {
-		st.body.fail(errClientLeft)
+	if body != nil {
+		body.fail(errClientLeft)
 	}
-	signal(st.more)
+	signal(more)
 }
 
 // signal leaves a token in ch unless one is there.

@@ -63,8 +63,10 @@ func (e *Engine) takeOverH2(w *h2Response, o Options) {
 		w.status, w.sent = http.StatusOK, true
 		c.writeHeaderBlock(st.id, c.encodeHeaders(http.StatusOK, w.header), false)
 	}
+	cancel := st.cancel // the request is over; the stream is the engine's
+	st.ctx, st.cancel, st.more = nil, nil, nil
 	c.mu.Unlock()
-	st.cancel() // the request is over; the stream is the engine's
+	cancel()
 	st.held = sse.AppendRetry(st.held, e.cfg.Retry)
 	s.start(o)
 	if closed {

@@ -178,7 +178,7 @@ func (c *h2Conn) served(st *h2Stream, w *h2Response) {
 	if !w.panicked {
 		_ = w.finish()
 	}
-	st.cancel()
+	st.cancel() // not taken over: the handler's stream keeps it
 	c.mu.Lock()
 	st.handling = false
 	if !st.ended && !st.reset {

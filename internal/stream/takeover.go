@@ -116,7 +116,8 @@ func (t *takenStreams) list(closing bool) []*leanStream {
 
 // TakeOver lets the engine take over from srv the connections of its
 // event streams over HTTP/1.1 (plain, or over TLS when srv serves the
-// engine's TLSListener; not HTTP/2): once the response headers are out, the
+// engine's TLSListener, whose HTTP/2 connections the engine then serves
+// itself unless Config.NoHTTP2Takeover): once the response headers are out, the
 // handler returns and net/http forgets the connection. An idle stream then
 // has no goroutine of its own (on Linux; elsewhere one small reader): one
 // watcher notices the clients leaving, and a pool of writers writes the

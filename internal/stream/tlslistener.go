@@ -14,9 +14,9 @@ import (
 
 // TLS handshakes done by the engine's listener rather than by net/http, so
 // that the listener knows each connection's protocol (ALPN) before
-// net/http sees it: HTTP/2 connections go to net/http as their tls.Conn,
-// which it serves with its HTTP/2 server (HTTP/2 has no
-// Transfer-Encoding: net/http refuses a request with one); HTTP/1.x ones
+// net/http sees it: HTTP/2 connections are the engine's own (h2conn.go)
+// when it serves srv's (else they go to net/http as their tls.Conn, which
+// it serves with its HTTP/2 server); HTTP/1.x ones
 // go framed as plain connections are (framing.go), so that a request with
 // both Content-Length and Transfer-Encoding is marked for the endpoints to
 // refuse, over TLS too.
@@ -49,6 +49,7 @@ type tlsListener struct {
 	// Set by the first Accept, once srv serves (see TLSListener).
 	config  *tls.Config
 	timeout time.Duration
+	base    context.Context // the parent of the requests the engine serves over HTTP/2
 }
 
 // TLSListener wraps ln for srv.Serve (not ServeTLS): the listener does the
@@ -94,6 +95,8 @@ func (l *tlsListener) run() {
 	}
 	l.config.NextProtos = served(l.config.NextProtos, l.srv)
 	l.timeout = handshakeTimeout(l.srv)
+	l.base = context.WithValue(context.Background(), http.ServerContextKey, l.srv)
+	l.base = context.WithValue(l.base, http.LocalAddrContextKey, l.Addr())
 	l.wg.Add(1)
 	go l.acceptLoop()
 }
@@ -179,7 +182,7 @@ func (l *tlsListener) handshake(c net.Conn) {
 	case "", "http/1.1", "http/1.0": // what net/http serves as HTTP/1.x
 		conn = newFramedTLSConn(tc)
 	case "h2":
-		if sc, ok := c.(*sealConn); ok && l.eng.servesH2(l.srv) && l.eng.serveH2(l.srv, tc, sc) {
+		if sc, ok := c.(*sealConn); ok && l.eng.servesH2(l.srv) && l.eng.serveH2(l.srv, l.base, tc, sc) {
 			return
 		}
 	}

@@ -13,8 +13,8 @@ import (
 // connection's tls.Conn into the stream's own buffer (sealConn) and written
 // from there, raw, by the pool writers, which must never wait. That needs
 // the connection under tls.Conn to be a sealConn: serve TLS on
-// Engine.TLSListener's listener (tlslistener.go). HTTP/2 streams stay
-// net/http's.
+// Engine.TLSListener's listener (tlslistener.go). HTTP/2 connections are
+// sealed the same way (h2conn.go).
 
 // sealConn is a TCP connection whose writes, once sealed points at a
 // buffer, are appended to it instead of sent: the tls.Conn above it then

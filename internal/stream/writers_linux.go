@@ -116,18 +116,21 @@ func (s *leanStream) interrupt() {
 }
 
 // sendNow writes as much of b to c's socket as it takes at once, under
-// c.mu (which keeps the descriptor open: see h2Conn.close).
+// c.mu (which keeps the descriptor open: see h2Conn.close). As the pool
+// writers' writes (writer.send), it is a raw system call: it never waits,
+// and the scheduler need not hand the caller's P to another thread.
 func (c *h2Conn) sendNow(b []byte) (int, error) {
 	for {
-		n, err := unix.SendmsgN(int(c.fd), b, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, c.fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 		switch {
-		case err == unix.EINTR:
+		case errno == syscall.EINTR:
 			continue
-		case err == unix.EAGAIN:
+		case errno == syscall.EAGAIN:
 			return 0, nil
-		case err != nil:
-			return 0, &net.OpError{Op: "sendmsg", Net: "tcp", Err: err}
+		case errno != 0:
+			return 0, &net.OpError{Op: "sendto", Net: "tcp", Err: errno}
 		}
-		return n, nil
+		return int(n), nil
 	}
 }
