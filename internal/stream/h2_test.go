@@ -286,3 +286,59 @@ func TestH2NoLeaks(t *testing.T) {
 	s.Client.CloseIdleConnections()
 	goleak.VerifyNone(t, ignore)
 }
+
+// TestH2Bounds: what an HTTP/2 client can make the hub hold is bounded.
+// Past 250 streams on a connection the next is refused (REFUSED_STREAM)
+// and the others go on; a header block that never ends (CONTINUATIONs
+// without END_HEADERS) ends the connection once it passes the limit; a
+// client that stops reading its connection while it is sent updates and
+// PING answers is cut off within the write timeout.
+func TestH2Bounds(t *testing.T) {
+	s, roots := serveH2(t, func(cfg *app.Config) { cfg.WriteTimeout = time.Second })
+	addr := strings.TrimPrefix(s.URL, "https://")
+
+	c := dialH2(t, addr, roots)
+	for i := range 251 {
+		c.get(uint32(2*i+1), "/events?topic=many")
+	}
+	c.read("the 251st stream refused", 10*time.Second, func() bool { _, ok := c.resets[501]; return ok })
+	if c.resets[501] != http2.ErrCodeRefusedStream || len(c.resets) != 1 {
+		t.Errorf("resets %v, want REFUSED_STREAM for stream 501 alone", c.resets)
+	}
+	apptest.WaitHub(t, s.App, 250)
+	_ = c.conn.Close()
+	apptest.WaitHub(t, s.App, 0)
+
+	c = dialH2(t, addr, roots)
+	_ = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x82}, EndHeaders: false})
+	frag := make([]byte, 16384)
+	var err error
+	for i := 0; i < 64 && err == nil; i++ { // 1 MiB of header block, never ended
+		err = c.fr.WriteContinuation(1, false, frag)
+	}
+	_ = c.readUntil(5*time.Second, func() bool { return false })
+	if c.goAway == nil || c.goAway.code == http2.ErrCodeNo {
+		t.Errorf("a header block without end: GOAWAY %+v, want one with an error", c.goAway)
+	}
+
+	c = dialH2(t, addr, roots)
+	c.get(1, "/events?topic=deaf")
+	apptest.WaitHub(t, s.App, 1)
+	_ = c.fr.WriteWindowUpdate(0, 1<<30)
+	_ = c.fr.WriteWindowUpdate(1, 1<<30)
+	start := time.Now()
+	go func() { // the client never reads: its pings' answers and the updates pile up
+		for i := 0; ; i++ {
+			if c.fr.WritePing(false, [8]byte{byte(i)}) != nil {
+				return
+			}
+		}
+	}()
+	for i := 0; s.App.Hub().Stats().Subscribers > 0 && time.Since(start) < 20*time.Second; i++ {
+		s.Publish(t, "deaf", fmt.Sprint(i, strings.Repeat("d", 8000)))
+	}
+	if n := s.App.Hub().Stats().Subscribers; n != 0 {
+		t.Fatalf("a client that does not read still has %d stream after %v", n, time.Since(start))
+	}
+	t.Logf("the deaf client was cut off after %v", time.Since(start))
+}
