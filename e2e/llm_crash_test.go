@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCrashEndsTheAnswerWithAnError kills the real binary (SIGKILL) in the
@@ -36,6 +37,12 @@ func TestCrashEndsTheAnswerWithAnError(t *testing.T) {
 	}
 	if _, _, end := genStream(t, p.base, finished, "earliest", 0); end == nil || end.Type != "done" {
 		t.Fatalf("the finished answer now ends with %+v", end)
+	}
+	// The recovery logs its summary once it returns, in the background of
+	// the starting hub: after the error events a reader may already see.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.stderr.String(), "ended generations cut by a crash") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if n := strings.Count(p.stderr.String(), "ended generations cut by a crash"); n != 1 || !strings.Contains(p.stderr.String(), "generations=1") {
 		t.Errorf("the restarted hub's log names %d recoveries, want one of 1 generation:\n%s", n, p.stderr.String())

@@ -342,3 +342,29 @@ func TestH2Bounds(t *testing.T) {
 	}
 	t.Logf("the deaf client was cut off after %v", time.Since(start))
 }
+
+// TestH2StalledWindowIsReset: a stream whose window stays closed while it
+// has something to send is reset once the write timeout passes, as a
+// write blocked that long ends an HTTP/1.1 stream; the connection stays.
+func TestH2StalledWindowIsReset(t *testing.T) {
+	if !stream.PooledStreams {
+		t.Skip("net/http serves HTTP/2 in this build (it resets with INTERNAL_ERROR)")
+	}
+	s, roots := serveH2(t, func(cfg *app.Config) {
+		cfg.WriteTimeout, cfg.Heartbeat = time.Second, 200*time.Millisecond
+	})
+	c := dialH2(t, strings.TrimPrefix(s.URL, "https://"), roots,
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	c.get(1, "/events?topic=stall")
+	apptest.WaitHub(t, s.App, 1)
+	start := time.Now()
+	s.Publish(t, "stall", "held back")
+	c.read("the stalled stream's reset", 10*time.Second, func() bool { _, ok := c.resets[1]; return ok })
+	if took := time.Since(start); took < time.Second || c.resets[1] != http2.ErrCodeCancel {
+		t.Errorf("reset %v after %v, want CANCEL after the write timeout of 1s", c.resets[1], took)
+	}
+	apptest.WaitHub(t, s.App, 0)
+	if err := c.ping(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -140,10 +140,13 @@ func (e *Engine) serveH2(srv *http.Server, base context.Context, tc *tls.Conn, s
 }
 
 // sendSettings sends the server's preface, its SETTINGS, once the client's
-// preface came.
+// preface came; the connection may then stay idle for the server's
+// IdleTimeout rather than the preface's.
 func (c *h2Conn) sendSettings() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.idle.Stop()
+	c.armIdleLocked()
 	c.writeFrames(func(fr *http2.Framer) error {
 		return fr.WriteSettings(
 			http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: h2MaxStreams},

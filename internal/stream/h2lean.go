@@ -1,9 +1,7 @@
 package stream
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -165,16 +163,9 @@ func (s *leanStream) sendH2(w *writer) (done bool, err error) {
 
 // finishH2 is finish for a stream over HTTP/2: the stream is reset unless
 // its last frame was written or the client reset it; the connection stays.
-func (s *leanStream) finishH2(err error) {
+func (s *leanStream) finishH2() {
 	st := s.h2
 	c := st.c
-	s.heartbeat.Stop()
-	if s.expiry != nil {
-		s.expiry.Stop()
-	}
-	if s.stopRenew != nil {
-		s.stopRenew()
-	}
 	c.mu.Lock()
 	if !st.ended && !st.reset {
 		c.writeFrames(func(fr *http2.Framer) error { return fr.WriteRSTStream(st.id, http2.ErrCodeCancel) })
@@ -184,12 +175,4 @@ func (s *leanStream) finishH2(err error) {
 	c.removeLocked(st)
 	c.mu.Unlock()
 	st.held = nil
-	s.sub.Close()
-	s.release()
-	s.eng.taken.remove(s)
-	if !errors.Is(err, errClientLeft) {
-		s.eng.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "stream ended",
-			slog.String("remote", s.remote), slog.String("reason", err.Error()))
-	}
-	s.eng.taken.wg.Done()
 }

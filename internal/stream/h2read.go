@@ -339,31 +339,21 @@ func (st *h2Stream) wake() {
 }
 
 // clientReset ends a stream the client reset.
-func (c *h2Conn) clientReset(id uint32) {
-	c.mu.Lock()
-	st := c.streams[id]
-	if st != nil {
-		st.reset = true
-		if st.lean == nil && !st.handling {
-			c.removeLocked(st)
-		}
-	}
-	c.mu.Unlock()
-	if st != nil {
-		c.abortStream(st)
-	}
-}
+func (c *h2Conn) clientReset(id uint32) { c.reset(id, false, 0) }
 
 // resetStream sends RST_STREAM with code for stream id and ends it.
-func (c *h2Conn) resetStream(id uint32, code http2.ErrCode) {
+func (c *h2Conn) resetStream(id uint32, code http2.ErrCode) { c.reset(id, true, code) }
+
+// reset ends stream id, reset by the client or, when send is set, by the
+// hub with code (unless it was reset already). Its handler, if it runs,
+// forgets it once it returns.
+func (c *h2Conn) reset(id uint32, send bool, code http2.ErrCode) {
 	c.mu.Lock()
 	st := c.streams[id]
-	if st != nil && st.reset {
-		c.mu.Unlock()
-		return
+	if send && (st == nil || !st.reset) {
+		c.writeFrames(func(fr *http2.Framer) error { return fr.WriteRSTStream(id, code) })
+		_ = c.flushLocked()
 	}
-	c.writeFrames(func(fr *http2.Framer) error { return fr.WriteRSTStream(id, code) })
-	_ = c.flushLocked()
 	if st != nil {
 		st.reset = true
 		if st.lean == nil && !st.handling {

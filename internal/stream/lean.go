@@ -170,16 +170,11 @@ func (s *leanStream) finish(err error) {
 	if e := s.ended(); e != nil {
 		err = e
 	}
+	s.stopTimers()
 	if s.h2 != nil {
-		s.finishH2(err)
+		s.finishH2()
+		s.released(err)
 		return
-	}
-	s.heartbeat.Stop()
-	if s.expiry != nil {
-		s.expiry.Stop()
-	}
-	if s.stopRenew != nil {
-		s.stopRenew()
 	}
 	if tc, ok := s.conn.(*net.TCPConn); ok && (!s.last || len(s.out) > 0) {
 		_ = tc.SetLinger(0) // not a graceful end, or its last chunk was not written: reset
@@ -187,6 +182,24 @@ func (s *leanStream) finish(err error) {
 	s.eng.hangups.forget(s)
 	_ = s.conn.Close()
 	s.putVec()
+	s.released(err)
+}
+
+// stopTimers stops the stream's heartbeat, expiry and renewal.
+func (s *leanStream) stopTimers() {
+	s.heartbeat.Stop()
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	if s.stopRenew != nil {
+		s.stopRenew()
+	}
+}
+
+// released closes the subscription and gives back the stream's place,
+// once its connection (or HTTP/2 stream) is done with; err is why it
+// ended.
+func (s *leanStream) released(err error) {
 	s.sub.Close()
 	s.release()
 	s.eng.taken.remove(s)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -88,11 +90,7 @@ func (t *takenStreams) listConns(closing bool) []*h2Conn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.closing = t.closing || closing
-	out := make([]*h2Conn, 0, len(t.conns))
-	for c := range t.conns {
-		out = append(out, c)
-	}
-	return out
+	return slices.Collect(maps.Keys(t.conns))
 }
 
 // remove forgets a finished stream.
@@ -107,11 +105,7 @@ func (t *takenStreams) list(closing bool) []*leanStream {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.closing = t.closing || closing
-	out := make([]*leanStream, 0, len(t.open))
-	for s := range t.open {
-		out = append(out, s)
-	}
-	return out
+	return slices.Collect(maps.Keys(t.open))
 }
 
 // TakeOver lets the engine take over from srv the connections of its
