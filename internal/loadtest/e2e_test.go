@@ -17,7 +17,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ssehub/ssehub/internal/app"
+	"github.com/ssehub/ssehub/internal/app/apptest"
 	"github.com/ssehub/ssehub/internal/auth/authtest"
+	"github.com/ssehub/ssehub/internal/tlstest"
 )
 
 // TestMain runs the test binary as a child process of a run when the
@@ -155,6 +157,32 @@ func TestRunTLS(t *testing.T) {
 	if res.Connections != 10 || res.Published != 20 || res.Delivered != 200 || res.Lost != 0 {
 		t.Errorf("connections %d, published %d, delivered %d, lost %d; want 10, 20, 200, 0 (errors %v)",
 			res.Connections, res.Published, res.Delivered, res.Lost, res.Errors)
+	}
+}
+
+// TestRunH2 runs the tool with -h2 against ssehub's own HTTP/2 (the app
+// served with its certificate, as the binary is): every subscriber on an
+// HTTP/2 connection of its own, the publishers on theirs.
+func TestRunH2(t *testing.T) {
+	acfg := app.DefaultConfig()
+	acfg.DataDir, acfg.Addr, acfg.ShutdownTimeout = t.TempDir(), "127.0.0.1:0", 2*time.Second
+	acfg.Limits.PublishRate, acfg.Limits.MaxConnectionsPerIP = 0, 0
+	acfg.TLSCert, acfg.TLSKey, _ = tlstest.SelfSigned(t)
+	s := apptest.Serve(t, acfg, "https", &http.Transport{})
+	cfg := testConfig(s.URL + "/.well-known/mercure")
+	cfg.H2 = true
+	cfg.Subscribers, cfg.Events, cfg.Publishers = 20, 50, 4
+	res, err := Run(t.Context(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connections != 20 || res.Published != 50 || res.Delivered != 1000 || res.Lost != 0 || res.Duplicates != 0 {
+		t.Errorf("connections %d, published %d, delivered %d, lost %d, duplicates %d; want 20, 50, 1000, 0, 0 (errors %v)",
+			res.Connections, res.Published, res.Delivered, res.Lost, res.Duplicates, res.Errors)
+	}
+	cfg.URLs = []string{"http://127.0.0.1:1/.well-known/mercure"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "-h2 needs https://") {
+		t.Errorf("-h2 with an http:// hub: %v, want it refused", err)
 	}
 }
 
