@@ -91,6 +91,7 @@ type h2Stream struct {
 	// held is the lean stream's payload that the windows did not let out
 	// yet, and stalled since when; its writer's own.
 	held    []byte
+	heldBuf []byte // held's array, from its start: what sending slices off is reused
 	stalled time.Time
 }
 

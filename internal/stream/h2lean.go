@@ -66,6 +66,7 @@ func (e *Engine) takeOverH2(w *h2Response, o Options) {
 	c.mu.Unlock()
 	cancel()
 	st.held = sse.AppendRetry(st.held, e.cfg.Retry)
+	st.heldBuf = st.held
 	s.start(o)
 	if closed {
 		s.end(errClientLeft)
@@ -108,6 +109,7 @@ func (s *leanStream) frameH2() (drained bool, err error) {
 			s.last = true
 			if goingAway(err) {
 				st.held = s.eng.farewell(st.held)
+				st.heldBuf = st.held
 			}
 		}
 		return false, nil
@@ -126,6 +128,7 @@ func (s *leanStream) frameH2() (drained bool, err error) {
 	if beat && len(st.held) == 0 {
 		st.held = sse.AppendComment(st.held, "")
 	}
+	st.heldBuf = st.held
 	return len(s.batch) > 0, nil
 }
 
@@ -146,8 +149,11 @@ func (s *leanStream) sendH2(w *writer) (done bool, err error) {
 	s.account(w)
 	switch {
 	case len(st.held) == 0:
+		// Sending sliced held forward, to the end of its array: start it
+		// again at the array's beginning, for the next batch to reuse.
+		st.held = st.heldBuf[:0]
 		if cap(st.held) > 4<<10 {
-			st.held = nil
+			st.held, st.heldBuf = nil, nil
 		}
 		st.stalled = time.Time{}
 	case st.stalled.IsZero():
@@ -174,5 +180,5 @@ func (s *leanStream) finishH2() {
 	}
 	c.removeLocked(st)
 	c.mu.Unlock()
-	st.held = nil
+	st.held, st.heldBuf = nil, nil
 }
