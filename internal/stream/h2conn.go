@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -42,7 +43,6 @@ type h2Conn struct {
 	srv    *http.Server
 	tc     *tls.Conn
 	sc     *sealConn // under tc; its sealed buffer is out
-	raw    syscall.RawConn
 	fd     uintptr
 	state  tls.ConnectionState
 	remote string
@@ -117,7 +117,7 @@ func (e *Engine) serveH2(srv *http.Server, base context.Context, tc *tls.Conn, s
 		return false
 	}
 	c := &h2Conn{
-		eng: e, srv: srv, ctx: base, tc: tc, sc: sc, raw: raw, state: tc.ConnectionState(),
+		eng: e, srv: srv, ctx: base, tc: tc, sc: sc, state: tc.ConnectionState(),
 		remote: sc.RemoteAddr().String(), window: h2DefaultWindow, peerWindow: h2DefaultWindow,
 		peerFrame: h2MaxReadFrame, recvWindow: h2DefaultWindow, streams: map[uint32]*h2Stream{},
 	}
@@ -129,7 +129,7 @@ func (e *Engine) serveH2(srv *http.Server, base context.Context, tc *tls.Conn, s
 		return false
 	}
 	sc.sealed = &c.out
-	sc.nonblock = true
+	sc.raw, sc.nonblock = raw, true
 	c.mu.Lock()
 	c.idle = time.AfterFunc(h2PrefaceTimeout, c.idleTimeout)
 	c.mu.Unlock()
@@ -243,10 +243,7 @@ func (c *h2Conn) close(err error) {
 		return
 	}
 	c.closed = true
-	streams := make([]*h2Stream, 0, len(c.streams))
-	for _, st := range c.streams {
-		streams = append(streams, st)
-	}
+	streams := slices.Collect(maps.Values(c.streams))
 	c.idle.Stop()
 	c.mu.Unlock()
 	c.eng.hangups.forgetConn(c)

@@ -43,16 +43,14 @@ func (e *Engine) takeOverH2(w *h2Response, o Options) {
 	c, st := w.c, w.st
 	setStreamHeaders(w.header, o.Sub)
 	s := &leanStream{eng: e, sub: o.Sub, release: o.Release, remote: o.Remote, h2: st}
-	w.taken = true
 	s.pend.Store(1) // this goroutine is the stream's writer until run returns
 	if !e.taken.add(s) {
-		s.h2 = nil
 		o.Sub.Close()
 		o.Release()
-		w.taken = false
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
+	w.taken = true
 	c.mu.Lock()
 	st.lean = s
 	st.handling = false

@@ -90,13 +90,7 @@ func (c *h2Conn) consume(r *h2Reader, in []byte) bool {
 	for {
 		n, err := c.unit(in)
 		if err != nil {
-			code := http2.ErrCodeProtocol
-			var ce http2.ConnectionError
-			if errors.As(err, &ce) {
-				code = http2.ErrCode(ce)
-			}
-			c.goAway(code, err)
-			return false
+			return c.failed(err, nil)
 		}
 		if n == 0 {
 			c.keep(in)
@@ -105,25 +99,22 @@ func (c *h2Conn) consume(r *h2Reader, in []byte) bool {
 		r.rd.Reset(in[:n])
 		r.fr.ReadMetaHeaders, r.fr.MaxHeaderListSize = c.dec, uint32(c.maxHeaderBytes())
 		f, err := r.fr.ReadFrame()
+		open := c.handle(f, err, r.fr)
 		if err != nil {
-			defer r.renew()
+			r.renew()
 		}
-		if !c.handle(f, err, r.fr) {
+		if !open {
 			return false
 		}
 		in = in[n:]
 	}
 }
 
-// keep keeps the start of a frame, in, for the next read, dropping a large
-// buffer once it is empty.
+// keep keeps the start of a frame, in, for the next read; an idle
+// connection keeps no buffer.
 func (c *h2Conn) keep(in []byte) {
 	if len(in) == 0 {
-		if cap(c.in) > 4<<10 {
-			c.in = nil
-		} else {
-			c.in = c.in[:0]
-		}
+		c.in = nil
 		return
 	}
 	if len(c.in) > 0 && &in[0] == &c.in[0] {
@@ -170,41 +161,40 @@ func (c *h2Conn) unit(b []byte) (int, error) {
 // handle handles one frame, or the error of reading it. It reports false
 // once the connection is closed.
 func (c *h2Conn) handle(f http2.Frame, err error, fr *http2.Framer) bool {
-	var se http2.StreamError
-	var ce http2.ConnectionError
-	switch {
-	case errors.As(err, &se):
-		c.resetStream(se.StreamID, se.Code)
-		return true
-	case errors.As(err, &ce):
-		c.goAway(http2.ErrCode(ce), fmt.Errorf("http2: %w: %v", err, fr.ErrorDetail()))
-		return false
-	case err != nil:
-		c.goAway(http2.ErrCodeProtocol, err)
-		return false
-	}
-	if !c.settled {
-		sf, ok := f.(*http2.SettingsFrame)
-		if !ok || sf.IsAck() {
-			c.goAway(http2.ErrCodeProtocol, errors.New("http2: the client's first frame is not SETTINGS"))
-			return false
+	if err == nil && !c.settled {
+		if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
+			err = errors.New("http2: the client's first frame is not SETTINGS")
 		}
 		c.settled = true
 	}
-	if err := c.frame(f); err != nil {
-		var se http2.StreamError
-		if errors.As(err, &se) {
-			c.resetStream(se.StreamID, se.Code)
-			return true
-		}
-		code := http2.ErrCodeProtocol
-		if errors.As(err, &ce) {
-			code = http2.ErrCode(ce)
-		}
-		c.goAway(code, err)
-		return false
+	if err == nil {
+		err = c.frame(f)
 	}
-	return true
+	if err == nil {
+		return true
+	}
+	return c.failed(err, fr.ErrorDetail())
+}
+
+// failed answers err, a frame's: a stream error resets its stream, any
+// other ends the connection with GOAWAY (detail, the Framer's, in the
+// log). It reports whether the connection goes on.
+func (c *h2Conn) failed(err, detail error) bool {
+	var se http2.StreamError
+	if errors.As(err, &se) {
+		c.resetStream(se.StreamID, se.Code)
+		return true
+	}
+	code := http2.ErrCodeProtocol
+	var ce http2.ConnectionError
+	if errors.As(err, &ce) {
+		code = http2.ErrCode(ce)
+	}
+	if detail != nil {
+		err = fmt.Errorf("%w: %v", err, detail)
+	}
+	c.goAway(code, err)
+	return false
 }
 
 // frame handles one frame read whole.

@@ -25,11 +25,10 @@ func (c *h2Conn) headers(f *http2.MetaHeadersFrame) error {
 	if id <= c.lastID {
 		return c.trailers(f)
 	}
+	c.lastID = id
 	if f.HasPriority() && f.Priority.StreamDep == id {
-		c.lastID = id
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
-	c.lastID = id
 	c.mu.Lock()
 	if c.goingAway || c.closed {
 		c.mu.Unlock()
@@ -61,12 +60,8 @@ func (c *h2Conn) headers(f *http2.MetaHeadersFrame) error {
 	c.streams[id] = st
 	c.idle.Stop()
 	c.mu.Unlock()
-	h := c.srv.Handler
-	if h == nil {
-		h = http.DefaultServeMux
-	}
 	c.eng.taken.wg.Add(1)
-	go c.serve(st, req, h)
+	go c.serve(st, req)
 	return nil
 }
 
@@ -154,7 +149,7 @@ func connectionSpecific(name, value string) bool {
 
 // serve runs the handler of st's request, then ends the stream unless the
 // engine took it over.
-func (c *h2Conn) serve(st *h2Stream, req *http.Request, h http.Handler) {
+func (c *h2Conn) serve(st *h2Stream, req *http.Request) {
 	defer c.eng.taken.wg.Done()
 	w := &h2Response{c: c, st: st, req: req, header: http.Header{}}
 	defer c.served(st, w)
@@ -166,6 +161,10 @@ func (c *h2Conn) serve(st *h2Stream, req *http.Request, h http.Handler) {
 			}
 		}
 	}()
+	h := c.srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
 	h.ServeHTTP(w, req)
 }
 

@@ -144,8 +144,10 @@ func (w *h2Response) send(end bool) error {
 		st.ended = alone
 	}
 	c.mu.Unlock()
-	defer func() { w.buf = w.buf[:0] }()
-	return w.sendBody(end)
+	buf := w.buf // sending slices w.buf forward: reuse the array from its start
+	err := w.sendBody(end)
+	w.buf = buf[:0]
+	return err
 }
 
 // sendBody sends the queued body, waiting for the windows as needed.

@@ -310,13 +310,9 @@ func (h *hangups) close() {
 // readNow reads what the socket has, without waiting: nonblocking when it
 // has nothing, io.EOF once the client closed its side.
 func (c *sealConn) readNow(b []byte) (int, error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
 	var n int
 	var rerr error
-	err = raw.Read(func(fd uintptr) bool {
+	err := c.raw.Read(func(fd uintptr) bool {
 		for {
 			n, _, rerr = unix.Recvfrom(int(fd), b, unix.MSG_DONTWAIT)
 			if rerr != unix.EINTR {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 )
 
 // Streams over TLS taken over: an HTTP/1.1 stream over TLS is taken over as
@@ -23,9 +24,10 @@ type sealConn struct {
 	*net.TCPConn
 	sealed *[]byte // set once the stream is taken over; then only its writer writes
 	// nonblock makes reads return what the socket has without waiting,
-	// or the temporary error nonblocking: set for the engine's HTTP/2
-	// connections, read by the hangup watcher.
+	// or the temporary error nonblocking, through raw: set for the
+	// engine's HTTP/2 connections, read by the hangup watcher.
 	nonblock bool
+	raw      syscall.RawConn
 }
 
 // Read reads from the socket; see nonblock.
