@@ -143,6 +143,12 @@ func (s *leanStream) sendH2(w *writer) (done bool, err error) {
 	done = c.sendDataLocked(st, &st.held, s.last)
 	st.waiting = len(st.held) > 0
 	_ = c.flushLocked()
+	if len(s.batch) == 0 && !c.flushing {
+		// No update (a heartbeat, the stream's start): the connection may
+		// well be idle; it keeps no buffer until it is not.
+		c.out = nil
+		releaseTLSReadBuffers(c.tc, 0)
+	}
 	c.mu.Unlock()
 	s.account(w)
 	switch {

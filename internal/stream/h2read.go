@@ -59,7 +59,11 @@ func (c *h2Conn) readable(r *h2Reader) (more bool) {
 			var nb nonblocking
 			if !errors.As(err, &nb) {
 				c.close(errClientLeft)
+				return false
 			}
+			c.mu.Lock()
+			releaseTLSReadBuffers(c.tc, tlsKeptRead) // all read: the handshake's buffers go
+			c.mu.Unlock()
 			return false
 		}
 	}

@@ -173,7 +173,7 @@ func (s *leanStream) flush(w *writer) error {
 	}
 	s.putVec()
 	if s.tls != nil {
-		s.tls.trim()
+		s.tls.trim(len(s.batch) == 0)
 	}
 	return nil
 }
@@ -207,6 +207,7 @@ func (s *leanStream) write(b []byte) error {
 		if b, err = s.tls.seal(b); err != nil {
 			return err
 		}
+		defer s.tls.trim(true) // the response's head: the stream may stay idle
 	}
 	_, err := s.conn.Write(b)
 	return err

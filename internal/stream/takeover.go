@@ -200,6 +200,7 @@ func (e *Engine) takeOver(w http.ResponseWriter, r *http.Request, o Options) boo
 		if sealed, ok := c.NetConn().(*sealConn); ok { // canTakeOver saw to it
 			s.tls, s.conn = &sealing{conn: c.Conn}, sealed.TCPConn
 			sealed.sealed = &s.tls.sealed
+			releaseTLSReadBuffers(c.Conn, 0) // a stream reads no more of it
 		}
 	case *framedConn:
 		s.conn = c.TCPConn // a stream reads no request: its hangup watcher reads the socket

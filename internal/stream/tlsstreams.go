@@ -120,14 +120,15 @@ func (s *leanStream) encrypt() error {
 	return nil
 }
 
-// trim drops the buffers after a large batch (a replay), so that an idle
-// stream keeps only small ones.
-func (t *sealing) trim() {
+// trim drops the buffers after a large batch (a replay), and after a
+// write of no update (a heartbeat, the response's head: the stream may
+// well be idle), so that an idle stream keeps none.
+func (t *sealing) trim(idle bool) {
 	const keep = 16 << 10
-	if cap(t.plain) > keep {
+	if idle || cap(t.plain) > keep {
 		t.plain = nil
 	}
-	if cap(t.sealed) > keep {
+	if idle || cap(t.sealed) > keep {
 		t.sealed = nil
 	}
 }
