@@ -5,7 +5,9 @@ package stream
 import (
 	"io"
 	"log/slog"
+	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,7 +26,10 @@ type hangups struct {
 	start sync.Once
 	mu    sync.Mutex
 	epfd  int // -1 when epoll is unavailable or the watcher has stopped
-	stop  int // an eventfd in the epoll set, written to stop the watcher or kick it
+	// ep is epfd in the runtime's poller, which the watcher waits in (see
+	// wait); it closes epfd.
+	ep   *os.File
+	stop int // an eventfd in the epoll set, written to stop the watcher or kick it
 	// kicks are events for the watcher to serve as if epoll had reported
 	// them (a connection new to it may have bytes its tls.Conn read
 	// already); stopping tells a write to stop from a kick.
@@ -84,8 +89,13 @@ func (h *hangups) open() {
 		}
 		return
 	}
+	var rc syscall.RawConn
+	if unix.SetNonblock(epfd, true) == nil { // else os.NewFile's waits would block a thread
+		h.ep = os.NewFile(uintptr(epfd), "epoll")
+		rc, _ = h.ep.SyscallConn()
+	}
 	h.epfd, h.stop, h.done = epfd, stop, make(chan struct{})
-	go h.watchAll(epfd)
+	go h.watchAll(epfd, rc)
 }
 
 // warn logs that the watcher cannot work, for the error of call.
@@ -192,15 +202,12 @@ func (h *hangups) release(i int32) {
 }
 
 // watchAll waits for the events of epfd's connections until close.
-func (h *hangups) watchAll(epfd int) {
+func (h *hangups) watchAll(epfd int, rc syscall.RawConn) {
 	defer close(h.done)
 	events := make([]unix.EpollEvent, 128)
 	for {
-		wait := -1
-		if len(h.again) > 0 {
-			wait = 0 // connections still have frames to read
-		}
-		n, err := unix.EpollWait(epfd, events, wait)
+		// Connections still with frames to read: no wait.
+		n, err := wait(epfd, rc, events, len(h.again) == 0)
 		if err == unix.EINTR {
 			continue
 		}
@@ -226,6 +233,28 @@ func (h *hangups) watchAll(epfd int) {
 			h.serve(ev)
 		}
 	}
+}
+
+// wait returns epfd's events, waiting for one when block is set: parked
+// in the runtime's poller (through rc, epfd's) rather than in epoll_wait,
+// which would hold a thread and, until the runtime takes it back, the
+// processor the watcher ran on, with the goroutines it just started (the
+// handlers of HTTP/2 requests) waiting behind. Without rc, in epoll_wait.
+func wait(epfd int, rc syscall.RawConn, events []unix.EpollEvent, block bool) (n int, err error) {
+	switch {
+	case !block:
+		return unix.EpollWait(epfd, events, 0)
+	case rc == nil:
+		return unix.EpollWait(epfd, events, -1)
+	}
+	rerr := rc.Read(func(fd uintptr) bool {
+		n, err = unix.EpollWait(int(fd), events, 0)
+		return n > 0 || err != nil // else wait until epfd is readable: it has events
+	})
+	if err == nil {
+		err = rerr
+	}
+	return n, err
 }
 
 // kicked takes the kicks into again and reports true, unless the watcher
@@ -303,7 +332,11 @@ func (h *hangups) close() {
 	one := [8]byte{1}
 	_, _ = unix.Write(stop, one[:])
 	<-done
-	_ = unix.Close(epfd)
+	if h.ep != nil {
+		_ = h.ep.Close()
+	} else {
+		_ = unix.Close(epfd)
+	}
 	_ = unix.Close(stop)
 }
 

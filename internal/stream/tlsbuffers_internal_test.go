@@ -75,9 +75,10 @@ func TestTLSReadBuffersKeepWhatIsUnread(t *testing.T) {
 	}
 }
 
-// TestTLSStreamsReleaseReadBuffers: streams taken over, over HTTP/1.1 and
-// over HTTP/2, keep no read buffer of crypto/tls's once idle (HTTP/2's by
-// their next heartbeat at the latest), and no write buffer either.
+// TestTLSStreamsReleaseReadBuffers: streams taken over keep no buffer of
+// crypto/tls's handshake: over HTTP/1.1 no read or write buffer at all once
+// idle; over HTTP/2 a record buffer of tlsKeptRead at most (a read after
+// the stream's start keeps one until a heartbeat).
 func TestTLSStreamsReleaseReadBuffers(t *testing.T) {
 	certFile, keyFile, roots := tlstest.SelfSigned(t)
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
@@ -85,7 +86,7 @@ func TestTLSStreamsReleaseReadBuffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := hub.New(hub.Config{})
-	e := New(Config{Heartbeat: time.Second})
+	e := New(Config{Heartbeat: time.Hour}) // no write after the start's
 	srv := &http.Server{
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
 		ReadHeaderTimeout: time.Minute,
@@ -146,14 +147,18 @@ func TestTLSStreamsReleaseReadBuffers(t *testing.T) {
 	}
 	for _, c := range e.taken.listConns(false) {
 		for !released(c) && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond) // until a heartbeat at the latest
+			time.Sleep(time.Millisecond) // the watcher's read pass may not be over
 		}
-		c.mu.Lock()
-		checkReleased(t, "HTTP/2", c.tc)
-		c.mu.Unlock()
+		if !released(c) {
+			t.Error("HTTP/2 connection: crypto/tls's read buffers kept")
+		}
 	}
-	if n, m := h1Streams, len(e.taken.listConns(false)); n != 1 || m != 1 {
-		t.Fatalf("%d HTTP/1.1 streams and %d HTTP/2 connections taken over; want 1 and 1", n, m)
+	h2Conns := 0
+	if PooledStreams { // else net/http serves HTTP/2
+		h2Conns = 1
+	}
+	if n, m := h1Streams, len(e.taken.listConns(false)); n != 1 || m != h2Conns {
+		t.Fatalf("%d HTTP/1.1 streams and %d HTTP/2 connections taken over; want 1 and %d", n, m, h2Conns)
 	}
 }
 
@@ -161,7 +166,7 @@ func released(c *h2Conn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	raw, _, hand := tlsBuffersOf(c.tc)
-	return raw.Cap() == 0 && hand.Cap() == 0 && c.out == nil
+	return raw.Cap() <= tlsKeptRead && hand.Cap() == 0
 }
 
 func checkReleased(t *testing.T, what string, c *tls.Conn) {
