@@ -88,6 +88,7 @@ type h2Stream struct {
 	ended    bool          // END_STREAM sent
 	handling bool          // its handler runs
 	waiting  bool          // its lean stream holds what the windows keep back
+	quiet    bool          // held is no update (the start, a heartbeat): the connection may be idle
 	// held is the lean stream's payload that the windows did not let out
 	// yet, and stalled since when; its writer's own.
 	held    []byte

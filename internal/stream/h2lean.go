@@ -64,7 +64,7 @@ func (e *Engine) takeOverH2(w *h2Response, o Options) {
 	c.mu.Unlock()
 	cancel()
 	st.held = sse.AppendRetry(st.held, e.cfg.Retry)
-	st.heldBuf = st.held
+	st.heldBuf, st.quiet = st.held, true
 	s.start(o)
 	if closed {
 		s.end(errClientLeft)
@@ -125,6 +125,7 @@ func (s *leanStream) frameH2() (drained bool, err error) {
 	}
 	if beat && len(st.held) == 0 {
 		st.held = sse.AppendComment(st.held, "")
+		st.quiet = true
 	}
 	st.heldBuf = st.held
 	return len(s.batch) > 0, nil
@@ -143,9 +144,10 @@ func (s *leanStream) sendH2(w *writer) (done bool, err error) {
 	done = c.sendDataLocked(st, &st.held, s.last)
 	st.waiting = len(st.held) > 0
 	_ = c.flushLocked()
-	if len(s.batch) == 0 && !c.flushing {
+	if st.quiet && len(st.held) == 0 && !c.flushing {
 		// No update (a heartbeat, the stream's start): the connection may
 		// well be idle; it keeps no buffer until it is not.
+		st.quiet = false
 		c.out = nil
 		releaseTLSReadBuffers(c.tc, 0)
 	}
