@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/http2"
-
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/tlstest"
 )
@@ -88,7 +86,7 @@ func TestTLSStreamsReleaseReadBuffers(t *testing.T) {
 	h := hub.New(hub.Config{})
 	e := New(Config{Heartbeat: time.Hour}) // no write after the start's
 	srv := &http.Server{
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}},
 		ReadHeaderTimeout: time.Minute,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
@@ -100,9 +98,6 @@ func TestTLSStreamsReleaseReadBuffers(t *testing.T) {
 		}
 		e.Serve(w, r, Options{Sub: sub})
 	})
-	if err := http2.ConfigureServer(srv, nil); err != nil {
-		t.Fatal(err)
-	}
 	e.TakeOver(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -120,7 +115,7 @@ func TestTLSStreamsReleaseReadBuffers(t *testing.T) {
 	url := "https://" + ln.Addr().String() + "/"
 
 	h1 := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
-	h2 := &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	h2 := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}
 	for _, rt := range []http.RoundTripper{h1, h2} {
 		res, err := (&http.Client{Transport: rt}).Get(url)
 		if err != nil {
