@@ -162,7 +162,8 @@ func TestRunTLS(t *testing.T) {
 
 // TestRunH2 runs the tool with -h2 against ssehub's own HTTP/2 (the app
 // served with its certificate, as the binary is): every subscriber on an
-// HTTP/2 connection of its own, the publishers on theirs.
+// HTTP/2 connection of its own, the publishers on theirs; events of 100
+// bytes and of 40 KB (several frames, each larger than a read).
 func TestRunH2(t *testing.T) {
 	acfg := app.DefaultConfig()
 	acfg.DataDir, acfg.Addr, acfg.ShutdownTimeout = t.TempDir(), "127.0.0.1:0", 2*time.Second
@@ -179,6 +180,15 @@ func TestRunH2(t *testing.T) {
 	if res.Connections != 20 || res.Published != 50 || res.Delivered != 1000 || res.Lost != 0 || res.Duplicates != 0 {
 		t.Errorf("connections %d, published %d, delivered %d, lost %d, duplicates %d; want 20, 50, 1000, 0, 0 (errors %v)",
 			res.Connections, res.Published, res.Delivered, res.Lost, res.Duplicates, res.Errors)
+	}
+	// Events larger than a read: a DATA frame's rest is read later.
+	cfg.Subscribers, cfg.Events, cfg.Payload = 5, 20, 40<<10
+	if res, err = Run(t.Context(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 100 || res.Lost != 0 || res.Duplicates != 0 {
+		t.Errorf("40 KB events: delivered %d, lost %d, duplicates %d; want 100, 0, 0 (errors %v)",
+			res.Delivered, res.Lost, res.Duplicates, res.Errors)
 	}
 	cfg.URLs = []string{"http://127.0.0.1:1/.well-known/mercure"}
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "-h2 needs https://") {

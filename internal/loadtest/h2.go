@@ -38,6 +38,7 @@ func h2Exchange(tc *tls.Conn, req []byte) (*h2Stream, []byte, error) {
 	}
 	s := &h2Stream{Conn: tc}
 	s.fr = http2.NewFramer(tc, tc)
+	s.fr.SetReuseFrames() // a frame's data is copied before the next is read
 	s.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
@@ -78,6 +79,7 @@ type h2Stream struct {
 	*tls.Conn
 	fr    *http2.Framer
 	data  []byte // DATA read but not returned yet
+	rest  []byte // data's array, from its start, for the next frame's rest
 	ended bool   // END_STREAM came
 	used  uint32 // window used since it was last given back
 	mu    sync.Mutex
@@ -113,10 +115,15 @@ func (s *h2Stream) Read(b []byte) (int, error) {
 			return 0, err
 		}
 		if d, ok := f.(*http2.DataFrame); ok && d.StreamID == 1 {
-			s.data = append(s.data, d.Data()...)
 			s.ended = d.StreamEnded()
 			if err := s.giveBack(d.Length); err != nil {
 				return 0, err
+			}
+			n := copy(b, d.Data())
+			s.data = append(s.rest[:0], d.Data()[n:]...)
+			s.rest = s.data
+			if n > 0 {
+				return n, nil
 			}
 		}
 	}
