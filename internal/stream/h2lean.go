@@ -80,28 +80,30 @@ func (s *leanStream) stepH2(w *writer) error {
 	st := s.h2
 	for {
 		had := len(st.held) > 0
-		drained, err := s.frameH2()
-		if err != nil {
+		if err := s.frameH2(); err != nil {
 			return err
 		}
 		done, err := s.sendH2(w)
 		if err != nil || done {
 			return err
 		}
-		if len(st.held) > 0 || (!drained && !had) {
-			return nil // the windows hold it back, or nothing more is queued
+		if len(st.held) > 0 || !had {
+			// The windows hold it back, or all that was queued is written:
+			// what is queued from now on wakes the stream again.
+			return nil
 		}
+		// What was held is written: the updates queued meanwhile, whose
+		// wakes found it held, are next.
 	}
 }
 
 // frameH2 puts into h2.held what is due, unless it still holds what the
 // windows kept back: queued updates and a heartbeat, or the stream's end.
-// It reports whether it took updates from the queue.
-func (s *leanStream) frameH2() (drained bool, err error) {
+func (s *leanStream) frameH2() error {
 	st := s.h2
 	if err := s.ended(); err != nil {
 		if !graceful(err) {
-			return false, err
+			return err
 		}
 		if !s.last {
 			s.last = true
@@ -110,14 +112,14 @@ func (s *leanStream) frameH2() (drained bool, err error) {
 				st.heldBuf = st.held
 			}
 		}
-		return false, nil
+		return nil
 	}
 	beat := s.beatDue.Swap(false)
 	if beat {
 		s.heartbeat.Reset(s.eng.cfg.Heartbeat)
 	}
 	if len(st.held) > 0 {
-		return false, nil // a beat while held: sendH2 checks the stall
+		return nil // a beat while held: sendH2 checks the stall
 	}
 	s.batch, s.replayed = s.sub.DrainBatch(s.batch)
 	for _, u := range s.batch {
@@ -128,7 +130,7 @@ func (s *leanStream) frameH2() (drained bool, err error) {
 		st.quiet = true
 	}
 	st.heldBuf = st.held
-	return len(s.batch) > 0, nil
+	return nil
 }
 
 // sendH2 writes as much of h2.held as the windows let out, and reports
