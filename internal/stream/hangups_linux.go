@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -92,7 +93,11 @@ func (h *hangups) open() {
 	var rc syscall.RawConn
 	if unix.SetNonblock(epfd, true) == nil { // else os.NewFile's waits would block a thread
 		h.ep = os.NewFile(uintptr(epfd), "epoll")
-		rc, _ = h.ep.SyscallConn()
+		// A file the runtime's poller did not take has no deadlines: the
+		// watcher then waits in epoll_wait.
+		if h.ep.SetReadDeadline(time.Time{}) == nil {
+			rc, _ = h.ep.SyscallConn()
+		}
 	}
 	h.epfd, h.stop, h.done = epfd, stop, make(chan struct{})
 	go h.watchAll(epfd, rc)

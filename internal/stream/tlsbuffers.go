@@ -9,10 +9,10 @@ import (
 
 // crypto/tls keeps the buffers it read a connection's handshake with for as
 // long as the connection lives: its record buffer, grown for the
-// ClientHello (about 2.3 KiB with a post-quantum key share, as browsers and
-// Go send), and its handshake buffer (about 1.9 KiB). That is 4 KiB of an
-// idle stream's 10 KiB of live heap, and it offers no way to give them
-// back. releaseTLSReadBuffers does, reaching the fields by name: a Go whose
+// ClientHello (2 KiB with a post-quantum key share, as browsers and Go
+// send), and its handshake buffer (1.5 KiB). That was a third of an idle
+// stream's live heap over TLS, and it offers no way to give them back.
+// releaseTLSReadBuffers does, reaching the fields by name: a Go whose
 // tls.Conn no longer has them (tlsReadBuffers.ok false) keeps them, and
 // TestTLSReadBuffersFound says so.
 
