@@ -50,6 +50,9 @@ func (c *h2Conn) readable(r *h2Reader) (more bool) {
 		}
 		n, err := c.tc.Read(r.buf) // a TLS 1.3 KeyUpdate makes it write: under mu
 		c.flushLocked()
+		if err != nil {
+			releaseTLSReadBuffers(c.tc, tlsKeptRead) // all read: the handshake's buffers go
+		}
 		c.mu.Unlock()
 		read += n
 		if n > 0 && !c.consume(r, r.buf[:n]) {
@@ -59,11 +62,7 @@ func (c *h2Conn) readable(r *h2Reader) (more bool) {
 			var nb nonblocking
 			if !errors.As(err, &nb) {
 				c.close(errClientLeft)
-				return false
 			}
-			c.mu.Lock()
-			releaseTLSReadBuffers(c.tc, tlsKeptRead) // all read: the handshake's buffers go
-			c.mu.Unlock()
 			return false
 		}
 	}
