@@ -231,7 +231,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.LLMMaxPerClient, "llm-max-running-per-client", cfg.LLMMaxPerClient, "LLM generations running at once for one client (a token's subject, else an address); more are refused with 429; 0: no limit")
 	fs.IntVar(&cfg.LLMMaxTokens, "llm-max-tokens", cfg.LLMMaxTokens, "largest answer, in tokens, a request may ask for")
 	fs.DurationVar(&cfg.LLMTimeout, "llm-timeout", cfg.LLMTimeout, "longest an LLM generation or completion may run")
-	fs.DurationVar(&cfg.LLMMaxLateness, "llm-max-lateness", cfg.LLMMaxLateness, "new LLM generations are refused with 429 while the p99 of how late token events are published plus the p99 of how late the streams write them, over the last 5 s, is over it; 0 turns it off")
+	fs.DurationVar(&cfg.LLMMaxLateness, "llm-max-lateness", cfg.LLMMaxLateness, "new LLM generations are refused with 429 while the p99 of how late token events are published plus the p99 of how late the streams write them, over the last 5 s, is over it, and past as many running at once as the node has served under it (a limit from 256 up that grows while they stay on time); 0 turns both off")
 	fs.StringVar(&cfg.LLMChatPath, "llm-chat-path", cfg.LLMChatPath, "path of the Vercel AI SDK chat endpoints (useChat's DefaultChatTransport api): POST it, GET and POST under it")
 	fs.DurationVar(&cfg.SimTTFT, "sim-ttft", cfg.SimTTFT, "simulated model: time to the first token")
 	fs.Float64Var(&cfg.SimTokensPerSec, "sim-tokens-per-second", cfg.SimTokensPerSec, "simulated model: tokens per second")

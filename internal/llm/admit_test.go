@@ -98,3 +98,40 @@ func TestAdmissionCountsDelivery(t *testing.T) {
 		t.Fatalf("admit with the streams on time: %v", err)
 	}
 }
+
+// TestAdmissionLimitsRunning: with admission on, no more generations run
+// at once than the node has shown it serves on time; the next start gets
+// ErrBehind naming the count, and once one ends another is admitted.
+func TestAdmissionLimitsRunning(t *testing.T) {
+	release := make(chan struct{})
+	model := &scripted{tokens: []string{"a", "b"}, pauseAt: 1, release: release}
+	cfg := llm.ManagerConfig{MaxConcurrent: 10000, MaxLateness: 50 * time.Millisecond}
+	_, m := setup(t, model, cfg)
+	var gens []*llm.Generation
+	for {
+		g, err := m.Start(llm.Request{Messages: userMsg})
+		if err != nil {
+			if !errors.Is(err, llm.ErrBehind) || !strings.Contains(err.Error(), "generations running") {
+				t.Fatalf("start %d: %v, want ErrBehind naming the running count", len(gens)+1, err)
+			}
+			break
+		}
+		if gens = append(gens, g); len(gens) > 5000 {
+			t.Fatal("5,000 generations admitted at once before any showed its load")
+		}
+	}
+	limit := m.Stats().Limit
+	if len(gens) != limit || limit < 100 {
+		t.Fatalf("%d admitted, limit %d", len(gens), limit)
+	}
+	if _, off := setup(t, model, llm.ManagerConfig{}); off.Stats().Limit != 0 {
+		t.Fatal("a limit with admission off")
+	}
+	close(release)
+	for _, g := range gens {
+		finished(t, g)
+	}
+	if _, err := m.Start(llm.Request{Messages: userMsg}); err != nil {
+		t.Fatalf("start once the generations ended: %v", err)
+	}
+}

@@ -137,6 +137,9 @@ type Stats struct {
 	// LatenessP99 is the p99 of the lateness over the last LatenessWindow;
 	// 0 when no token was published then.
 	LatenessP99 time.Duration
+	// Limit is how many generations admission lets run at once now (see
+	// capacity); 0 with admission off.
+	Limit int
 }
 
 // counters are a Manager's Stats, kept with atomics so that counting a
@@ -151,6 +154,9 @@ func (m *Manager) Stats() Stats {
 	st := Stats{Started: m.stats.started.Load(), Tokens: m.stats.tokens.Load(), Finished: map[string]uint64{},
 		Lateness: m.late.all.Snapshot()}
 	st.LatenessP99, _ = m.late.recent(0.99)
+	if m.cfg.MaxLateness > 0 {
+		st.Limit = m.capacity.current()
+	}
 	var done uint64
 	for i, o := range Outcomes() {
 		n := m.stats.finished[i].Load()
@@ -260,6 +266,9 @@ func (m *Manager) publish(ctx context.Context, g *Generation, p *pending, done c
 		}
 		m.published(time.Since(since), n)
 		g.mu.Lock()
+		if g.tokens == 0 {
+			m.firstToken.observe(time.Since(g.started)) // its load shows from now on
+		}
 		g.text.WriteString(text)
 		g.tokens += n
 		g.lastID = id

@@ -77,9 +77,11 @@ type Manager struct {
 	pub Publisher
 	log *slog.Logger
 
-	stats    counters // read by Stats
-	late     *lateness
-	delivery *windows // the streams' delivery latency (LatencyObserver)
+	stats      counters // read by Stats
+	late       *lateness
+	delivery   *windows // the streams' delivery latency (LatencyObserver)
+	capacity   *capacity
+	firstToken *window // how long generations take to publish their first token
 
 	mu       sync.Mutex
 	gens     map[string]*Generation
@@ -116,7 +118,7 @@ func NewManager(cfg ManagerConfig, pub Publisher) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, byClient: map[string]int{}, late: newLateness(cfg.LatenessWindow), delivery: &windows{width: cfg.LatenessWindow}}
+	return &Manager{cfg: cfg, pub: pub, log: cfg.Logger, gens: map[string]*Generation{}, byClient: map[string]int{}, late: newLateness(cfg.LatenessWindow), delivery: &windows{width: cfg.LatenessWindow}, capacity: newCapacity(), firstToken: newWindow(cfg.LatenessWindow)}
 }
 
 // MaxTokens is the largest MaxTokens a request may ask for.
@@ -127,7 +129,8 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	if err := m.Validate(&req); err != nil {
 		return nil, err
 	}
-	if err := m.Admit(); err != nil {
+	limit, err := m.admit()
+	if err != nil {
 		return nil, err
 	}
 	id := req.ID
@@ -146,6 +149,11 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 		m.mu.Unlock()
 		cancel()
 		return nil, fmt.Errorf("%w: the limit is %d", ErrTooMany, m.cfg.MaxConcurrent)
+	case m.overLimit(limit) != nil:
+		err = m.overLimit(limit)
+		m.mu.Unlock()
+		cancel()
+		return nil, err
 	case req.Client != "" && m.cfg.MaxPerClient > 0 && m.byClient[req.Client] >= m.cfg.MaxPerClient:
 		m.mu.Unlock()
 		cancel()
@@ -165,7 +173,7 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	m.mu.Unlock()
 	// Written down before it emits anything, so a crash never leaves an
 	// answer that nobody ends (see Recover).
-	err := m.register(context.Background(), eventRunning, id)
+	err = m.register(context.Background(), eventRunning, id)
 	if err == nil && req.Record != "" {
 		// Published before Start returns: once a protocol has the id, the
 		// record is in history for any node to find.
@@ -185,18 +193,47 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 // Admit returns ErrBehind, with the figures, while tokens reach their
 // readers later than MaxLateness: the recent p99 of how late token events
 // are published, plus the recent p99 of how long the streams take to
-// write what is published (LatencyObserver). Past what the node can
-// serve, new generations are refused rather than every running one
-// falling behind. Running generations are never cut.
+// write what is published (LatencyObserver); and while as many
+// generations run as the node has shown it serves on time (capacity).
+// Past what the node can serve, new generations are refused rather than
+// every running one falling behind. Running generations are never cut.
 func (m *Manager) Admit() error {
+	limit, err := m.admit()
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.overLimit(limit)
+}
+
+// admit checks the recent lateness against MaxLateness and returns the
+// limit on running generations, adjusted to it; 0 with admission off.
+func (m *Manager) admit() (limit int, err error) {
 	if m.cfg.MaxLateness <= 0 {
-		return nil
+		return 0, nil
 	}
 	published, _ := m.late.recent(0.99)
 	written, _ := m.delivery.recent(0.99)
-	if late := published + written; late > m.cfg.MaxLateness {
-		return fmt.Errorf("%w: token lateness p99 %dms (published %dms late, written %dms after) over -llm-max-lateness (%dms)",
+	late := published + written
+	m.mu.Lock()
+	running := m.running
+	m.mu.Unlock()
+	settle, _ := m.firstToken.recent(0.9)
+	limit = m.capacity.adjust(late, m.cfg.MaxLateness, running, settle, time.Now())
+	if late > m.cfg.MaxLateness {
+		return limit, fmt.Errorf("%w: token lateness p99 %dms (published %dms late, written %dms after) over -llm-max-lateness (%dms)",
 			ErrBehind, late.Milliseconds(), published.Milliseconds(), written.Milliseconds(), m.cfg.MaxLateness.Milliseconds())
+	}
+	return limit, nil
+}
+
+// overLimit returns ErrBehind when limit (0: none) generations or more
+// run. The caller holds m.mu.
+func (m *Manager) overLimit(limit int) error {
+	if limit > 0 && m.running >= limit {
+		return fmt.Errorf("%w: %d generations running, as many as this node has served on time so far (the limit grows while the token lateness p99 stays under -llm-max-lateness, %dms)",
+			ErrBehind, m.running, m.cfg.MaxLateness.Milliseconds())
 	}
 	return nil
 }

@@ -40,16 +40,16 @@ type collector struct {
 	src atomic.Pointer[Sources] // nil until Registry.Watch
 	top int
 
-	connections, subscribers, topicSubs, topics           *prometheus.Desc
-	published, internal, delivered, replayed              *prometheus.Desc
-	slowCut, queuedBytes                                  *prometheus.Desc
-	historyBytes, historyTopics                           *prometheus.Desc
-	historyWritable, historyWriteErrors                   *prometheus.Desc
-	llmStarted, llmRunning, llmFinished, tokens, lateness *prometheus.Desc
-	redisUp, redisErrors, rebases, unreplicated           *prometheus.Desc
-	whQueued, whSent, whDropped, whFailures               *prometheus.Desc
-	whFailing                                             *prometheus.Desc
-	callback                                              callbackMetrics
+	connections, subscribers, topicSubs, topics                     *prometheus.Desc
+	published, internal, delivered, replayed                        *prometheus.Desc
+	slowCut, queuedBytes                                            *prometheus.Desc
+	historyBytes, historyTopics                                     *prometheus.Desc
+	historyWritable, historyWriteErrors                             *prometheus.Desc
+	llmStarted, llmRunning, llmLimit, llmFinished, tokens, lateness *prometheus.Desc
+	redisUp, redisErrors, rebases, unreplicated                     *prometheus.Desc
+	whQueued, whSent, whDropped, whFailures                         *prometheus.Desc
+	whFailing                                                       *prometheus.Desc
+	callback                                                        callbackMetrics
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -75,6 +75,7 @@ func newCollector(top int) *collector {
 		historyWriteErrors: desc("history_write_errors_total", "The history store (on disk, or Redis in cluster mode): failed writes (commits, retention on disk, the readiness probe)."),
 		llmStarted:         desc("llm_generations_started_total", "LLM generations started."),
 		llmRunning:         desc("llm_generations_running", "LLM generations running now."),
+		llmLimit:           desc("llm_admission_limit", "How many LLM generations admission lets run at once now: what the node has shown it serves within -llm-max-lateness (0 with admission off)."),
 		llmFinished:        desc("llm_generations_finished_total", "LLM generations finished, by outcome: done, stopped, timeout, interrupted, error.", "outcome"),
 		tokens:             desc("llm_tokens_total", "Tokens the LLM generations published."),
 		lateness:           desc("llm_token_lateness_seconds", "How late LLM token events were published: from the model emitting an event's oldest token to its publish completing (the time it waited while publishing was behind, plus the publish). Observed once per token event."),
@@ -95,7 +96,7 @@ func newCollector(top int) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
-		c.replayed, c.slowCut, c.queuedBytes, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmFinished, c.tokens, c.lateness,
+		c.replayed, c.slowCut, c.queuedBytes, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmLimit, c.llmFinished, c.tokens, c.lateness,
 		c.redisUp, c.redisErrors, c.rebases, c.unreplicated,
 		c.whQueued, c.whSent, c.whDropped, c.whFailures, c.whFailing,
 	} {
@@ -147,6 +148,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ls := src.LLM.Stats()
 		counter(c.llmStarted, ls.Started)
 		gauge(c.llmRunning, float64(ls.Running))
+		gauge(c.llmLimit, float64(ls.Limit))
 		for outcome, n := range ls.Finished {
 			counter(c.llmFinished, n, outcome)
 		}

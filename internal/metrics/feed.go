@@ -49,6 +49,9 @@ type Snapshot struct {
 	// LLMLatenessP99 is the p99 of how late token events were published
 	// over the last seconds, in milliseconds (see llm.Stats.LatenessP99).
 	LLMLatenessP99 float64 `json:"llm_token_lateness_p99_ms"`
+	// LLMLimit is how many generations admission lets run at once now
+	// (see llm.Stats.Limit); 0 with admission off.
+	LLMLimit int `json:"llm_admission_limit"`
 }
 
 // TopicSnapshot is one topic of a Snapshot.
@@ -138,7 +141,7 @@ func (f *Feed) snapshot(prev, cur counts) Snapshot {
 	}
 	if f.src.LLM != nil {
 		ls := f.src.LLM.Stats()
-		s.LLMRunning, s.LLMLatenessP99 = ls.Running, float64(ls.LatenessP99)/float64(time.Millisecond)
+		s.LLMRunning, s.LLMLatenessP99, s.LLMLimit = ls.Running, float64(ls.LatenessP99)/float64(time.Millisecond), ls.Limit
 	}
 	tc := f.src.Hub.TopTopics(f.cfg.Topics)
 	s.Topics = make([]TopicSnapshot, len(tc.Top))

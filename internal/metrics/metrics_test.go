@@ -92,7 +92,7 @@ func TestCollector(t *testing.T) {
 	streams := &fakeStreams{Open: 7, Delivered: 9, Replayed: 4}
 	late := make([]uint64, len(llm.LatenessBounds)+1)
 	late[2], late[len(late)-1] = 4, 1 // four events within 10 ms, one past 10 s
-	gens := &fakeLLM{Started: 3, Running: 1, Tokens: 42, Finished: map[string]uint64{llm.OutcomeDone: 2},
+	gens := &fakeLLM{Started: 3, Running: 1, Limit: 256, Tokens: 42, Finished: map[string]uint64{llm.OutcomeDone: 2},
 		Lateness: histogram.Histogram{Bounds: latenessSeconds(), Counts: late, Sum: 12 * time.Second}}
 	r := New(Config{TopTopics: 5})
 	if fams := gather(t, r); fams["ssehub_subscribers"] != nil || fams["go_goroutines"] == nil {
@@ -108,7 +108,7 @@ func TestCollector(t *testing.T) {
 		"ssehub_events_delivered_total": 9, "ssehub_events_replayed_total": 4, "ssehub_slow_subscribers_cut_total": 0,
 		"ssehub_queued_bytes":  float64(h.Stats().QueuedBytes), // the update queued for topic-1's subscriber
 		"ssehub_history_bytes": float64(mem.Bytes()), "ssehub_history_topics": 1,
-		"ssehub_llm_generations_started_total": 3, "ssehub_llm_generations_running": 1, "ssehub_llm_tokens_total": 42,
+		"ssehub_llm_generations_started_total": 3, "ssehub_llm_generations_running": 1, "ssehub_llm_admission_limit": 256, "ssehub_llm_tokens_total": 42,
 		"ssehub_webhook_queued": 5, "ssehub_webhook_events_sent_total": 11, "ssehub_webhook_request_failures_total": 4,
 		"ssehub_webhook_failing": 1,
 	}

@@ -108,7 +108,9 @@ function show(s) {
   $('figOut').textContent = rate(s.delivered_per_second);
   $('figSlow').textContent = number(s.slow_cut);
   $('figSubscribers').textContent = number(s.subscribers);
-  $('figLLM').textContent = number(s.llm_running);
+  $('figLLM').textContent = s.llm_admission_limit
+    ? number(s.llm_running) + ' / ' + number(s.llm_admission_limit)
+    : number(s.llm_running);
   $('figLateness').textContent = number(Math.round(s.llm_token_lateness_p99_ms || 0));
   $('updated').textContent = i18n.t('stats.updated', { time: clockTime(Date.parse(s.time) / 1000) });
   const rows = (s.topics || []).map((t) => {
