@@ -97,13 +97,14 @@ func publishLoop(srv *httptest.Server, topic string) (stop func() error) {
 // series non-zero points. With SSEHUB_STATS_SCREENSHOT=path it saves a PNG
 // of the page.
 func TestStatsPage(t *testing.T) {
-	srv := startServer(t, serverOptions{})
+	srv := startServer(t, serverOptions{configure: func(c *app.Config) { c.LLMMaxLateness = time.Second }})
 	b := newBrowser(t)
 	tb := b.tab("stats")
 	tb.do("open the stats page", chromedp.Navigate(srv.URL+"/stats.html"), chromedp.WaitVisible(chromedp.ID("figConnections")))
 	tb.waitFor("the feed to be live", `document.getElementById('feedState').dataset.feed === 'live'
 		&& window.ssehubStats.cols.t.length > 0`)
 	tb.waitFor("the page's own connection", `document.getElementById('figConnections').textContent === '1'`)
+	tb.waitFor("no generation running, of the admission limit", `document.getElementById('figLLM').textContent === '0 / 256'`)
 	if got := eval[string](tb, `document.title`); got != "ssehub 实时统计" {
 		t.Errorf("title %q, want the Chinese one by default", got)
 	}
