@@ -140,28 +140,10 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	ctx, cancel := context.WithTimeoutCause(context.Background(), m.cfg.Timeout, errTimedOut)
 	g := &Generation{id: id, topic: m.cfg.TopicPrefix + id, model: req.Model, owner: req.Owner, client: req.Client, started: time.Now(), cancel: cancel, status: StatusRunning}
 	m.mu.Lock()
-	switch {
-	case m.closed:
-		m.mu.Unlock()
-		cancel()
-		return nil, ErrClosed
-	case m.running >= m.cfg.MaxConcurrent:
-		m.mu.Unlock()
-		cancel()
-		return nil, fmt.Errorf("%w: the limit is %d", ErrTooMany, m.cfg.MaxConcurrent)
-	case m.overLimit(limit) != nil:
-		err = m.overLimit(limit)
+	if err := m.refusal(req, id, limit); err != nil {
 		m.mu.Unlock()
 		cancel()
 		return nil, err
-	case req.Client != "" && m.cfg.MaxPerClient > 0 && m.byClient[req.Client] >= m.cfg.MaxPerClient:
-		m.mu.Unlock()
-		cancel()
-		return nil, fmt.Errorf("%w: this client has %d running, the most one client may", ErrTooMany, m.cfg.MaxPerClient)
-	case m.gens[id] != nil:
-		m.mu.Unlock()
-		cancel()
-		return nil, &Error{Kind: KindInvalid, Message: fmt.Sprintf("generation %s exists", id)}
 	}
 	m.running++
 	if req.Client != "" {
@@ -188,6 +170,23 @@ func (m *Manager) Start(req Request) (*Generation, error) {
 	}
 	go m.run(ctx, g, req)
 	return g, nil
+}
+
+// refusal returns why a start of req as generation id cannot run now,
+// with limit (0: none) on running generations, or nil. The caller holds
+// m.mu.
+func (m *Manager) refusal(req Request, id string, limit int) error {
+	switch {
+	case m.closed:
+		return ErrClosed
+	case m.running >= m.cfg.MaxConcurrent:
+		return fmt.Errorf("%w: the limit is %d", ErrTooMany, m.cfg.MaxConcurrent)
+	case req.Client != "" && m.cfg.MaxPerClient > 0 && m.byClient[req.Client] >= m.cfg.MaxPerClient:
+		return fmt.Errorf("%w: this client has %d running, the most one client may", ErrTooMany, m.cfg.MaxPerClient)
+	case m.gens[id] != nil:
+		return &Error{Kind: KindInvalid, Message: fmt.Sprintf("generation %s exists", id)}
+	}
+	return m.overLimit(limit)
 }
 
 // Admit returns ErrBehind, with the figures, while tokens reach their
