@@ -122,22 +122,28 @@ func Open(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-func openDB(path string) (db *bbolt.DB, err error) {
+func openDB(path string) (*bbolt.DB, error) {
+	return openFile(path, &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType},
+		"not an ssehub database (move it away to start with an empty history)")
+}
+
+// openFile opens the bbolt file at path with opts, naming in its errors
+// a file in use, a permission refused, or a corrupt file, which notAThing
+// tells what to do with.
+func openFile(path string, opts *bbolt.Options, notAThing string) (db *bbolt.DB, err error) {
 	defer func() { // bbolt panics on some corrupt files
 		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("open %s: corrupt database: %v", path, r)
+			db, err = nil, fmt.Errorf("open %s: corrupt: %v", path, r)
 		}
 	}()
-	db, err = bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType,
-	})
+	db, err = bbolt.Open(path, 0o600, opts)
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("open %s: the data directory is in use by another process", path)
 	case errors.Is(err, fs.ErrPermission):
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	case err != nil:
-		return nil, fmt.Errorf("open %s: corrupt or not an ssehub database (move it away to start with an empty history): %w", path, err)
+		return nil, fmt.Errorf("open %s: corrupt or %s: %w", path, notAThing, err)
 	}
 	return db, nil
 }
