@@ -45,10 +45,13 @@ type App struct {
 	streams *stream.Engine
 	api     *httpapi.API
 	hooks   *webhook.Dispatcher // the application's webhooks; nil when off
-	handler http.Handler
-	keys    keys            // what Reload replaces
-	appAuth *appauth.Client // the authorization callback's client; nil without one
-	jwks    []*jwks.Set     // the issuers' JWK Sets, fetched until Close
+	// presence is the webhooks' register of open subscribers (one node
+	// with a data directory); nil without one.
+	presence io.Closer
+	handler  http.Handler
+	keys     keys            // what Reload replaces
+	appAuth  *appauth.Client // the authorization callback's client; nil without one
+	jwks     []*jwks.Set     // the issuers' JWK Sets, fetched until Close
 	// stopFeed ends the stats feed's goroutine and waits for it.
 	stopFeed func()
 	// stopFollow ends the goroutines following the cluster's Redis log and
@@ -114,7 +117,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 		hcfg.Log = b.cluster
 	}
 	h := hub.New(hcfg)
-	hooks := newWebhooks(cfg, b, log)
+	hooks, presence := newWebhooks(cfg, b, log)
 	models := newModels(cfg, log)
 	gens := llm.NewManager(llm.ManagerConfig{
 		Model: models, MaxConcurrent: cfg.LLMMaxRunning, MaxPerClient: cfg.LLMMaxPerClient, MaxTokens: cfg.LLMMaxTokens,
@@ -206,7 +209,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if access != nil {
 		sets = startJWKS(access, jwksSrcs, log) // last: nothing can fail after it
 	}
-	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, streams: streams, api: api, hooks: hooks, handler: handler, keys: k,
+	return &App{cfg: cfg, log: log, hub: h, store: b.closer, gens: gens, streams: streams, api: api, hooks: hooks, presence: presence, handler: handler, keys: k,
 		appAuth: appAuth, jwks: sets, stopFeed: launch(feed.Run), stopFollow: stopFollow, stopRecover: stopRecover}, nil
 }
 

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/webhook"
 )
 
@@ -68,19 +70,28 @@ func (c WebhookConfig) validate() error {
 
 // newWebhooks starts the dispatcher of cfg's webhooks, nil without a URL;
 // on a cluster the nodes share its state through the Redis store.
-func newWebhooks(cfg Config, b backend, log *slog.Logger) *webhook.Dispatcher {
+func newWebhooks(cfg Config, b backend, log *slog.Logger) (*webhook.Dispatcher, io.Closer) {
 	w := cfg.Webhook
 	if w.URL == "" {
 		if w.Secret != "" {
 			log.Warn("-webhook-secret is set but -webhook-url is not: no webhooks are sent")
 		}
-		return nil
+		return nil, nil
 	}
 	types, _ := webhook.ParseTypes(w.Events) // validated
 	wc := webhook.Config{URL: w.URL, Secret: []byte(w.Secret), Previous: []byte(w.Previous), Types: types, RetryFor: w.RetryFor,
 		Timeout: w.Timeout, QueueSize: w.QueueSize, Logger: log}
-	if b.cluster != nil {
+	var reg io.Closer
+	switch {
+	case b.cluster != nil:
 		wc.Cluster, wc.NodeTimeout = b.cluster, cfg.Redis.NodeTimeout
+	case cfg.DataDir != "":
+		r, err := bolt.OpenRegister(cfg.DataDir)
+		if err != nil {
+			log.Error("webhooks: no register of open subscribers: a crash's subscription.ended will not be sent", "err", err)
+			break
+		}
+		wc.Register, reg = r, r
 	}
 	shown := w.URL
 	if u, err := url.Parse(w.URL); err == nil {
@@ -99,7 +110,7 @@ func newWebhooks(cfg Config, b backend, log *slog.Logger) *webhook.Dispatcher {
 				"redis-node-timeout", cfg.Redis.NodeTimeout, "webhook-timeout", w.Timeout)
 		}
 	}
-	return webhook.New(wc)
+	return webhook.New(wc), reg
 }
 
 func loopbackHost(host string) bool {
@@ -110,10 +121,15 @@ func loopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// closeWebhooks delivers, until ctx is done, the webhooks still queued.
+// closeWebhooks delivers, until ctx is done, the webhooks still queued,
+// then closes the register of open subscribers.
 func (a *App) closeWebhooks(ctx context.Context) error {
 	if a.hooks == nil {
 		return nil
 	}
-	return a.hooks.Close(ctx)
+	err := a.hooks.Close(ctx)
+	if a.presence != nil {
+		err = errors.Join(err, a.presence.Close())
+	}
+	return err
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// NodeTimeout is how long a node of the cluster may fail to renew its
 	// lease before the others presume it dead and end its subscribers.
 	NodeTimeout time.Duration
+	// Register, on one node, keeps its open subscribers across a crash,
+	// for the next start to end them; nil: a crash's ends are never sent.
+	Register Register
 
 	Client *http.Client     // its Transport is used; nil: a transport of its own
 	Logger *slog.Logger     // nil: discard
@@ -104,6 +107,9 @@ type Dispatcher struct {
 
 	c *clusterNode // a cluster node; nil on one node
 
+	reg     *registerWriter // one node with a Register; else nil
+	regStop chan struct{}   // closed by Close: the register's last write
+
 	ctx    context.Context // the goroutines'; cancelled when Close gives up
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -132,6 +138,11 @@ func New(cfg Config) *Dispatcher {
 	} else {
 		d.counts = map[string]int{}
 		d.events = newQueue[Event](cfg.QueueSize)
+		if cfg.Register != nil {
+			d.reg, d.regStop = newRegisterWriter(cfg.Register), make(chan struct{})
+			d.events.push(d.recover(d.reg)...)
+			d.wg.Go(func() { d.runRegister(d.reg, d.regStop) })
+		}
 		d.wg.Go(d.runLocal)
 	}
 	return d
@@ -219,6 +230,13 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		d.c.changes.close()
 	} else {
 		d.events.close()
+	}
+	if d.regStop != nil {
+		select {
+		case <-d.regStop: // closed before
+		default:
+			close(d.regStop)
+		}
 	}
 	done := make(chan struct{})
 	go func() {

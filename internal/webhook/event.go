@@ -46,8 +46,9 @@ const (
 
 // Reasons a subscription ended, in subscription.ended's reason.
 const (
-	ReasonDisconnected = "disconnected" // its stream ended on its node: the client left, the token expired, the hub shut down
-	ReasonNodeLost     = "node_lost"    // its node stopped answering in the cluster (crashed, or cut off from Redis)
+	ReasonDisconnected = "disconnected"   // its stream ended on its node: the client left, the token expired, the hub shut down
+	ReasonNodeLost     = "node_lost"      // its node stopped answering in the cluster (crashed, or cut off from Redis)
+	ReasonRestarted    = "node_restarted" // its node (a single node with a data directory) crashed, and this is its next start
 )
 
 // AllTypes are the types of events, in the order of the documentation.
@@ -103,7 +104,7 @@ type Event struct {
 	Payload    json.RawMessage `json:"payload,omitempty"`    // its token's mercure.payload claim
 	ClientIP   string          `json:"client_ip,omitempty"`  // its address
 	Since      *time.Time      `json:"since,omitempty"`      // when its stream started
-	Reason     string          `json:"reason,omitempty"`     // subscription.ended: ReasonDisconnected or ReasonNodeLost
+	Reason     string          `json:"reason,omitempty"`     // subscription.ended: ReasonDisconnected, ReasonNodeLost or ReasonRestarted
 
 	// topic.occupied and topic.vacated: the topic selector.
 	Topic string `json:"topic,omitempty"`

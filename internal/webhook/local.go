@@ -41,6 +41,9 @@ func (d *Dispatcher) local(s *subscriptions.Subscriber, started bool) {
 			}
 		}
 	}
+	if d.reg != nil {
+		d.reg.note(fieldsOf(s), started)
+	}
 	n := d.enqueue(evs)
 	d.mu.Unlock()
 	d.dropped(n, "events")

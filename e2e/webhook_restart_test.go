@@ -1,0 +1,61 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ssehub/ssehub/internal/webhook"
+	"github.com/ssehub/ssehub/internal/webhook/webhooktest"
+)
+
+// TestWebhookSingleNodeKill: a single node with a data directory is
+// killed (SIGKILL: it ends nothing) with two subscribers open; started
+// again on the same directory, it sends their subscription.ended (reason
+// node_restarted) and the topics they leave vacated, so that the
+// application's presence is empty again, as it should be.
+func TestWebhookSingleNodeKill(t *testing.T) {
+	const secret = "single-webhook-secret-0123456789"
+	r := webhooktest.Start(t, []byte(secret))
+	dir := t.TempDir()
+	args := []string{"-data-dir", dir, "-webhook-url", r.URL, "-webhook-secret", secret}
+	node := startBinary(t, args...)
+	openTopics(t, node.base, "room", "user/a")
+	openTopics(t, node.base, "room", "user/b")
+	leave := openTopics(t, node.base, "room", "user/c")
+	r.Wait(t, 10*time.Second, "3 starts", func(evs []webhook.Event) bool {
+		return webhooktest.Count(evs, webhook.SubscriptionStarted) == 3
+	})
+	leave()
+	r.Wait(t, 10*time.Second, "1 end", func(evs []webhook.Event) bool {
+		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 1
+	})
+	// The node writes its open subscribers down just after their events,
+	// off the streams' paths: a kill within that moment would lose them.
+	time.Sleep(300 * time.Millisecond)
+	_ = node.cmd.Process.Kill()
+	_ = node.cmd.Wait()
+
+	startBinary(t, args...)
+	evs := r.Wait(t, 20*time.Second, "the killed run's ends", func(evs []webhook.Event) bool {
+		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 3 && webhooktest.Count(evs, webhook.TopicVacated) == 4
+	})
+	p, err := webhooktest.Replay(evs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, webhooktest.Dump(evs))
+	}
+	if len(p.Subscribers) != 0 || len(p.Topics) != 0 {
+		t.Errorf("after the restart the application still sees %d subscribers and topics %v\n%s", len(p.Subscribers), p.Topics, webhooktest.Dump(evs))
+	}
+	restarted := 0
+	for _, ev := range p.Ended {
+		if ev.Reason == webhook.ReasonRestarted {
+			restarted++
+		}
+	}
+	if restarted != 2 {
+		t.Errorf("%d ends with reason node_restarted, want 2\n%s", restarted, webhooktest.Dump(evs))
+	}
+	if _, _, bad := r.Counts(); len(bad) > 0 {
+		t.Errorf("requests refused: %q", bad)
+	}
+}
