@@ -330,3 +330,33 @@ func TestJSClientWorkerFallback(t *testing.T) {
 	log.add(t, srv.URL, "b", 2)
 	checkTabs(t, log, tabs)
 }
+
+// TestJSClientSilentWorker: a worker script that loads but never answers
+// (as when a browser attaches a tab to a worker that failed to load for
+// another tab) is given up after the client's 5 s: the tabs lead
+// themselves, one stream at the hub, every update once.
+func TestJSClientSilentWorker(t *testing.T) {
+	silent := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/silent-worker.js" {
+				w.Header().Set("Content-Type", "text/javascript")
+				io.WriteString(w, "// a worker that takes every connection and answers none\n")
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	srv := startServer(t, serverOptions{wrap: func(h http.Handler) http.Handler { return withSharedPage(silent(h)) }})
+	b := newBrowser(t)
+	page := srv.URL + "/shared/"
+	mute := map[string]any{"worker": "/silent-worker.js"}
+	tabs := []*sharedTabSpec{{name: "one", topics: []string{"a"}}, {name: "two", topics: []string{"b", "a"}}}
+	for _, s := range tabs {
+		s.tab = sharedTabWith(t, b, page, s.name, mute, s.topics...)
+	}
+	waitStreams(t, srv.URL, 1)
+	log := &published{}
+	log.add(t, srv.URL, "a", 3)
+	log.add(t, srv.URL, "b", 2)
+	checkTabs(t, log, tabs)
+}

@@ -207,8 +207,13 @@ export class Leader {
 }
 
 /** Group is this tab's part in the stream its tabs share with one hub. @internal */
+/** workerSilence is how long a worker may leave a tab's first subscription unanswered (it answers with the stream's status at once) before the tab leads without it. */
+const workerSilence = 5000;
+
 export class Group {
   private tab = rnd();
+  private heard = false; // the worker answered
+  private silence?: ReturnType<typeof setTimeout>;
   private state?: Status;
   private union: string[] = [];
   private subs = new Map<string, SharedSub>(); // this tab's
@@ -225,7 +230,11 @@ export class Group {
         const sw = new SharedWorker(w, { type: "module", name: tag }); // a new version, a new worker
         sw.onerror = () => this.fallBack(); // not loaded: blocked, missing, not a module worker
         this.port = sw.port;
-        this.port.onmessage = this.on;
+        this.port.onmessage = (m) => {
+          this.heard = true;
+          clearTimeout(this.silence);
+          this.on(m);
+        };
       } catch {
         // refused at once (a content security policy): a tab leads
       }
@@ -245,8 +254,9 @@ export class Group {
     });
   }
 
-  /** fallBack turns to a leading tab when the worker could not start. */
+  /** fallBack turns to a leading tab when the worker could not start, or does not answer. */
   private fallBack(): void {
+    clearTimeout(this.silence);
     if (!this.port) return;
     this.port.close();
     this.port = undefined;
@@ -273,6 +283,9 @@ export class Group {
       if (this.leader) this.requestLead();
     }
     this.announce(s);
+    // A worker that neither fails nor answers (a browser that attached
+    // this tab to a worker which failed to load for another) is given up.
+    if (this.port && !this.heard && this.silence === undefined) this.silence = setTimeout(() => this.fallBack(), workerSilence);
     if (this.state) s.status(this.state, this.union);
     return s;
   }
@@ -283,6 +296,7 @@ export class Group {
     this.say({ t: "unsub", sid: s.sid });
     if (this.subs.size) return;
     this.groups.delete(this.key);
+    clearTimeout(this.silence);
     this.leader?.end(); // its closing is no news for the others: one of them takes over
     this.stop.abort();
     this.release?.();

@@ -119,12 +119,13 @@ export declare class Leader {
      */
     private prune;
 }
-/** Group is this tab's part in the stream its tabs share with one hub. @internal */
 export declare class Group {
     private hub;
     private key;
     private groups;
     private tab;
+    private heard;
+    private silence?;
     private state?;
     private union;
     private subs;
@@ -137,7 +138,7 @@ export declare class Group {
     private on;
     /** tabLed has the tabs lead: a BroadcastChannel, and this tab's Leader. */
     private tabLed;
-    /** fallBack turns to a leading tab when the worker could not start. */
+    /** fallBack turns to a leading tab when the worker could not start, or does not answer. */
     private fallBack;
     private requestLead;
     subscribe(topics: string[], o: SubscribeOptions): Subscription;
