@@ -62,6 +62,14 @@ func dialH2(t *testing.T, addr string, roots *x509.CertPool, settings ...http2.S
 // get opens stream id with a GET of path.
 func (c *h2Client) get(id uint32, path string, extra ...string) {
 	c.t.Helper()
+	c.request(id, path, true, extra...)
+}
+
+// request sends a GET of path on stream id with the extra header fields
+// (name, value, …), ending the stream when end is set (else a body may
+// follow).
+func (c *h2Client) request(id uint32, path string, end bool, extra ...string) {
+	c.t.Helper()
 	c.hbuf.Reset()
 	fields := append([]string{":method", "GET", ":scheme", "https", ":path", path, ":authority", "127.0.0.1"}, extra...)
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -70,7 +78,7 @@ func (c *h2Client) get(id uint32, path string, extra ...string) {
 	block := c.hbuf.Bytes()
 	first := block[:min(len(block), 16384)]
 	rest := block[len(first):]
-	err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: true, EndHeaders: len(rest) == 0})
+	err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: end, EndHeaders: len(rest) == 0})
 	for err == nil && len(rest) > 0 {
 		frag := rest[:min(len(rest), 16384)]
 		rest = rest[len(frag):]

@@ -69,6 +69,10 @@ type h2Conn struct {
 	owed       int32  // what was read of it but not given back yet
 	streams    map[uint32]*h2Stream
 	idle       *time.Timer // ends the connection left without streams
+	// draining are the streams answered before their request's body
+	// ended, with the bytes its Content-Length still announces (-1: none):
+	// DATA past it, or an end short of it, is still a malformed request.
+	draining map[uint32]int64
 }
 
 // h2Stream is one request and its response on an h2Conn. Its fields are

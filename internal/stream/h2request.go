@@ -190,6 +190,7 @@ func (c *h2Conn) served(st *h2Stream, w *h2Response) {
 	} else if st.body != nil && !st.body.done() && !st.reset {
 		// The request's body is not all read: ask for no more (RFC 9113, 8.1).
 		c.writeFrames(func(fr *http2.Framer) error { return fr.WriteRSTStream(st.id, http2.ErrCodeNo) })
+		c.drainLocked(st.id, st.body.remaining())
 	}
 	if st.body != nil {
 		c.refundLocked(nil, st.body.discard())
@@ -214,7 +215,11 @@ func (c *h2Conn) data(f *http2.DataFrame) error {
 		if st == nil && f.StreamID > c.lastID {
 			return http2.ConnectionError(http2.ErrCodeProtocol)
 		}
-		c.writeFrames(func(fr *http2.Framer) error { return fr.WriteRSTStream(f.StreamID, http2.ErrCodeStreamClosed) })
+		code := http2.ErrCodeStreamClosed
+		if st == nil && c.drainedMalformed(f) {
+			code = http2.ErrCodeProtocol
+		}
+		c.writeFrames(func(fr *http2.Framer) error { return fr.WriteRSTStream(f.StreamID, code) })
 		c.refundLocked(nil, int(n)) // not counted against a stream: given back
 		return c.flushLocked()
 	}
@@ -262,6 +267,49 @@ func (c *h2Conn) refundLocked(st *h2Stream, n int) {
 		c.owed = 0
 		return err
 	})
+}
+
+// maxDraining bounds the answered streams whose body's length a
+// connection still checks; past it the oldest checks are dropped.
+const maxDraining = 64
+
+// drainLocked remembers that stream id was answered with left bytes of
+// its declared body still to come (-1: no Content-Length).
+func (c *h2Conn) drainLocked(id uint32, left int64) {
+	if c.draining == nil {
+		c.draining = map[uint32]int64{}
+	}
+	if len(c.draining) >= maxDraining {
+		oldest := id
+		for d := range c.draining {
+			oldest = min(oldest, d)
+		}
+		delete(c.draining, oldest)
+	}
+	c.draining[id] = left
+}
+
+// drainedMalformed counts f against the body its answered stream still
+// announces, and reports whether it makes the request malformed: longer
+// than its Content-Length, or ended short of it (RFC 9113, 8.1.1).
+func (c *h2Conn) drainedMalformed(f *http2.DataFrame) bool {
+	left, ok := c.draining[f.StreamID]
+	if !ok || left < 0 {
+		if f.StreamEnded() {
+			delete(c.draining, f.StreamID)
+		}
+		return false
+	}
+	left -= int64(len(f.Data()))
+	c.draining[f.StreamID] = left
+	if left < 0 || (f.StreamEnded() && left > 0) {
+		delete(c.draining, f.StreamID)
+		return true
+	}
+	if f.StreamEnded() {
+		delete(c.draining, f.StreamID)
+	}
+	return false
 }
 
 // h2Body is a request's body: the DATA the reader hands over, read by the
@@ -317,6 +365,14 @@ func (b *h2Body) fail(err error) {
 	}
 	b.mu.Unlock()
 	signal(b.wait)
+}
+
+// remaining returns the bytes of the declared Content-Length not yet
+// received; -1 without one.
+func (b *h2Body) remaining() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.left
 }
 
 // done reports whether the client sent the whole body.
