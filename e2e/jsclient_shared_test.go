@@ -204,11 +204,16 @@ var withSharedPage = withPage("/shared/", sharedPage)
 
 // withPage serves the HTML page at path in front of a handler.
 func withPage(path, page string) func(http.Handler) http.Handler {
+	return withFile(path, "text/html; charset=utf-8", page)
+}
+
+// withFile serves body, of contentType, at path in front of a handler.
+func withFile(path, contentType, body string) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == path {
-				w.Header().Set("Content-Type", "text/html; charset=utf-8")
-				io.WriteString(w, page)
+				w.Header().Set("Content-Type", contentType)
+				io.WriteString(w, body)
 				return
 			}
 			h.ServeHTTP(w, r)
@@ -313,22 +318,30 @@ func diffIDs(got, want []string) string {
 // script is missing) leaves the tabs to lead themselves: they still share
 // one stream and get their updates.
 func TestJSClientWorkerFallback(t *testing.T) {
-	srv := sharedServer(t)
-	b := newBrowser(t)
-	page := srv.URL + "/shared/"
-	broken := map[string]any{"worker": "/no-such-worker.js"}
-	tabs := []*sharedTabSpec{{name: "one", topics: []string{"a"}}, {name: "two", topics: []string{"b", "a"}}}
-	for _, s := range tabs {
-		s.tab = sharedTabWith(t, b, page, s.name, broken, s.topics...)
-	}
-	waitStreams(t, srv.URL, 1)
+	tabs := tabsLeadWithout(t, sharedServer(t), "/no-such-worker.js")
 	if led := eval[bool](tabs[1].tab, `[...window.lastHub.groups.values()][0].port === undefined`); !led {
 		t.Error("the tab still waits for the worker")
 	}
+}
+
+// tabsLeadWithout opens two tabs of srv's shared page given the worker
+// script at path, which fails them, and checks that they share one stream
+// all the same and get every update of their topics once.
+func tabsLeadWithout(t *testing.T, srv *httptest.Server, path string) []*sharedTabSpec {
+	t.Helper()
+	b := newBrowser(t)
+	page := srv.URL + "/shared/"
+	opts := map[string]any{"worker": path}
+	tabs := []*sharedTabSpec{{name: "one", topics: []string{"a"}}, {name: "two", topics: []string{"b", "a"}}}
+	for _, s := range tabs {
+		s.tab = sharedTabWith(t, b, page, s.name, opts, s.topics...)
+	}
+	waitStreams(t, srv.URL, 1)
 	log := &published{}
 	log.add(t, srv.URL, "a", 3)
 	log.add(t, srv.URL, "b", 2)
 	checkTabs(t, log, tabs)
+	return tabs
 }
 
 // TestJSClientSilentWorker: a worker script that loads but never answers
@@ -336,27 +349,7 @@ func TestJSClientWorkerFallback(t *testing.T) {
 // another tab) is given up after the client's 5 s: the tabs lead
 // themselves, one stream at the hub, every update once.
 func TestJSClientSilentWorker(t *testing.T) {
-	silent := func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/silent-worker.js" {
-				w.Header().Set("Content-Type", "text/javascript")
-				io.WriteString(w, "// a worker that takes every connection and answers none\n")
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	}
+	silent := withFile("/silent-worker.js", "text/javascript", "// a worker that takes every connection and answers none\n")
 	srv := startServer(t, serverOptions{wrap: func(h http.Handler) http.Handler { return withSharedPage(silent(h)) }})
-	b := newBrowser(t)
-	page := srv.URL + "/shared/"
-	mute := map[string]any{"worker": "/silent-worker.js"}
-	tabs := []*sharedTabSpec{{name: "one", topics: []string{"a"}}, {name: "two", topics: []string{"b", "a"}}}
-	for _, s := range tabs {
-		s.tab = sharedTabWith(t, b, page, s.name, mute, s.topics...)
-	}
-	waitStreams(t, srv.URL, 1)
-	log := &published{}
-	log.add(t, srv.URL, "a", 3)
-	log.add(t, srv.URL, "b", 2)
-	checkTabs(t, log, tabs)
+	tabsLeadWithout(t, srv, "/silent-worker.js")
 }

@@ -70,8 +70,8 @@ type h2Conn struct {
 	streams    map[uint32]*h2Stream
 	idle       *time.Timer // ends the connection left without streams
 	// draining are the streams answered before their request's body
-	// ended, with the bytes its Content-Length still announces (-1: none):
-	// DATA past it, or an end short of it, is still a malformed request.
+	// ended, with the bytes its Content-Length still announces: DATA past
+	// it, or an end short of it, is still a malformed request.
 	draining map[uint32]int64
 }
 

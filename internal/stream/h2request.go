@@ -274,8 +274,12 @@ func (c *h2Conn) refundLocked(st *h2Stream, n int) {
 const maxDraining = 64
 
 // drainLocked remembers that stream id was answered with left bytes of
-// its declared body still to come (-1: no Content-Length).
+// its declared body still to come; without a Content-Length (-1) there
+// is nothing to check.
 func (c *h2Conn) drainLocked(id uint32, left int64) {
+	if left < 0 {
+		return
+	}
 	if c.draining == nil {
 		c.draining = map[uint32]int64{}
 	}
@@ -294,22 +298,17 @@ func (c *h2Conn) drainLocked(id uint32, left int64) {
 // than its Content-Length, or ended short of it (RFC 9113, 8.1.1).
 func (c *h2Conn) drainedMalformed(f *http2.DataFrame) bool {
 	left, ok := c.draining[f.StreamID]
-	if !ok || left < 0 {
-		if f.StreamEnded() {
-			delete(c.draining, f.StreamID)
-		}
+	if !ok {
 		return false
 	}
 	left -= int64(len(f.Data()))
-	c.draining[f.StreamID] = left
-	if left < 0 || (f.StreamEnded() && left > 0) {
+	bad := left < 0 || (f.StreamEnded() && left > 0)
+	if bad || f.StreamEnded() {
 		delete(c.draining, f.StreamID)
-		return true
+	} else {
+		c.draining[f.StreamID] = left
 	}
-	if f.StreamEnded() {
-		delete(c.draining, f.StreamID)
-	}
-	return false
+	return bad
 }
 
 // h2Body is a request's body: the DATA the reader hands over, read by the

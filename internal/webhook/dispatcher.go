@@ -140,7 +140,7 @@ func New(cfg Config) *Dispatcher {
 		d.events = newQueue[Event](cfg.QueueSize)
 		if cfg.Register != nil {
 			d.reg, d.regStop = newRegisterWriter(cfg.Register), make(chan struct{})
-			d.events.push(d.recover(d.reg)...)
+			d.events.push(d.endLeftOpen(d.reg)...)
 			d.wg.Go(func() { d.runRegister(d.reg, d.regStop) })
 		}
 		d.wg.Go(d.runLocal)

@@ -42,7 +42,7 @@ func (d *Dispatcher) local(s *subscriptions.Subscriber, started bool) {
 		}
 	}
 	if d.reg != nil {
-		d.reg.note(fieldsOf(s), started)
+		d.reg.note(s, started)
 	}
 	n := d.enqueue(evs)
 	d.mu.Unlock()

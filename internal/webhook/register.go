@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/ssehub/ssehub/internal/subscriptions"
 )
 
 // On one node the subscribers open at a crash would never be ended: the
@@ -23,29 +25,29 @@ type Register interface {
 	Open() (map[string][]byte, error)
 }
 
-// registerWriter is what a single node has yet to write to its Register;
-// its fields are d.mu's.
+// registerWriter is what a single node has yet to write to its Register:
+// opened and closed are d.mu's, the rest its writer goroutine's.
 type registerWriter struct {
 	reg    Register
-	opened map[string][]byte
+	opened map[string]*subscriptions.Subscriber
 	closed []string
 	ready  chan struct{} // something to write
 	warned time.Time
 }
 
 func newRegisterWriter(reg Register) *registerWriter {
-	return &registerWriter{reg: reg, opened: map[string][]byte{}, ready: make(chan struct{}, 1)}
+	return &registerWriter{reg: reg, opened: map[string]*subscriptions.Subscriber{}, ready: make(chan struct{}, 1)}
 }
 
-// note records that the subscriber with fields f started or ended; called
-// with d.mu held.
-func (w *registerWriter) note(f subscriberFields, started bool) {
+// note records that s started or ended, for the writer to encode and
+// write off the stream's path; called with d.mu held.
+func (w *registerWriter) note(s *subscriptions.Subscriber, started bool) {
 	if started {
-		w.opened[f.Subscriber], _ = json.Marshal(f) // strings, times and raw JSON always encode
-	} else if _, pending := w.opened[f.Subscriber]; pending {
-		delete(w.opened, f.Subscriber)
+		w.opened[s.ID] = s
+	} else if _, pending := w.opened[s.ID]; pending {
+		delete(w.opened, s.ID)
 	} else {
-		w.closed = append(w.closed, f.Subscriber)
+		w.closed = append(w.closed, s.ID)
 	}
 	select {
 	case w.ready <- struct{}{}:
@@ -53,10 +55,10 @@ func (w *registerWriter) note(f subscriberFields, started bool) {
 	}
 }
 
-// recover returns the events that end what the last process left open:
-// subscription.ended for each subscriber, oldest first, then topic.vacated
-// for each of their topics, and forgets them.
-func (d *Dispatcher) recover(w *registerWriter) []Event {
+// endLeftOpen returns the events that end what the last process left
+// open: subscription.ended for each subscriber, oldest first, then
+// topic.vacated for each of their topics, and forgets them.
+func (d *Dispatcher) endLeftOpen(w *registerWriter) []Event {
 	left, err := w.reg.Open()
 	if err != nil {
 		d.log.Error("webhooks: read the subscribers the last run left open; they are not ended", slog.Any("err", err))
@@ -73,6 +75,7 @@ func (d *Dispatcher) recover(w *registerWriter) []Event {
 	now := d.cfg.Now().UTC()
 	var evs []Event
 	var topics []string
+	seen := map[string]bool{}
 	for _, f := range subs {
 		if d.types[SubscriptionEnded] {
 			since := f.Since
@@ -80,7 +83,8 @@ func (d *Dispatcher) recover(w *registerWriter) []Event {
 				User: f.User, Payload: f.Payload, ClientIP: f.ClientIP, Since: &since, Reason: ReasonRestarted})
 		}
 		for _, t := range f.Topics {
-			if !slices.Contains(topics, t) {
+			if !seen[t] {
+				seen[t] = true
 				topics = append(topics, t)
 			}
 		}
@@ -120,12 +124,16 @@ func (d *Dispatcher) runRegister(w *registerWriter, stop <-chan struct{}) {
 func (d *Dispatcher) writeRegister(w *registerWriter) {
 	d.mu.Lock()
 	opened, closed := w.opened, w.closed
-	w.opened, w.closed = map[string][]byte{}, nil
+	w.opened, w.closed = map[string]*subscriptions.Subscriber{}, nil
 	d.mu.Unlock()
 	if len(opened) == 0 && len(closed) == 0 {
 		return
 	}
-	if err := w.reg.Apply(opened, closed); err != nil && time.Since(w.warned) > warnEvery {
+	records := make(map[string][]byte, len(opened))
+	for id, sub := range opened {
+		records[id], _ = json.Marshal(fieldsOf(sub)) // strings, times and raw JSON always encode
+	}
+	if err := w.reg.Apply(records, closed); err != nil && time.Since(w.warned) > warnEvery {
 		w.warned = time.Now()
 		d.log.Warn("webhooks: write the open subscribers down; a crash now would leave some never ended", slog.Any("err", err))
 	}

@@ -206,10 +206,10 @@ export class Leader {
   }
 }
 
-/** Group is this tab's part in the stream its tabs share with one hub. @internal */
 /** workerSilence is how long a worker may leave a tab's first subscription unanswered (it answers with the stream's status at once) before the tab leads without it. */
 const workerSilence = 5000;
 
+/** Group is this tab's part in the stream its tabs share with one hub. @internal */
 export class Group {
   private tab = rnd();
   private heard = false; // the worker answered

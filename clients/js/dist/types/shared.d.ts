@@ -119,6 +119,7 @@ export declare class Leader {
      */
     private prune;
 }
+/** Group is this tab's part in the stream its tabs share with one hub. @internal */
 export declare class Group {
     private hub;
     private key;
