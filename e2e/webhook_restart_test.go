@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -9,17 +10,19 @@ import (
 )
 
 // TestWebhookSingleNodeKill: a single node with a data directory is
-// killed (SIGKILL: it ends nothing) with two subscribers open; started
-// again on the same directory, it sends their subscription.ended (reason
-// node_restarted) and the topics they leave vacated, so that the
-// application's presence is empty again, as it should be.
+// killed (SIGKILL: it ends nothing) with two subscribers open and, the
+// application being down meanwhile, a start and an end not yet sent;
+// started again on the same directory, it sends those first, then the open
+// subscribers' subscription.ended (reason node_restarted) and the topics
+// they leave vacated, so that the application's presence is empty again,
+// as it should be.
 func TestWebhookSingleNodeKill(t *testing.T) {
 	const secret = "single-webhook-secret-0123456789"
 	r := webhooktest.Start(t, []byte(secret))
 	dir := t.TempDir()
 	args := []string{"-data-dir", dir, "-webhook-url", r.URL, "-webhook-secret", secret}
 	node := startBinary(t, args...)
-	openTopics(t, node.base, "room", "user/a")
+	leaveA := openTopics(t, node.base, "room", "user/a")
 	openTopics(t, node.base, "room", "user/b")
 	leave := openTopics(t, node.base, "room", "user/c")
 	r.Wait(t, 10*time.Second, "3 starts", func(evs []webhook.Event) bool {
@@ -29,15 +32,21 @@ func TestWebhookSingleNodeKill(t *testing.T) {
 	r.Wait(t, 10*time.Second, "1 end", func(evs []webhook.Event) bool {
 		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 1
 	})
-	// The node writes its open subscribers down just after their events,
-	// off the streams' paths: a kill within that moment would lose them.
+	// The application goes down: what happens now waits in the queue.
+	r.Fail(http.StatusServiceUnavailable)
+	openTopics(t, node.base, "user/d")
+	leaveA()
+	// The node writes its queue and open subscribers down just after the
+	// events, off the streams' paths: a kill within that moment would lose
+	// them.
 	time.Sleep(300 * time.Millisecond)
 	_ = node.cmd.Process.Kill()
 	_ = node.cmd.Wait()
 
+	r.Fail(0)
 	startBinary(t, args...)
-	evs := r.Wait(t, 20*time.Second, "the killed run's ends", func(evs []webhook.Event) bool {
-		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 3 && webhooktest.Count(evs, webhook.TopicVacated) == 4
+	evs := r.Wait(t, 20*time.Second, "the killed run's unsent events and ends", func(evs []webhook.Event) bool {
+		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 4 && webhooktest.Count(evs, webhook.TopicVacated) == 5
 	})
 	p, err := webhooktest.Replay(evs)
 	if err != nil {

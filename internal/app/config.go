@@ -214,7 +214,7 @@ func settingFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.IntVar(&cfg.HistoryEvents, "history-events", cfg.HistoryEvents, "updates kept per topic for replay")
 	fs.IntVar(&cfg.HistoryBytes, "history-bytes", cfg.HistoryBytes, "bytes kept per topic for replay")
 	fs.IntVar(&cfg.HistoryTotal, "history-total-bytes", cfg.HistoryTotal, "bytes kept for replay in all topics; past it the least recently used topics are dropped")
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the durable history (and, with webhooks, of the subscribers open at a crash, ended at the next start); empty keeps history in memory only (lost on restart)")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the durable history (and, with webhooks, of their queue and the subscribers open at a crash: sent and ended at the next start); empty keeps history in memory only (lost on restart)")
 	fs.DurationVar(&cfg.HistoryMaxAge, "history-max-age", cfg.HistoryMaxAge, "durable history: delete updates older than this (e.g. 168h); 0 keeps them until -history-events")
 	fs.BoolVar(&cfg.SyncBeforeDeliver, "sync-before-deliver", cfg.SyncBeforeDeliver, "durable history: deliver an update only once it is synced to disk, so that no subscriber sees one a crash could lose (deliveries then wait for the disk)")
 	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, "comma-separated origins allowed cross-origin, * for any, empty for none")

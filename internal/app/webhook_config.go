@@ -88,7 +88,7 @@ func newWebhooks(cfg Config, b backend, log *slog.Logger) (*webhook.Dispatcher, 
 	case cfg.DataDir != "":
 		r, err := bolt.OpenRegister(cfg.DataDir)
 		if err != nil {
-			log.Error("webhooks: no register of open subscribers: a crash's subscription.ended will not be sent", "err", err)
+			log.Error("webhooks: no register of the queue and the open subscribers: a restart loses the events not sent, and a crash's subscription.ended will not be sent", "err", err)
 			break
 		}
 		wc.Register, reg = r, r

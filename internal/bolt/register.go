@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -13,11 +14,15 @@ import (
 // RegisterFileName is the register's file inside the data directory.
 const RegisterFileName = "presence.db"
 
-var bucketOpen = []byte("open")
+var (
+	bucketOpen   = []byte("open")
+	bucketQueued = []byte("queued")
+)
 
 // Register keeps a record per open item (the webhooks' subscribers of a
-// single node) in a file of its own, so that a process started after a
-// crash finds what the crashed one left open. Its writes are not synced
+// single node) and the records of a queue (their events not yet sent) in a
+// file of its own, so that a process started after a crash, or after a
+// shutdown that could not send everything, finds what the last one left. Its writes are not synced
 // to the disk: they survive the process (kill -9), not the machine's power
 // loss, and cost no fsync on the paths that open and close streams.
 type Register struct {
@@ -37,6 +42,9 @@ func OpenRegister(dir string) (*Register, error) {
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketOpen)
+		if err == nil {
+			_, err = tx.CreateBucketIfNotExists(bucketQueued)
+		}
 		return err
 	})
 	if err != nil {
@@ -82,6 +90,69 @@ func (r *Register) Open() (map[string][]byte, error) {
 		return nil, fmt.Errorf("register: %w", err)
 	}
 	return out, nil
+}
+
+// Queue records the queue's new records under their keys, which increase
+// by one from record to record, forgets those with keys up to sent (sent
+// away: 0 forgets none), and keeps no more than keep of the newest, in one
+// transaction.
+func (r *Register) Queue(keys []uint64, records [][]byte, sent uint64, keep int) error {
+	err := r.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketQueued)
+		newest := uint64(0)
+		if last, _ := b.Cursor().Last(); len(last) == 8 {
+			newest = binary.BigEndian.Uint64(last)
+		}
+		if len(keys) > 0 {
+			newest = max(newest, keys[len(keys)-1])
+		}
+		if newest > uint64(keep) {
+			sent = max(sent, newest-uint64(keep))
+		}
+		// The old keys go before the new ones come: deleting at the front
+		// of a leaf that has just taken thousands of keys moves them all,
+		// at each delete. Keys are gathered first, since a cursor's Delete
+		// makes its Next skip one.
+		var gone [][]byte
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= sent; k, _ = c.Next() {
+			gone = append(gone, k)
+		}
+		for _, k := range gone {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		for i, k := range keys {
+			if k <= sent {
+				continue
+			}
+			if err := b.Put(binary.BigEndian.AppendUint64(nil, k), records[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("register queue: %w", err)
+	}
+	return nil
+}
+
+// Queued returns the queue's records, oldest first, with their keys.
+func (r *Register) Queued() (keys []uint64, records [][]byte, err error) {
+	err = r.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketQueued).ForEach(func(k, v []byte) error {
+			if len(k) == 8 {
+				keys, records = append(keys, binary.BigEndian.Uint64(k)), append(records, append([]byte(nil), v...))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("register queue: %w", err)
+	}
+	return keys, records, nil
 }
 
 // Close syncs the register to the disk and closes it.

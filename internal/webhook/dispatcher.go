@@ -101,14 +101,15 @@ type Dispatcher struct {
 	presence bool // some subscription or topic event is wanted
 	topics   bool // topic events are wanted
 
-	mu     sync.Mutex // orders the presence changes, and so their events
-	counts map[string]int
-	events *queue[Event] // one node: the events to send
+	mu      sync.Mutex // orders the presence changes, and so their events
+	counts  map[string]int
+	events  *queue[Event] // one node: the events to send
+	lastKey uint64        // one node: the key of the last event queued
 
 	c *clusterNode // a cluster node; nil on one node
 
 	reg     *registerWriter // one node with a Register; else nil
-	regStop chan struct{}   // closed by Close: the register's last write
+	regStop chan struct{}   // closed once the sender has ended: the register's last write
 
 	ctx    context.Context // the goroutines'; cancelled when Close gives up
 	cancel context.CancelFunc
@@ -140,10 +141,20 @@ func New(cfg Config) *Dispatcher {
 		d.events = newQueue[Event](cfg.QueueSize)
 		if cfg.Register != nil {
 			d.reg, d.regStop = newRegisterWriter(cfg.Register), make(chan struct{})
-			d.events.push(d.endLeftOpen(d.reg)...)
+			unsent, last := d.restore(d.reg)
+			d.events.push(unsent...)
+			d.lastKey = last
+			d.mu.Lock()
+			d.enqueue(d.endLeftOpen(d.reg))
+			d.mu.Unlock()
 			d.wg.Go(func() { d.runRegister(d.reg, d.regStop) })
 		}
-		d.wg.Go(d.runLocal)
+		d.wg.Go(func() {
+			d.runLocal()
+			if d.regStop != nil {
+				close(d.regStop) // the register's last write, with what was sent
+			}
+		})
 	}
 	return d
 }
@@ -230,13 +241,6 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		d.c.changes.close()
 	} else {
 		d.events.close()
-	}
-	if d.regStop != nil {
-		select {
-		case <-d.regStop: // closed before
-		default:
-			close(d.regStop)
-		}
 	}
 	done := make(chan struct{})
 	go func() {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/subscriptions"
 	"github.com/ssehub/ssehub/internal/webhook"
@@ -374,11 +375,27 @@ func TestChurnOrder(t *testing.T) {
 // the first request: the dispatcher's goroutine does nothing meanwhile,
 // so this is the callers' cost alone, the queue full and dropping.
 func BenchmarkStartedEnded(b *testing.B) {
+	register := func(b *testing.B) webhook.Register {
+		reg, err := bolt.OpenRegister(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = reg.Close() })
+		return reg
+	}
+	b.Run("memory", func(b *testing.B) { benchStartedEnded(b, nil) })
+	b.Run("register", func(b *testing.B) { benchStartedEnded(b, register(b)) })
+}
+
+// benchStartedEnded measures starts and ends told to a single node's
+// dispatcher whose application is stuck, with reg writing the queue and
+// the open subscribers down when not nil.
+func benchStartedEnded(b *testing.B, reg webhook.Register) {
 	stuck := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-stuck }))
 	defer srv.Close()
 	defer close(stuck)
-	d := webhook.New(webhook.Config{URL: srv.URL, Secret: secret, Timeout: time.Hour})
+	d := webhook.New(webhook.Config{URL: srv.URL, Secret: secret, Timeout: time.Hour, Register: reg})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	defer d.Close(ctx)

@@ -8,7 +8,8 @@
 // Delivery never slows a stream or a publish: events wait in a bounded
 // queue whose oldest are dropped, and counted, when it is full; one
 // goroutine sends them in order, in batches, retrying with exponential
-// backoff and jitter for a configured time. Delivery is at least once:
+// backoff and jitter for a configured time. With a Register a single
+// node's queue outlives the process (register.go). Delivery is at least once:
 // every event has an id, the same at every retry, for the application to
 // de-duplicate.
 //
@@ -111,6 +112,10 @@ type Event struct {
 
 	// update.published: the update.
 	Update *Update `json:"update,omitempty"`
+
+	// key numbers the event in a single node's queue, as its Register
+	// keeps it until sent.
+	key uint64
 }
 
 // Update is a published update, as update.published reports it.

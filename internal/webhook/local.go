@@ -51,10 +51,18 @@ func (d *Dispatcher) local(s *subscriptions.Subscriber, started bool) {
 
 // enqueue queues events to send, dropping the oldest when the queue is
 // full, and returns how many it dropped; called with d.mu held, so that
-// the events are queued in the order things happened.
+// the events are queued in the order things happened. With a Register
+// the events are numbered and written down until sent.
 func (d *Dispatcher) enqueue(evs []Event) int {
 	if len(evs) == 0 {
 		return 0
+	}
+	if d.reg != nil {
+		for i := range evs {
+			d.lastKey++
+			evs[i].key = d.lastKey
+		}
+		d.reg.queue(evs)
 	}
 	n, _ := d.events.push(evs...)
 	return n
@@ -102,6 +110,9 @@ func (d *Dispatcher) runLocal() {
 		if d.out.send(d.ctx, body, n, nil, 0) == abandoned {
 			d.lost.Add(int64(len(carry)))
 			return
+		}
+		if d.reg != nil {
+			d.reg.sentUpTo(carry[n-1].key) // or given up after RetryFor
 		}
 		carry = carry[n:]
 	}

@@ -2,37 +2,53 @@ package webhook
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssehub/ssehub/internal/subscriptions"
 )
 
-// On one node the subscribers open at a crash would never be ended: the
-// events were in memory. With a Register, the node writes its open
-// subscribers down as they come and go; the next start finds those a crash
-// left open, and sends subscription.ended (ReasonRestarted) for each, then
-// topic.vacated for their topics, before anything else.
+// On one node the events wait in memory: a crash would lose those not yet
+// sent, and never end the subscribers open. With a Register, the node
+// writes down its queued events and its open subscribers as they come and
+// go (in batches, off the streams' paths). The next start sends first the
+// events the last run did not send (a crash, or a shutdown while the
+// application was down), under their ids, then finds the subscribers a
+// crash left open and sends subscription.ended (ReasonRestarted) for each,
+// then topic.vacated for their topics, before anything else.
 
-// Register keeps records of open subscribers across a crash of the
-// process (internal/bolt implements it).
+// Register keeps records of open subscribers and of queued events across
+// a crash of the process (internal/bolt implements it).
 type Register interface {
 	// Apply records opened (subscriber id → record) and forgets closed.
 	Apply(opened map[string][]byte, closed []string) error
 	// Open returns the records applied and not forgotten.
 	Open() (map[string][]byte, error)
+	// Queue records events under their keys (each one more than the
+	// last), forgets those with keys up to sent, and keeps no more than
+	// keep of the newest.
+	Queue(keys []uint64, records [][]byte, sent uint64, keep int) error
+	// Queued returns the events' records queued and not forgotten,
+	// oldest first.
+	Queued() (keys []uint64, records [][]byte, err error)
 }
 
 // registerWriter is what a single node has yet to write to its Register:
-// opened and closed are d.mu's, the rest its writer goroutine's.
+// opened, closed and events are d.mu's, sent is atomic, the rest its
+// writer goroutine's.
 type registerWriter struct {
-	reg    Register
-	opened map[string]*subscriptions.Subscriber
-	closed []string
-	ready  chan struct{} // something to write
-	warned time.Time
+	reg     Register
+	opened  map[string]*subscriptions.Subscriber
+	closed  []string
+	events  []Event
+	sent    atomic.Uint64 // the key of the last event sent
+	written uint64        // the last sent key written down
+	ready   chan struct{} // something to write
+	warned  time.Time
 }
 
 func newRegisterWriter(reg Register) *registerWriter {
@@ -49,10 +65,52 @@ func (w *registerWriter) note(s *subscriptions.Subscriber, started bool) {
 	} else {
 		w.closed = append(w.closed, s.ID)
 	}
+	w.wake()
+}
+
+// queue records events queued to send; called with d.mu held.
+func (w *registerWriter) queue(evs []Event) {
+	w.events = append(w.events, evs...)
+	w.wake()
+}
+
+// sentUpTo records that the events up to key were sent.
+func (w *registerWriter) sentUpTo(key uint64) {
+	w.sent.Store(key)
+	w.wake()
+}
+
+func (w *registerWriter) wake() {
 	select {
 	case w.ready <- struct{}{}:
 	default:
 	}
+}
+
+// restore returns the events the last run queued and did not send, under
+// their keys, and the last key.
+func (d *Dispatcher) restore(w *registerWriter) ([]Event, uint64) {
+	keys, recs, err := w.reg.Queued()
+	if err != nil {
+		d.log.Error("webhooks: read the events the last run did not send; they are lost", slog.Any("err", err))
+		return nil, 0
+	}
+	evs := make([]Event, 0, len(keys))
+	for i, rec := range recs {
+		var ev Event
+		if json.Unmarshal(rec, &ev) == nil {
+			ev.key = keys[i]
+			evs = append(evs, ev)
+		}
+	}
+	if len(keys) > 0 {
+		d.log.Warn("webhooks: sending first the events the last run did not send", slog.Int("events", len(evs)),
+			slog.Int("unreadable", len(keys)-len(evs)))
+	}
+	if len(keys) == 0 {
+		return evs, 0
+	}
+	return evs, keys[len(keys)-1]
 }
 
 // endLeftOpen returns the events that end what the last process left
@@ -104,12 +162,27 @@ func (d *Dispatcher) endLeftOpen(w *registerWriter) []Event {
 	return evs
 }
 
+// registerGather is how long the register's writer lets changes gather
+// before it writes them: events sent meanwhile (an application that
+// answers) are never written, a subscriber that came and went is written
+// neither way, and a crash loses at most this much.
+const registerGather = 50 * time.Millisecond
+
 // runRegister writes what the node notes to its Register until the
 // dispatcher stops, then writes what is left.
 func (d *Dispatcher) runRegister(w *registerWriter, stop <-chan struct{}) {
+	t := time.NewTimer(registerGather)
+	defer t.Stop()
 	for {
 		select {
 		case <-w.ready:
+		case <-stop:
+			d.writeRegister(w)
+			return
+		}
+		t.Reset(registerGather)
+		select {
+		case <-t.C:
 			d.writeRegister(w)
 		case <-stop:
 			d.writeRegister(w)
@@ -118,23 +191,40 @@ func (d *Dispatcher) runRegister(w *registerWriter, stop <-chan struct{}) {
 	}
 }
 
-// writeRegister applies what was noted since the last write, in one
-// transaction; a failure is logged once a minute and what it held is
-// dropped (only a crash's ends depend on it).
+// writeRegister writes what was noted since the last write; a failure is
+// logged once a minute and what it held is dropped (only what a crash
+// leaves depends on it).
 func (d *Dispatcher) writeRegister(w *registerWriter) {
 	d.mu.Lock()
-	opened, closed := w.opened, w.closed
-	w.opened, w.closed = map[string]*subscriptions.Subscriber{}, nil
+	opened, closed, evs := w.opened, w.closed, w.events
+	w.opened, w.closed, w.events = map[string]*subscriptions.Subscriber{}, nil, nil
 	d.mu.Unlock()
-	if len(opened) == 0 && len(closed) == 0 {
-		return
+	var err error
+	if len(opened) > 0 || len(closed) > 0 {
+		records := make(map[string][]byte, len(opened))
+		for id, sub := range opened {
+			records[id], _ = json.Marshal(fieldsOf(sub)) // strings, times and raw JSON always encode
+		}
+		err = w.reg.Apply(records, closed)
 	}
-	records := make(map[string][]byte, len(opened))
-	for id, sub := range opened {
-		records[id], _ = json.Marshal(fieldsOf(sub)) // strings, times and raw JSON always encode
+	if sent := w.sent.Load(); len(evs) > 0 || sent > w.written {
+		skip := sent // already sent, or beyond the queue's bound: not written
+		if len(evs) > 0 && evs[len(evs)-1].key > uint64(d.cfg.QueueSize) {
+			skip = max(skip, evs[len(evs)-1].key-uint64(d.cfg.QueueSize))
+		}
+		var keys []uint64
+		var records [][]byte
+		for _, ev := range evs {
+			if ev.key > skip {
+				rec, _ := json.Marshal(ev) // as above
+				keys, records = append(keys, ev.key), append(records, rec)
+			}
+		}
+		err = errors.Join(err, w.reg.Queue(keys, records, sent, d.cfg.QueueSize))
+		w.written = sent
 	}
-	if err := w.reg.Apply(records, closed); err != nil && time.Since(w.warned) > warnEvery {
+	if err != nil && time.Since(w.warned) > warnEvery {
 		w.warned = time.Now()
-		d.log.Warn("webhooks: write the open subscribers down; a crash now would leave some never ended", slog.Any("err", err))
+		d.log.Warn("webhooks: write the queue and the open subscribers down; a crash now would lose some events", slog.Any("err", err))
 	}
 }

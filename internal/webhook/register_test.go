@@ -3,6 +3,8 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -54,12 +56,16 @@ func TestRegisterFollowsSubscribers(t *testing.T) {
 	if open, err := reg.Open(); err != nil || len(open) != 0 {
 		t.Fatalf("after every end and a clean close: %d open, %v", len(open), err)
 	}
+	if keys, _, err := reg.Queued(); err != nil || len(keys) != 0 {
+		t.Fatalf("after every event sent and a clean close: %d queued, %v", len(keys), err)
+	}
 }
 
-// TestRestartEndsWhatACrashLeftOpen: the subscribers a crashed process
-// left in the register get subscription.ended (node_restarted), oldest
-// first, then their topics topic.vacated, before any new event; the
-// register forgets them.
+// TestRestartEndsWhatACrashLeftOpen: the events a crashed process had not
+// sent go first, under their ids; then the subscribers it left in the
+// register get subscription.ended (node_restarted), oldest first, then
+// their topics topic.vacated, before any new event; the register forgets
+// them.
 func TestRestartEndsWhatACrashLeftOpen(t *testing.T) {
 	dir := t.TempDir()
 	crashed, err := bolt.OpenRegister(dir)
@@ -86,21 +92,115 @@ func TestRestartEndsWhatACrashLeftOpen(t *testing.T) {
 	reg := openRegister(t, dir)
 	d := start(t, r.URL, func(c *webhook.Config) { c.Register = reg })
 	d.Started(sub("urn:uuid:next", "chat/1"))
-	evs := r.Wait(t, 5*time.Second, "5 events", func(evs []webhook.Event) bool { return len(evs) >= 6 })
+	evs := r.Wait(t, 5*time.Second, "8 events", func(evs []webhook.Event) bool { return len(evs) >= 8 })
 	var got []string
 	for _, ev := range evs {
 		got = append(got, strings.TrimSpace(ev.Type+" "+ev.Subscriber+ev.Topic+" "+ev.Reason))
 	}
-	want := []string{"subscription.ended urn:uuid:old node_restarted", "subscription.ended urn:uuid:new node_restarted",
+	want := []string{"subscription.started urn:uuid:old", "subscription.started urn:uuid:new",
+		"subscription.ended urn:uuid:old node_restarted", "subscription.ended urn:uuid:new node_restarted",
 		"topic.vacated chat/1", "topic.vacated chat/2", "subscription.started urn:uuid:next", "topic.occupied chat/1"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if evs[0].Since == nil || evs[0].Since.Sub(older.Since).Abs() > time.Millisecond {
-		t.Errorf("the ended event's since %v, want %v", evs[0].Since, older.Since)
+	if evs[2].Since == nil || evs[2].Since.Sub(older.Since).Abs() > time.Millisecond {
+		t.Errorf("the ended event's since %v, want %v", evs[2].Since, older.Since)
+	}
+	if prefix := func(id string) string { return id[:strings.LastIndexByte(id, '_')] }; prefix(evs[0].ID) != prefix(evs[1].ID) ||
+		prefix(evs[0].ID) == prefix(evs[2].ID) {
+		t.Errorf("ids %s, %s (the crashed run's), %s (the next run's)", evs[0].ID, evs[1].ID, evs[2].ID)
 	}
 	eventually(t, "only the new subscriber left in the register", func() bool {
 		open, _ := reg.Open()
 		return len(open) == 1 && open["urn:uuid:next"] != nil
 	})
+}
+
+// TestShutdownKeepsWhatItCouldNotSend: a node shut down while the
+// application is down keeps its unsent events; the next start sends them
+// first, once, under the same ids, and the register holds none once they
+// were sent.
+func TestShutdownKeepsWhatItCouldNotSend(t *testing.T) {
+	dir := t.TempDir()
+	r := webhooktest.Start(t, secret)
+	r.Fail(http.StatusServiceUnavailable)
+	reg, err := bolt.OpenRegister(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := webhook.New(webhook.Config{URL: r.URL, Secret: secret, Register: reg, MinBackoff: 20 * time.Millisecond})
+	alice := sub("urn:uuid:alice", "room")
+	first.Started(alice)
+	first.Started(sub("urn:uuid:bob", "room"))
+	first.Ended(alice)
+	eventually(t, "a refused request", func() bool { return first.Stats().Failures > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := first.Close(ctx); err == nil || !strings.Contains(err.Error(), "4 events") {
+		t.Fatalf("close with the application down: %v, want 4 events not delivered", err)
+	}
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r.Fail(0)
+	reg = openRegister(t, dir)
+	if keys, _, err := reg.Queued(); err != nil || len(keys) != 4 {
+		t.Fatalf("queued before the next start: %d, %v", len(keys), err)
+	}
+	next := start(t, r.URL, func(c *webhook.Config) { c.Register = reg })
+	evs := r.Wait(t, 5*time.Second, "the kept events and bob's end", func(evs []webhook.Event) bool { return len(evs) >= 6 })
+	var got []string
+	for _, ev := range evs {
+		got = append(got, strings.TrimSpace(ev.Type+" "+ev.Subscriber+ev.Topic+" "+ev.Reason))
+	}
+	want := []string{"subscription.started urn:uuid:alice", "topic.occupied room", "subscription.started urn:uuid:bob",
+		"subscription.ended urn:uuid:alice disconnected", "subscription.ended urn:uuid:bob node_restarted", "topic.vacated room"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := next.Close(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _, err := reg.Queued(); err != nil || len(keys) != 0 {
+		t.Fatalf("queued once sent: %d, %v", len(keys), err)
+	}
+	if _, dups, bad := r.Counts(); dups != 0 || len(bad) > 0 {
+		t.Errorf("%d events received twice, refused requests %q", dups, bad)
+	}
+}
+
+// TestKeptQueueBounded: with the application down, the register keeps no
+// more than the queue's size, the newest; the next start sends those.
+func TestKeptQueueBounded(t *testing.T) {
+	dir := t.TempDir()
+	reg, err := bolt.OpenRegister(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := webhook.New(webhook.Config{URL: "http://127.0.0.1:1/down", Secret: secret, Register: reg, QueueSize: 5,
+		Types: []string{webhook.SubscriptionStarted}, MinBackoff: 20 * time.Millisecond})
+	for i := range 12 {
+		down.Started(sub(fmt.Sprintf("urn:uuid:%02d", i), "t"))
+	}
+	eventually(t, "the newest 5 kept", func() bool {
+		keys, _, _ := reg.Queued()
+		return len(keys) == 5 && keys[0] == 8
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = down.Close(ctx)
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r := webhooktest.Start(t, secret)
+	reg = openRegister(t, dir)
+	start(t, r.URL, func(c *webhook.Config) { c.Register = reg; c.Types = []string{webhook.SubscriptionStarted} })
+	evs := r.Wait(t, 5*time.Second, "5 events", func(evs []webhook.Event) bool { return len(evs) >= 5 })
+	if len(evs) != 5 || evs[0].Subscriber != "urn:uuid:07" || evs[4].Subscriber != "urn:uuid:11" {
+		t.Fatalf("events after the restart:\n%s", webhooktest.Dump(evs))
+	}
 }
