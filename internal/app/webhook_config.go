@@ -26,13 +26,15 @@ type WebhookConfig struct {
 	RetryFor  time.Duration // how long a batch is retried
 	Timeout   time.Duration // bounds each request
 	QueueSize int           // events waiting on a node; past it the oldest are dropped
+	// QueueBytes bounds the same events by their size.
+	QueueBytes int
 }
 
 // DefaultWebhook sends nothing until URL is set; then every event type but
 // update.published.
 func DefaultWebhook() WebhookConfig {
 	return WebhookConfig{Events: strings.Join(webhook.DefaultTypes, ","), RetryFor: webhook.DefaultRetryFor,
-		Timeout: webhook.DefaultTimeout, QueueSize: webhook.DefaultQueueSize}
+		Timeout: webhook.DefaultTimeout, QueueSize: webhook.DefaultQueueSize, QueueBytes: webhook.DefaultQueueBytes}
 }
 
 func webhookFlags(fs *flag.FlagSet, c *WebhookConfig) {
@@ -43,6 +45,7 @@ func webhookFlags(fs *flag.FlagSet, c *WebhookConfig) {
 	fs.DurationVar(&c.RetryFor, "webhook-retry-for", c.RetryFor, "how long a batch the application does not acknowledge (2xx) is retried, with exponential backoff, before its events are given up")
 	fs.DurationVar(&c.Timeout, "webhook-timeout", c.Timeout, "longest one webhook request may take, answer included; past it the request counts as failed and is retried")
 	fs.IntVar(&c.QueueSize, "webhook-queue-size", c.QueueSize, "events waiting on a node for the application; past it the oldest are dropped and counted (cluster mode: Redis keeps up to 10 times this many)")
+	fs.IntVar(&c.QueueBytes, "webhook-queue-bytes", c.QueueBytes, "bytes those waiting events may hold (their topics, payloads, addresses); past it the oldest are dropped and counted, as past -webhook-queue-size")
 }
 
 func (c WebhookConfig) validate() error {
@@ -62,8 +65,8 @@ func (c WebhookConfig) validate() error {
 	if _, err := webhook.ParseTypes(c.Events); err != nil {
 		errs = append(errs, fmt.Errorf("-webhook-events: %w", err))
 	}
-	if c.RetryFor <= 0 || c.Timeout <= 0 || c.QueueSize <= 0 {
-		errs = append(errs, errors.New("-webhook-retry-for, -webhook-timeout and -webhook-queue-size must be positive"))
+	if c.RetryFor <= 0 || c.Timeout <= 0 || c.QueueSize <= 0 || c.QueueBytes <= 0 {
+		errs = append(errs, errors.New("-webhook-retry-for, -webhook-timeout, -webhook-queue-size and -webhook-queue-bytes must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -80,7 +83,7 @@ func newWebhooks(cfg Config, b backend, log *slog.Logger) (*webhook.Dispatcher, 
 	}
 	types, _ := webhook.ParseTypes(w.Events) // validated
 	wc := webhook.Config{URL: w.URL, Secret: []byte(w.Secret), Previous: []byte(w.Previous), Types: types, RetryFor: w.RetryFor,
-		Timeout: w.Timeout, QueueSize: w.QueueSize, Logger: log}
+		Timeout: w.Timeout, QueueSize: w.QueueSize, QueueBytes: w.QueueBytes, Logger: log}
 	var reg io.Closer
 	switch {
 	case b.cluster != nil:

@@ -118,7 +118,7 @@ type clusterNode struct {
 func (d *Dispatcher) startCluster() {
 	c := &clusterNode{d: d, shared: d.cfg.Cluster, node: d.ids.node,
 		policy:  Policy{Types: d.cfg.Types, MaxOutbox: outboxPerQueue * d.cfg.QueueSize, NodeTimeout: d.cfg.NodeTimeout},
-		changes: newQueue[op](d.cfg.QueueSize), live: map[string]*subscriptions.Subscriber{},
+		changes: newQueue(d.cfg.QueueSize, d.cfg.QueueBytes, opSize), live: map[string]*subscriptions.Subscriber{},
 		applied: make(chan struct{})}
 	d.c = c
 	d.wg.Go(c.runApply)
@@ -137,7 +137,7 @@ func (c *clusterNode) changed(ops ...op) {
 			delete(c.live, o.sub.ID)
 		}
 	}
-	n, _ := c.changes.push(ops...)
+	n, _, _ := c.changes.push(ops...)
 	c.d.mu.Unlock()
 	if n > 0 {
 		c.resync.Store(true) // a dropped start or end: make the shared state right again

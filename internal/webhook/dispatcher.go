@@ -20,6 +20,7 @@ const (
 	DefaultRetryFor    = 5 * time.Minute
 	DefaultTimeout     = 5 * time.Second
 	DefaultQueueSize   = 10000
+	DefaultQueueBytes  = 64 << 20
 	DefaultNodeTimeout = 10 * time.Second
 	DefaultMinBackoff  = 500 * time.Millisecond
 	DefaultMaxBackoff  = 30 * time.Second
@@ -38,6 +39,10 @@ type Config struct {
 	RetryFor  time.Duration // how long a batch is retried before its events are given up
 	Timeout   time.Duration // bounds one request, from connecting to the end of the answer's headers and body
 	QueueSize int           // events (on a cluster: changes) waiting on this node; past it the oldest are dropped
+	// QueueBytes bounds the same queue by the size of what it holds
+	// (eventSize, opSize), so that subscribers with many long topic
+	// selectors cannot make it hold gigabytes; 0: DefaultQueueBytes.
+	QueueBytes int
 
 	// MinBackoff and MaxBackoff bound the waits between retries.
 	MinBackoff, MaxBackoff time.Duration
@@ -48,8 +53,9 @@ type Config struct {
 	// NodeTimeout is how long a node of the cluster may fail to renew its
 	// lease before the others presume it dead and end its subscribers.
 	NodeTimeout time.Duration
-	// Register, on one node, keeps its open subscribers across a crash,
-	// for the next start to end them; nil: a crash's ends are never sent.
+	// Register, on one node, keeps its queue and its open subscribers
+	// across a restart or a crash, for the next start to send the events
+	// and end the subscribers; nil: they are lost with the process.
 	Register Register
 
 	Client *http.Client     // its Transport is used; nil: a transport of its own
@@ -69,6 +75,9 @@ func (c *Config) defaults() {
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = DefaultQueueSize
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = DefaultQueueBytes
 	}
 	if c.MinBackoff <= 0 {
 		c.MinBackoff = DefaultMinBackoff
@@ -138,7 +147,7 @@ func New(cfg Config) *Dispatcher {
 		d.startCluster()
 	} else {
 		d.counts = map[string]int{}
-		d.events = newQueue[Event](cfg.QueueSize)
+		d.events = newQueue(cfg.QueueSize, cfg.QueueBytes, eventSize)
 		if cfg.Register != nil {
 			d.reg, d.regStop = newRegisterWriter(cfg.Register), make(chan struct{})
 			unsent, last := d.restore(d.reg)

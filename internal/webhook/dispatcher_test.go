@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -277,6 +278,52 @@ func TestDropOldest(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("received %q, want the first and the newest 10: %q", got, want)
 	}
+}
+
+// TestQueueBytesBounded: subscribers with -max-topics long selectors
+// coming and going while the application is stuck: the queue holds no
+// more than QueueBytes of them, measured on the heap, where its 10,000
+// events would otherwise hold 64 MB; the surplus is dropped and counted.
+// On a cluster node the changes' queue has the same bound (opSize).
+func TestQueueBytesBounded(t *testing.T) {
+	const topics, topicLen, churn, bound = 64, 1000, 1000, 4 << 20
+	stuck := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-stuck }))
+	defer srv.Close()
+	defer close(stuck)
+	d := start(t, srv.URL, func(c *webhook.Config) { c.QueueBytes = bound })
+	long := func() []string { // fresh strings, as a new request's selectors are
+		ts := make([]string, topics)
+		for j := range ts {
+			ts[j] = fmt.Sprintf("room/%02d/", j) + strings.Repeat("x", topicLen-8)
+		}
+		return ts
+	}
+	d.Started(&subscriptions.Subscriber{ID: "urn:uuid:resident", Topics: long()}) // occupies the topics for good
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	for i := range churn {
+		s := &subscriptions.Subscriber{ID: fmt.Sprint("urn:uuid:", i), Topics: long(), Since: time.Now()}
+		d.Started(s)
+		d.Ended(s)
+	}
+	grew := int64(heap()) - int64(before)
+	st := d.Stats()
+	t.Logf("heap grew %d KiB for %d subscribers of %d KiB; queued %d, dropped %d", grew>>10, churn, topics*topicLen>>10, st.Queued, st.Dropped)
+	if grew > 2*bound {
+		t.Errorf("the heap grew by %d KiB, want at most %d KiB", grew>>10, 2*bound>>10)
+	}
+	if st.Dropped == 0 || st.Queued > bound/(topics*topicLen) {
+		t.Errorf("stats %+v: want drops, and no more queued than fit in %d bytes", st, bound)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = d.Close(ctx)
 }
 
 // TestTimeoutAndClose: an application that never answers: every request

@@ -64,7 +64,10 @@ func (d *Dispatcher) enqueue(evs []Event) int {
 		}
 		d.reg.queue(evs)
 	}
-	n, _ := d.events.push(evs...)
+	n, last, _ := d.events.push(evs...)
+	if n > 0 && d.reg != nil {
+		d.reg.forget(last.key) // the dropped are not kept either
+	}
 	return n
 }
 
@@ -112,7 +115,7 @@ func (d *Dispatcher) runLocal() {
 			return
 		}
 		if d.reg != nil {
-			d.reg.sentUpTo(carry[n-1].key) // or given up after RetryFor
+			d.reg.forget(carry[n-1].key) // sent, or given up after RetryFor
 		}
 		carry = carry[n:]
 	}

@@ -9,7 +9,7 @@ import (
 // TestQueue: first in, first out across the ring's wrap and growth; when
 // full the oldest go, counted; closed, it refuses and drains.
 func TestQueue(t *testing.T) {
-	q := newQueue[int](40)
+	q := newQueue[int](40, 0, nil)
 	next, want := 0, []int{}
 	push := func(k int) {
 		for range k {
@@ -37,7 +37,7 @@ func TestQueue(t *testing.T) {
 		}
 	}
 	q.close()
-	if _, ok := q.push(1); ok {
+	if _, _, ok := q.push(1); ok {
 		t.Error("push after close")
 	}
 	for q.pop(7) != nil {
@@ -51,7 +51,7 @@ func TestQueue(t *testing.T) {
 func TestQueueDrops(t *testing.T) {
 	for _, size := range []int{1, 7, 16, 100} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			q := newQueue[int](size)
+			q := newQueue[int](size, 0, nil)
 			for i := range 3 * size {
 				q.push(i)
 			}
@@ -62,5 +62,31 @@ func TestQueueDrops(t *testing.T) {
 				t.Errorf("kept %v, want the newest %d", got, size)
 			}
 		})
+	}
+}
+
+// TestQueueBytes: a queue bounded by bytes drops its oldest to make room,
+// reports the last it dropped, and still takes an item larger than the
+// bound, alone.
+func TestQueueBytes(t *testing.T) {
+	q := newQueue(100, 10, func(n int) int { return n })
+	for _, n := range []int{3, 3, 3} {
+		if dropped, _, _ := q.push(n); dropped != 0 {
+			t.Fatalf("push %d dropped %d", n, dropped)
+		}
+	}
+	if dropped, last, _ := q.push(4); dropped != 1 || last != 3 || q.len() != 3 {
+		t.Fatalf("push 4: dropped %d (last %d), holds %d; want 1 (3), 3", dropped, last, q.len())
+	}
+	if dropped, _, _ := q.push(25); dropped != 3 || q.len() != 1 {
+		t.Fatalf("push 25: dropped %d, holds %d; want 3, 1", dropped, q.len())
+	}
+	if got := q.pop(5); !slices.Equal(got, []int{25}) {
+		t.Fatalf("pop = %v", got)
+	}
+	q.push(6)
+	q.push(4)
+	if dropped, _, _ := q.push(1); dropped != 1 || q.drops() != 5 {
+		t.Fatalf("after popping: dropped %d, %d in all", dropped, q.drops())
 	}
 }

@@ -45,7 +45,7 @@ type registerWriter struct {
 	opened  map[string]*subscriptions.Subscriber
 	closed  []string
 	events  []Event
-	sent    atomic.Uint64 // the key of the last event sent
+	sent    atomic.Uint64 // the key of the last event sent, given up or dropped
 	written uint64        // the last sent key written down
 	ready   chan struct{} // something to write
 	warned  time.Time
@@ -74,9 +74,15 @@ func (w *registerWriter) queue(evs []Event) {
 	w.wake()
 }
 
-// sentUpTo records that the events up to key were sent.
-func (w *registerWriter) sentUpTo(key uint64) {
-	w.sent.Store(key)
+// forget records that the events up to key were sent, given up or
+// dropped: the register need not keep them.
+func (w *registerWriter) forget(key uint64) {
+	for {
+		old := w.sent.Load()
+		if key <= old || w.sent.CompareAndSwap(old, key) {
+			break
+		}
+	}
 	w.wake()
 }
 
