@@ -45,7 +45,7 @@ func webhookFlags(fs *flag.FlagSet, c *WebhookConfig) {
 	fs.DurationVar(&c.RetryFor, "webhook-retry-for", c.RetryFor, "how long a batch the application does not acknowledge (2xx) is retried, with exponential backoff, before its events are given up")
 	fs.DurationVar(&c.Timeout, "webhook-timeout", c.Timeout, "longest one webhook request may take, answer included; past it the request counts as failed and is retried")
 	fs.IntVar(&c.QueueSize, "webhook-queue-size", c.QueueSize, "events waiting on a node for the application; past it the oldest are dropped and counted (cluster mode: Redis keeps up to 10 times this many)")
-	fs.IntVar(&c.QueueBytes, "webhook-queue-bytes", c.QueueBytes, "bytes those waiting events may hold (their topics, payloads, addresses); past it the oldest are dropped and counted, as past -webhook-queue-size")
+	fs.IntVar(&c.QueueBytes, "webhook-queue-bytes", c.QueueBytes, "bytes those waiting events may hold (their topics, payloads, addresses); past it the oldest are dropped and counted, as past -webhook-queue-size (cluster mode: Redis keeps up to 10 times this much)")
 }
 
 func (c WebhookConfig) validate() error {

@@ -21,6 +21,7 @@ import (
 //	count        hash: topic selector → subscribers over all nodes
 //	reaped:<node> set when the others ended some of node's subscribers
 //	outbox       stream: the events to send, oldest first
+//	outbytes     the bytes of the outbox's entries (each entry's z field)
 //	lead         the node holding the outbox's lease
 //
 // Every change goes through one script, so the counts, the records and the
@@ -49,10 +50,36 @@ local function split(s)
     i = j + 1
   end
 end
+local outbytes = p .. ':wh:outbytes'
 local function emit(types, k, at, ...)
   if string.find(types, ',' .. k .. ',', 1, true) then
-    redis.call('XADD', outbox, '*', 'k', k, 'a', at, ...)
+    local z = #k + #tostring(at)
+    for _, v in ipairs({...}) do z = z + #v end
+    redis.call('XADD', outbox, '*', 'k', k, 'a', at, 'z', z, ...)
+    redis.call('INCRBY', outbytes, z)
   end
+end
+local function sizeOf(fields)
+  for j = 1, #fields, 2 do
+    if fields[j] == 'z' then return tonumber(fields[j + 1]) or 0 end
+  end
+  return 0
+end
+-- trim drops the oldest entries while the outbox holds more than maxOut of
+-- them or more than maxBytes, and returns how many it dropped.
+local function trim(maxOut, maxBytes)
+  local n, b = redis.call('XLEN', outbox), tonumber(redis.call('GET', outbytes) or '0')
+  local dropped = 0
+  while n > 0 and (n > maxOut or b > maxBytes) do
+    for _, e in ipairs(redis.call('XRANGE', outbox, '-', '+', 'COUNT', 256)) do
+      if n <= maxOut and b <= maxBytes then break end
+      redis.call('XDEL', outbox, e[1])
+      n, b, dropped = n - 1, b - sizeOf(e[2]), dropped + 1
+    end
+  end
+  if n == 0 or b < 0 then b = 0 end
+  redis.call('SET', outbytes, b)
+  return dropped
 end
 local function finish(node, sid, reason, at, types)
   local recs, tops = p .. ':wh:n:' .. node, p .. ':wh:nt:' .. node
@@ -75,15 +102,15 @@ local function finish(node, sid, reason, at, types)
 end
 `
 
-// whApply: ARGV prefix, node, types (",a,b,"), max outbox, lease ms, n,
-// then n × (type, subscriber, at ms, body, number of topics, topics...).
-// It returns the events trimmed from the outbox.
+// whApply: ARGV prefix, node, types (",a,b,"), max outbox, max outbox
+// bytes, lease ms, n, then n × (type, subscriber, at ms, body, number of
+// topics, topics...). It returns the events trimmed from the outbox.
 var whApply = goredis.NewScript(whPrelude + `
-local node, types, maxOut, ttl = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local node, types, maxOut, maxBytes, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local recs, tops = p .. ':wh:n:' .. node, p .. ':wh:nt:' .. node
 redis.call('ZADD', nodes, 'NX', now() + ttl, node)
-local i = 7
-for _ = 1, tonumber(ARGV[6]) do
+local i = 8
+for _ = 1, tonumber(ARGV[7]) do
   local typ, sid, at, body, nt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
   local topics = {}
   for j = 1, nt do topics[j] = ARGV[i + 4 + j] end
@@ -102,14 +129,14 @@ for _ = 1, tonumber(ARGV[6]) do
     emit(types, typ, at, 'b', body)
   end
 end
-return redis.call('XTRIM', outbox, 'MAXLEN', maxOut)
+return trim(maxOut, maxBytes)
 `)
 
-// whReap: ARGV prefix, types, max outbox, max subscribers. It returns the
-// lost node ("" for none), the subscribers it ended and the events
-// trimmed.
+// whReap: ARGV prefix, types, max outbox, max outbox bytes, max
+// subscribers. It returns the lost node ("" for none), the subscribers it
+// ended and the events trimmed.
 var whReap = goredis.NewScript(whPrelude + `
-local types, maxOut, max = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local types, maxOut, maxBytes, max = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local t = now()
 local dead = redis.call('ZRANGE', nodes, '-inf', t, 'BYSCORE', 'LIMIT', 0, 1)
 if #dead == 0 then return {'', 0, 0} end
@@ -125,7 +152,7 @@ if redis.call('HLEN', recs) == 0 then
   redis.call('ZREM', nodes, node)
   redis.call('DEL', recs, tops)
 end
-return {node, ended, redis.call('XTRIM', outbox, 'MAXLEN', maxOut)}
+return {node, ended, trim(maxOut, maxBytes)}
 `)
 
 // whHeartbeat: ARGV prefix, node, lease ms. It returns 1 when the node
@@ -155,9 +182,15 @@ return 1
 `)
 
 // whAck: ARGV prefix, node, ids...
-var whAck = goredis.NewScript(`
-if redis.call('GET', ARGV[1] .. ':wh:lead') ~= ARGV[2] then return 0 end
-redis.call('XDEL', ARGV[1] .. ':wh:outbox', unpack(ARGV, 3))
+var whAck = goredis.NewScript(whPrelude + `
+if redis.call('GET', p .. ':wh:lead') ~= ARGV[2] then return 0 end
+local gone = 0
+for j = 3, #ARGV do
+  for _, e in ipairs(redis.call('XRANGE', outbox, ARGV[j], ARGV[j])) do gone = gone + sizeOf(e[2]) end
+end
+redis.call('XDEL', outbox, unpack(ARGV, 3))
+local b = redis.call('DECRBY', outbytes, gone)
+if b < 0 or redis.call('XLEN', outbox) == 0 then redis.call('SET', outbytes, 0) end
 return 1
 `)
 
@@ -169,13 +202,22 @@ return 1
 
 func (s *Store) wh(name string) string { return s.keys.prefix + ":wh:" + name }
 
+// outboxBytes is the policy's bound on the outbox's bytes as the scripts
+// take it: a very large one for none.
+func outboxBytes(p webhook.Policy) int {
+	if p.MaxOutboxBytes <= 0 {
+		return 1 << 50
+	}
+	return p.MaxOutboxBytes
+}
+
 // typesArg is the list of types as the scripts look them up.
 func typesArg(types []string) string { return "," + strings.Join(types, ",") + "," }
 
 // ApplyPresence records node's changes and appends their events to the
 // outbox (webhook.Cluster).
 func (s *Store) ApplyPresence(ctx context.Context, node string, changes []webhook.Change, p webhook.Policy) (int, error) {
-	args := []any{s.opts.Prefix, node, typesArg(p.Types), p.MaxOutbox, p.NodeTimeout.Milliseconds(), len(changes)}
+	args := []any{s.opts.Prefix, node, typesArg(p.Types), p.MaxOutbox, outboxBytes(p), p.NodeTimeout.Milliseconds(), len(changes)}
 	for _, c := range changes {
 		args = append(args, c.Type, c.Subscriber, c.At.UnixMilli(), c.Body, len(c.Topics))
 		for _, t := range c.Topics {
@@ -209,7 +251,7 @@ func (s *Store) Recorded(ctx context.Context, node string) ([]string, error) {
 
 // Reap ends subscribers of a node whose lease lapsed (webhook.Cluster).
 func (s *Store) Reap(ctx context.Context, max int, p webhook.Policy) (string, int, int, error) {
-	res, err := whReap.Run(ctx, s.rdb, nil, s.opts.Prefix, typesArg(p.Types), p.MaxOutbox, max).Slice()
+	res, err := whReap.Run(ctx, s.rdb, nil, s.opts.Prefix, typesArg(p.Types), p.MaxOutbox, outboxBytes(p), max).Slice()
 	if err := s.note(err); err != nil {
 		return "", 0, 0, fmt.Errorf("redis webhook reap: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/ssehub/ssehub/internal/redis"
 	"github.com/ssehub/ssehub/internal/redis/redistest"
 	"github.com/ssehub/ssehub/internal/webhook"
@@ -237,5 +239,60 @@ func TestWebhookLeave(t *testing.T) {
 	}
 	if node, _, _, _ := st.Reap(ctx, 10, allTypes); node != "c" {
 		t.Errorf("reaped %q: b, gone, should not be found", node)
+	}
+}
+
+// TestWebhookOutboxBytes: the outbox keeps no more bytes than the policy
+// says, dropping its oldest and counting them; what the lead acknowledges
+// is taken off the count, which is back to 0 once the outbox is empty.
+func TestWebhookOutboxBytes(t *testing.T) {
+	r := redistest.Start(t)
+	st := openStore(t, r, redis.Options{})
+	p := webhook.Policy{Types: []string{webhook.SubscriptionStarted}, MaxOutbox: 1000, MaxOutboxBytes: 100 << 10, NodeTimeout: time.Minute}
+	long := strings.Repeat("x", 10<<10)
+	dropped := 0
+	for i := range 30 { // 30 subscribers of 10 KiB each: 300 KiB of events
+		dropped += apply(t, st, "a", p, started(fmt.Sprintf("s%02d", i), "room/"+long))
+	}
+	got := outbox(t, st)
+	if dropped == 0 || len(got) != 30-dropped || len(got) > 10 || got[len(got)-1] != "subscription.started s29" {
+		t.Fatalf("dropped %d, outbox of %d ending %q: want the newest within 100 KiB", dropped, len(got), got[len(got)-1])
+	}
+	bytes := func() int {
+		rdb := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
+		defer rdb.Close()
+		n, err := rdb.Get(context.Background(), "ssehub:wh:outbytes").Int()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if b := bytes(); b > 100<<10 || b < len(got)*10<<10 {
+		t.Fatalf("outbytes %d for %d events of 10 KiB", b, len(got))
+	}
+	if ok, err := st.Lead(context.Background(), "a", time.Minute); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	es, err := st.ReadOutbox(context.Background(), 3, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := bytes()
+	if ok, err := st.AckOutbox(context.Background(), "a", []string{es[0].ID, es[1].ID, es[2].ID}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if b := bytes(); before-b < 3*10<<10 || before-b > 3*11<<10 {
+		t.Fatalf("acknowledging 3 events of 10 KiB took %d bytes off the count", before-b)
+	}
+	es, _ = st.ReadOutbox(context.Background(), 1000, -1)
+	var ids []string
+	for _, e := range es {
+		ids = append(ids, e.ID)
+	}
+	if ok, err := st.AckOutbox(context.Background(), "a", ids); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if b := bytes(); b != 0 {
+		t.Fatalf("outbytes %d once the outbox is empty", b)
 	}
 }

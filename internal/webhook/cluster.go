@@ -54,9 +54,12 @@ type Cluster interface {
 
 // Policy is what the cluster's scripts need to know of the configuration.
 type Policy struct {
-	Types       []string      // the event types put in the outbox
-	MaxOutbox   int           // events the outbox keeps; past it the oldest are dropped
-	NodeTimeout time.Duration // a node's lease
+	Types     []string // the event types put in the outbox
+	MaxOutbox int      // events the outbox keeps; past it the oldest are dropped
+	// MaxOutboxBytes bounds the same events by their bytes, as MaxOutbox
+	// by their count; 0 or less: no bound.
+	MaxOutboxBytes int
+	NodeTimeout    time.Duration // a node's lease
 }
 
 // Change is something that happened on a node, to apply to the cluster.
@@ -117,7 +120,8 @@ type clusterNode struct {
 
 func (d *Dispatcher) startCluster() {
 	c := &clusterNode{d: d, shared: d.cfg.Cluster, node: d.ids.node,
-		policy:  Policy{Types: d.cfg.Types, MaxOutbox: outboxPerQueue * d.cfg.QueueSize, NodeTimeout: d.cfg.NodeTimeout},
+		policy: Policy{Types: d.cfg.Types, MaxOutbox: outboxPerQueue * d.cfg.QueueSize,
+			MaxOutboxBytes: outboxPerQueue * d.cfg.QueueBytes, NodeTimeout: d.cfg.NodeTimeout},
 		changes: newQueue(d.cfg.QueueSize, d.cfg.QueueBytes, opSize), live: map[string]*subscriptions.Subscriber{},
 		applied: make(chan struct{})}
 	d.c = c
