@@ -69,7 +69,7 @@ end
 -- them or more than maxBytes, and returns how many it dropped.
 local function trim(maxOut, maxBytes)
   local n, b = redis.call('XLEN', outbox), tonumber(redis.call('GET', outbytes) or '0')
-  local dropped = 0
+  local was, dropped = b, 0
   while n > 0 and (n > maxOut or b > maxBytes) do
     for _, e in ipairs(redis.call('XRANGE', outbox, '-', '+', 'COUNT', 256)) do
       if n <= maxOut and b <= maxBytes then break end
@@ -78,7 +78,7 @@ local function trim(maxOut, maxBytes)
     end
   end
   if n == 0 or b < 0 then b = 0 end
-  redis.call('SET', outbytes, b)
+  if b ~= was then redis.call('SET', outbytes, b) end
   return dropped
 end
 local function finish(node, sid, reason, at, types)
