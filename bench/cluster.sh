@@ -92,6 +92,12 @@ cli info stats | grep -E '^total_(net_input|net_output)_bytes|^total_commands_pr
   while IFS=: read -r k v; do
     printf '#   %s %s (%s per update)\n' "$k" "$v" "$([ "$published" -gt 0 ] && echo "$v / $published" | bc || echo -)"
   done
+if [ "${HUB:-ssehub}" = ssehub ] && [ "$published" -gt 0 ]; then
+  # What the history holds in Redis: the shared log and the topics' streams.
+  mem() { for k in $(cli --scan --pattern "$1"); do cli memory usage "$k" samples 0; done | paste -sd+ | sed 's/^$/0/' | bc; }
+  log=$(mem 'ssehub:log') topics=$(mem 'ssehub:t:*')
+  echo "# redis memory: log $log B ($((log / published)) per update), topics' streams $topics B ($((topics / published)) per update)"
+fi
 echo "# redis commands: calls, µs in all, µs per call, calls per update"
 cli info commandstats | tr -d '\r' | sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),usec_per_call=\([0-9.]*\).*/\1 \2 \3 \4/p' |
   sort -k3 -nr | while read -r c n us per; do
