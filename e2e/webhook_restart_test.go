@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,5 +67,50 @@ func TestWebhookSingleNodeKill(t *testing.T) {
 	}
 	if _, _, bad := r.Counts(); len(bad) > 0 {
 		t.Errorf("requests refused: %q", bad)
+	}
+}
+
+// TestWebhookSingleNodeRestart: a single node stopped gracefully while the
+// application is down keeps the events it could not send, the ends of the
+// streams its shutdown closed among them; started again on the same
+// directory, it sends them, once each, so that the application's presence
+// is right without any node_restarted end.
+func TestWebhookSingleNodeRestart(t *testing.T) {
+	const secret = "single-webhook-secret-0123456789"
+	r := webhooktest.Start(t, []byte(secret))
+	dir := t.TempDir()
+	args := []string{"-data-dir", dir, "-webhook-url", r.URL, "-webhook-secret", secret, "-shutdown-timeout", "1s"}
+	node := startBinary(t, args...)
+	openTopics(t, node.base, "room", "user/a")
+	r.Wait(t, 10*time.Second, "a's start", func(evs []webhook.Event) bool {
+		return webhooktest.Count(evs, webhook.SubscriptionStarted) == 1
+	})
+	r.Fail(http.StatusServiceUnavailable)
+	openTopics(t, node.base, "room", "user/b")
+	time.Sleep(100 * time.Millisecond) // b's start queued
+	_ = node.cmd.Process.Signal(syscall.SIGTERM)
+	if err := node.cmd.Wait(); err != nil {
+		t.Errorf("the first run ended with %v, want a clean exit (its events are kept)\n%s", err, node.stderr)
+	}
+
+	r.Fail(0)
+	startBinary(t, args...)
+	evs := r.Wait(t, 20*time.Second, "the first run's unsent events", func(evs []webhook.Event) bool {
+		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 2 && webhooktest.Count(evs, webhook.TopicVacated) == 3
+	})
+	p, err := webhooktest.Replay(evs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, webhooktest.Dump(evs))
+	}
+	if len(p.Subscribers) != 0 || len(p.Topics) != 0 {
+		t.Errorf("after the restart the application still sees %d subscribers and topics %v\n%s", len(p.Subscribers), p.Topics, webhooktest.Dump(evs))
+	}
+	for _, ev := range p.Ended {
+		if ev.Reason != webhook.ReasonDisconnected {
+			t.Errorf("%s ended with reason %q, want disconnected (a graceful shutdown)\n%s", ev.Subscriber, ev.Reason, webhooktest.Dump(evs))
+		}
+	}
+	if _, dups, bad := r.Counts(); dups != 0 || len(bad) > 0 {
+		t.Errorf("%d events received twice, requests refused: %q", dups, bad)
 	}
 }

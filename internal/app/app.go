@@ -45,8 +45,8 @@ type App struct {
 	streams *stream.Engine
 	api     *httpapi.API
 	hooks   *webhook.Dispatcher // the application's webhooks; nil when off
-	// presence is the webhooks' register of open subscribers (one node
-	// with a data directory); nil without one.
+	// presence is the webhooks' register of their queue and open
+	// subscribers (one node with a data directory); nil without one.
 	presence io.Closer
 	handler  http.Handler
 	keys     keys            // what Reload replaces

@@ -244,7 +244,9 @@ func (d *Dispatcher) Stats() Stats {
 
 // Close stops taking events and waits, until ctx is done, for those queued
 // to be delivered (on a cluster: stored in Redis, and sent if this node
-// is the one sending). Then it gives up on the rest and says how many.
+// is the one sending). Then it gives up on the rest and says how many; a
+// single node with a Register keeps them for its next start instead, and
+// logs how many.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	if d.c != nil {
 		d.c.changes.close()
@@ -269,6 +271,11 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		lost += int64(d.c.changes.len())
 	} else {
 		lost += int64(d.events.len())
+	}
+	if d.reg != nil {
+		d.log.Warn("webhooks: events not delivered before the shutdown's end, kept in the data directory for the next start",
+			slog.Int64("events", lost))
+		return nil
 	}
 	return fmt.Errorf("webhooks: %d events or changes not delivered: %w", lost, ctx.Err())
 }

@@ -136,8 +136,8 @@ func TestShutdownKeepsWhatItCouldNotSend(t *testing.T) {
 	eventually(t, "a refused request", func() bool { return first.Stats().Failures > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if err := first.Close(ctx); err == nil || !strings.Contains(err.Error(), "4 events") {
-		t.Fatalf("close with the application down: %v, want 4 events not delivered", err)
+	if err := first.Close(ctx); err != nil {
+		t.Fatalf("close with the application down: %v, want none (the events are kept)", err)
 	}
 	if err := reg.Close(); err != nil {
 		t.Fatal(err)
