@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -190,6 +191,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	var handler http.Handler = api
 	if cfg.Metrics.Pprof {
 		handler = withPprof(api, cfg.Metrics.Token)
+		runtime.SetMutexProfileFraction(mutexProfileFraction)
 		log.Warn("profiler on at /debug/pprof/: keep this address private")
 	}
 	stopFollow := func() {}

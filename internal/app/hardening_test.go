@@ -122,6 +122,17 @@ func TestPprofIsOptIn(t *testing.T) {
 	if got := get(on, "tok"); got != http.StatusOK {
 		t.Errorf("profiler with the token: %d, want 200", got)
 	}
+	req, _ := http.NewRequest(http.MethodGet, on.URL+"/debug/pprof/mutex?debug=1", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := on.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "sampling period=20") {
+		t.Errorf("the mutex profile is not sampled with the profiler on:\n%.300s", body)
+	}
 }
 
 // TestDuplicatedClaimRefused: a token signed with the hub's key whose

@@ -25,6 +25,11 @@ type MetricsConfig struct {
 	Pprof bool // serve Go's profiler at /debug/pprof/
 }
 
+// mutexProfileFraction samples one in this many contended locks for
+// /debug/pprof/mutex while the profiler is on: where the hub's goroutines
+// wait on each other, at a cost too small to show.
+const mutexProfileFraction = 20
+
 // DefaultMetrics serves /metrics on the hub's address to loopback clients
 // only: the metrics name the topics token holders subscribe to.
 func DefaultMetrics() MetricsConfig { return MetricsConfig{Enabled: true} }
@@ -33,7 +38,7 @@ func metricsFlags(fs *flag.FlagSet, m *MetricsConfig) {
 	fs.BoolVar(&m.Enabled, "metrics", m.Enabled, "serve Prometheus metrics at /metrics; they name topics and load, so without -metrics-token only loopback clients get them on the hub's address")
 	fs.StringVar(&m.Token, "metrics-token", m.Token, "bearer token /metrics asks for (Authorization: Bearer <token>), from any client; empty: loopback clients only (or -metrics-addr)")
 	fs.StringVar(&m.Addr, "metrics-addr", m.Addr, "a private address of its own serving /metrics to whoever reaches it (and has -metrics-token, if set), e.g. 10.0.0.5:9090; empty: none")
-	fs.BoolVar(&m.Pprof, "pprof", m.Pprof, "serve Go's profiler at /debug/pprof/ (and /metrics' token, if set, guards it too); for profiling, never on a public address")
+	fs.BoolVar(&m.Pprof, "pprof", m.Pprof, "serve Go's profiler at /debug/pprof/ (and /metrics' token, if set, guards it too), lock contention sampled for /debug/pprof/mutex; for profiling, never on a public address")
 }
 
 // where says at startup who can read the metrics.
