@@ -47,7 +47,7 @@ type collector struct {
 	historyWritable, historyWriteErrors                             *prometheus.Desc
 	llmStarted, llmRunning, llmLimit, llmFinished, tokens, lateness *prometheus.Desc
 	redisUp, redisErrors, rebases, unreplicated                     *prometheus.Desc
-	whQueued, whSent, whDropped, whFailures                         *prometheus.Desc
+	whQueued, whQueuedBytes, whSent, whDropped, whFailures          *prometheus.Desc
 	whFailing                                                       *prometheus.Desc
 	callback                                                        callbackMetrics
 }
@@ -84,6 +84,7 @@ func newCollector(top int) *collector {
 		rebases:            desc("cluster_rebases_total", "Cluster mode: times this node ended every subscription because Redis was wiped or trimmed entries it had not read."),
 		unreplicated:       desc("redis_unreplicated_commits_total", "Cluster mode with -redis-replicas: commits that too few replicas acknowledged in time (their publishes got 503)."),
 		whQueued:           desc("webhook_queued", "Webhooks: events (cluster mode: changes on their way to Redis) waiting on this node."),
+		whQueuedBytes:      desc("webhook_queued_bytes", "Webhooks: the size of those events, as -webhook-queue-bytes bounds it."),
 		whSent:             desc("webhook_events_sent_total", "Webhooks: events the application acknowledged with a 2xx (cluster mode: those this node sent while it held the outbox's lease)."),
 		whDropped:          desc("webhook_events_dropped_total", "Webhooks: events lost, by reason: queue_full (the oldest dropped to make room; in cluster mode the Redis outbox's too, and changes given up after Redis failed for longer than -webhook-retry-for), expired (not acknowledged within -webhook-retry-for).", "reason"),
 		whFailures:         desc("webhook_request_failures_total", "Webhooks: requests that failed (an error, a timeout, an answer other than 2xx); each is retried."),
@@ -98,7 +99,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.connections, c.subscribers, c.topicSubs, c.topics, c.published, c.internal, c.delivered,
 		c.replayed, c.slowCut, c.queuedBytes, c.historyBytes, c.historyTopics, c.historyWritable, c.historyWriteErrors, c.llmStarted, c.llmRunning, c.llmLimit, c.llmFinished, c.tokens, c.lateness,
 		c.redisUp, c.redisErrors, c.rebases, c.unreplicated,
-		c.whQueued, c.whSent, c.whDropped, c.whFailures, c.whFailing,
+		c.whQueued, c.whQueuedBytes, c.whSent, c.whDropped, c.whFailures, c.whFailing,
 	} {
 		ch <- d
 	}
@@ -168,6 +169,7 @@ func (c *collector) collectWebhooks(ws webhook.Stats, ch chan<- prometheus.Metri
 		failing = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.whQueued, prometheus.GaugeValue, float64(ws.Queued))
+	ch <- prometheus.MustNewConstMetric(c.whQueuedBytes, prometheus.GaugeValue, float64(ws.QueuedBytes))
 	ch <- prometheus.MustNewConstMetric(c.whFailing, prometheus.GaugeValue, failing)
 	ch <- prometheus.MustNewConstMetric(c.whSent, prometheus.CounterValue, float64(ws.Sent))
 	ch <- prometheus.MustNewConstMetric(c.whDropped, prometheus.CounterValue, float64(ws.Dropped), "queue_full")

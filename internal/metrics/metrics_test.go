@@ -98,7 +98,7 @@ func TestCollector(t *testing.T) {
 	if fams := gather(t, r); fams["ssehub_subscribers"] != nil || fams["go_goroutines"] == nil {
 		t.Fatal("before Watch: want the Go metrics and none of ssehub's")
 	}
-	hooks := fakeWebhooks{Queued: 5, Sent: 11, Dropped: 2, Expired: 3, Failures: 4, Failing: true}
+	hooks := fakeWebhooks{Queued: 5, QueuedBytes: 1234, Sent: 11, Dropped: 2, Expired: 3, Failures: 4, Failing: true}
 	r.Watch(Sources{Hub: h, Streams: streams, History: mem, LLM: gens, Webhooks: hooks})
 	r.LatencyObserver()(3 * time.Millisecond)
 	fams := gather(t, r)
@@ -109,7 +109,7 @@ func TestCollector(t *testing.T) {
 		"ssehub_queued_bytes":  float64(h.Stats().QueuedBytes), // the update queued for topic-1's subscriber
 		"ssehub_history_bytes": float64(mem.Bytes()), "ssehub_history_topics": 1,
 		"ssehub_llm_generations_started_total": 3, "ssehub_llm_generations_running": 1, "ssehub_llm_admission_limit": 256, "ssehub_llm_tokens_total": 42,
-		"ssehub_webhook_queued": 5, "ssehub_webhook_events_sent_total": 11, "ssehub_webhook_request_failures_total": 4,
+		"ssehub_webhook_queued": 5, "ssehub_webhook_queued_bytes": 1234, "ssehub_webhook_events_sent_total": 11, "ssehub_webhook_request_failures_total": 4,
 		"ssehub_webhook_failing": 1,
 	}
 	for name, v := range want {

@@ -219,8 +219,9 @@ func (d *Dispatcher) Published(us []*hub.Update) {
 
 // Stats are a dispatcher's counts since it started.
 type Stats struct {
-	Queued int    // events (on a cluster: changes) waiting on this node
-	Sent   uint64 // events the application acknowledged (on a cluster: that this node sent)
+	Queued      int    // events (on a cluster: changes) waiting on this node
+	QueuedBytes int    // their size, as Config.QueueBytes counts it
+	Sent        uint64 // events the application acknowledged (on a cluster: that this node sent)
 	// Dropped are the events dropped because a queue was full: this
 	// node's, or the cluster's outbox on this node's writes; on a cluster,
 	// also the changes given up after Redis failed for longer than
@@ -235,9 +236,9 @@ type Stats struct {
 func (d *Dispatcher) Stats() Stats {
 	st := Stats{Sent: d.out.sent.Load(), Expired: d.out.expired.Load(), Failures: d.out.failures.Load(), Failing: d.out.failing.Load()}
 	if d.c != nil {
-		st.Queued, st.Dropped = d.c.changes.len(), d.c.changes.drops()+d.c.trimmed.Load()
+		st.Queued, st.QueuedBytes, st.Dropped = d.c.changes.len(), d.c.changes.sizeNow(), d.c.changes.drops()+d.c.trimmed.Load()
 	} else {
-		st.Queued, st.Dropped = d.events.len(), d.events.drops()
+		st.Queued, st.QueuedBytes, st.Dropped = d.events.len(), d.events.sizeNow(), d.events.drops()
 	}
 	return st
 }

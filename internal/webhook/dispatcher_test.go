@@ -318,7 +318,7 @@ func TestQueueBytesBounded(t *testing.T) {
 	if grew > 2*bound {
 		t.Errorf("the heap grew by %d KiB, want at most %d KiB", grew>>10, 2*bound>>10)
 	}
-	if st.Dropped == 0 || st.Queued > bound/(topics*topicLen) {
+	if st.Dropped == 0 || st.Queued > bound/(topics*topicLen) || st.QueuedBytes > bound || st.QueuedBytes < st.Queued*topics*topicLen {
 		t.Errorf("stats %+v: want drops, and no more queued than fit in %d bytes", st, bound)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

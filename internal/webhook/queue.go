@@ -120,6 +120,14 @@ func (q *queue[T]) len() int {
 	return q.n
 }
 
+// sizeNow returns the bytes of the items waiting (0 when the queue is not
+// bounded by bytes).
+func (q *queue[T]) sizeNow() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}
+
 // drops returns the number of items dropped so far.
 func (q *queue[T]) drops() uint64 {
 	q.mu.Lock()
