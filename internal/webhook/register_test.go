@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,3 +206,50 @@ func TestKeptQueueBounded(t *testing.T) {
 		t.Fatalf("events after the restart:\n%s", webhooktest.Dump(evs))
 	}
 }
+
+// TestUnreadableQueuedRecord: a queued record that is not an event (a
+// register written by hand, or damaged) is skipped, counted in the start's
+// warning, and the events around it are sent.
+func TestUnreadableQueuedRecord(t *testing.T) {
+	dir := t.TempDir()
+	reg, err := bolt.OpenRegister(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func(id string) []byte {
+		b, _ := json.Marshal(webhook.Event{ID: id, Type: webhook.TopicOccupied, Time: time.Now().UTC(), Topic: "t"})
+		return b
+	}
+	if err := reg.Queue([]uint64{1, 2, 3}, [][]byte{good("evt_a_1"), []byte("not json"), good("evt_a_3")}, 0, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := webhooktest.Start(t, secret)
+	reg = openRegister(t, dir)
+	var logs strings.Builder
+	var mu sync.Mutex
+	start(t, r.URL, func(c *webhook.Config) {
+		c.Register = reg
+		c.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), nil))
+	})
+	evs := r.Wait(t, 5*time.Second, "the two readable events", func(evs []webhook.Event) bool { return len(evs) >= 2 })
+	if evs[0].ID != "evt_a_1" || evs[1].ID != "evt_a_3" {
+		t.Fatalf("events %s, %s; want evt_a_1, evt_a_3", evs[0].ID, evs[1].ID)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "unreadable=1") {
+		t.Errorf("the start's log does not count the unreadable record:\n%s", logs.String())
+	}
+}
+
+// writerFunc is an io.Writer of a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
