@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	hook "github.com/ssehub/ssehub/client/webhook"
 	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/webhook"
 )
@@ -56,11 +57,11 @@ func (c WebhookConfig) validate() error {
 	if err := webhook.CheckURL(c.URL); err != nil {
 		errs = append(errs, fmt.Errorf("-webhook-url %q: %w", c.URL, err))
 	}
-	if len(c.Secret) < webhook.MinSecretBytes {
-		errs = append(errs, fmt.Errorf("-webhook-secret: %d bytes, at least %d are required with -webhook-url to sign the requests (e.g. openssl rand -hex 32)", len(c.Secret), webhook.MinSecretBytes))
+	if len(c.Secret) < hook.MinSecretBytes {
+		errs = append(errs, fmt.Errorf("-webhook-secret: %d bytes, at least %d are required with -webhook-url to sign the requests (e.g. openssl rand -hex 32)", len(c.Secret), hook.MinSecretBytes))
 	}
-	if c.Previous != "" && len(c.Previous) < webhook.MinSecretBytes {
-		errs = append(errs, fmt.Errorf("-webhook-secret-previous: %d bytes, at least %d are required", len(c.Previous), webhook.MinSecretBytes))
+	if c.Previous != "" && len(c.Previous) < hook.MinSecretBytes {
+		errs = append(errs, fmt.Errorf("-webhook-secret-previous: %d bytes, at least %d are required", len(c.Previous), hook.MinSecretBytes))
 	}
 	if _, err := webhook.ParseTypes(c.Events); err != nil {
 		errs = append(errs, fmt.Errorf("-webhook-events: %w", err))

@@ -112,8 +112,8 @@ type Dispatcher struct {
 
 	mu      sync.Mutex // orders the presence changes, and so their events
 	counts  map[string]int
-	events  *queue[Event] // one node: the events to send
-	lastKey uint64        // one node: the key of the last event queued
+	events  *queue[queued] // one node: the events to send
+	lastKey uint64         // one node: the key of the last event queued
 
 	c *clusterNode // a cluster node; nil on one node
 
@@ -147,7 +147,7 @@ func New(cfg Config) *Dispatcher {
 		d.startCluster()
 	} else {
 		d.counts = map[string]int{}
-		d.events = newQueue(cfg.QueueSize, cfg.QueueBytes, eventSize)
+		d.events = newQueue(cfg.QueueSize, cfg.QueueBytes, queuedSize)
 		if cfg.Register != nil {
 			d.reg, d.regStop = newRegisterWriter(cfg.Register), make(chan struct{})
 			unsent, last := d.restore(d.reg)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	hook "github.com/ssehub/ssehub/client/webhook"
 	"github.com/ssehub/ssehub/internal/bolt"
 	"github.com/ssehub/ssehub/internal/hub"
 	"github.com/ssehub/ssehub/internal/subscriptions"
@@ -128,7 +129,7 @@ func TestBatches(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-block
 		body, _ := io.ReadAll(r.Body)
-		if err := webhook.Verify(secret, body, r.Header.Get(webhook.SignatureHeader), time.Now(), time.Minute); err != nil {
+		if err := hook.Verify(secret, body, r.Header.Get(hook.SignatureHeader), time.Now(), time.Minute); err != nil {
 			t.Errorf("request not signed: %v", err)
 		}
 		var b webhook.Batch

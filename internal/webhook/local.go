@@ -57,19 +57,29 @@ func (d *Dispatcher) enqueue(evs []Event) int {
 	if len(evs) == 0 {
 		return 0
 	}
-	if d.reg != nil {
-		for i := range evs {
-			d.lastKey++
-			evs[i].key = d.lastKey
-		}
-		d.reg.queue(evs)
+	items := make([]queued, len(evs))
+	for i, ev := range evs {
+		d.lastKey++
+		items[i] = queued{ev: ev, key: d.lastKey}
 	}
-	n, last, _ := d.events.push(evs...)
+	if d.reg != nil {
+		d.reg.queue(items)
+	}
+	n, last, _ := d.events.push(items...)
 	if n > 0 && d.reg != nil {
 		d.reg.forget(last.key) // the dropped are not kept either
 	}
 	return n
 }
+
+// queued is an event in a single node's queue, numbered in the order of
+// the queue (as its Register keeps it until sent).
+type queued struct {
+	ev  Event
+	key uint64
+}
+
+func queuedSize(q queued) int { return eventSize(q.ev) }
 
 // dropped logs, once per warnEvery, that a queue dropped its n oldest;
 // it is called without d.mu held.
@@ -93,7 +103,7 @@ func (d *Dispatcher) dropped(n int, what string) {
 // runLocal sends the queued events of a single node, in order, until the
 // queue is closed and empty or the dispatcher is cancelled.
 func (d *Dispatcher) runLocal() {
-	var carry []Event
+	var carry []queued
 	for {
 		if len(carry) == 0 {
 			carry = d.events.pop(MaxBatchEvents)
@@ -109,7 +119,11 @@ func (d *Dispatcher) runLocal() {
 			}
 			continue
 		}
-		body, n := encode(carry)
+		evs := make([]Event, len(carry))
+		for i, q := range carry {
+			evs[i] = q.ev
+		}
+		body, n := encode(evs)
 		if d.out.send(d.ctx, body, n, nil, 0) == abandoned {
 			d.lost.Add(int64(len(carry)))
 			return

@@ -12,12 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	hook "github.com/ssehub/ssehub/client/webhook"
 )
 
 // Bounds of one request.
 const (
-	MaxBatchEvents = 100     // events in one request
-	MaxBatchBytes  = 1 << 20 // bytes of a request's body, unless one event alone is larger
+	MaxBatchEvents = 100               // events in one request
+	MaxBatchBytes  = hook.MaxBodyBytes // bytes of a request's body, unless one event alone is larger
 )
 
 // UserAgent is the User-Agent of the hub's requests.
@@ -82,7 +84,7 @@ func (p *poster) post(ctx context.Context, body []byte, attempt int) error {
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", UserAgent)
-	h.Set(SignatureHeader, Sign(p.secret, body, p.now(), p.signs...))
+	h.Set(hook.SignatureHeader, hook.Sign(p.secret, body, p.now(), p.signs...))
 	h.Set("Ssehub-Attempt", strconv.Itoa(attempt))
 	resp, err := p.client.Do(req)
 	if err != nil {

@@ -44,7 +44,7 @@ type registerWriter struct {
 	reg     Register
 	opened  map[string]*subscriptions.Subscriber
 	closed  []string
-	events  []Event
+	events  []queued
 	sent    atomic.Uint64 // the key of the last event sent, given up or dropped
 	written uint64        // the last sent key written down
 	ready   chan struct{} // something to write
@@ -69,7 +69,7 @@ func (w *registerWriter) note(s *subscriptions.Subscriber, started bool) {
 }
 
 // queue records events queued to send; called with d.mu held.
-func (w *registerWriter) queue(evs []Event) {
+func (w *registerWriter) queue(evs []queued) {
 	w.events = append(w.events, evs...)
 	w.wake()
 }
@@ -95,18 +95,17 @@ func (w *registerWriter) wake() {
 
 // restore returns the events the last run queued and did not send, under
 // their keys, and the last key.
-func (d *Dispatcher) restore(w *registerWriter) ([]Event, uint64) {
+func (d *Dispatcher) restore(w *registerWriter) ([]queued, uint64) {
 	keys, recs, err := w.reg.Queued()
 	if err != nil {
 		d.log.Error("webhooks: read the events the last run did not send; they are lost", slog.Any("err", err))
 		return nil, 0
 	}
-	evs := make([]Event, 0, len(keys))
+	evs := make([]queued, 0, len(keys))
 	for i, rec := range recs {
 		var ev Event
 		if json.Unmarshal(rec, &ev) == nil {
-			ev.key = keys[i]
-			evs = append(evs, ev)
+			evs = append(evs, queued{ev: ev, key: keys[i]})
 		}
 	}
 	if len(keys) > 0 {
@@ -220,10 +219,10 @@ func (d *Dispatcher) writeRegister(w *registerWriter) {
 		}
 		var keys []uint64
 		var records [][]byte
-		for _, ev := range evs {
-			if ev.key > skip {
-				rec, _ := json.Marshal(ev) // as above
-				keys, records = append(keys, ev.key), append(records, rec)
+		for _, q := range evs {
+			if q.key > skip {
+				rec, _ := json.Marshal(q.ev) // as above
+				keys, records = append(keys, q.key), append(records, rec)
 			}
 		}
 		err = errors.Join(err, w.reg.Queue(keys, records, sent, d.cfg.QueueSize))

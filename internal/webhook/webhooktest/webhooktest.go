@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	hook "github.com/ssehub/ssehub/client/webhook"
 	"github.com/ssehub/ssehub/internal/webhook"
 )
 
@@ -100,8 +101,8 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "failing on purpose", r.failing)
 		return
 	}
-	sig := req.Header.Get(webhook.SignatureHeader)
-	if err := webhook.Verify(r.secret, body, sig, time.Now(), webhook.DefaultTolerance); err != nil {
+	sig := req.Header.Get(hook.SignatureHeader)
+	if err := hook.Verify(r.secret, body, sig, time.Now(), hook.DefaultTolerance); err != nil {
 		r.bad = append(r.bad, err.Error())
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return

@@ -18,14 +18,15 @@ const SignatureHeader = "Ssehub-Signature"
 // MinSecretBytes is the shortest secret the hub signs with.
 const MinSecretBytes = 16
 
-// DefaultTolerance is how old a signature the examples, and Verify's
-// callers, should accept: a captured request cannot be replayed later.
+// DefaultTolerance is how old a signature Handler, the examples and
+// Verify's callers accept: a captured request cannot be replayed later.
 const DefaultTolerance = 5 * time.Minute
 
 // Sign returns the signature header's value for body sent at t: one v1
 // signature with secret, then one with each of previous, so that while
 // the secret is rotated a receiver still verifying with an older one
-// accepts the request.
+// accepts the request. The hub signs with it; an application's tests may
+// too.
 func Sign(secret, body []byte, t time.Time, previous ...[]byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
 	h := "t=" + ts + ",v1=" + mac(secret, ts, body)
@@ -51,9 +52,9 @@ var (
 )
 
 // Verify checks header, the value of the Ssehub-Signature header, against
-// body and secret, and that its time is within tolerance of now. It is
-// what an application does on receipt (the examples do the same in PHP and
-// Node); ssehub's tests use it as a receiver.
+// body and secret, and that its time is within tolerance of now
+// (DefaultTolerance is a good one). It is what an application does on
+// receipt (Handler does it; the PHP and Node examples do the same).
 func Verify(secret, body []byte, header string, now time.Time, tolerance time.Duration) error {
 	var ts string
 	var sigs []string

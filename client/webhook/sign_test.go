@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssehub/ssehub/internal/webhook"
+	"github.com/ssehub/ssehub/client/webhook"
 )
 
 func TestVerify(t *testing.T) {
