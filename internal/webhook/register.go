@@ -108,13 +108,11 @@ func (d *Dispatcher) restore(w *registerWriter) ([]queued, uint64) {
 			evs = append(evs, queued{ev: ev, key: keys[i]})
 		}
 	}
-	if len(keys) > 0 {
-		d.log.Warn("webhooks: sending first the events the last run did not send", slog.Int("events", len(evs)),
-			slog.Int("unreadable", len(keys)-len(evs)))
-	}
 	if len(keys) == 0 {
-		return evs, 0
+		return nil, 0
 	}
+	d.log.Warn("webhooks: sending first the events the last run did not send", slog.Int("events", len(evs)),
+		slog.Int("unreadable", len(keys)-len(evs)))
 	return evs, keys[len(keys)-1]
 }
 
