@@ -49,13 +49,7 @@ func TestWebhookSingleNodeKill(t *testing.T) {
 	evs := r.Wait(t, 20*time.Second, "the killed run's unsent events and ends", func(evs []webhook.Event) bool {
 		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 4 && webhooktest.Count(evs, webhook.TopicVacated) == 5
 	})
-	p, err := webhooktest.Replay(evs)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, webhooktest.Dump(evs))
-	}
-	if len(p.Subscribers) != 0 || len(p.Topics) != 0 {
-		t.Errorf("after the restart the application still sees %d subscribers and topics %v\n%s", len(p.Subscribers), p.Topics, webhooktest.Dump(evs))
-	}
+	p := presenceEmpty(t, evs)
 	restarted := 0
 	for _, ev := range p.Ended {
 		if ev.Reason == webhook.ReasonRestarted {
@@ -98,13 +92,7 @@ func TestWebhookSingleNodeRestart(t *testing.T) {
 	evs := r.Wait(t, 20*time.Second, "the first run's unsent events", func(evs []webhook.Event) bool {
 		return webhooktest.Count(evs, webhook.SubscriptionEnded) == 2 && webhooktest.Count(evs, webhook.TopicVacated) == 3
 	})
-	p, err := webhooktest.Replay(evs)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, webhooktest.Dump(evs))
-	}
-	if len(p.Subscribers) != 0 || len(p.Topics) != 0 {
-		t.Errorf("after the restart the application still sees %d subscribers and topics %v\n%s", len(p.Subscribers), p.Topics, webhooktest.Dump(evs))
-	}
+	p := presenceEmpty(t, evs)
 	for _, ev := range p.Ended {
 		if ev.Reason != webhook.ReasonDisconnected {
 			t.Errorf("%s ended with reason %q, want disconnected (a graceful shutdown)\n%s", ev.Subscriber, ev.Reason, webhooktest.Dump(evs))
@@ -113,4 +101,18 @@ func TestWebhookSingleNodeRestart(t *testing.T) {
 	if _, dups, bad := r.Counts(); dups != 0 || len(bad) > 0 {
 		t.Errorf("%d events received twice, requests refused: %q", dups, bad)
 	}
+}
+
+// presenceEmpty replays evs as the application would and fails unless
+// nobody is left online and no topic occupied; it returns the replay.
+func presenceEmpty(t *testing.T, evs []webhook.Event) webhooktest.Presence {
+	t.Helper()
+	p, err := webhooktest.Replay(evs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, webhooktest.Dump(evs))
+	}
+	if len(p.Subscribers) != 0 || len(p.Topics) != 0 {
+		t.Errorf("after the restart the application still sees %d subscribers and topics %v\n%s", len(p.Subscribers), p.Topics, webhooktest.Dump(evs))
+	}
+	return p
 }
