@@ -97,7 +97,11 @@ func publishLoop(srv *httptest.Server, topic string) (stop func() error) {
 // series non-zero points. With SSEHUB_STATS_SCREENSHOT=path it saves a PNG
 // of the page.
 func TestStatsPage(t *testing.T) {
-	srv := startServer(t, serverOptions{configure: func(c *app.Config) { c.LLMMaxLateness = time.Second }})
+	srv := startServer(t, serverOptions{configure: func(c *app.Config) {
+		c.LLMMaxLateness = time.Second
+		// Webhooks to an application that is down: the page shows them failing.
+		c.Webhook.URL, c.Webhook.Secret = "http://127.0.0.1:1/webhook", "stats-page-webhook-secret-0123456789"
+	}})
 	b := newBrowser(t)
 	tb := b.tab("stats")
 	tb.do("open the stats page", chromedp.Navigate(srv.URL+"/stats.html"), chromedp.WaitVisible(chromedp.ID("figConnections")))
@@ -105,6 +109,8 @@ func TestStatsPage(t *testing.T) {
 		&& window.ssehubStats.cols.t.length > 0`)
 	tb.waitFor("the page's own connection", `document.getElementById('figConnections').textContent === '1'`)
 	tb.waitFor("no generation running, of the admission limit", `document.getElementById('figLLM').textContent === '0 / 256'`)
+	tb.waitFor("the webhooks failing, the page's own start queued", `document.getElementById('figWebhooks').dataset.failing === 'yes'
+		&& document.getElementById('figWebhooks').textContent.endsWith('发送失败')`)
 	if got := eval[string](tb, `document.title`); got != "ssehub 实时统计" {
 		t.Errorf("title %q, want the Chinese one by default", got)
 	}
@@ -138,7 +144,8 @@ func TestStatsPage(t *testing.T) {
 	tb.do("switch to English", chromedp.Click(chromedp.ID("langSwitch")))
 	tb.waitFor("the English page with its plots rebuilt", `document.title === 'ssehub live stats'
 		&& window.ssehubStats.plots.rates.series[1].label === 'In'
-		&& window.ssehubStats.plots.rates.data[1].some((v) => v > 0)`)
+		&& window.ssehubStats.plots.rates.data[1].some((v) => v > 0)
+		&& document.getElementById('figWebhooks').textContent.endsWith('failing')`)
 	saveStatsScreenshot(t, tb)
 }
 

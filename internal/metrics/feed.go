@@ -52,6 +52,16 @@ type Snapshot struct {
 	// LLMLimit is how many generations admission lets run at once now
 	// (see llm.Stats.Limit); 0 with admission off.
 	LLMLimit int `json:"llm_admission_limit"`
+	// Webhooks are the webhooks' queue on this node; absent when they
+	// are off.
+	Webhooks *WebhookSnapshot `json:"webhooks,omitempty"`
+}
+
+// WebhookSnapshot is the webhooks' part of a Snapshot.
+type WebhookSnapshot struct {
+	Queued  int    `json:"queued"`  // events waiting on this node
+	Failing bool   `json:"failing"` // the last request to the application failed
+	Dropped uint64 `json:"dropped"` // events lost since start: dropped from a full queue or given up
 }
 
 // TopicSnapshot is one topic of a Snapshot.
@@ -142,6 +152,10 @@ func (f *Feed) snapshot(prev, cur counts) Snapshot {
 	if f.src.LLM != nil {
 		ls := f.src.LLM.Stats()
 		s.LLMRunning, s.LLMLatenessP99, s.LLMLimit = ls.Running, float64(ls.LatenessP99)/float64(time.Millisecond), ls.Limit
+	}
+	if f.src.Webhooks != nil {
+		ws := f.src.Webhooks.Stats()
+		s.Webhooks = &WebhookSnapshot{Queued: ws.Queued, Failing: ws.Failing, Dropped: ws.Dropped + ws.Expired}
 	}
 	tc := f.src.Hub.TopTopics(f.cfg.Topics)
 	s.Topics = make([]TopicSnapshot, len(tc.Top))

@@ -171,7 +171,8 @@ func TestFeed(t *testing.T) {
 	h := newHub(t, history.NewMemory(history.MemoryConfig{}))
 	streams := &fakeStreams{Open: 2}
 	gens := &fakeLLM{Running: 2, LatenessP99: 312 * time.Millisecond}
-	f := NewFeed(FeedConfig{Private: true}, Sources{Hub: h, Streams: streams, LLM: gens})
+	hooks := fakeWebhooks{Queued: 7, Failing: true, Dropped: 2, Expired: 1}
+	f := NewFeed(FeedConfig{Private: true}, Sources{Hub: h, Streams: streams, LLM: gens, Webhooks: hooks})
 	start := time.Now()
 	prev := f.tick(context.Background(), f.counts(start), start)
 	if st := h.Stats(); st.Internal != 0 {
@@ -199,7 +200,8 @@ func TestFeed(t *testing.T) {
 		t.Fatalf("got %+v, want one private internal stats update", got)
 	}
 	for _, want := range []string{`"connections":2`, `"subscribers":3`, `"published":5`, `"published_per_second":2.5`,
-		`"delivered_per_second":5`, `"llm_running":2`, `"llm_token_lateness_p99_ms":312`, `"topics":[{"topic":"$ssehub/stats","subscribers":2},{"topic":"news","subscribers":1}]`} {
+		`"delivered_per_second":5`, `"llm_running":2`, `"llm_token_lateness_p99_ms":312`,
+		`"webhooks":{"queued":7,"failing":true,"dropped":3}`, `"topics":[{"topic":"$ssehub/stats","subscribers":2},{"topic":"news","subscribers":1}]`} {
 		if !strings.Contains(got[0].Data, want) {
 			t.Errorf("snapshot %s lacks %s", got[0].Data, want)
 		}

@@ -112,6 +112,10 @@ function show(s) {
     ? number(s.llm_running) + ' / ' + number(s.llm_admission_limit)
     : number(s.llm_running);
   $('figLateness').textContent = number(Math.round(s.llm_token_lateness_p99_ms || 0));
+  const wh = s.webhooks;
+  $('figWebhooks').textContent = !wh ? '—'
+    : wh.failing ? i18n.t('stats.webhooks.failing', { queued: number(wh.queued) }) : number(wh.queued);
+  $('figWebhooks').dataset.failing = wh && wh.failing ? 'yes' : 'no';
   $('updated').textContent = i18n.t('stats.updated', { time: clockTime(Date.parse(s.time) / 1000) });
   const rows = (s.topics || []).map((t) => {
     const tr = document.createElement('tr');
