@@ -103,10 +103,11 @@ func (d *Dispatcher) dropped(n int, what string) {
 // runLocal sends the queued events of a single node, in order, until the
 // queue is closed and empty or the dispatcher is cancelled.
 func (d *Dispatcher) runLocal() {
-	var carry []queued
+	var carry []Event
+	var keys []uint64 // carry's keys
 	for {
 		if len(carry) == 0 {
-			carry = d.events.pop(MaxBatchEvents)
+			carry, keys = unzip(d.events.pop(MaxBatchEvents))
 		}
 		if len(carry) == 0 {
 			if d.events.done() {
@@ -119,18 +120,23 @@ func (d *Dispatcher) runLocal() {
 			}
 			continue
 		}
-		evs := make([]Event, len(carry))
-		for i, q := range carry {
-			evs[i] = q.ev
-		}
-		body, n := encode(evs)
+		body, n := encode(carry)
 		if d.out.send(d.ctx, body, n, nil, 0) == abandoned {
 			d.lost.Add(int64(len(carry)))
 			return
 		}
 		if d.reg != nil {
-			d.reg.forget(carry[n-1].key) // sent, or given up after RetryFor
+			d.reg.forget(keys[n-1]) // sent, or given up after RetryFor
 		}
-		carry = carry[n:]
+		carry, keys = carry[n:], keys[n:]
 	}
+}
+
+// unzip splits queued events into the events and their keys.
+func unzip(qs []queued) ([]Event, []uint64) {
+	evs, keys := make([]Event, len(qs)), make([]uint64, len(qs))
+	for i, q := range qs {
+		evs[i], keys[i] = q.ev, q.key
+	}
+	return evs, keys
 }

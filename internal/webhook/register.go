@@ -211,14 +211,12 @@ func (d *Dispatcher) writeRegister(w *registerWriter) {
 		err = w.reg.Apply(records, closed)
 	}
 	if sent := w.sent.Load(); len(evs) > 0 || sent > w.written {
-		skip := sent // already sent, or beyond the queue's bound: not written
-		if len(evs) > 0 && evs[len(evs)-1].key > uint64(d.cfg.QueueSize) {
-			skip = max(skip, evs[len(evs)-1].key-uint64(d.cfg.QueueSize))
-		}
+		// Those sent, given up or dropped from the full queue (all noted
+		// in sent, under d.mu, before the events were taken) are not written.
 		var keys []uint64
 		var records [][]byte
 		for _, q := range evs {
-			if q.key > skip {
+			if q.key > sent {
 				rec, _ := json.Marshal(q.ev) // as above
 				keys, records = append(keys, q.key), append(records, rec)
 			}

@@ -45,6 +45,7 @@ type presence struct {
 	subscribers map[string]subscriber
 	topics      map[string]time.Time
 	seen        map[string]time.Time // event id → when received: the hub delivers at least once
+	pruned      time.Time            // when seen last lost its day-old ids
 }
 
 func (p *presence) record(_ context.Context, events []webhook.Event) error {
@@ -68,9 +69,12 @@ func (p *presence) record(_ context.Context, events []webhook.Event) error {
 		line, _ := json.Marshal(map[string]string{"event": e.Type, "id": e.ID, "subscriber": e.Subscriber, "topic": e.Topic, "reason": e.Reason})
 		fmt.Println(string(line))
 	}
-	for id, at := range p.seen { // the hub stops retrying long before a day
-		if time.Since(at) > 24*time.Hour {
-			delete(p.seen, id)
+	if time.Since(p.pruned) > time.Minute { // the hub stops retrying long before a day
+		p.pruned = time.Now()
+		for id, at := range p.seen {
+			if time.Since(at) > 24*time.Hour {
+				delete(p.seen, id)
+			}
 		}
 	}
 	return nil
