@@ -63,6 +63,8 @@ type StatusError struct {
 	Body   string // its start, for the logs
 }
 
+// Error names the status, says why a redirect was not followed, and
+// quotes the start of the answer.
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("the application answered %d", e.Status)
 	if e.Status >= 300 && e.Status < 400 {
