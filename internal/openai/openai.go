@@ -65,9 +65,8 @@ type Config struct {
 type Model struct {
 	cfg    Config
 	log    *slog.Logger
-	chat   sdk.ChatCompletionService
+	client sdk.Client // sends the chat completions (openChat); only its Options are set
 	models sdk.ModelService
-	opts   []option.RequestOption // what the services were made with
 }
 
 var (
@@ -90,9 +89,8 @@ func New(cfg Config) *Model {
 	return &Model{
 		cfg:    cfg,
 		log:    cfg.Logger,
-		chat:   sdk.NewChatCompletionService(opts...),
+		client: sdk.Client{Options: opts},
 		models: sdk.NewModelService(opts...),
-		opts:   opts,
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	sdk "github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/param"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/responses"
@@ -21,7 +20,6 @@ import (
 // time and lists models as Model does, and is safe for concurrent use.
 type Responses struct {
 	base *Model
-	api  responses.ResponseService
 }
 
 var (
@@ -31,8 +29,7 @@ var (
 
 // NewResponses returns a Responses upstream configured by cfg.
 func NewResponses(cfg Config) *Responses {
-	base := New(cfg)
-	return &Responses{base: base, api: responses.NewResponseService(base.opts...)}
+	return &Responses{base: New(cfg)}
 }
 
 // Name returns the default model name.
@@ -51,8 +48,8 @@ func (r *Responses) Stream(ctx context.Context, req llm.Request, emit func(delta
 	}
 	acc := responseAccumulator{emit: emit, warn: r.base.warn, model: params.Model}
 	err = relay(ctx, r.base, call{op: "response", model: params.Model},
-		func(rctx context.Context, res **http.Response) *ssestream.Stream[responses.ResponseStreamEventUnion] {
-			return r.api.NewStreaming(rctx, params, option.WithResponseInto(res))
+		func(rctx context.Context, res **http.Response) *ssestream.Stream[responseEvent] {
+			return openStream[responseEvent](rctx, r.base, "responses", params, res)
 		},
 		acc.add,
 		func() bool { return acc.res.FinishReason != "" })

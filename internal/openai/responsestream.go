@@ -1,10 +1,69 @@
 package openai
 
 import (
+	"encoding/json"
+
 	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/ssehub/ssehub/internal/llm"
 )
+
+// responseEvent is what Responses.Stream reads of a streamed response's
+// event, decoded as chunk is, and for the same reason.
+type responseEvent struct {
+	Type    string `json:"type"`
+	Delta   string `json:"delta"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Item    struct {
+		Type      string `json:"type"`
+		CallID    string `json:"call_id"`
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"item"`
+	Response eventResponse `json:"response"`
+}
+
+// UnmarshalJSON decodes data with encoding/json, and an event it cannot
+// read that way with the SDK's union, as chunk does.
+func (ev *responseEvent) UnmarshalJSON(data []byte) error {
+	type plain responseEvent
+	if json.Unmarshal(data, (*plain)(ev)) == nil {
+		return nil
+	}
+	var s responses.ResponseStreamEventUnion
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	*ev = responseEvent{Type: s.Type, Delta: s.Delta, Code: s.Code, Message: s.Message}
+	ev.Item.Type = s.Item.Type
+	if s.Item.Type == "function_call" {
+		fc := s.Item.AsFunctionCall()
+		ev.Item.CallID, ev.Item.Name, ev.Item.Arguments = fc.CallID, fc.Name, fc.Arguments
+	}
+	r := &ev.Response
+	r.Usage.InputTokens, r.Usage.OutputTokens, r.Usage.TotalTokens = s.Response.Usage.InputTokens, s.Response.Usage.OutputTokens, s.Response.Usage.TotalTokens
+	r.IncompleteDetails.Reason = s.Response.IncompleteDetails.Reason
+	r.Error.Code, r.Error.Message = string(s.Response.Error.Code), s.Response.Error.Message
+	return nil
+}
+
+// eventResponse is what responseAccumulator reads of the response an
+// event carries.
+type eventResponse struct {
+	Usage struct {
+		InputTokens  int64 `json:"input_tokens"`
+		OutputTokens int64 `json:"output_tokens"`
+		TotalTokens  int64 `json:"total_tokens"`
+	} `json:"usage"`
+	IncompleteDetails struct {
+		Reason string `json:"reason"`
+	} `json:"incomplete_details"`
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
 
 // responseAccumulator follows the events of a streamed response.
 type responseAccumulator struct {
@@ -18,7 +77,7 @@ type responseAccumulator struct {
 // when their item is done, and the response's end gives the finish
 // reason and usage. The other events (created, in progress, parts, the
 // arguments' own deltas) carry nothing the result needs.
-func (a *responseAccumulator) add(ev responses.ResponseStreamEventUnion) error {
+func (a *responseAccumulator) add(ev responseEvent) error {
 	switch ev.Type {
 	case "response.output_text.delta":
 		if ev.Delta == "" {
@@ -26,9 +85,8 @@ func (a *responseAccumulator) add(ev responses.ResponseStreamEventUnion) error {
 		}
 		return a.emit(ev.Delta)
 	case "response.output_item.done":
-		if ev.Item.Type == "function_call" {
-			fc := ev.Item.AsFunctionCall()
-			a.res.ToolCalls = append(a.res.ToolCalls, llm.ToolCall{ID: fc.CallID, Name: fc.Name, Arguments: fc.Arguments})
+		if it := ev.Item; it.Type == "function_call" {
+			a.res.ToolCalls = append(a.res.ToolCalls, llm.ToolCall{ID: it.CallID, Name: it.Name, Arguments: it.Arguments})
 		}
 	case "response.completed":
 		a.end(ev.Response, llm.FinishStop)
@@ -40,7 +98,7 @@ func (a *responseAccumulator) add(ev responses.ResponseStreamEventUnion) error {
 		a.end(ev.Response, reason)
 	case "response.failed":
 		e := ev.Response.Error
-		return a.fail(string(e.Code), e.Message)
+		return a.fail(e.Code, e.Message)
 	case "error":
 		return a.fail(ev.Code, ev.Message)
 	}
@@ -48,7 +106,7 @@ func (a *responseAccumulator) add(ev responses.ResponseStreamEventUnion) error {
 }
 
 // end notes the finish reason and the usage of a response that ended.
-func (a *responseAccumulator) end(r responses.Response, reason string) {
+func (a *responseAccumulator) end(r eventResponse, reason string) {
 	if len(a.res.ToolCalls) > 0 && reason == llm.FinishStop {
 		reason = llm.FinishToolCalls
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	sdk "github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/ssehub/ssehub/internal/llm"
@@ -22,10 +21,10 @@ func (m *Model) Stream(ctx context.Context, req llm.Request, emit func(delta str
 	}
 	var acc accumulator
 	err = relay(ctx, m, call{op: "chat completion", model: params.Model},
-		func(rctx context.Context, res **http.Response) *ssestream.Stream[sdk.ChatCompletionChunk] {
-			return m.chat.NewStreaming(rctx, params, option.WithResponseInto(res))
+		func(rctx context.Context, res **http.Response) *ssestream.Stream[chunk] {
+			return openStream[chunk](rctx, m, "chat/completions", params, res)
 		},
-		func(c sdk.ChatCompletionChunk) error { return acc.add(c, emit) },
+		func(c chunk) error { return acc.add(c, emit) },
 		func() bool { return acc.finish != "" })
 	return acc.result(), err
 }
@@ -136,7 +135,7 @@ type accumulator struct {
 }
 
 // add emits the content of one chunk and notes its finish reason and usage.
-func (a *accumulator) add(c sdk.ChatCompletionChunk, emit func(string) error) error {
+func (a *accumulator) add(c chunk, emit func(string) error) error {
 	if u := c.Usage; u.PromptTokens > 0 || u.CompletionTokens > 0 || u.TotalTokens > 0 {
 		a.usage = &llm.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
 	}

@@ -69,7 +69,7 @@ type callAccumulator struct {
 // add takes one chunk's delta.tool_calls. A delta whose id differs from
 // that of the call at its index starts a new call: some upstreams send
 // every call with index 0.
-func (a *callAccumulator) add(deltas []sdk.ChatCompletionChunkChoiceDeltaToolCall) {
+func (a *callAccumulator) add(deltas []toolCallDelta) {
 	for _, d := range deltas {
 		i := a.find(d.Index)
 		if i < 0 || (d.ID != "" && a.calls[i].ID != "" && d.ID != a.calls[i].ID) {
