@@ -65,7 +65,7 @@ type Config struct {
 type Model struct {
 	cfg    Config
 	log    *slog.Logger
-	client sdk.Client // sends the chat completions (openChat); only its Options are set
+	client sdk.Client // sends the streamed requests (openStream); only its Options are set
 	models sdk.ModelService
 }
 
