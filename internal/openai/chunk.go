@@ -44,31 +44,38 @@ type toolCallDelta struct {
 	} `json:"function"`
 }
 
-// UnmarshalJSON decodes data with encoding/json, and a chunk it cannot
-// read that way (a field of another type than OpenAI's, which the SDK's
-// decoder lets through) with the SDK's type, so that every upstream the
-// SDK reads is read.
+// UnmarshalJSON decodes data as decodeLean does.
 func (c *chunk) UnmarshalJSON(data []byte) error {
 	type plain chunk
-	if json.Unmarshal(data, (*plain)(c)) == nil {
+	return decodeLean(data, (*plain)(c), func(s *sdk.ChatCompletionChunk) {
+		*c = chunk{}
+		c.Usage.PromptTokens, c.Usage.CompletionTokens, c.Usage.TotalTokens = s.Usage.PromptTokens, s.Usage.CompletionTokens, s.Usage.TotalTokens
+		for _, sc := range s.Choices {
+			var cc chunkChoice
+			cc.FinishReason, cc.Delta.Content = sc.FinishReason, sc.Delta.Content
+			for _, d := range sc.Delta.ToolCalls {
+				td := toolCallDelta{Index: d.Index, ID: d.ID}
+				td.Function.Name, td.Function.Arguments = d.Function.Name, d.Function.Arguments
+				cc.Delta.ToolCalls = append(cc.Delta.ToolCalls, td)
+			}
+			c.Choices = append(c.Choices, cc)
+		}
+	})
+}
+
+// decodeLean decodes data into lean with encoding/json and, where that
+// fails (a field of another type than OpenAI's, which the SDK's decoder
+// lets through), into the SDK's type S, which fill copies into lean's
+// value: every event the SDK reads is read.
+func decodeLean[S any](data []byte, lean any, fill func(*S)) error {
+	if json.Unmarshal(data, lean) == nil {
 		return nil
 	}
-	var s sdk.ChatCompletionChunk
+	var s S
 	if err := json.Unmarshal(data, &s); err != nil {
 		return err
 	}
-	*c = chunk{}
-	c.Usage.PromptTokens, c.Usage.CompletionTokens, c.Usage.TotalTokens = s.Usage.PromptTokens, s.Usage.CompletionTokens, s.Usage.TotalTokens
-	for _, sc := range s.Choices {
-		var cc chunkChoice
-		cc.FinishReason, cc.Delta.Content = sc.FinishReason, sc.Delta.Content
-		for _, d := range sc.Delta.ToolCalls {
-			td := toolCallDelta{Index: d.Index, ID: d.ID}
-			td.Function.Name, td.Function.Arguments = d.Function.Name, d.Function.Arguments
-			cc.Delta.ToolCalls = append(cc.Delta.ToolCalls, td)
-		}
-		c.Choices = append(c.Choices, cc)
-	}
+	fill(&s)
 	return nil
 }
 

@@ -25,18 +25,25 @@ var chunks = []string{
 	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"y","tool_calls":[{"index":"0","id":"call_2","function":{"name":"f","arguments":"{}"}}]},"finish_reason":null}]}`,
 }
 
+// decodeBoth decodes raw into the SDK's type S and into the lean type L.
+func decodeBoth[S, L any](t *testing.T, raw string) (S, L) {
+	t.Helper()
+	var theirs S
+	var ours L
+	if err := json.Unmarshal([]byte(raw), &theirs); err != nil {
+		t.Fatalf("SDK: %v", err)
+	}
+	if err := json.Unmarshal([]byte(raw), &ours); err != nil {
+		t.Fatalf("%T: %v\n%s", ours, err, raw)
+	}
+	return theirs, ours
+}
+
 // TestChunkReadsWhatTheSDKReads decodes each chunk into the SDK's type and
 // into chunk and compares every field the accumulator reads.
 func TestChunkReadsWhatTheSDKReads(t *testing.T) {
 	for _, raw := range chunks {
-		var theirs sdk.ChatCompletionChunk
-		var ours chunk
-		if err := json.Unmarshal([]byte(raw), &theirs); err != nil {
-			t.Fatalf("SDK: %v", err)
-		}
-		if err := json.Unmarshal([]byte(raw), &ours); err != nil {
-			t.Fatalf("chunk: %v\n%s", err, raw)
-		}
+		theirs, ours := decodeBoth[sdk.ChatCompletionChunk, chunk](t, raw)
 		u := theirs.Usage
 		if ours.Usage.PromptTokens != u.PromptTokens || ours.Usage.CompletionTokens != u.CompletionTokens || ours.Usage.TotalTokens != u.TotalTokens {
 			t.Errorf("usage %+v, the SDK reads %+v\n%s", ours.Usage, u, raw)
@@ -63,24 +70,19 @@ func TestChunkReadsWhatTheSDKReads(t *testing.T) {
 // SDK's type and into chunk.
 func BenchmarkChunkDecode(b *testing.B) {
 	raw := []byte(chunks[1])
-	b.Run("sdk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var c sdk.ChatCompletionChunk
-			if err := json.Unmarshal(raw, &c); err != nil {
-				b.Fatal(err)
-			}
+	b.Run("sdk", func(b *testing.B) { benchDecode[sdk.ChatCompletionChunk](b, raw) })
+	b.Run("chunk", func(b *testing.B) { benchDecode[chunk](b, raw) })
+}
+
+// benchDecode decodes raw into a T at each round.
+func benchDecode[T any](b *testing.B, raw []byte) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			b.Fatal(err)
 		}
-	})
-	b.Run("chunk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var c chunk
-			if err := json.Unmarshal(raw, &c); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }
 
 // responseEvents are events of a streamed response as OpenAI sends them.
@@ -102,14 +104,7 @@ var responseEvents = []string{
 // reads.
 func TestResponseEventReadsWhatTheSDKReads(t *testing.T) {
 	for _, raw := range responseEvents {
-		var theirs responses.ResponseStreamEventUnion
-		var ours responseEvent
-		if err := json.Unmarshal([]byte(raw), &theirs); err != nil {
-			t.Fatalf("SDK: %v", err)
-		}
-		if err := json.Unmarshal([]byte(raw), &ours); err != nil {
-			t.Fatalf("responseEvent: %v\n%s", err, raw)
-		}
+		theirs, ours := decodeBoth[responses.ResponseStreamEventUnion, responseEvent](t, raw)
 		if ours.Type != theirs.Type || ours.Delta != theirs.Delta || ours.Code != theirs.Code || ours.Message != theirs.Message {
 			t.Errorf("type %q delta %q code %q message %q, the SDK reads %q %q %q %q", ours.Type, ours.Delta, ours.Code, ours.Message,
 				theirs.Type, theirs.Delta, theirs.Code, theirs.Message)
@@ -133,22 +128,6 @@ func TestResponseEventReadsWhatTheSDKReads(t *testing.T) {
 // into the SDK's union and into responseEvent.
 func BenchmarkResponseEventDecode(b *testing.B) {
 	raw := []byte(responseEvents[1])
-	b.Run("sdk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var ev responses.ResponseStreamEventUnion
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("responseEvent", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var ev responseEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	b.Run("sdk", func(b *testing.B) { benchDecode[responses.ResponseStreamEventUnion](b, raw) })
+	b.Run("responseEvent", func(b *testing.B) { benchDecode[responseEvent](b, raw) })
 }

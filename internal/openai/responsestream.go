@@ -1,8 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
-
 	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/ssehub/ssehub/internal/llm"
@@ -24,28 +22,21 @@ type responseEvent struct {
 	Response eventResponse `json:"response"`
 }
 
-// UnmarshalJSON decodes data with encoding/json, and an event it cannot
-// read that way with the SDK's union, as chunk does.
+// UnmarshalJSON decodes data as decodeLean does.
 func (ev *responseEvent) UnmarshalJSON(data []byte) error {
 	type plain responseEvent
-	if json.Unmarshal(data, (*plain)(ev)) == nil {
-		return nil
-	}
-	var s responses.ResponseStreamEventUnion
-	if err := json.Unmarshal(data, &s); err != nil {
-		return err
-	}
-	*ev = responseEvent{Type: s.Type, Delta: s.Delta, Code: s.Code, Message: s.Message}
-	ev.Item.Type = s.Item.Type
-	if s.Item.Type == "function_call" {
-		fc := s.Item.AsFunctionCall()
-		ev.Item.CallID, ev.Item.Name, ev.Item.Arguments = fc.CallID, fc.Name, fc.Arguments
-	}
-	r := &ev.Response
-	r.Usage.InputTokens, r.Usage.OutputTokens, r.Usage.TotalTokens = s.Response.Usage.InputTokens, s.Response.Usage.OutputTokens, s.Response.Usage.TotalTokens
-	r.IncompleteDetails.Reason = s.Response.IncompleteDetails.Reason
-	r.Error.Code, r.Error.Message = string(s.Response.Error.Code), s.Response.Error.Message
-	return nil
+	return decodeLean(data, (*plain)(ev), func(s *responses.ResponseStreamEventUnion) {
+		*ev = responseEvent{Type: s.Type, Delta: s.Delta, Code: s.Code, Message: s.Message}
+		ev.Item.Type = s.Item.Type
+		if s.Item.Type == "function_call" {
+			fc := s.Item.AsFunctionCall()
+			ev.Item.CallID, ev.Item.Name, ev.Item.Arguments = fc.CallID, fc.Name, fc.Arguments
+		}
+		r, u := &ev.Response, s.Response.Usage
+		r.Usage.InputTokens, r.Usage.OutputTokens, r.Usage.TotalTokens = u.InputTokens, u.OutputTokens, u.TotalTokens
+		r.IncompleteDetails.Reason = s.Response.IncompleteDetails.Reason
+		r.Error.Code, r.Error.Message = string(s.Response.Error.Code), s.Response.Error.Message
+	})
 }
 
 // eventResponse is what responseAccumulator reads of the response an
