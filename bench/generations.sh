@@ -11,7 +11,10 @@
 #   bench/generations.sh /tmp/ssehub /tmp/ssehub-bench 5000 memory -timeout 90s
 #
 # Only loopback; the port is ${PORT:-18540}. SSEHUB_FLAGS adds flags to
-# the server (for example "-pprof -llm-max-lateness 0").
+# the server (for example "-pprof -llm-max-lateness 0"). UPSTREAM=path of
+# a bench/upstream build has the tokens come from it instead of the
+# simulated model (on port ${UPSTREAM_PORT:-18560}); its CPU is printed
+# after the run.
 #
 # usage: generations.sh SSEHUB TOOL COUNT durable|memory [TOOL-FLAGS...]
 set -eu
@@ -23,12 +26,25 @@ trap 'rm -rf "$dir"' EXIT
 data="$dir/data"
 [ "$history" = memory ] && data=""
 echo "# $(date -u +%FT%TZ) $(uptime)"
+upstream_flags=""
+if [ -n "${UPSTREAM:-}" ]; then
+  up_port=${UPSTREAM_PORT:-18560}
+  "$UPSTREAM" -addr "127.0.0.1:$up_port" -tokens-per-second 20 -max-tokens 300 2>"$dir/upstream.log" &
+  up=$!
+  upstream_flags="-llm-base-url http://127.0.0.1:$up_port/v1 -llm-api-key unused -llm-model upstream"
+fi
 "$server" -addr "127.0.0.1:$port" -data-dir "$data" -log-level error \
   -llm-max-running 6000 -llm-max-running-per-client 0 -sim-tokens-per-second 20 \
-  -publish-rate 0 -max-connections-per-ip 0 ${SSEHUB_FLAGS:-} 2>"$dir/server.log" &
+  -publish-rate 0 -max-connections-per-ip 0 $upstream_flags ${SSEHUB_FLAGS:-} 2>"$dir/server.log" &
 pid=$!
 sleep 0.5
 "$tool" -mode generations -url "http://127.0.0.1:$port" -server-pid "$pid" \
   -generations "$count" -ramp 10s -tokens-per-second 20 -max-tokens 300 -timeout 120s "$@" || true
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
+if [ -n "${up:-}" ]; then
+  read -r -a stat <"/proc/$up/stat"
+  echo "# upstream CPU: $(( (stat[13] + stat[14]) * 1000 / $(getconf CLK_TCK) )) ms"
+  kill "$up" 2>/dev/null || true
+  wait "$up" 2>/dev/null || true
+fi

@@ -24,11 +24,16 @@ type appendReq struct {
 	value  []byte   // u encoded
 	topics []string // u's topics without repeats, the canonical one first
 	done   chan error
+	queued time.Time // when it was staged, for a lazy one (u.Lazy)
 }
 
 // newAppendReq prepares the append of u.
 func newAppendReq(u *hub.Update) *appendReq {
-	return &appendReq{u: u, value: encodeUpdate(u), topics: hub.DistinctTopics(u.Topics), done: make(chan error, 1)}
+	req := &appendReq{u: u, value: encodeUpdate(u), topics: hub.DistinctTopics(u.Topics), done: make(chan error, 1)}
+	if u.Lazy {
+		req.queued = time.Now()
+	}
+	return req
 }
 
 // Append stores u durably: it returns once the transaction holding u has
@@ -64,7 +69,7 @@ func (s *Store) commitLoop() {
 				}
 			}
 		}
-		batch, backlog = s.take(batch[:0], s.collect(backlog))
+		batch, backlog = s.take(batch[:0], s.holdLazy(s.collect(backlog)))
 		s.commit(batch)
 	}
 }
@@ -119,6 +124,38 @@ func (s *Store) collect(backlog []*appendReq) []*appendReq {
 			break
 		}
 		runtime.Gosched()
+	}
+	return backlog
+}
+
+// holdLazy waits, while every append of the backlog is lazy, until the
+// oldest has waited LazyHold, an append that is not lazy comes, the
+// backlog fills a commit, or Close; it returns the backlog with what came
+// meanwhile.
+func (s *Store) holdLazy(backlog []*appendReq) []*appendReq {
+	if s.cfg.LazyHold < 0 || slices.ContainsFunc(backlog, func(r *appendReq) bool { return !r.u.Lazy }) {
+		return backlog
+	}
+	oldest := backlog[0].queued
+	for _, r := range backlog {
+		if r.queued.Before(oldest) {
+			oldest = r.queued
+		}
+	}
+	timer := time.NewTimer(time.Until(oldest.Add(s.cfg.LazyHold)))
+	defer timer.Stop()
+	for len(backlog) < s.cfg.MaxBatch {
+		select {
+		case req := <-s.reqs:
+			backlog = append(backlog, req)
+			if !req.u.Lazy {
+				return s.collect(backlog)
+			}
+		case <-timer.C:
+			return backlog
+		case <-s.stop:
+			return backlog
+		}
 	}
 	return backlog
 }

@@ -51,7 +51,12 @@ type Config struct {
 	// SyncBeforeDeliver makes Stage wait for the commit: no update is
 	// readable (so delivered) before it is on disk.
 	SyncBeforeDeliver bool
-	Logger            *slog.Logger
+	// LazyHold is how long a commit of lazy updates alone (hub.Update.Lazy)
+	// waits for more before it starts, so that a stream of them is
+	// committed in fewer, larger transactions; an update that is not lazy
+	// ends the wait. Default 5ms; negative: no wait.
+	LazyHold time.Duration
+	Logger   *slog.Logger
 }
 
 // Store is a durable hub.History.
@@ -98,6 +103,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 4096
+	}
+	if cfg.LazyHold == 0 {
+		cfg.LazyHold = 5 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -55,6 +55,13 @@ type Update struct {
 	// counted in Stats.Published and do not become Stats.LastID.
 	Internal bool
 
+	// Lazy lets a durable store hold the update for a few milliseconds
+	// before committing it, to commit it with others (bolt's LazyHold):
+	// its subscribers get it at once as ever, its publisher's answer waits.
+	// Set on the token events of a generation, whose publisher has nothing
+	// to do until its model's next token.
+	Lazy bool
+
 	wire []byte
 }
 

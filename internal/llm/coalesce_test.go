@@ -19,9 +19,20 @@ import (
 type slowPublisher struct {
 	*hub.Hub
 	delay atomic.Int64 // nanoseconds
+	// lazyTokens and eagerTokens count the token events published lazy
+	// (hub.Update.Lazy) and the others; lazyOthers the others lazy.
+	lazyTokens, eagerTokens, lazyOthers atomic.Int64
 }
 
 func (p *slowPublisher) Publish(ctx context.Context, u *hub.Update) (string, error) {
+	switch {
+	case u.Type == llm.EventToken && u.Lazy:
+		p.lazyTokens.Add(1)
+	case u.Type == llm.EventToken:
+		p.eagerTokens.Add(1)
+	case u.Lazy:
+		p.lazyOthers.Add(1)
+	}
 	time.Sleep(time.Duration(p.delay.Load()))
 	return p.Hub.Publish(ctx, u)
 }
@@ -115,6 +126,11 @@ func TestCoalescedDeltas(t *testing.T) {
 	}
 	if st := m.Stats(); st.Tokens != 300 {
 		t.Errorf("stats count %d tokens, want 300", st.Tokens)
+	}
+	// Token events may wait for a durable store's next commit; the start
+	// and the end may not.
+	if lazy, eager, others := p.lazyTokens.Load(), p.eagerTokens.Load(), p.lazyOthers.Load(); lazy != int64(len(toks)) || eager != 0 || others != 0 {
+		t.Errorf("%d token events lazy, %d not, %d other events lazy; want all %d token events and nothing else", lazy, eager, others, len(toks))
 	}
 }
 

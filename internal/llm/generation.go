@@ -259,7 +259,7 @@ func (m *Manager) publish(ctx context.Context, g *Generation, p *pending, done c
 		if !ok {
 			return
 		}
-		id, err := m.pub.Publish(ctx, &hub.Update{Topics: []string{g.topic}, Type: EventToken, Data: tokenData(text, n)})
+		id, err := m.pub.Publish(ctx, &hub.Update{Topics: []string{g.topic}, Type: EventToken, Data: tokenData(text, n), Lazy: true})
 		if err != nil {
 			p.fail(err)
 			return
