@@ -136,13 +136,7 @@ func (s *Store) holdLazy(backlog []*appendReq) []*appendReq {
 	if s.cfg.LazyHold < 0 || slices.ContainsFunc(backlog, func(r *appendReq) bool { return !r.u.Lazy }) {
 		return backlog
 	}
-	oldest := backlog[0].queued
-	for _, r := range backlog {
-		if r.queued.Before(oldest) {
-			oldest = r.queued
-		}
-	}
-	timer := time.NewTimer(time.Until(oldest.Add(s.cfg.LazyHold)))
+	timer := time.NewTimer(time.Until(backlog[0].queued.Add(s.cfg.LazyHold))) // the backlog is in order
 	defer timer.Stop()
 	for len(backlog) < s.cfg.MaxBatch {
 		select {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	sdk "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/packages/param"
-	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/ssehub/ssehub/internal/llm"
@@ -47,10 +45,7 @@ func (r *Responses) Stream(ctx context.Context, req llm.Request, emit func(delta
 		return llm.Result{}, err
 	}
 	acc := responseAccumulator{emit: emit, warn: r.base.warn, model: params.Model}
-	err = relay(ctx, r.base, call{op: "response", model: params.Model},
-		func(rctx context.Context, res **http.Response) *ssestream.Stream[responseEvent] {
-			return openStream[responseEvent](rctx, r.base, "responses", params, res)
-		},
+	err = relay(ctx, r.base, call{op: "response", model: params.Model, path: "responses", params: params},
 		acc.add,
 		func() bool { return acc.res.FinishReason != "" })
 	return acc.res, err

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	sdk "github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/ssehub/ssehub/internal/llm"
 )
@@ -20,32 +19,34 @@ func (m *Model) Stream(ctx context.Context, req llm.Request, emit func(delta str
 		return llm.Result{}, err
 	}
 	var acc accumulator
-	err = relay(ctx, m, call{op: "chat completion", model: params.Model},
-		func(rctx context.Context, res **http.Response) *ssestream.Stream[chunk] {
-			return openStream[chunk](rctx, m, "chat/completions", params, res)
-		},
+	err = relay(ctx, m, call{op: "chat completion", model: params.Model, path: "chat/completions", params: params},
 		func(c chunk) error { return acc.add(c, emit) },
 		func() bool { return acc.finish != "" })
 	return acc.result(), err
 }
 
-// call names an upstream request for the log.
-type call struct{ op, model string }
+// call is an upstream request: what the log names it (op, model), and
+// where it goes with what (path, params).
+type call struct {
+	op, model string
+	path      string
+	params    any
+}
 
-// relay opens a stream with open and passes each of its events to each,
+// relay opens c's stream (openStream) and passes each of its events to each,
 // bounding the whole in time (Timeout) and the silences between events
 // (IdleTimeout). finished says whether the answer is complete: a transport
 // error after that (the usage chunk or [DONE] lost) does not spoil it, and
 // a stream that ends before it is interrupted. An error of each is
 // returned as it is.
-func relay[T any](ctx context.Context, m *Model, c call, open func(context.Context, **http.Response) *ssestream.Stream[T], each func(T) error, finished func() bool) error {
+func relay[T any](ctx context.Context, m *Model, c call, each func(T) error, finished func() bool) error {
 	tctx, cancelTimeout := context.WithTimeoutCause(ctx, m.cfg.Timeout, errTimeout)
 	defer cancelTimeout()
 	rctx, cancel := context.WithCancelCause(tctx)
 	defer cancel(nil)
 
 	var res *http.Response
-	stream := open(rctx, &res)
+	stream := openStream[T](rctx, m, c.path, c.params, &res)
 	defer stream.Close()
 	if err := stream.Err(); err != nil {
 		return m.fail(ctx, rctx, failure{err: err, res: res, op: c.op, model: c.model})

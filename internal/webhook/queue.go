@@ -61,7 +61,7 @@ func (q *queue[T]) push(items ...T) (dropped int, last T, ok bool) {
 	return dropped, last, true
 }
 
-// sizeOf is it's size when the queue is bounded by bytes, else 0.
+// sizeOf is its size when the queue is bounded by bytes, else 0.
 func (q *queue[T]) sizeOf(it T) int {
 	if q.maxBytes == 0 {
 		return 0
