@@ -14,39 +14,85 @@ import (
 )
 
 // addScript stores a batch of updates atomically in order: for each, it
-// numbers it (the count key), appends it to the log under a Redis-generated
-// entry id, appends it under the same id to each of its topics' streams and
-// records a publisher-chosen id. Being one script, no other node's publish
-// interleaves, so the log order is the same for everyone.
+// numbers it (the count key), appends it to each of its topics' streams
+// and, under the same Redis-generated entry id, a reference to it to the
+// log (its first topic; the payload itself only for an update without
+// topics), and records a publisher-chosen id. Being one script, no other
+// node's publish interleaves, so the log order is the same for everyone.
+// Each payload is stored once per topic: the log holds where to find it.
+//
+// A topic's stream therefore never drops an entry the log still refers
+// to: it keeps its last topic length entries and, besides, whatever is not
+// older than the log's oldest entry (trimTopic). A topic left over its
+// length that way is noted in the over set, scored by its oldest entry's
+// milliseconds, and trimmed by a later call once the log has moved past
+// that (two topics a call), so a quiet topic does not keep a busy window.
 //
 // ARGV: prefix, log length, topic length, min id ("" for no age bound),
-// topic ttl ms, custom id ttl ms, n, then n × (payload, custom id, number of
-// topics, topics...). It returns the epoch followed by the entry ids.
+// topic ttl ms, custom id ttl ms, "1" to put the payloads in the log too
+// (a node of an earlier version follows it: legacy.go), n, then n ×
+// (payload, custom id, number of topics, topics...). It returns the epoch
+// followed by the entry ids.
 var addScript = goredis.NewScript(`
 local p = ARGV[1]
 local epoch = redis.call('GET', p .. ':epoch')
 if not epoch then return redis.error_reply('NOEPOCH the shared epoch is missing') end
-local logMax, topicMax, minID, ttl, idTTL = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local out = {epoch}
-local i = 8
-for k = 1, tonumber(ARGV[7]) do
+local log, over = p .. ':log', p .. ':over'
+local logMax, topicMax, minID, ttl, idTTL, full = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local out, touched, seen = {epoch}, {}, {}
+local i = 9
+for k = 1, tonumber(ARGV[8]) do
   local payload, custom, nt = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   i = i + 3
   local c = redis.call('INCR', p .. ':count')
-  local id = redis.call('XADD', p .. ':log', 'MAXLEN', '~', logMax, '*', 'e', epoch, 'c', c, 'u', payload)
+  local id
+  if nt == 0 or full == '1' then
+    id = redis.call('XADD', log, 'MAXLEN', '~', logMax, '*', 'e', epoch, 'c', c, 'u', payload)
+  else
+    id = redis.call('XADD', log, 'MAXLEN', '~', logMax, '*', 'e', epoch, 'c', c, 't', ARGV[i])
+  end
   for t = 1, nt do
     local key = p .. ':t:' .. ARGV[i]
     i = i + 1
-    redis.call('XADD', key, 'MAXLEN', '~', topicMax, id, 'e', epoch, 'u', payload)
-    if minID ~= '' then
-      redis.call('XTRIM', key, 'MINID', '~', minID)
-      redis.call('PEXPIRE', key, ttl)
-    end
+    redis.call('XADD', key, id, 'e', epoch, 'u', payload)
+    if not seen[key] then seen[key] = true; touched[#touched + 1] = key end
   end
   if custom ~= '' then redis.call('SET', p .. ':id:' .. custom, id, 'PX', idTTL) end
   out[#out + 1] = id
 end
-if minID ~= '' then redis.call('XTRIM', p .. ':log', 'MINID', '~', minID) end
+if minID ~= '' then redis.call('XTRIM', log, 'MINID', '~', minID) end
+local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1]
+if not first then return out end
+local oldest = first[1]
+local oldestMs = tonumber(string.match(oldest, '^%d+'))
+local function trimTopic(key)
+  local n = redis.call('XLEN', key)
+  if n > topicMax then
+    local gone = redis.call('XRANGE', key, '-', '(' .. oldest, 'COUNT', n - topicMax)
+    if #gone > 0 then
+      n = n - #gone
+      redis.call('XTRIM', key, 'MAXLEN', n)
+    end
+  end
+  if n > topicMax then
+    local f = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1]
+    redis.call('ZADD', over, tonumber(string.match(f[1], '^%d+')), key)
+  else
+    redis.call('ZREM', over, key)
+  end
+end
+for _, key in ipairs(touched) do
+  if redis.call('XLEN', key) > topicMax + 100 then trimTopic(key) end
+  if minID ~= '' then
+    local cut = minID
+    if oldestMs < tonumber(minID) then cut = oldest end
+    redis.call('XTRIM', key, 'MINID', '~', cut)
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', over, '-inf', '(' .. oldestMs, 'LIMIT', 0, 2)) do
+  trimTopic(key)
+end
 return out
 `)
 
@@ -222,7 +268,11 @@ func (s *Store) addArgs(us []*hub.Update) []any {
 		minID = strconv.FormatInt(time.Now().Add(-age).UnixMilli(), 10)
 		ttl, idTTL = age.Milliseconds(), age.Milliseconds()
 	}
-	args := []any{s.opts.Prefix, s.opts.LogLength, s.opts.MaxEvents, minID, ttl, idTTL, len(us)}
+	full := "0"
+	if s.legacy.Load() {
+		full = "1"
+	}
+	args := []any{s.opts.Prefix, s.opts.LogLength, s.opts.MaxEvents, minID, ttl, idTTL, full, len(us)}
 	for _, u := range us {
 		payload, _ := u.MarshalBinary() // never fails
 		// One entry id goes into a stream once.

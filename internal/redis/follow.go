@@ -47,22 +47,23 @@ type follower struct {
 	at      position // last entry handed to the sink
 	epoch   string   // epoch of the entries handed to the sink
 	backoff time.Duration
-	down    bool // last read failed
+	down    bool     // last read failed
+	guess   []string // topics the last read named: read ahead
 }
 
 func (f *follower) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		msgs, err := f.read(ctx)
+		es, err := f.read(ctx)
 		if err != nil {
 			f.fail(ctx, err)
 			continue
 		}
 		f.recovered()
-		if len(msgs) > 1 && len(msgs) < followBatch/2 {
-			msgs = f.gather(ctx, msgs)
+		if len(es) > 1 && len(es) < followBatch/2 {
+			es = f.gather(ctx, es)
 		}
-		if len(msgs) > 0 {
-			f.hand(msgs)
+		if len(es) > 0 {
+			f.hand(es)
 		} else {
 			f.checkEpoch(ctx)
 		}
@@ -93,44 +94,45 @@ func (f *follower) checkEpoch(ctx context.Context) {
 // entry, a quiet log, is handed over at once.
 const followGather = time.Millisecond
 
-// gather adds to msgs what the log holds after them once followGather has
+// gather adds to es what the log holds after them once followGather has
 // passed, without waiting for more. A failed read adds nothing: the next
-// read starts after msgs all the same.
-func (f *follower) gather(ctx context.Context, msgs []goredis.XMessage) []goredis.XMessage {
+// read starts after es all the same.
+func (f *follower) gather(ctx context.Context, es []entry) []entry {
 	t := time.NewTimer(followGather)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return msgs
+		return es
 	case <-t.C:
 	}
-	res, err := f.s.rdb.XRead(ctx, &goredis.XReadArgs{
-		Streams: []string{f.s.keys.log, msgs[len(msgs)-1].ID}, Count: int64(followBatch - len(msgs)), Block: -1,
-	}).Result()
-	if err != nil || len(res) == 0 {
-		return msgs
+	more, topics, err := f.s.readLog(ctx, logRead{start: "(" + es[len(es)-1].id, end: "+", count: followBatch - len(es), guess: f.guess})
+	if err != nil {
+		return es
 	}
-	return append(msgs, res[0].Messages...)
+	f.remember(topics)
+	return append(es, more...)
 }
 
-// read waits up to a second for entries after the current place.
-func (f *follower) read(ctx context.Context) ([]goredis.XMessage, error) {
-	res, err := f.s.rdb.XRead(ctx, &goredis.XReadArgs{
-		Streams: []string{f.s.keys.log, entryID(f.at.seq)}, Count: followBatch, Block: time.Second,
-	}).Result()
-	if errors.Is(err, goredis.Nil) {
-		return nil, nil
-	}
+// read waits up to a second for entries after the current place, and
+// reads them with their payloads in the same round trip.
+func (f *follower) read(ctx context.Context) ([]entry, error) {
+	after := entryID(f.at.seq)
+	es, topics, err := f.s.readLog(ctx, logRead{start: "(" + after, end: "+", count: followBatch, guess: f.guess, wake: after})
 	if ctx.Err() != nil {
 		return nil, nil
 	}
-	if err := f.s.note(err); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	if len(res) == 0 {
-		return nil, nil
+	f.remember(topics)
+	return es, nil
+}
+
+// remember keeps the topics a read named as the next read's guess.
+func (f *follower) remember(topics []string) {
+	if len(topics) > 0 {
+		f.guess = append(f.guess[:0], topics[:min(len(topics), maxGuess)]...)
 	}
-	return res[0].Messages, nil
 }
 
 // fail logs a failed read once per outage and waits before the next try.
@@ -157,27 +159,39 @@ func (f *follower) recovered() {
 }
 
 // hand decodes entries and passes them on, rebasing the sink first when
-// they do not continue the log it knows.
-func (f *follower) hand(msgs []goredis.XMessage) {
-	us := make([]*hub.Update, 0, len(msgs))
-	for _, m := range msgs {
-		count, _ := strconv.ParseUint(field(m, "c"), 10, 64)
-		u, err := decode(m)
+// they do not continue the log it knows. An entry whose payload is gone
+// (expired by age before this node read it) is a gap like a trimmed one.
+func (f *follower) hand(es []entry) {
+	us := make([]*hub.Update, 0, len(es))
+	for _, e := range es {
+		count, _ := strconv.ParseUint(e.count, 10, 64)
+		seq, err := seqOf(e.id)
 		if err != nil {
-			f.s.log.Error("skipping an unreadable log entry", slog.String("entry", m.ID), slog.Any("err", err))
-			if seq, err := seqOf(m.ID); err == nil {
-				f.at = position{seq: seq, id: f.at.id, count: count}
-			}
+			f.s.log.Error("skipping an unreadable log entry", slog.String("entry", e.id), slog.Any("err", err))
 			continue
 		}
-		if reason := f.check(field(m, "e"), count); reason != nil {
+		at := position{seq: seq, id: hub.FormatID(e.epoch, seq), count: count}
+		u, err := e.decode()
+		switch {
+		case err != nil && !e.gone:
+			f.s.log.Error("skipping an unreadable log entry", slog.String("entry", e.id), slog.Any("err", err))
+			f.at = position{seq: seq, id: f.at.id, count: count}
+			continue
+		case u != nil:
+			at.id = u.ID
+		}
+		reason := f.check(e.epoch, count)
+		if reason == nil && e.gone {
+			reason = fmt.Errorf("%w (entry %d expired before it was read)", ErrFellBehind, count)
+		}
+		if reason != nil {
 			f.sink.Deliver(us)
 			us = us[:0]
-			f.rebase(field(m, "e"), position{seq: u.Seq, id: u.ID, count: count}, reason)
+			f.rebase(e.epoch, at, reason)
 		} else {
 			us = append(us, u)
 		}
-		f.at = position{seq: u.Seq, id: u.ID, count: count}
+		f.at = at
 	}
 	f.sink.Deliver(us)
 }

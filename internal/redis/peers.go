@@ -89,9 +89,11 @@ func (s *Store) ask(ctx context.Context, kind, key string, first bool) ([][]byte
 }
 
 // Answer answers the nodes' requests with fn until ctx ends: fn returns
-// the body for a key this node knows, and whether it does.
+// the body for a key this node knows, and whether it does. It also
+// listens on the references channel, which tells the nodes that this one
+// reads the log's references (legacy.go).
 func (s *Store) Answer(ctx context.Context, fn func(kind, key string) ([]byte, bool)) {
-	sub := s.rdb.Subscribe(ctx, s.requestChannel())
+	sub := s.rdb.Subscribe(ctx, s.requestChannel(), s.referencesChannel())
 	defer sub.Close()
 	ch := sub.Channel() // go-redis resubscribes by itself after a reconnect
 	for {

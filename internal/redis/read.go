@@ -53,21 +53,25 @@ func (s *Store) Read(ctx context.Context, q hub.Query, fn func(*hub.Update) erro
 }
 
 // scan calls fn for the entries of one stream in (q.After, q.Upto] that
-// q.Match accepts, a page at a time, up to q.Limit of them.
+// q.Match accepts, a page at a time, up to q.Limit of them. Log entries
+// whose payload is gone (older than MaxAge) are past retention: skipped.
 func (s *Store) scan(ctx context.Context, key string, q hub.Query, fn func(*hub.Update) error) error {
 	start, end := "("+entryID(q.After), entryID(q.Upto)
 	n := 0
 	for {
-		count := int64(readPage)
+		count := readPage
 		if q.Limit > 0 {
-			count = int64(min(readPage, q.Limit-n)) // some may not match: the next page reads on
+			count = min(readPage, q.Limit-n) // some may not match: the next page reads on
 		}
-		msgs, err := s.rdb.XRangeN(ctx, key, start, end, count).Result()
-		if err := s.note(err); err != nil {
-			return fmt.Errorf("redis read %s: %w", key, err)
+		es, err := s.page(ctx, key, start, end, count)
+		if err != nil {
+			return err
 		}
-		for _, m := range msgs {
-			u, err := decode(m)
+		for _, e := range es {
+			if e.gone {
+				continue
+			}
+			u, err := e.decode()
 			if err != nil {
 				return fmt.Errorf("redis read %s: %w", key, err)
 			}
@@ -81,11 +85,30 @@ func (s *Store) scan(ctx context.Context, key string, q hub.Query, fn func(*hub.
 				return nil
 			}
 		}
-		if len(msgs) < int(count) {
+		if len(es) < count {
 			return nil
 		}
-		start = "(" + msgs[len(msgs)-1].ID
+		start = "(" + es[len(es)-1].id
 	}
+}
+
+// page reads the entries of one stream in [start, end], at most count:
+// the log's with their payloads, or a topic's.
+func (s *Store) page(ctx context.Context, key, start, end string, count int) ([]entry, error) {
+	if key == s.keys.log {
+		es, _, err := s.readLog(ctx, logRead{start: start, end: end, count: count})
+		return es, err
+	}
+	msgs, err := s.rdb.XRangeN(ctx, key, start, end, int64(count)).Result()
+	if err := s.note(err); err != nil {
+		return nil, fmt.Errorf("redis read %s: %w", key, err)
+	}
+	es := make([]entry, len(msgs))
+	for i, m := range msgs {
+		es[i] = entry{id: m.ID, epoch: field(m, "e")}
+		es[i].payload, es[i].gone = field(m, "u"), m.Values["u"] == nil
+	}
+	return es, nil
 }
 
 // Lookup returns the position of an event id (hub.Reader). A generated id
@@ -130,12 +153,29 @@ func (s *Store) head(ctx context.Context) (position, error) {
 	if err != nil || m == nil {
 		return position{}, err
 	}
-	u, err := decode(*m)
+	es, _, err := s.readLog(ctx, logRead{start: m.ID, end: m.ID, count: 1})
 	if err != nil {
 		return position{}, fmt.Errorf("read the log's head: %w", err)
 	}
-	count, _ := strconv.ParseUint(field(*m, "c"), 10, 64)
-	return position{seq: u.Seq, id: u.ID, count: count}, nil
+	if len(es) == 0 { // trimmed meanwhile: a wipe; the follower notices
+		return position{}, fmt.Errorf("read the log's head: entry %s gone", m.ID)
+	}
+	e := es[0]
+	seq, err := seqOf(e.id)
+	if err != nil {
+		return position{}, fmt.Errorf("read the log's head: %w", err)
+	}
+	count, _ := strconv.ParseUint(e.count, 10, 64)
+	at := position{seq: seq, id: hub.FormatID(e.epoch, seq), count: count}
+	if e.gone {
+		return at, nil // expired with its topic: its generated id names it all the same
+	}
+	u, err := e.decode()
+	if err != nil {
+		return position{}, fmt.Errorf("read the log's head: %w", err)
+	}
+	at.id = u.ID
+	return at, nil
 }
 
 // newest returns the newest entry of the log, nil when it is empty.
@@ -150,27 +190,26 @@ func (s *Store) newest(ctx context.Context) (*goredis.XMessage, error) {
 	return &msgs[0], nil
 }
 
-var errNoPayload = errors.New("log entry without payload")
+var errNoPayload = errors.New("payload no longer stored")
 
-// decode rebuilds the update of a stream entry, wire bytes included.
-func decode(m goredis.XMessage) (*hub.Update, error) {
-	payload, ok := m.Values["u"].(string)
-	if !ok {
-		return nil, fmt.Errorf("entry %s: %w", m.ID, errNoPayload)
+// decode rebuilds the update of an entry, wire bytes included.
+func (e entry) decode() (*hub.Update, error) {
+	if e.gone {
+		return nil, fmt.Errorf("entry %s: %w", e.id, errNoPayload)
 	}
-	seq, err := seqOf(m.ID)
+	seq, err := seqOf(e.id)
 	if err != nil {
 		return nil, err
 	}
 	u := &hub.Update{Seq: seq}
-	if err := u.UnmarshalBinary([]byte(payload)); err != nil {
-		return nil, fmt.Errorf("entry %s: %w", m.ID, err)
+	if err := u.UnmarshalBinary([]byte(e.payload)); err != nil {
+		return nil, fmt.Errorf("entry %s: %w", e.id, err)
 	}
 	if u.ID == "" {
-		u.ID = hub.FormatID(field(m, "e"), seq)
+		u.ID = hub.FormatID(e.epoch, seq)
 	}
 	if err := u.Encode(); err != nil {
-		return nil, fmt.Errorf("entry %s: %w", m.ID, errors.Join(hub.ErrCorrupt, err))
+		return nil, fmt.Errorf("entry %s: %w", e.id, errors.Join(hub.ErrCorrupt, err))
 	}
 	return u, nil
 }

@@ -1,10 +1,11 @@
 // Package redis is the Redis engine that lets several ssehub nodes share one
-// history and one order of events. Every update goes into one Redis Stream,
-// the log, by a Lua script that also copies it into its topics' streams (the
-// per-topic history) and numbers it; every node follows the log with XREAD
-// and fans out what it reads, so each event reaches every subscriber on
-// every node once, in the log's order. Ids derive from the log's entry ids,
-// so a client resumes on any node.
+// history and one order of events. Every update is numbered and stored by a
+// Lua script in its topics' streams (the per-topic history) and, as a
+// reference to them under the same entry id, in one Redis Stream, the log;
+// every node follows the log (XREAD, the payloads read from the topics in
+// the same round trip) and fans out what it reads, so each event reaches
+// every subscriber on every node once, in the log's order. Ids derive from
+// the log's entry ids, so a client resumes on any node.
 package redis
 
 import (
@@ -72,6 +73,9 @@ type Store struct {
 	up      atomic.Bool
 	errors  atomic.Uint64
 	rebases atomic.Uint64
+	// legacy is whether a node of an earlier version follows the log, which
+	// needs the payloads in it (legacy.go).
+	legacy atomic.Bool
 	// unreplicated counts commits fewer than Options.Replicas acknowledged.
 	unreplicated atomic.Uint64
 	// writes is whether the add script's writes succeed (a Redis at its
@@ -80,7 +84,7 @@ type Store struct {
 
 	adds       chan *addRequest // to the committer
 	closed     chan struct{}    // closed by Close: the committer ends
-	committed  chan struct{}    // closed when the committers have ended
+	committed  chan struct{}    // closed when the committers (and watchLegacy) have ended
 	committers sync.WaitGroup
 	closeOnce  sync.Once
 }
@@ -112,10 +116,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redis %s: %w", where, err)
 	}
 	s.up.Store(true)
+	s.checkLegacy()
 	s.adds, s.closed, s.committed = make(chan *addRequest), make(chan struct{}), make(chan struct{})
 	for range committers {
 		s.committers.Go(s.commit)
 	}
+	s.committers.Go(s.watchLegacy)
 	go func() { s.committers.Wait(); close(s.committed) }()
 	return s, nil
 }

@@ -162,8 +162,10 @@ func TestRedisOutage(t *testing.T) {
 	if !errors.As(err, &herr) || herr.Code != hub.CodeUnavailable {
 		t.Fatalf("publish with Redis down: %v, want unavailable", err)
 	}
-	if a.store.Up() {
-		t.Error("store reports Redis up while it is down")
+	for deadline := time.Now().Add(2 * time.Second); a.store.Up(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) { // the follower's next read fails
+			t.Fatal("store reports Redis up while it is down")
+		}
 	}
 	time.Sleep(300 * time.Millisecond) // the followers fail and back off
 	srv.Restart()
@@ -243,7 +245,7 @@ func TestNodeThatFellBehindRebases(t *testing.T) {
 // Redis trims whole nodes) and nothing older than MaxAge.
 func TestRetention(t *testing.T) {
 	srv := redistest.Start(t)
-	n := startNode(t, srv, redis.Options{MaxEvents: 100, MaxAge: time.Second})
+	n := startNode(t, srv, redis.Options{MaxEvents: 100, LogLength: 100, MaxAge: time.Second})
 	var last string
 	for i := range 1000 {
 		last = publish(t, n.hub, &hub.Update{Topics: []string{"t"}, Data: fmt.Sprint(i)})
@@ -276,7 +278,7 @@ func receiveAll(t testing.TB, h *hub.Hub, topic string) []*hub.Update {
 // an id still followed by everything, it says that id.
 func TestResumeAfterTrimmedReportsEarliest(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := startNode(t, srv, redis.Options{MaxEvents: 100}), startNode(t, srv, redis.Options{})
+	a, b := startNode(t, srv, redis.Options{MaxEvents: 100, LogLength: 100}), startNode(t, srv, redis.Options{})
 	var all []string
 	for i := range 1000 {
 		all = append(all, publish(t, a.hub, &hub.Update{Topics: []string{"busy"}, Data: fmt.Sprint(i)}))
@@ -306,7 +308,7 @@ func TestResumeAfterTrimmedReportsEarliest(t *testing.T) {
 // ErrReplayTrimmed; resuming then says "earliest".
 func TestReplayOvertakenByRetention(t *testing.T) {
 	srv := redistest.Start(t)
-	opts := redis.Options{URL: srv.URL(), MaxEvents: 100}
+	opts := redis.Options{URL: srv.URL(), MaxEvents: 100, LogLength: 100}
 	n := startNodeHub(t, opts, hub.Config{QueueSize: 10}) // pages of 10
 	var all []string
 	for i := range 100 {
