@@ -4,7 +4,8 @@
 # delivery's cost goes: the nodes' and Redis's CPU, the commands Redis ran
 # (INFO commandstats: calls and time per command) and the bytes it took in
 # and sent, per published update. With PROFILE=file, a CPU profile of the
-# first node over the run is written there.
+# first node over the run is written there. With SCRIPTS=1, each Lua
+# script's calls and time per call (from the slow log, set to keep all).
 #
 # HUB=centrifugo runs Centrifugo's nodes instead (SSEHUB is then the
 # centrifugo binary): its Redis engine, history in Redis (HISTORY=N
@@ -72,6 +73,7 @@ for i in $(seq 0 $((nodes - 1))); do
 done
 echo "# $(date -u +%FT%TZ) $(uptime) — $nodes nodes on redis $(cli info server | sed -n 's/^redis_version:\(.*\)\r$/\1/p')"
 cli config resetstat >/dev/null
+[ -n "${SCRIPTS:-}" ] && cli config set slowlog-log-slower-than 0 >/dev/null && cli config set slowlog-max-len 1000000 >/dev/null && cli slowlog reset >/dev/null
 cpu() { cli info cpu | sed -n 's/^used_cpu_\(sys\|user\):\([0-9.]*\)\r$/\2/p' | paste -sd+ | bc; }
 before=$(cpu)
 if [ -n "${PROFILE:-}" ]; then
@@ -97,6 +99,22 @@ if [ "${HUB:-ssehub}" = ssehub ] && [ "$published" -gt 0 ]; then
   mem() { for k in $(cli --scan --pattern "$1"); do cli memory usage "$k" samples 0; done | paste -sd+ | sed 's/^$/0/' | bc; }
   log=$(mem 'ssehub:log') topics=$(mem 'ssehub:t:*')
   echo "# redis memory: log $log B ($((log / published)) per update), topics' streams $topics B ($((topics / published)) per update)"
+fi
+if [ -n "${SCRIPTS:-}" ]; then
+  # Each script's own time (SCRIPTS=1: the slow log keeps every command),
+  # by its sha, with a sample call's first arguments to tell them apart.
+  cli --json slowlog get 1000000 | python3 -c '
+import json, sys
+calls = {}
+for e in json.load(sys.stdin):
+    args = e[3]
+    if args and args[0].lower() == "evalsha":
+        c = calls.setdefault(args[1], [0, 0, " ".join(args[2:5])])
+        c[0] += 1
+        c[1] += e[2]
+for sha, (n, us, sample) in sorted(calls.items(), key=lambda kv: -kv[1][1]):
+    print("#   script %s: %d calls, %.1f µs/call (args: %s ...)" % (sha[:8], n, us / n, sample))
+'
 fi
 echo "# redis commands: calls, µs in all, µs per call, calls per update"
 cli info commandstats | tr -d '\r' | sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),usec_per_call=\([0-9.]*\).*/\1 \2 \3 \4/p' |
