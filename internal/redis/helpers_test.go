@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -68,6 +69,42 @@ func startNodeHub(t testing.TB, opts redis.Options, cfg hub.Config) *node {
 	n := &node{hub: h, store: st, stop: func() { cancel(); wg.Wait(); h.Close() }}
 	t.Cleanup(n.stop)
 	return n
+}
+
+// lateNode is a node whose store is open (its place in the log taken)
+// but that does not follow the log until follow is called.
+type lateNode struct {
+	hub   *hub.Hub
+	store *redis.Store
+}
+
+func openLate(t testing.TB, srv *redistest.Server, opts redis.Options) *lateNode {
+	t.Helper()
+	st := openStore(t, srv, opts)
+	h := hub.New(hub.Config{Log: st})
+	t.Cleanup(h.Close)
+	return &lateNode{hub: h, store: st}
+}
+
+// follow starts following the log until the test ends.
+func (n *lateNode) follow(t testing.TB) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { n.store.Follow(ctx, n.hub) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// waitFellBehind waits for s to end as a node's that fell behind the log.
+func waitFellBehind(t testing.TB, s *hub.Subscriber) {
+	t.Helper()
+	select {
+	case <-s.Done():
+		if !errors.Is(s.Err(), redis.ErrFellBehind) {
+			t.Fatalf("ended with %v, want fell behind", s.Err())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("a node that fell behind kept its subscriptions (%d updates queued)", len(s.Drain(nil)))
+	}
 }
 
 func publish(t testing.TB, h *hub.Hub, u *hub.Update) string {

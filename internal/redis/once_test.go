@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,17 +70,13 @@ func TestTopicKeepsWhatTheLogHolds(t *testing.T) {
 	srv := redistest.Start(t)
 	opts := redis.Options{MaxEvents: 10, LogLength: 1000}
 	a := startNode(t, srv, opts)
-	late := openStore(t, srv, opts)
-	h := hub.New(hub.Config{Log: late})
-	defer h.Close()
-	s := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"quiet"}})
+	late := openLate(t, srv, opts)
+	s := subscribe(t, late.hub, hub.SubscribeOptions{Topics: []string{"quiet"}})
 	for i := range 500 {
 		publish(t, a.hub, &hub.Update{Topics: []string{"quiet"}, Data: fmt.Sprint(i)})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { late.Follow(ctx, h) })
-	defer func() { cancel(); wg.Wait() }()
+	late.follow(t)
+	ctx := context.Background()
 	if got := receive(t, s, 500); got[499].Data != "499" {
 		t.Fatalf("the last update read %q", got[499].Data)
 	}
@@ -135,25 +130,13 @@ func TestExpiredPayloadRebases(t *testing.T) {
 	srv := redistest.Start(t)
 	opts := redis.Options{MaxAge: time.Second}
 	a := startNode(t, srv, opts)
-	late := openStore(t, srv, opts)
-	h := hub.New(hub.Config{Log: late})
-	defer h.Close()
-	s := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"t"}})
+	late := openLate(t, srv, opts)
+	s := subscribe(t, late.hub, hub.SubscribeOptions{Topics: []string{"t"}})
 	publish(t, a.hub, &hub.Update{Topics: []string{"t"}, Data: "soon gone"})
 	time.Sleep(1500 * time.Millisecond)
 	openStore(t, srv, opts) // a node starting now, on a log whose newest payload expired
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { late.Follow(ctx, h) })
-	defer func() { cancel(); wg.Wait() }()
-	select {
-	case <-s.Done():
-		if !errors.Is(s.Err(), redis.ErrFellBehind) {
-			t.Fatalf("ended with %v, want fell behind", s.Err())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("a node that read an expired payload kept its subscriptions (%d queued)", len(s.Drain(nil)))
-	}
+	late.follow(t)
+	waitFellBehind(t, s)
 }
 
 // TestEarlierNodesGetPayloadsInTheLog: while a node of an earlier version

@@ -220,25 +220,13 @@ func TestNodeThatFellBehindRebases(t *testing.T) {
 	srv := redistest.Start(t)
 	opts := redis.Options{LogLength: 10}
 	a := startNode(t, srv, opts)
-	late := openStore(t, srv, opts)
-	h := hub.New(hub.Config{Log: late})
-	defer h.Close()
-	s := subscribe(t, h, hub.SubscribeOptions{Topics: []string{"t"}})
+	late := openLate(t, srv, opts)
+	s := subscribe(t, late.hub, hub.SubscribeOptions{Topics: []string{"t"}})
 	for i := range 600 {
 		publish(t, a.hub, &hub.Update{Topics: []string{"t"}, Data: fmt.Sprint(i)})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { late.Follow(ctx, h) })
-	defer func() { cancel(); wg.Wait() }()
-	select {
-	case <-s.Done():
-		if !errors.Is(s.Err(), redis.ErrFellBehind) {
-			t.Fatalf("ended with %v, want fell behind", s.Err())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a node that missed trimmed entries kept its subscriptions")
-	}
+	late.follow(t)
+	waitFellBehind(t, s)
 }
 
 // TestRetention: topic streams keep at most MaxEvents (approximately, as
