@@ -23,10 +23,15 @@ import (
 //
 // A topic's stream therefore never drops an entry the log still refers
 // to: it keeps its last topic length entries and, besides, whatever is not
-// older than the log's oldest entry (trimTopic). A topic left over its
-// length that way is noted in the over set, scored by its oldest entry's
-// milliseconds, and trimmed by a later call once the log has moved past
-// that (two topics a call), so a quiet topic does not keep a busy window.
+// older than the log's oldest entry (trimTopic; the log is trimmed by age
+// exactly, so a topic's age trim, approximate, never passes the log's
+// oldest). Lengths are checked when a batch's numbers cross a multiple of
+// 16 (so a topic holds at most its length + 116), and a topic left over
+// its length is noted in the over set, scored by its oldest entry's
+// milliseconds; when the numbers cross a multiple of 64, up to four topics
+// the log has moved past are trimmed, so a quiet topic does not keep a
+// busy window. Each Redis call from Lua costs several microseconds: the
+// checks are spread out rather than made at every publish.
 //
 // ARGV: prefix, log length, topic length, min id ("" for no age bound),
 // topic ttl ms, custom id ttl ms, "1" to put the payloads in the log too
@@ -40,11 +45,14 @@ if not epoch then return redis.error_reply('NOEPOCH the shared epoch is missing'
 local log, over = p .. ':log', p .. ':over'
 local logMax, topicMax, minID, ttl, idTTL, full = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local out, touched, seen = {epoch}, {}, {}
+local firstCount, last = 0, 0
 local i = 9
 for k = 1, tonumber(ARGV[8]) do
   local payload, custom, nt = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   i = i + 3
   local c = redis.call('INCR', p .. ':count')
+  if k == 1 then firstCount = c end
+  last = c
   local id
   if nt == 0 or full == '1' then
     id = redis.call('XADD', log, 'MAXLEN', '~', logMax, '*', 'e', epoch, 'c', c, 'u', payload)
@@ -60,11 +68,18 @@ for k = 1, tonumber(ARGV[8]) do
   if custom ~= '' then redis.call('SET', p .. ':id:' .. custom, id, 'PX', idTTL) end
   out[#out + 1] = id
 end
-if minID ~= '' then redis.call('XTRIM', log, 'MINID', '~', minID) end
-local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1]
-if not first then return out end
-local oldest = first[1]
-local oldestMs = tonumber(string.match(oldest, '^%d+'))
+if minID ~= '' then redis.call('XTRIM', log, 'MINID', minID) end
+local function crossed(every) return math.floor(last / every) > math.floor((firstCount - 1) / every) end
+local checkLengths, sweep = crossed(16), crossed(64)
+if not checkLengths and minID == '' then return out end
+local oldest, oldestMs
+local function findOldest()
+  if oldest then return true end
+  local f = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1]
+  if not f then return false end
+  oldest, oldestMs = f[1], tonumber(string.match(f[1], '^%d+'))
+  return true
+end
 local function trimTopic(key)
   local n = redis.call('XLEN', key)
   if n > topicMax then
@@ -82,16 +97,16 @@ local function trimTopic(key)
   end
 end
 for _, key in ipairs(touched) do
-  if redis.call('XLEN', key) > topicMax + 100 then trimTopic(key) end
+  if checkLengths and redis.call('XLEN', key) > topicMax + 100 and findOldest() then trimTopic(key) end
   if minID ~= '' then
-    local cut = minID
-    if oldestMs < tonumber(minID) then cut = oldest end
-    redis.call('XTRIM', key, 'MINID', '~', cut)
+    redis.call('XTRIM', key, 'MINID', '~', minID)
     redis.call('PEXPIRE', key, ttl)
   end
 end
-for _, key in ipairs(redis.call('ZRANGEBYSCORE', over, '-inf', '(' .. oldestMs, 'LIMIT', 0, 2)) do
-  trimTopic(key)
+if sweep and findOldest() then
+  for _, key in ipairs(redis.call('ZRANGEBYSCORE', over, '-inf', '(' .. oldestMs, 'LIMIT', 0, 4)) do
+    trimTopic(key)
+  end
 end
 return out
 `)
