@@ -30,7 +30,9 @@ import (
 // its length is noted in the over set, scored by its oldest entry's
 // milliseconds; when the numbers cross a multiple of 64, up to four topics
 // the log has moved past are trimmed, so a quiet topic does not keep a
-// busy window. Each Redis call from Lua costs several microseconds: the
+// busy window. A trim removes at most 1,000 entries, so that no call
+// stalls Redis on a topic the log left far behind: the rest goes at the
+// next sweeps. Each Redis call from Lua costs several microseconds: the
 // checks are spread out rather than made at every publish.
 //
 // ARGV: prefix, log length, topic length, min id ("" for no age bound),
@@ -83,7 +85,7 @@ end
 local function trimTopic(key)
   local n = redis.call('XLEN', key)
   if n > topicMax then
-    local gone = redis.call('XRANGE', key, '-', '(' .. oldest, 'COUNT', n - topicMax)
+    local gone = redis.call('XRANGE', key, '-', '(' .. oldest, 'COUNT', math.min(n - topicMax, 1000))
     if #gone > 0 then
       n = n - #gone
       redis.call('XTRIM', key, 'MAXLEN', n)

@@ -68,27 +68,27 @@ func TestPayloadStoredOnce(t *testing.T) {
 // trimmed to its length without being published to again.
 func TestTopicKeepsWhatTheLogHolds(t *testing.T) {
 	srv := redistest.Start(t)
-	opts := redis.Options{MaxEvents: 10, LogLength: 1000}
+	opts := redis.Options{MaxEvents: 10, LogLength: 3000}
 	a := startNode(t, srv, opts)
 	late := openLate(t, srv, opts)
 	s := subscribe(t, late.hub, hub.SubscribeOptions{Topics: []string{"quiet"}})
-	for i := range 500 {
+	for i := range 2500 {
 		publish(t, a.hub, &hub.Update{Topics: []string{"quiet"}, Data: fmt.Sprint(i)})
 	}
 	late.follow(t)
 	ctx := context.Background()
-	if got := receive(t, s, 500); got[499].Data != "499" {
-		t.Fatalf("the last update read %q", got[499].Data)
+	if got := receive(t, s, 2500); got[2499].Data != "2499" {
+		t.Fatalf("the last update read %q", got[2499].Data)
 	}
 	rdb := client(t, srv)
-	for i := range 2000 {
+	for i := range 4000 {
 		publish(t, a.hub, &hub.Update{Topics: []string{"busy"}, Data: fmt.Sprint(i)})
 	}
 	if n, _ := rdb.XLen(ctx, "ssehub:t:quiet").Result(); n != 10 {
 		t.Errorf("the quiet topic holds %d entries once the log moved on, want 10", n)
 	}
-	if n, _ := rdb.XLen(ctx, "ssehub:t:busy").Result(); n < 1000 || n > 1200 {
-		t.Errorf("the busy topic holds %d entries, want what the log holds (1,000 to 1,200)", n)
+	if n, _ := rdb.XLen(ctx, "ssehub:t:busy").Result(); n < 3000 || n > 3200 {
+		t.Errorf("the busy topic holds %d entries, want what the log holds (3,000 to 3,200)", n)
 	}
 	if err := rdb.ZScore(ctx, "ssehub:over", "ssehub:t:quiet").Err(); !errors.Is(err, goredis.Nil) {
 		t.Errorf("the quiet topic still marked over its length: %v", err)
