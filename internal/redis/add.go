@@ -47,13 +47,12 @@ if not epoch then return redis.error_reply('NOEPOCH the shared epoch is missing'
 local log, over = p .. ':log', p .. ':over'
 local logMax, topicMax, minID, ttl, idTTL, full = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local out, touched, seen = {epoch}, {}, {}
-local firstCount, last = 0, 0
+local last = 0
 local i = 9
 for k = 1, tonumber(ARGV[8]) do
   local payload, custom, nt = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   i = i + 3
   local c = redis.call('INCR', p .. ':count')
-  if k == 1 then firstCount = c end
   last = c
   local id
   if nt == 0 or full == '1' then
@@ -71,7 +70,8 @@ for k = 1, tonumber(ARGV[8]) do
   out[#out + 1] = id
 end
 if minID ~= '' then redis.call('XTRIM', log, 'MINID', minID) end
-local function crossed(every) return math.floor(last / every) > math.floor((firstCount - 1) / every) end
+local before = last - tonumber(ARGV[8]) -- the count before this batch
+local function crossed(every) return math.floor(last / every) > math.floor(before / every) end
 local checkLengths, sweep = crossed(16), crossed(64)
 if not checkLengths and minID == '' then return out end
 local oldest, oldestMs

@@ -88,7 +88,7 @@ func (s *Store) readLog(ctx context.Context, r logRead) ([]entry, []string, erro
 	if r.wake != "" {
 		rows = xreadEntries(rows)
 	}
-	es, refs, err := parseLog(rows)
+	es, refs, err := parseEntries(rows)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,7 +146,7 @@ var errEntryReply = errors.New("unexpected reply for a stream entry")
 
 // parseLog reads an XRANGE reply of the log: its entries, with the
 // payload of those that carry it, and the references of the others.
-func parseLog(v any) ([]entry, references, error) {
+func parseEntries(v any) ([]entry, references, error) {
 	rows, ok := v.([]any)
 	if !ok {
 		return nil, references{}, fmt.Errorf("%w: %T", errEntryReply, v)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -164,25 +163,23 @@ func (f *follower) recovered() {
 func (f *follower) hand(es []entry) {
 	us := make([]*hub.Update, 0, len(es))
 	for _, e := range es {
-		count, _ := strconv.ParseUint(e.count, 10, 64)
-		seq, err := seqOf(e.id)
+		at, err := e.position()
 		if err != nil {
 			f.s.log.Error("skipping an unreadable log entry", slog.String("entry", e.id), slog.Any("err", err))
 			continue
 		}
-		at := position{seq: seq, id: hub.FormatID(e.epoch, seq), count: count}
 		u, err := e.decode()
 		switch {
 		case err != nil && !e.gone:
 			f.s.log.Error("skipping an unreadable log entry", slog.String("entry", e.id), slog.Any("err", err))
-			f.at = position{seq: seq, id: f.at.id, count: count}
+			f.at = position{seq: at.seq, id: f.at.id, count: at.count}
 			continue
 		case u != nil:
 			at.id = u.ID
 		}
-		reason := f.check(e.epoch, count)
+		reason := f.check(e.epoch, at.count)
 		if reason == nil && e.gone {
-			reason = fmt.Errorf("%w (entry %d expired before it was read)", ErrFellBehind, count)
+			reason = fmt.Errorf("%w (entry %d expired before it was read)", ErrFellBehind, at.count)
 		}
 		if reason != nil {
 			f.sink.Deliver(us)

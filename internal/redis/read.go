@@ -99,16 +99,12 @@ func (s *Store) page(ctx context.Context, key, start, end string, count int) ([]
 		es, _, err := s.readLog(ctx, logRead{start: start, end: end, count: count})
 		return es, err
 	}
-	msgs, err := s.rdb.XRangeN(ctx, key, start, end, int64(count)).Result()
+	v, err := s.rdb.Do(ctx, "XRANGE", key, start, end, "COUNT", count).Result()
 	if err := s.note(err); err != nil {
 		return nil, fmt.Errorf("redis read %s: %w", key, err)
 	}
-	es := make([]entry, len(msgs))
-	for i, m := range msgs {
-		es[i] = entry{id: m.ID, epoch: field(m, "e")}
-		es[i].payload, es[i].gone = field(m, "u"), m.Values["u"] == nil
-	}
-	return es, nil
+	es, _, err := parseEntries(v)
+	return es, err
 }
 
 // Lookup returns the position of an event id (hub.Reader). A generated id
@@ -161,12 +157,10 @@ func (s *Store) head(ctx context.Context) (position, error) {
 		return position{}, fmt.Errorf("read the log's head: entry %s gone", m.ID)
 	}
 	e := es[0]
-	seq, err := seqOf(e.id)
+	at, err := e.position()
 	if err != nil {
 		return position{}, fmt.Errorf("read the log's head: %w", err)
 	}
-	count, _ := strconv.ParseUint(e.count, 10, 64)
-	at := position{seq: seq, id: hub.FormatID(e.epoch, seq), count: count}
 	if e.gone {
 		return at, nil // expired with its topic: its generated id names it all the same
 	}
@@ -191,6 +185,16 @@ func (s *Store) newest(ctx context.Context) (*goredis.XMessage, error) {
 }
 
 var errNoPayload = errors.New("payload no longer stored")
+
+// position is where entry e stands in the log, named by its generated id.
+func (e entry) position() (position, error) {
+	seq, err := seqOf(e.id)
+	if err != nil {
+		return position{}, err
+	}
+	count, _ := strconv.ParseUint(e.count, 10, 64)
+	return position{seq: seq, id: hub.FormatID(e.epoch, seq), count: count}, nil
+}
 
 // decode rebuilds the update of an entry, wire bytes included.
 func (e entry) decode() (*hub.Update, error) {
